@@ -1,0 +1,185 @@
+"""SQLite: the embedded default. Atomic across processes.
+
+Each row of `sms` keeps the item as JSON (the same flat attributes DynamoDB holds). A conditional update
+runs in a `BEGIN IMMEDIATE` transaction, which takes the database's write lock before reading, so two
+processes checking the same condition are serialised: one wins, the other sees the winner's write.
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+import threading
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+from naver_sms.database.repositories import Expect, FlagRepository, RecordKey, matches
+from naver_sms.errors import RecordMissing, RepositoryError
+
+__all__ = ["SqliteDatabase", "SqliteRecordStore", "SqliteRepository", "SqliteSessionRepository"]
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS sms (
+    booking_num TEXT NOT NULL,
+    phone TEXT NOT NULL,
+    item TEXT NOT NULL,
+    PRIMARY KEY (booking_num, phone)
+);
+CREATE TABLE IF NOT EXISTS session (
+    id TEXT PRIMARY KEY,
+    cookies TEXT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS outbox (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    created_at TEXT NOT NULL,
+    run_id TEXT NOT NULL,
+    channel TEXT NOT NULL,
+    status TEXT NOT NULL,
+    booking_num TEXT,
+    rule TEXT,
+    payload TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS outbox_created ON outbox (created_at);
+"""
+
+
+class SqliteDatabase:
+    """One SQLite file (or `:memory:`), shared by the repositories and the outbox. Thread-safe."""
+
+    def __init__(self, path: str | Path, *, timeout: float = 30.0) -> None:
+        self.path = str(path)
+        if self.path != ":memory:":
+            Path(self.path).parent.mkdir(parents=True, exist_ok=True)
+        self._lock = threading.RLock()
+        try:
+            # isolation_level=None: we issue BEGIN ourselves, so the write lock is taken before the read
+            self.conn = sqlite3.connect(self.path, timeout=timeout, isolation_level=None,
+                                        check_same_thread=False)
+            self.conn.execute("PRAGMA journal_mode=WAL" if self.path != ":memory:" else "PRAGMA journal_mode=MEMORY")
+            self.conn.execute("PRAGMA busy_timeout=%d" % int(timeout * 1000))
+            self.conn.executescript(_SCHEMA)
+        except sqlite3.Error as exc:
+            raise RepositoryError(f"cannot open SQLite database {self.path}: {exc}") from exc
+
+    @contextmanager
+    def transaction(self, *, write: bool) -> Iterator[sqlite3.Connection]:
+        with self._lock:
+            try:
+                self.conn.execute("BEGIN IMMEDIATE" if write else "BEGIN")
+                try:
+                    yield self.conn
+                except BaseException:
+                    self.conn.execute("ROLLBACK")
+                    raise
+                self.conn.execute("COMMIT")
+            except sqlite3.Error as exc:
+                raise RepositoryError(f"SQLite {self.path}: {exc}") from exc
+
+    def close(self) -> None:
+        with self._lock:
+            self.conn.close()
+
+
+class SqliteRecordStore:
+    """The `RecordStore` primitives on table `sms`."""
+
+    def __init__(self, db: SqliteDatabase) -> None:
+        self.db = db
+
+    def get_items(
+        self, keys: Sequence[RecordKey]
+    ) -> tuple[dict[RecordKey, dict[str, Any]], dict[RecordKey, str], int]:
+        found: dict[RecordKey, dict[str, Any]] = {}
+        errors: dict[RecordKey, str] = {}
+        calls = 0
+        for start in range(0, len(keys), 400):  # SQLite's bound-parameter limit, two per key
+            chunk = keys[start : start + 400]
+            where = " OR ".join("(booking_num = ? AND phone = ?)" for _ in chunk)
+            params = [v for key in chunk for v in key]
+            calls += 1
+            with self.db.transaction(write=False) as conn:
+                rows = conn.execute(f"SELECT booking_num, phone, item FROM sms WHERE {where}", params).fetchall()
+            for booking_num, phone, item in rows:
+                try:
+                    found[(booking_num, phone)] = json.loads(item)
+                except ValueError as exc:
+                    errors[(booking_num, phone)] = f"unreadable row: {exc}"
+        return found, errors, calls
+
+    def put_if_absent(self, item: Mapping[str, Any]) -> bool:
+        with self.db.transaction(write=True) as conn:
+            cur = conn.execute(
+                "INSERT OR IGNORE INTO sms (booking_num, phone, item) VALUES (?, ?, ?)",
+                (item["booking_num"], item["phone"], json.dumps(dict(item), ensure_ascii=False)),
+            )
+            return cur.rowcount == 1
+
+    def update_if(
+        self,
+        key: RecordKey,
+        *,
+        expect: Mapping[str, Expect],
+        set_: Mapping[str, Any],
+        remove: Sequence[str] = (),
+    ) -> dict[str, Any] | None:
+        with self.db.transaction(write=True) as conn:
+            row = conn.execute("SELECT item FROM sms WHERE booking_num = ? AND phone = ?", key).fetchone()
+            if row is None:
+                raise RecordMissing(f"{key[0]}: no record")
+            item = json.loads(row[0])
+            if not matches(item, expect):
+                return None
+            item.update(set_)
+            for name in remove:
+                item.pop(name, None)
+            conn.execute(
+                "UPDATE sms SET item = ? WHERE booking_num = ? AND phone = ?",
+                (json.dumps(item, ensure_ascii=False), *key),
+            )
+            return dict(item)
+
+    def scan_items(self, limit: int | None = None) -> Iterable[dict[str, Any]]:
+        sql = "SELECT item FROM sms ORDER BY booking_num"
+        with self.db.transaction(write=False) as conn:
+            rows = conn.execute(sql + (" LIMIT ?" if limit else ""), (limit,) if limit else ()).fetchall()
+        return [json.loads(r[0]) for r in rows]
+
+
+class SqliteRepository(FlagRepository):
+    """The booking repository on SQLite."""
+
+    def __init__(self, db: SqliteDatabase, *, max_attempts: int = 3) -> None:
+        super().__init__(SqliteRecordStore(db), max_attempts=max_attempts)
+        self.db = db
+
+
+class SqliteSessionRepository:
+    """The `session` table on SQLite (item id "1", cookies as a JSON string, as in DynamoDB)."""
+
+    def __init__(self, db: SqliteDatabase) -> None:
+        self.db = db
+
+    def load_cookies(self) -> list[dict[str, Any]] | None:
+        with self.db.transaction(write=False) as conn:
+            row = conn.execute("SELECT cookies FROM session WHERE id = '1'").fetchone()
+        if row is None:
+            return None
+        try:
+            cookies = json.loads(row[0])
+        except ValueError:
+            return None
+        return cookies if isinstance(cookies, list) else None
+
+    def save_cookies(self, cookies: Sequence[Mapping[str, Any]]) -> None:
+        with self.db.transaction(write=True) as conn:
+            conn.execute(
+                "INSERT INTO session (id, cookies) VALUES ('1', ?) "
+                "ON CONFLICT(id) DO UPDATE SET cookies = excluded.cookies",
+                (json.dumps([dict(c) for c in cookies], ensure_ascii=False),),
+            )
+
+    def clear_cookies(self) -> None:
+        with self.db.transaction(write=True) as conn:
+            conn.execute("DELETE FROM session WHERE id = '1'")

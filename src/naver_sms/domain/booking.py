@@ -1,0 +1,300 @@
+"""Bookings as Naver gives them, rows of the `sms` table, and stores.
+
+Mapping rules: legacy-behaviour.md §2. The Naver fields: external-apis.md §1.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from types import MappingProxyType
+from typing import Any
+
+from naver_sms.domain.clock import KST
+
+__all__ = [
+    "FLAG_NAMES",
+    "Booking",
+    "BookingError",
+    "BookingOption",
+    "BookingRecord",
+    "Store",
+    "format_phone_key",
+    "mask_name",
+    "mask_phone",
+]
+
+#: The three legacy flags of the `sms` table (legacy-behaviour.md §3-4).
+FLAG_NAMES = ("confirm_sms", "remind_sms", "option_sms")
+
+#: Fields of a Naver booking object that `Booking` maps to attributes; everything else is kept in `extra`.
+_MAPPED_FIELDS = frozenset(
+    {"bookingId", "businessId", "name", "phone", "bookingStatusCode", "snapshotJson", "bookingOptionJson"}
+)
+
+
+class BookingError(ValueError):
+    """A booking object from Naver that cannot be mapped; carries what identifies it, for the report."""
+
+    def __init__(self, message: str, *, booking_id: str | None = None, field: str | None = None) -> None:
+        self.booking_id = booking_id
+        self.field = field
+        where = f"booking {booking_id}" if booking_id else "booking"
+        super().__init__(f"{where}: {message}" + (f" (field {field!r})" if field else ""))
+
+
+def format_phone_key(digits: str) -> str:
+    """The phone as the `sms` table's sort key.
+
+    Legacy split the digits 3-4-rest (`010-1234-5678`); that key format is kept for 11-digit numbers.
+    Legacy split 10-digit numbers wrongly (`011-1234-567`); they get the correct, stable 3-3-4 form
+    (`011-123-4567`), and Seoul's `02` numbers 2-3/4-4. Anything else keeps its digits unsplit.
+    """
+    if len(digits) == 11:
+        return f"{digits[:3]}-{digits[3:7]}-{digits[7:]}"
+    if digits.startswith("02") and len(digits) in (9, 10):
+        return f"02-{digits[2:-4]}-{digits[-4:]}"
+    if len(digits) == 10:
+        return f"{digits[:3]}-{digits[3:6]}-{digits[6:]}"
+    return digits
+
+
+def mask_phone(phone: str) -> str:
+    """`010-1234-5678` -> `010-****-5678`; digits-only numbers keep their first three and last four."""
+    digits = re.sub(r"\D", "", phone)
+    if len(digits) < 7:
+        return "*" * len(phone)
+    if "-" in phone:
+        head, *_, tail = phone.split("-")
+        return f"{head}-****-{tail}"
+    return f"{digits[:3]}****{digits[-4:]}"
+
+
+def mask_name(name: str) -> str:
+    """`홍길동` -> `홍*동`, `김철` -> `김*`, `Alexander` -> `A*******r`."""
+    if len(name) <= 1:
+        return "*" * len(name)
+    if len(name) == 2:
+        return name[0] + "*"
+    return name[0] + "*" * (len(name) - 2) + name[-1]
+
+
+@dataclass(frozen=True, slots=True)
+class BookingOption:
+    """One option a customer chose (`bookingOptionJson[]`)."""
+
+    name: str
+    count: int = 1
+    price: int | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Store:
+    """A Naver Smart Place business the job serves."""
+
+    id: str
+    name: str
+    alias: str
+    sender: str | None = None  # the store's own sender number (digits); None = the default sender
+    templates: Mapping[str, str] = field(default_factory=lambda: MappingProxyType({}))
+
+
+@dataclass(frozen=True, slots=True)
+class Booking:
+    """One booking mapped from one Naver booking object (legacy-behaviour.md §2). Immutable."""
+
+    booking_num: str  # "{businessId}_{bookingId}": the `sms` table's partition key
+    booking_id: str
+    store_id: str
+    name: str
+    phone: str  # the sort key format, see format_phone_key
+    phone_digits: str
+    reserve_at: datetime  # Korean wall-clock time (aware, Asia/Seoul), truncated to the minute
+    status: str
+    options: tuple[BookingOption, ...] = ()
+    coupons: tuple[str, ...] = ()
+    item_name: str = ""
+    extra: Mapping[str, Any] = field(default_factory=lambda: MappingProxyType({}))
+
+    @property
+    def phone_last4(self) -> str:
+        return self.phone_digits[-4:]
+
+    @property
+    def booking_time(self) -> str:
+        """`reserve_at` as the `sms` table stores it: `YYYY-MM-DD HH:MM:SS`."""
+        return self.reserve_at.strftime("%Y-%m-%d %H:%M:%S")
+
+    @property
+    def masked_phone(self) -> str:
+        return mask_phone(self.phone)
+
+    @property
+    def masked_name(self) -> str:
+        return mask_name(self.name)
+
+    def option_keyword_count(self, keywords: Sequence[str]) -> int:
+        """How many options were chosen whose name contains any keyword, counting `bookingCount`."""
+        return sum(o.count for o in self.options if any(k in o.name for k in keywords))
+
+    def has_option_keyword(self, keywords: Sequence[str]) -> bool:
+        """Legacy `option`: any option name *contains* any keyword (legacy-behaviour.md §2)."""
+        return any(k in o.name for o in self.options for k in keywords)
+
+    @classmethod
+    def from_naver(cls, data: Mapping[str, Any]) -> Booking:
+        """Map one booking object of the Naver partner API; raise `BookingError` naming the bad field."""
+        if not isinstance(data, Mapping):
+            raise BookingError(f"expected a JSON object, got {type(data).__name__}")
+        raw_id = data.get("bookingId")
+        booking_id = str(raw_id) if raw_id is not None else None
+        snapshot = data.get("snapshotJson")
+        if not isinstance(snapshot, Mapping):
+            snapshot = {}
+
+        def need(key: str, where: Mapping[str, Any] = data) -> Any:
+            value = where.get(key)
+            if value is None or value == "":
+                raise BookingError("missing", booking_id=booking_id, field=key)
+            return value
+
+        need("bookingId")
+        if not isinstance(raw_id, int | str) or not str(raw_id).isdigit():
+            raise BookingError(f"not an id: {raw_id!r}", booking_id=booking_id, field="bookingId")
+        business = need("businessId")
+        if not str(business).isdigit():
+            raise BookingError(f"not an id: {business!r}", booking_id=booking_id, field="businessId")
+        store_id = str(business)
+        phone_raw = str(need("phone"))
+        digits = re.sub(r"\D", "", phone_raw)
+        if not 8 <= len(digits) <= 12:
+            raise BookingError("not a phone number", booking_id=booking_id, field="phone")
+        start = snapshot.get("startDateTime")
+        if not start:
+            raise BookingError("missing", booking_id=booking_id, field="snapshotJson.startDateTime")
+        reserve_at = _parse_utc_to_kst(str(start), booking_id)
+        status = str(need("bookingStatusCode"))
+
+        raw_options = snapshot.get("bookingOptionJson", data.get("bookingOptionJson")) or []
+        if not isinstance(raw_options, list):
+            raise BookingError("not a list", booking_id=booking_id, field="bookingOptionJson")
+        options = []
+        for item in raw_options:
+            if not isinstance(item, Mapping) or not isinstance(item.get("name"), str):
+                raise BookingError("option without a name", booking_id=booking_id, field="bookingOptionJson")
+            count = item.get("bookingCount", 1)
+            price = item.get("price")
+            options.append(
+                BookingOption(
+                    name=item["name"],
+                    count=int(count) if isinstance(count, int | str) and str(count).isdigit() else 1,
+                    price=int(price) if isinstance(price, int) else None,
+                )
+            )
+        coupons = tuple(
+            str(c["couponName"])
+            for c in (snapshot.get("couponJson") or [])
+            if isinstance(c, Mapping) and c.get("couponName")
+        )
+        extra = {k: v for k, v in data.items() if k not in _MAPPED_FIELDS}
+        return cls(
+            booking_num=f"{store_id}_{booking_id}",
+            booking_id=str(booking_id),
+            store_id=store_id,
+            name=str(data.get("name") or snapshot.get("name") or ""),
+            phone=format_phone_key(digits),
+            phone_digits=digits,
+            reserve_at=reserve_at,
+            status=status,
+            options=tuple(options),
+            coupons=coupons,
+            item_name=str(data.get("bizItemName") or snapshot.get("bizItemName") or ""),
+            extra=MappingProxyType(extra),
+        )
+
+
+def _parse_utc_to_kst(value: str, booking_id: str | None) -> datetime:
+    """`2026-11-26T09:00:00Z` (UTC) -> 2026-11-26 18:00 KST, truncated to the minute (legacy: UTC + 9h)."""
+    text = value.strip()
+    if text.endswith("Z"):
+        text = text[:-1] + "+00:00"
+    try:
+        parsed = datetime.fromisoformat(text)
+    except ValueError as exc:
+        raise BookingError(
+            f"not a date-time: {value!r}", booking_id=booking_id, field="snapshotJson.startDateTime"
+        ) from exc
+    if parsed.tzinfo is None:  # Naver sends UTC; a naive value is taken as UTC, as the legacy job did
+        parsed = parsed.replace(tzinfo=UTC)
+    return parsed.astimezone(KST).replace(second=0, microsecond=0)
+
+
+@dataclass(frozen=True, slots=True)
+class BookingRecord:
+    """A row of the `sms` table.
+
+    The legacy attributes keep their names and types; every attribute the project adds (claims, attempts,
+    provider ids, custom flags) lives in `extra` and is written as its own top-level attribute.
+    """
+
+    booking_num: str
+    phone: str
+    name: str = ""
+    booking_time: str = ""
+    confirm_sms: bool = False
+    remind_sms: bool = False
+    option_sms: bool = False
+    option_time: str = ""
+    extra: Mapping[str, Any] = field(default_factory=lambda: MappingProxyType({}))
+
+    @property
+    def key(self) -> tuple[str, str]:
+        return (self.booking_num, self.phone)
+
+    def flag(self, name: str) -> bool:
+        """The boolean flag `name`: a legacy one or a custom one (absent = false)."""
+        if name in FLAG_NAMES:
+            return bool(getattr(self, name))
+        return self.extra.get(name) is True
+
+    def to_item(self) -> dict[str, Any]:
+        """The row as a flat attribute dict (legacy attributes first)."""
+        item: dict[str, Any] = {
+            "booking_num": self.booking_num,
+            "phone": self.phone,
+            "name": self.name,
+            "booking_time": self.booking_time,
+            "confirm_sms": self.confirm_sms,
+            "remind_sms": self.remind_sms,
+            "option_sms": self.option_sms,
+            "option_time": self.option_time,
+        }
+        item.update(self.extra)
+        return item
+
+    @classmethod
+    def from_item(cls, item: Mapping[str, Any]) -> BookingRecord:
+        known = {"booking_num", "phone", "name", "booking_time", *FLAG_NAMES, "option_time"}
+        return cls(
+            booking_num=str(item["booking_num"]),
+            phone=str(item["phone"]),
+            name=str(item.get("name", "")),
+            booking_time=str(item.get("booking_time", "")),
+            confirm_sms=item.get("confirm_sms") is True,
+            remind_sms=item.get("remind_sms") is True,
+            option_sms=item.get("option_sms") is True,
+            option_time=str(item.get("option_time", "")),
+            extra=MappingProxyType({k: v for k, v in item.items() if k not in known}),
+        )
+
+    @classmethod
+    def for_booking(cls, booking: Booking) -> BookingRecord:
+        """The row legacy inserted for a new booking, all flags false (they are set as sends succeed)."""
+        return cls(
+            booking_num=booking.booking_num,
+            phone=booking.phone,
+            name=booking.name,
+            booking_time=booking.booking_time,
+        )

@@ -1,0 +1,46 @@
+"""Time is explicit: every decision uses Korean wall-clock time from an injectable clock.
+
+The legacy job compared against the host clock (UTC on Lambda) - legacy-behaviour.md §7.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime
+from zoneinfo import ZoneInfo
+
+__all__ = ["KST", "Clock", "FixedClock", "SystemClock", "parse_kst"]
+
+KST = ZoneInfo("Asia/Seoul")
+
+#: A clock is any callable returning an aware datetime.
+Clock = Callable[[], datetime]
+
+
+class SystemClock:
+    """The real time, in Asia/Seoul."""
+
+    def __call__(self) -> datetime:
+        return datetime.now(KST)
+
+
+@dataclass(frozen=True, slots=True)
+class FixedClock:
+    """A frozen clock for tests, `--now` and replays."""
+
+    at: datetime
+
+    def __call__(self) -> datetime:
+        return self.at
+
+
+def parse_kst(text: str) -> datetime:
+    """`2026-11-26 18:40` (Korean wall-clock time) -> an aware datetime in Asia/Seoul.
+
+    An explicit offset (`2026-11-26T09:40:00+00:00`) is honoured and converted.
+    """
+    value = datetime.fromisoformat(text.strip().replace("Z", "+00:00"))
+    if value.tzinfo is None:
+        return value.replace(tzinfo=KST)
+    return value.astimezone(KST)

@@ -1,0 +1,206 @@
+"""Every error the package raises, in one tree.
+
+Adapters translate third-party exceptions (botocore, sqlite3, httpx, selenium) into these with
+``raise ... from exc``; nothing from a library leaks upward.
+
+    NaverSmsError
+    ├── ConfigError                    invalid configuration: file, line, rule, field, suggestion
+    │   └── ConfigErrors               several ConfigError found in one load
+    ├── SecretError                    a missing or malformed secret (names it, never shows its value)
+    ├── RepositoryError                the state store failed
+    │   ├── RecordReadError            a read failed: the booking is skipped, never taken as "new"
+    │   ├── RecordMissing              a conditional write on a record that does not exist
+    │   └── FlagError                  a flag transition refused (same for every backend)
+    │       ├── FlagAlreadyDone        the flag is already true
+    │       ├── FlagClaimed            another run holds a live claim
+    │       ├── FlagFailedForGood      attempts reached the bound; an operator must reset it
+    │       └── ClaimLost              commit/release by a run that no longer holds the claim
+    ├── DeliveryError                  a channel (SENS, Telegram, Slack) did not deliver
+    │   ├── DeliveryRejected           final: the service refused (4xx); retrying cannot help
+    │   ├── DeliveryUnavailable        retries exhausted on 429 / 5xx / connection failures
+    │   ├── OutcomeUnknown             the request was sent, no answer came: it may have been delivered
+    │   └── MessageTooLong             the text exceeds the channel's limit (checked before sending)
+    └── BookingSourceError             fetching bookings from Naver failed
+        ├── LoginError                 the browser login did not give a session
+        │   └── LoginBlocked           captcha / two-factor / wrong password: a person must act
+        └── StoreFetchError            one store could not be fetched (the others go on)
+
+``rules.exceptions`` adds ``ActionExecutionError`` (an executor failed, with rule and booking).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+__all__ = [
+    "BookingSourceError",
+    "ClaimLost",
+    "ConfigError",
+    "ConfigErrors",
+    "DeliveryError",
+    "DeliveryRejected",
+    "DeliveryUnavailable",
+    "FlagAlreadyDone",
+    "FlagClaimed",
+    "FlagError",
+    "FlagFailedForGood",
+    "LoginBlocked",
+    "LoginError",
+    "MessageTooLong",
+    "NaverSmsError",
+    "OutcomeUnknown",
+    "RecordMissing",
+    "RecordReadError",
+    "RepositoryError",
+    "SecretError",
+    "StoreFetchError",
+]
+
+
+class NaverSmsError(Exception):
+    """Base of every error of the package."""
+
+
+class ConfigError(NaverSmsError):
+    """An invalid configuration, located as precisely as the YAML allows."""
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        file: str | None = None,
+        line: int | None = None,
+        rule: str | None = None,
+        field: str | None = None,
+        suggestion: str | None = None,
+    ) -> None:
+        self.message = message
+        self.file = file
+        self.line = line
+        self.rule = rule
+        self.field = field
+        self.suggestion = suggestion
+        super().__init__(self.render())
+
+    def render(self) -> str:
+        where = self.file or "<config>"
+        if self.line is not None:
+            where += f":{self.line}"
+        parts = [where + ":"]
+        if self.rule:
+            parts.append(f"rule {self.rule!r}:")
+        if self.field:
+            parts.append(f"{self.field}:")
+        parts.append(self.message)
+        text = " ".join(parts)
+        if self.suggestion:
+            text += f" (did you mean {self.suggestion!r}?)"
+        return text
+
+
+class ConfigErrors(ConfigError):
+    """Every error found while loading the configuration (loading reports them all, not just the first)."""
+
+    def __init__(self, errors: Sequence[ConfigError]) -> None:
+        self.errors = list(errors)
+        first = self.errors[0]
+        super().__init__(
+            first.message, file=first.file, line=first.line, rule=first.rule, field=first.field,
+            suggestion=first.suggestion,
+        )
+
+    def render(self) -> str:
+        return "\n".join(e.render() for e in self.errors)
+
+
+class SecretError(NaverSmsError):
+    """A secret is missing or malformed. Names the secret and the key, never the value."""
+
+
+class RepositoryError(NaverSmsError):
+    """The state store (SQLite, DynamoDB) failed."""
+
+
+class RecordReadError(RepositoryError):
+    """Reading a record failed. The booking is skipped and reported - never treated as not in the database
+    (legacy-behaviour.md §7)."""
+
+
+class RecordMissing(RepositoryError):
+    """A conditional update addressed a record that does not exist."""
+
+
+class FlagError(RepositoryError):
+    """A flag transition was refused. Carries the record key and the flag."""
+
+    def __init__(self, message: str, *, key: tuple[str, str], flag: str, **details: Any) -> None:
+        self.key = key
+        self.flag = flag
+        self.details: Mapping[str, Any] = details
+        super().__init__(f"{key[0]} {flag}: {message}")
+
+
+class FlagAlreadyDone(FlagError):
+    """The flag is true already: the side effect happened."""
+
+
+class FlagClaimed(FlagError):
+    """Another run holds a live claim on the flag."""
+
+
+class FlagFailedForGood(FlagError):
+    """The flag's attempts reached the bound. Reported on every run until an operator resets it."""
+
+
+class ClaimLost(FlagError):
+    """Commit or release by a run that does not (or no longer) hold the claim."""
+
+
+class DeliveryError(NaverSmsError):
+    """A message was not delivered by a channel."""
+
+    def __init__(self, message: str, *, channel: str, status_code: int | None = None,
+                 provider_message: str | None = None) -> None:
+        self.channel = channel
+        self.status_code = status_code
+        self.provider_message = provider_message
+        super().__init__(f"{channel}: {message}")
+
+
+class DeliveryRejected(DeliveryError):
+    """The service refused the message (4xx other than 429): final."""
+
+
+class DeliveryUnavailable(DeliveryError):
+    """The service stayed unavailable (429, 5xx, connection failures) through every retry."""
+
+
+class OutcomeUnknown(DeliveryError):
+    """The request went out and no answer came back: the message may have been delivered.
+
+    Never resent blindly: resolved through the provider's look-up (external-apis.md §2)."""
+
+
+class MessageTooLong(DeliveryError):
+    """The text is over the channel's limit (SENS counts EUC-KR bytes and truncates silently)."""
+
+
+class BookingSourceError(NaverSmsError):
+    """Fetching bookings failed."""
+
+
+class LoginError(BookingSourceError):
+    """The Naver login did not produce a valid session."""
+
+
+class LoginBlocked(LoginError):
+    """Naver stopped the login for a person to act: captcha, second factor, wrong password."""
+
+
+class StoreFetchError(BookingSourceError):
+    """One store's bookings could not be fetched; the run goes on with the others."""
+
+    def __init__(self, message: str, *, store_id: str) -> None:
+        self.store_id = store_id
+        super().__init__(f"store {store_id}: {message}")
