@@ -1,0 +1,395 @@
+"""The Naver booking partner API: count and paged list of one store's bookings (external-apis.md §1).
+
+`NaverApi` is the HTTP seam: it builds the exact query parameters and headers the partner web app sends,
+retries 429 / 5xx / connection failures with bounded, jittered backoff (honouring `Retry-After`), and turns
+401 / 403 / a redirect to the login page into `SessionRejected`. It takes an `httpx.Client` (or a transport)
+and a `sleep` function, so tests run it against the local stand-in without waiting for real time.
+
+The fetch windows (what is asked for) live here too, as plain functions of `now`:
+
+- confirmed (RC03): by default one query without dates (`dateDropdownType=ENTIRE`), exactly as the legacy job
+  asked (legacy-behaviour.md §1) - it has no forward horizon, so a booking made months ahead still gets its
+  confirmation at once; bookings before today (KST) are dropped on our side. With a horizon
+  (`confirmed_horizon_days`) it asks for dated windows from today 00:00 KST instead.
+- completed (RC08): `[today - completed_window_days 00:00 KST, now]` (legacy-behaviour.md §4).
+
+Every dated range is split into windows of at most 31 calendar days in Korean time, each ending one second
+before the next day starts (`...T14:59:59.000Z`): the API answers 422 to longer ranges (external-apis.md §1),
+and whether it counts 31 days or 31 calendar days is unconfirmed, so each window satisfies both readings.
+"""
+
+from __future__ import annotations
+
+import email.utils
+import logging
+import random
+import threading
+import time
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import Any
+from urllib.parse import urlsplit
+
+import httpx
+
+from naver_sms.domain.clock import KST
+from naver_sms.errors import BookingSourceError, StoreFetchError
+
+__all__ = [
+    "CHROME_USER_AGENT",
+    "COMPLETED",
+    "CONFIRMED",
+    "MAX_RANGE_DAYS",
+    "PAGE_SIZE",
+    "MalformedPage",
+    "NaverApi",
+    "RetryPolicy",
+    "SessionRejected",
+    "Window",
+    "completed_windows",
+    "confirmed_windows",
+    "cookie_header",
+    "format_api_time",
+    "split_range",
+]
+
+log = logging.getLogger("naver_sms.naver.api")
+
+CONFIRMED = "RC03"  # 예약 확정
+COMPLETED = "RC08"  # 이용 완료
+PAGE_SIZE = 50  # the partner web app's page size; the count call says how many pages there are
+MAX_RANGE_DAYS = 31  # longer date ranges have been answered with HTTP 422 (external-apis.md §1)
+
+#: A desktop Chrome: the count call is refused without a browser-like user agent (external-apis.md §1).
+CHROME_USER_AGENT = (
+    "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) "
+    "Chrome/131.0.0.0 Safari/537.36"
+)
+
+
+class SessionRejected(BookingSourceError):
+    """401 / 403 or a redirect to the login page: the cookies do not give a session (log in again, once)."""
+
+
+class MalformedPage(BookingSourceError):
+    """A list page that is not a JSON array: reported and skipped, the other pages go on."""
+
+
+# --- windows ------------------------------------------------------------------------------------------------
+
+@dataclass(frozen=True, slots=True)
+class Window:
+    """One query: a status and, optionally, a date range on the day of use (both ends inclusive)."""
+
+    status: str
+    start: datetime | None = None
+    end: datetime | None = None
+
+    def describe(self) -> str:
+        if self.start is None or self.end is None:
+            return f"{self.status} (all dates)"
+        return f"{self.status} {self.start.astimezone(KST):%Y-%m-%d}..{self.end.astimezone(KST):%Y-%m-%d}"
+
+
+def format_api_time(moment: datetime) -> str:
+    """An aware datetime as the API wants it: UTC `YYYY-MM-DDTHH:MM:SS.000Z`."""
+    if moment.tzinfo is None:
+        raise ValueError("naive datetime: pass Korean time with tzinfo=KST")
+    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.000Z")
+
+
+def _day_start(moment: datetime) -> datetime:
+    return moment.astimezone(KST).replace(hour=0, minute=0, second=0, microsecond=0)
+
+
+def split_range(
+    start: datetime, end: datetime, *, max_days: int = MAX_RANGE_DAYS
+) -> list[tuple[datetime, datetime]]:
+    """Windows covering `[start, end]`, each within `max_days` calendar days of Korean time.
+
+    A window starts at `start` or at 00:00 KST and ends at `end` or at 23:59:59 KST of its last day, so
+    consecutive windows neither overlap nor leave a gap at the second (bookings start on whole minutes).
+    """
+    if end < start:
+        return []
+    windows = []
+    cursor = start.astimezone(KST)
+    end = end.astimezone(KST).replace(microsecond=0)
+    while cursor <= end:
+        # Korea has no daylight saving time: adding days to a KST midnight gives a KST midnight
+        next_start = _day_start(cursor) + timedelta(days=max_days)
+        windows.append((cursor, min(next_start - timedelta(seconds=1), end)))
+        cursor = next_start
+    return windows
+
+
+def confirmed_windows(now: datetime, horizon_days: int | None = None) -> list[Window]:
+    """RC03 from today 00:00 KST on: one undated query (legacy), or dated windows up to the horizon."""
+    if horizon_days is None:
+        return [Window(CONFIRMED)]
+    today = _day_start(now)
+    end = today + timedelta(days=horizon_days) - timedelta(seconds=1)
+    return [Window(CONFIRMED, s, e) for s, e in split_range(today, end)]
+
+
+def completed_windows(now: datetime, window_days: int) -> list[Window]:
+    """RC08 in `[today - window_days at 00:00 KST, now]`."""
+    start = _day_start(now) - timedelta(days=window_days)
+    return [Window(COMPLETED, s, e) for s, e in split_range(start, now)]
+
+
+# --- cookies ------------------------------------------------------------------------------------------------
+
+_LOOPBACK = {"127.0.0.1", "localhost", "::1"}
+
+
+def cookie_header(cookies: Sequence[Mapping[str, Any]], url: str, *, now: float | None = None) -> str:
+    """The `Cookie` header a browser would send to `url` with these cookies (Selenium's cookie format).
+
+    Domain-matched (a `.naver.com` cookie goes to `partner.booking.naver.com`, never to another host),
+    expired cookies left out, `Secure` cookies only over https (or to a loopback stand-in).
+    """
+    parts = urlsplit(url)
+    host = (parts.hostname or "").lower()
+    now = time.time() if now is None else now
+    pairs = []
+    for cookie in cookies:
+        name, value = cookie.get("name"), cookie.get("value")
+        if not isinstance(name, str) or not isinstance(value, str) or not name:
+            continue
+        domain = str(cookie.get("domain") or host).lower().lstrip(".")
+        if host != domain and not host.endswith("." + domain):
+            continue
+        expiry = cookie.get("expiry")
+        if isinstance(expiry, int | float) and 0 < expiry < now:
+            continue
+        if cookie.get("secure") and parts.scheme != "https" and host not in _LOOPBACK:
+            continue
+        pairs.append(f"{name}={value}")
+    return "; ".join(pairs)
+
+
+def is_login_url(url: str) -> bool:
+    """A redirect target that means "not logged in" (external-apis.md §1)."""
+    lowered = url.lower()
+    return "nid.naver.com" in lowered or "login" in lowered
+
+
+# --- the HTTP client ----------------------------------------------------------------------------------------
+
+@dataclass(frozen=True, slots=True)
+class RetryPolicy:
+    """Bounded retries of 429, 5xx and connection failures; never of 4xx.
+
+    The n-th wait is `d/2 + uniform(0, d/2)` with `d = min(max_delay, base_delay * 2**(n-1))` ("equal
+    jitter": concurrent stores do not retry in lock step, and no wait is near zero). A `Retry-After` is
+    honoured (plus a little jitter) up to `max_retry_after`; a longer one gives up at once rather than stall
+    the run.
+    """
+
+    attempts: int = 5
+    base_delay: float = 0.5
+    max_delay: float = 20.0
+    max_retry_after: float = 60.0
+
+    def delay(self, attempt: int, rng: random.Random, retry_after: float | None = None) -> float:
+        if retry_after is not None:
+            return retry_after + rng.uniform(0, self.base_delay)
+        ceiling: float = min(self.max_delay, self.base_delay * 2.0 ** (attempt - 1))
+        return ceiling / 2 + rng.uniform(0, ceiling / 2)
+
+
+def _retry_after(value: str | None, now: float) -> float | None:
+    """`Retry-After` as seconds to wait: delta-seconds or an HTTP date (RFC 9110 §10.2.3)."""
+    if not value:
+        return None
+    value = value.strip()
+    if value.isdigit():
+        return float(value)
+    try:
+        moment = email.utils.parsedate_to_datetime(value)
+    except (TypeError, ValueError):
+        return None
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=UTC)
+    return max(0.0, float(moment.timestamp()) - now)
+
+
+class NaverApi:
+    """Count and list calls of the partner API for one account's cookies. Thread-safe."""
+
+    def __init__(
+        self,
+        base_url: str,
+        *,
+        client: httpx.Client | None = None,
+        transport: httpx.BaseTransport | None = None,
+        sleep: Callable[[float], None] = time.sleep,
+        retry: RetryPolicy | None = None,
+        rng: random.Random | None = None,
+        epoch_ms: Callable[[], int] | None = None,
+        timeout: float = 20.0,
+        user_agent: str = CHROME_USER_AGENT,
+    ) -> None:
+        self.base_url = base_url.rstrip("/")
+        # Redirects are not followed: a redirect to the login page is the answer (not logged in).
+        self._client = client or httpx.Client(transport=transport, timeout=timeout, follow_redirects=False)
+        self._sleep = sleep
+        self.retry = retry or RetryPolicy()
+        self._rng = rng or random.Random()
+        self._rng_lock = threading.Lock()
+        self._epoch_ms = epoch_ms or (lambda: int(time.time() * 1000))
+        self._user_agent = user_agent
+        self._cookies: str = ""
+        self._count_lock = threading.Lock()
+        self._requests = 0
+        #: Every wait taken before a retry, in seconds (for reports and tests).
+        self.waits: list[float] = []
+
+    # -- session --
+
+    def set_cookies(self, cookies: Sequence[Mapping[str, Any]]) -> None:
+        """Use these browser cookies from now on (one atomic swap: in-flight requests keep the old ones)."""
+        self._cookies = cookie_header(cookies, self.base_url)
+
+    @property
+    def requests(self) -> int:
+        """HTTP requests sent so far, retries included."""
+        return self._requests
+
+    def close(self) -> None:
+        self._client.close()
+
+    # -- calls --
+
+    def count(self, store_id: str, window: Window) -> int:
+        """How many bookings the window holds (`{"count": N}`)."""
+        what = f"count {window.describe()}"
+        response = self._get(self._count_url(store_id), store_id, window, page=0, what=what)
+        try:
+            body = response.json()
+        except ValueError as exc:
+            raise StoreFetchError(f"{what}: the answer is not JSON", store_id=store_id) from exc
+        count = body.get("count") if isinstance(body, dict) else None
+        if not isinstance(count, int) or isinstance(count, bool) or count < 0:
+            raise StoreFetchError(f"{what}: no count in the answer", store_id=store_id)
+        return count
+
+    def page(self, store_id: str, window: Window, page: int) -> list[Any]:
+        """One page (0-based) of `PAGE_SIZE` bookings, as raw JSON objects."""
+        what = f"{window.describe()} page {page}"
+        response = self._get(self._list_url(store_id), store_id, window, page=page, what=what)
+        try:
+            body = response.json()
+        except ValueError as exc:
+            raise MalformedPage(f"store {store_id}, {what}: the answer is not JSON") from exc
+        if not isinstance(body, list):
+            raise MalformedPage(f"store {store_id}, {what}: expected a JSON array, got {type(body).__name__}")
+        return body
+
+    def check_session(self, cookies: Sequence[Mapping[str, Any]], store_id: str) -> bool | None:
+        """One plain count call with `cookies`: True = a session, False = rejected, None = could not tell.
+
+        Not retried: a 429 / 5xx / network failure answers None and the caller keeps what it has.
+        """
+        header = cookie_header(cookies, self.base_url)
+        window = Window(CONFIRMED)
+        try:
+            self._get(self._count_url(store_id), store_id, window, page=0, what="session check",
+                      cookies=header, attempts=1)
+        except SessionRejected:
+            return False
+        except StoreFetchError as exc:
+            log.warning("session check inconclusive: %s", exc)
+            return None
+        return True
+
+    # -- plumbing --
+
+    def _count_url(self, store_id: str) -> str:
+        return f"{self.base_url}/v3.1/businesses/{store_id}/bookings/count"
+
+    def _list_url(self, store_id: str) -> str:
+        return f"{self.base_url}/api/businesses/{store_id}/bookings"
+
+    def _params(self, window: Window, page: int) -> dict[str, str]:
+        # The exact set the partner web app sends, in its order (external-apis.md §1).
+        params = {
+            "bizItemTypes": "STANDARD",
+            "bookingStatusCodes": window.status,
+            "dateDropdownType": "ENTIRE",
+            "dateFilter": "USEDATE",
+            "maxDays": str(MAX_RANGE_DAYS),
+            "nPayChargedStatusCodes": "",
+            "orderBy": "",
+            "orderByStartDate": "ASC",
+            "paymentStatusCodes": "",
+            "searchValue": "",
+            "page": str(page),
+            "size": str(PAGE_SIZE),
+            "noCache": str(self._epoch_ms()),
+        }
+        if window.start is not None and window.end is not None:
+            params["startDateTime"] = format_api_time(window.start)
+            params["endDateTime"] = format_api_time(window.end)
+        return params
+
+    def _headers(self, store_id: str, cookies: str) -> dict[str, str]:
+        headers = {
+            "accept": "*/*",
+            "referer": f"{self.base_url}/bizes/{store_id}/booking-list-view",
+            "x-booking-naver-role": "OWNER",
+            "user-agent": self._user_agent,
+        }
+        if cookies:
+            headers["cookie"] = cookies
+        return headers
+
+    def _get(
+        self,
+        url: str,
+        store_id: str,
+        window: Window,
+        *,
+        page: int,
+        what: str,
+        cookies: str | None = None,
+        attempts: int | None = None,
+    ) -> httpx.Response:
+        max_attempts = attempts or self.retry.attempts
+        attempt = 0
+        while True:
+            attempt += 1
+            with self._count_lock:
+                self._requests += 1
+            headers = self._headers(store_id, self._cookies if cookies is None else cookies)
+            retry_after: float | None = None
+            try:
+                response = self._client.get(url, params=self._params(window, page), headers=headers)
+            except httpx.TransportError as exc:
+                problem = f"no answer ({type(exc).__name__})"
+            else:
+                status = response.status_code
+                location = response.headers.get("location", "")
+                if status in (401, 403) or (response.is_redirect and is_login_url(location)):
+                    raise SessionRejected(f"store {store_id}, {what}: HTTP {status}, not logged in")
+                if status == 200:
+                    return response
+                if status != 429 and status < 500:
+                    raise StoreFetchError(f"{what}: HTTP {status}", store_id=store_id)
+                problem = f"HTTP {status}"
+                retry_after = _retry_after(response.headers.get("retry-after"), time.time())
+                if retry_after is not None and retry_after > self.retry.max_retry_after:
+                    raise StoreFetchError(
+                        f"{what}: {problem}, Naver asks to wait {retry_after:.0f}s - giving up for this run",
+                        store_id=store_id,
+                    )
+            if attempt >= max_attempts:
+                raise StoreFetchError(f"{what}: {problem} after {attempt} tries", store_id=store_id)
+            with self._rng_lock:
+                wait = self.retry.delay(attempt, self._rng, retry_after)
+            self.waits.append(wait)
+            log.warning("store %s, %s: %s; retrying in %.2fs (try %d of %d)",
+                        store_id, what, problem, wait, attempt + 1, max_attempts)
+            self._sleep(wait)

@@ -1,0 +1,212 @@
+"""The live booking source: every store's bookings from the Naver partner API, behind one session.
+
+One fetch:
+1. a session: cached cookies checked with one count call, a browser login only when needed (`SessionManager`);
+2. per store, concurrently (a small bound): for each window (api.py), the count, then `ceil(count / 50)`
+   pages; each booking mapped with `Booking.from_naver`;
+3. a malformed page or booking is reported in `FetchResult.skipped` and the rest goes on; a store that cannot
+   be fetched is reported in `FetchResult.failed_stores` (none of its bookings are returned) and the other
+   stores go on (legacy aborted the whole run - legacy-behaviour.md §7);
+4. a rejected session (401 / 403 / redirect to the login page) mid-fetch leads to ONE fresh login for the
+   whole fetch, after which the stores that saw the rejection are fetched again; a store rejected again is
+   reported as failed.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+import threading
+from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor
+from datetime import datetime
+from typing import Any
+
+from naver_sms.config.settings import Settings
+from naver_sms.database.repositories import SessionRepository
+from naver_sms.domain.booking import Booking, BookingError, Store
+from naver_sms.domain.clock import KST
+from naver_sms.errors import BookingSourceError, LoginError, StoreFetchError
+from naver_sms.naver.api import (
+    CONFIRMED,
+    PAGE_SIZE,
+    MalformedPage,
+    NaverApi,
+    SessionRejected,
+    Window,
+    completed_windows,
+    confirmed_windows,
+)
+from naver_sms.naver.login import BrowserLogin
+from naver_sms.naver.session import Login, SessionManager
+from naver_sms.naver.source import FetchResult
+
+__all__ = ["NaverBookingSource"]
+
+log = logging.getLogger("naver_sms.naver.live")
+
+
+class NaverBookingSource:
+    """`BookingSource` over the Naver partner API.
+
+    Raises `LoginError` (or `LoginBlocked`: captcha, second factor, wrong password) from `fetch` when no
+    session can be had at the start - nothing at all can be fetched then. Everything later is reported in the
+    `FetchResult`.
+    """
+
+    description = "naver (live)"
+
+    def __init__(
+        self,
+        api: NaverApi,
+        session: SessionManager,
+        *,
+        completed_window_days: int = 3,
+        concurrency: int = 4,
+        confirmed_horizon_days: int | None = None,
+    ) -> None:
+        if concurrency < 1:
+            raise ValueError("concurrency must be at least 1")
+        self.api = api
+        self.session = session
+        self.completed_window_days = completed_window_days
+        self.concurrency = concurrency
+        self.confirmed_horizon_days = confirmed_horizon_days
+
+    @classmethod
+    def from_settings(
+        cls,
+        settings: Settings,
+        session_repository: SessionRepository,
+        *,
+        login: Login | None = None,
+        api: NaverApi | None = None,
+    ) -> NaverBookingSource:
+        """The production wiring: API client on `naver_api_base`, browser login on `naver_login_url`."""
+        api = api or NaverApi(settings.naver_api_base)
+        login = login or BrowserLogin.from_settings(settings)
+        session = SessionManager(session_repository, login, api.check_session)
+        return cls(
+            api,
+            session,
+            completed_window_days=settings.completed_window_days,
+            concurrency=settings.fetch_concurrency,
+        )
+
+    def windows(self, now: datetime) -> list[Window]:
+        return [*confirmed_windows(now, self.confirmed_horizon_days),
+                *completed_windows(now, self.completed_window_days)]
+
+    def fetch(self, stores: Sequence[Store], now: datetime) -> FetchResult:
+        result = FetchResult()
+        if not stores:
+            return result
+        now = now.astimezone(KST)
+        requests_before = self.api.requests
+        try:
+            self.api.set_cookies(self.session.cookies(stores[0].id))
+            windows = self.windows(now)
+            relogin = _OneRelogin(self.session, self.api)
+            workers = min(self.concurrency, len(stores))
+            with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="naver-fetch") as pool:
+                futures = [pool.submit(self._store, store, windows, now, relogin) for store in stores]
+                for store, future in zip(stores, futures, strict=True):
+                    try:
+                        bookings, skipped = future.result()
+                    except BookingSourceError as exc:
+                        message = str(exc).removeprefix(f"store {store.id}: ")
+                        result.failed_stores[store.id] = message
+                        log.error("store %s (%s) not fetched: %s", store.id, store.alias, message)
+                        continue
+                    result.bookings.extend(bookings)
+                    result.skipped.extend(skipped)
+                    log.info("store %s (%s): %d bookings, %d skipped",
+                             store.id, store.alias, len(bookings), len(skipped))
+        finally:
+            result.requests = self.api.requests - requests_before
+        return result
+
+    # -- one store --
+
+    def _store(
+        self, store: Store, windows: Sequence[Window], now: datetime, relogin: _OneRelogin
+    ) -> tuple[list[Booking], list[BookingError]]:
+        seen = relogin.generation
+        try:
+            return self._fetch_store(store, windows, now)
+        except SessionRejected:
+            log.warning("store %s: Naver rejected the session", store.id)
+        relogin.refresh(seen)  # raises LoginError when the one fresh login of this fetch is used up or fails
+        try:
+            return self._fetch_store(store, windows, now)
+        except SessionRejected as exc:
+            raise StoreFetchError("Naver rejected the session again right after a fresh login "
+                                  "(does this account manage this store?)", store_id=store.id) from exc
+
+    def _fetch_store(
+        self, store: Store, windows: Sequence[Window], now: datetime
+    ) -> tuple[list[Booking], list[BookingError]]:
+        today = now.replace(hour=0, minute=0, second=0, microsecond=0)
+        bookings: dict[str, Booking] = {}
+        skipped: list[BookingError] = []
+        for window in windows:
+            count = self.api.count(store.id, window)
+            for page in range(math.ceil(count / PAGE_SIZE)):
+                try:
+                    items = self.api.page(store.id, window, page)
+                except MalformedPage as exc:
+                    log.warning("%s: skipped", exc)
+                    skipped.append(BookingError(f"{exc} - the page was skipped"))
+                    continue
+                for item in items:
+                    booking = self._map(item, store, skipped)
+                    if booking is None:
+                        continue
+                    if window.status == CONFIRMED and window.start is None and booking.reserve_at < today:
+                        continue  # an undated RC03 query also lists past bookings: only today on is wanted
+                    # windows share no second, but paging can shift while bookings arrive: one entry per id
+                    bookings[booking.booking_num] = booking
+        return list(bookings.values()), skipped
+
+    @staticmethod
+    def _map(item: Any, store: Store, skipped: list[BookingError]) -> Booking | None:
+        try:
+            booking = Booking.from_naver(item)
+        except BookingError as exc:
+            log.warning("store %s: malformed booking skipped: %s", store.id, exc)
+            skipped.append(exc)
+            return None
+        if booking.store_id != store.id:
+            error = BookingError(f"listed under store {store.id} but belongs to store {booking.store_id}",
+                                 booking_id=booking.booking_id, field="businessId")
+            log.warning("store %s: %s", store.id, error)
+            skipped.append(error)
+            return None
+        return booking
+
+
+class _OneRelogin:
+    """At most one fresh login per fetch, shared by the store workers."""
+
+    def __init__(self, session: SessionManager, api: NaverApi) -> None:
+        self._session = session
+        self._api = api
+        self._lock = threading.Lock()
+        self.generation = 0
+        self._failure: LoginError | None = None
+
+    def refresh(self, seen_generation: int) -> None:
+        with self._lock:
+            if self._failure is not None:
+                raise self._failure
+            if self.generation != seen_generation:
+                return  # another store logged in again meanwhile: retry with the new cookies
+            if self.generation > 0:
+                raise LoginError("Naver rejected the session again after this run's fresh login")
+            try:
+                cookies = self._session.relogin()
+            except LoginError as exc:
+                self._failure = exc
+                raise
+            self._api.set_cookies(cookies)
+            self.generation += 1

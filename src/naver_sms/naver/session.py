@@ -1,0 +1,101 @@
+"""The Naver session: reuse cached cookies, start a browser only when they are missing or rejected.
+
+    cached cookies? --no--------------------------------------------> browser login -> save -> use
+        | yes
+        v
+    one count call with them (SessionCheck)
+        200          -> use them (no browser)
+        401/403/login redirect -> clear the cache -> browser login -> save -> use
+        429/5xx/no answer      -> use them anyway; a rejected API call later logs in again, once
+
+A login Naver blocks (captcha, second factor, wrong password) raises `LoginBlocked` and caches nothing.
+The legacy job started a browser on every run (legacy-behaviour.md §7).
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import Mapping, Sequence
+from typing import Any, Protocol
+
+from naver_sms.database.repositories import SessionRepository
+from naver_sms.errors import LoginError
+
+__all__ = ["Cookies", "Login", "SessionCheck", "SessionManager"]
+
+log = logging.getLogger("naver_sms.naver.session")
+
+Cookies = list[dict[str, Any]]
+
+
+class Login(Protocol):
+    """Logs in to Naver and returns the session's cookies (Selenium's format), or raises `LoginError`."""
+
+    def login(self) -> Cookies: ...
+
+
+class SessionCheck(Protocol):
+    """One plain HTTP call with `cookies` (the count call of `store_id`):
+    True = a session, False = rejected, None = could not tell (Naver unavailable)."""
+
+    def __call__(self, cookies: Sequence[Mapping[str, Any]], store_id: str) -> bool | None: ...
+
+
+class SessionManager:
+    """Gives the cookies of a valid session, logging in with the browser only when it must."""
+
+    def __init__(self, repository: SessionRepository, login: Login, check: SessionCheck) -> None:
+        self._repository = repository
+        self._login = login
+        self._check = check
+        self._lock = threading.Lock()
+        #: Browser logins made by this manager (for reports, tests and the bench).
+        self.logins = 0
+
+    def cookies(self, check_store_id: str) -> Cookies:
+        """Cookies of a session: the cached ones when one count call on `check_store_id` accepts them."""
+        with self._lock:
+            cached = self._repository.load_cookies()
+            if not cached:
+                log.info("no cached Naver session: logging in with the browser")
+                return self._browser_login()
+            verdict = self._check(cached, check_store_id)
+            if verdict is True:
+                log.info("cached Naver session accepted: no browser needed")
+                return cached
+            if verdict is None:
+                log.warning("could not check the cached Naver session (Naver unavailable?): using it as is")
+                return cached
+            log.info("cached Naver session rejected: clearing it and logging in with the browser")
+            self._repository.clear_cookies()
+            return self._browser_login()
+
+    def relogin(self) -> Cookies:
+        """Forget the cached session and log in again (after the API rejected the session mid-run)."""
+        with self._lock:
+            self._repository.clear_cookies()
+            return self._browser_login()
+
+    def login(self) -> Cookies:
+        """Log in now and cache the session, whatever is cached: what `naver-sms login` runs.
+
+        With `BrowserLogin(..., interactive=True)` as the login, a person can solve a captcha or confirm a
+        second factor in a visible browser window; the cookies are then cached for the scheduled runs.
+        """
+        with self._lock:
+            return self._browser_login()
+
+    def _browser_login(self) -> Cookies:
+        self.logins += 1
+        try:
+            cookies = self._login.login()
+        except LoginError:
+            # Nothing is cached from a blocked or failed login (legacy cached whatever the browser had).
+            log.error("Naver login failed: nothing cached")
+            raise
+        if not cookies:
+            raise LoginError("the Naver login gave no cookies: nothing cached")
+        self._repository.save_cookies(cookies)
+        log.info("Naver login succeeded: %d cookies cached", len(cookies))
+        return cookies
