@@ -1,0 +1,97 @@
+"""The world of the channel tests: stand-ins served on 127.0.0.1, a recording sleep, a fixed wall clock."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from datetime import UTC, datetime
+from typing import Any
+
+import pytest
+
+from naver_sms.notifications._http import RetryPolicy
+from naver_sms.notifications.sms_service import SensClient
+from tests.standins.sens import SensStandIn
+from tests.standins.server import serve_wsgi
+
+#: Synthetic recipient and sender (never a real customer).
+RECIPIENT = "01098765432"
+SENDER = "0212345678"
+
+
+class RecordingSleep:
+    """An injectable `time.sleep` that records what it was asked to wait and returns at once."""
+
+    def __init__(self) -> None:
+        self.waits: list[float] = []
+
+    def __call__(self, seconds: float) -> None:
+        self.waits.append(seconds)
+
+
+@pytest.fixture
+def sleeps() -> RecordingSleep:
+    return RecordingSleep()
+
+
+class Switch:
+    """One served WSGI app whose target each test replaces: a server per module instead of per test (stopping
+    a werkzeug server takes half a second)."""
+
+    def __init__(self) -> None:
+        self.app: Callable[..., Any] | None = None
+
+    def __call__(self, environ: dict[str, Any], start_response: Callable[..., Any]) -> Any:
+        assert self.app is not None, "no stand-in is plugged in"
+        return self.app(environ, start_response)
+
+
+@pytest.fixture(scope="module")
+def server() -> Iterator[tuple[Switch, str]]:
+    switch = Switch()
+    with serve_wsgi(switch) as url:
+        yield switch, url
+
+
+@pytest.fixture
+def sens(server: tuple[Switch, str]) -> Iterator[tuple[SensStandIn, str]]:
+    switch, url = server
+    standin = SensStandIn()
+    switch.app = standin
+    try:
+        yield standin, url
+    finally:
+        standin.release_stalls()
+        switch.app = None
+
+
+@pytest.fixture
+def make_sens_client(
+    sens: tuple[SensStandIn, str], sleeps: RecordingSleep
+) -> Iterator[Callable[..., SensClient]]:
+    standin, url = sens
+    clients: list[SensClient] = []
+
+    def make(**overrides: Any) -> SensClient:
+        options: dict[str, Any] = {
+            "base_url": url,
+            "service_id": standin.service_id,
+            "access_key": standin.access_key,
+            "secret_key": standin.secret_key,
+            "timeout": 5.0,
+            "retry": RetryPolicy(max_attempts=3, base_delay=0.5, max_delay=4.0, jitter=0.0),
+            "lookup_attempts": 2,
+            "lookup_delay": 1.0,
+            "sleep": sleeps,
+        }
+        options.update(overrides)
+        client = SensClient(**options)
+        clients.append(client)
+        return client
+
+    yield make
+    for client in clients:
+        client.close()
+
+
+def utc(text: str) -> datetime:
+    return datetime.fromisoformat(text).replace(tzinfo=UTC)
