@@ -28,7 +28,7 @@ from naver_sms.notifications.protocols import SmsMessage, SmsService
 
 __all__ = ["DeliveryOutcome", "deliver_once"]
 
-OutcomeStatus = Literal["sent", "outbox", "reconciled", "already_done", "claimed_elsewhere"]
+OutcomeStatus = Literal["sent", "outbox", "disabled", "reconciled", "already_done", "claimed_elsewhere"]
 
 #: How far around the stale claim's wall-clock time the provider is searched.
 LOOKUP_MARGIN = timedelta(minutes=2)
@@ -69,8 +69,13 @@ def deliver_once(
     Raises the `DeliveryError` of a failed send (after releasing the claim), `OutcomeUnknown` (claim kept),
     `FlagFailedForGood`, `RecordMissing`, `RepositoryError`.
     """
-    claim_info = {"to": message.to, "from": message.sender, "type": message.type,
-                  "wall_at": wall_clock().isoformat(), **(info or {})}
+    claim_info = {
+        "to": message.to,
+        "from": message.sender,
+        "type": message.type,
+        "wall_at": wall_clock().isoformat(),
+        **(info or {}),
+    }
     try:
         claim = repo.claim(key, flag, run_id=run_id, now=now, lease=lease, info=claim_info)
     except FlagAlreadyDone:
@@ -120,5 +125,9 @@ def _resolve_stale(
     if found is None:
         return None
     repo.commit(claim, request_id=found.request_id, sent_at=found.accepted_at)
-    return DeliveryOutcome("reconciled", request_id=found.request_id, attempt=claim.attempt,
-                           detail=f"sent by run {claim.stale.run_id}, found through the provider's look-up")
+    return DeliveryOutcome(
+        "reconciled",
+        request_id=found.request_id,
+        attempt=claim.attempt,
+        detail=f"sent by run {claim.stale.run_id}, found through the provider's look-up",
+    )

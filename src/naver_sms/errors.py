@@ -106,7 +106,11 @@ class ConfigErrors(ConfigError):
         self.errors = list(errors)
         first = self.errors[0]
         super().__init__(
-            first.message, file=first.file, line=first.line, rule=first.rule, field=first.field,
+            first.message,
+            file=first.file,
+            line=first.line,
+            rule=first.rule,
+            field=first.field,
             suggestion=first.suggestion,
         )
 
@@ -160,8 +164,14 @@ class ClaimLost(FlagError):
 class DeliveryError(NaverSmsError):
     """A message was not delivered by a channel."""
 
-    def __init__(self, message: str, *, channel: str, status_code: int | None = None,
-                 provider_message: str | None = None) -> None:
+    def __init__(
+        self,
+        message: str,
+        *,
+        channel: str,
+        status_code: int | None = None,
+        provider_message: str | None = None,
+    ) -> None:
         self.channel = channel
         self.status_code = status_code
         self.provider_message = provider_message

@@ -73,7 +73,9 @@ class Settings(BaseModel):
         for name in cls.model_fields:
             raw = env.get(ENV_PREFIX + name.upper())
             if raw is not None and raw != "":
-                values[name] = tuple(s.strip() for s in raw.split(",") if s.strip()) if name == "secret_names" else raw
+                values[name] = (
+                    tuple(s.strip() for s in raw.split(",") if s.strip()) if name == "secret_names" else raw
+                )
         values.update({k: v for k, v in overrides.items() if v is not None})
         try:
             return cls.model_validate(values)

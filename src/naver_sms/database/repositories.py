@@ -62,12 +62,21 @@ __all__ = [
 RecordKey = tuple[str, str]  # (booking_num, phone)
 
 CLAIM_SUFFIXES = (
-    "_claim_run", "_claim_until", "_claim_at", "_claim_info", "_attempt",
-    "_attempts", "_last_error", "_failed", "_request_id", "_sent_at",
+    "_claim_run",
+    "_claim_until",
+    "_claim_at",
+    "_claim_info",
+    "_attempt",
+    "_attempts",
+    "_last_error",
+    "_failed",
+    "_request_id",
+    "_sent_at",
 )
 
 
 # --- conditions of a conditional update -------------------------------------------------------------------
+
 
 @dataclass(frozen=True, slots=True)
 class Absent:
@@ -108,13 +117,19 @@ def matches(item: Mapping[str, Any], expect: Mapping[str, Expect]) -> bool:
         elif isinstance(cond, NotTrue):
             ok = value is not True
         else:
-            ok = present and isinstance(value, int | float) and not isinstance(value, bool) and value < cond.value
+            ok = (
+                present
+                and isinstance(value, int | float)
+                and not isinstance(value, bool)
+                and value < cond.value
+            )
         if not ok:
             return False
     return True
 
 
 # --- what a backend implements ------------------------------------------------------------------------------
+
 
 @dataclass(frozen=True, slots=True)
 class LoadResult:
@@ -129,7 +144,9 @@ class LoadResult:
 class RecordStore(Protocol):
     """The storage primitives of the `sms` table. Third-party errors are translated to `RepositoryError`."""
 
-    def get_items(self, keys: Sequence[RecordKey]) -> tuple[dict[RecordKey, dict[str, Any]], dict[RecordKey, str], int]:
+    def get_items(
+        self, keys: Sequence[RecordKey]
+    ) -> tuple[dict[RecordKey, dict[str, Any]], dict[RecordKey, str], int]:
         """Batched, strongly consistent read: (items found, read errors by key, number of read calls)."""
         ...
 
@@ -167,6 +184,7 @@ class SessionRepository(Protocol):
 
 
 # --- the state machine --------------------------------------------------------------------------------------
+
 
 @dataclass(frozen=True, slots=True)
 class StaleClaim:
@@ -300,8 +318,12 @@ class FlagRepository:
             remove=[_attr(claim.flag, s) for s in ("_claim_run", "_claim_until", "_claim_info")],
         )
         if done is None:
-            raise ClaimLost("commit by a run that does not hold the claim", key=claim.key, flag=claim.flag,
-                            run_id=claim.run_id)
+            raise ClaimLost(
+                "commit by a run that does not hold the claim",
+                key=claim.key,
+                flag=claim.flag,
+                run_id=claim.run_id,
+            )
 
     def release(self, claim: Claim, *, error: str, count_attempt: bool = True) -> bool:
         """The send failed: back to open with attempts + 1, or to failed when the bound is reached.
@@ -323,8 +345,12 @@ class FlagRepository:
             remove=[_attr(claim.flag, s) for s in ("_claim_run", "_claim_until", "_claim_info")],
         )
         if done is None:
-            raise ClaimLost("release by a run that does not hold the claim", key=claim.key, flag=claim.flag,
-                            run_id=claim.run_id)
+            raise ClaimLost(
+                "release by a run that does not hold the claim",
+                key=claim.key,
+                flag=claim.flag,
+                run_id=claim.run_id,
+            )
         return failed
 
     def reset(self, key: RecordKey, flag: str) -> bool:
@@ -360,7 +386,9 @@ class FlagRepository:
         if item.get(_attr(flag, "_failed")) is True:
             raise FlagFailedForGood(
                 f"failed {item.get(_attr(flag, '_attempts'))} times: {item.get(_attr(flag, '_last_error'), '')}",
-                key=key, flag=flag, last_error=item.get(_attr(flag, "_last_error")),
+                key=key,
+                flag=flag,
+                last_error=item.get(_attr(flag, "_last_error")),
             )
         run = item.get(_attr(flag, "_claim_run"))
         until = item.get(_attr(flag, "_claim_until"), 0)
@@ -400,12 +428,19 @@ class BookingRepository(Protocol):
 
     def set_flag(self, key: RecordKey, flag: str, value: bool) -> bool: ...
 
-    def claim(self, key: RecordKey, flag: str, *, run_id: str, now: datetime, lease: timedelta,
-              info: Mapping[str, Any] | None = None) -> Claim: ...
+    def claim(
+        self,
+        key: RecordKey,
+        flag: str,
+        *,
+        run_id: str,
+        now: datetime,
+        lease: timedelta,
+        info: Mapping[str, Any] | None = None,
+    ) -> Claim: ...
 
     def commit(self, claim: Claim, *, request_id: str | None, sent_at: datetime) -> None: ...
 
     def release(self, claim: Claim, *, error: str, count_attempt: bool = True) -> bool: ...
 
     def reset(self, key: RecordKey, flag: str) -> bool: ...
-

@@ -55,10 +55,13 @@ class SqliteDatabase:
         self._lock = threading.RLock()
         try:
             # isolation_level=None: we issue BEGIN ourselves, so the write lock is taken before the read
-            self.conn = sqlite3.connect(self.path, timeout=timeout, isolation_level=None,
-                                        check_same_thread=False)
-            self.conn.execute("PRAGMA journal_mode=WAL" if self.path != ":memory:" else "PRAGMA journal_mode=MEMORY")
-            self.conn.execute("PRAGMA busy_timeout=%d" % int(timeout * 1000))
+            self.conn = sqlite3.connect(
+                self.path, timeout=timeout, isolation_level=None, check_same_thread=False
+            )
+            self.conn.execute(
+                "PRAGMA journal_mode=WAL" if self.path != ":memory:" else "PRAGMA journal_mode=MEMORY"
+            )
+            self.conn.execute(f"PRAGMA busy_timeout={int(timeout * 1000)}")
             self.conn.executescript(_SCHEMA)
         except sqlite3.Error as exc:
             raise RepositoryError(f"cannot open SQLite database {self.path}: {exc}") from exc
@@ -100,7 +103,9 @@ class SqliteRecordStore:
             params = [v for key in chunk for v in key]
             calls += 1
             with self.db.transaction(write=False) as conn:
-                rows = conn.execute(f"SELECT booking_num, phone, item FROM sms WHERE {where}", params).fetchall()
+                rows = conn.execute(
+                    f"SELECT booking_num, phone, item FROM sms WHERE {where}", params
+                ).fetchall()
             for booking_num, phone, item in rows:
                 try:
                     found[(booking_num, phone)] = json.loads(item)
@@ -183,3 +188,60 @@ class SqliteSessionRepository:
     def clear_cookies(self) -> None:
         with self.db.transaction(write=True) as conn:
             conn.execute("DELETE FROM session WHERE id = '1'")
+
+
+class SqliteOutboxStore:
+    """The sandbox outbox as a table: every SMS and notification a sandbox run would have sent."""
+
+    def __init__(self, db: SqliteDatabase) -> None:
+        self.db = db
+
+    def append(
+        self,
+        *,
+        created_at: str,
+        run_id: str,
+        channel: str,
+        status: str,
+        booking_num: str | None,
+        rule: str | None,
+        payload: Mapping[str, Any],
+    ) -> int:
+        with self.db.transaction(write=True) as conn:
+            cur = conn.execute(
+                "INSERT INTO outbox (created_at, run_id, channel, status, booking_num, rule, payload) "
+                "VALUES (?, ?, ?, ?, ?, ?, ?)",
+                (
+                    created_at,
+                    run_id,
+                    channel,
+                    status,
+                    booking_num,
+                    rule,
+                    json.dumps(dict(payload), ensure_ascii=False),
+                ),
+            )
+            return int(cur.lastrowid or 0)
+
+    def entries(
+        self, *, channel: str | None = None, run_id: str | None = None, limit: int | None = None
+    ) -> list[dict[str, Any]]:
+        sql = "SELECT id, created_at, run_id, channel, status, booking_num, rule, payload FROM outbox"
+        where: list[str] = []
+        params: list[Any] = []
+        if channel:
+            where.append("channel = ?")
+            params.append(channel)
+        if run_id:
+            where.append("run_id = ?")
+            params.append(run_id)
+        if where:
+            sql += " WHERE " + " AND ".join(where)
+        sql += " ORDER BY id DESC"
+        if limit:
+            sql += " LIMIT ?"
+            params.append(limit)
+        with self.db.transaction(write=False) as conn:
+            rows = conn.execute(sql, params).fetchall()
+        keys = ("id", "created_at", "run_id", "channel", "status", "booking_num", "rule")
+        return [{**dict(zip(keys, row[:7], strict=True)), "payload": json.loads(row[7])} for row in rows]

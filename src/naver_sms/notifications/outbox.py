@@ -1,0 +1,163 @@
+"""The sandbox: channels that write to an outbox instead of sending.
+
+With no explicit `--live`, every SMS, Telegram and Slack message of a run goes here - a table of the SQLite
+database (or memory, when state is kept elsewhere) - and the CLI prints it. Nothing leaves the machine.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Mapping
+from datetime import UTC, datetime
+from typing import Any, Protocol
+
+from naver_sms.notifications.protocols import ChannelReceipt, SmsMessage, SmsReceipt
+
+__all__ = ["MemoryOutboxStore", "OutboxSlack", "OutboxSmsService", "OutboxStore", "OutboxTelegram"]
+
+
+class OutboxStore(Protocol):
+    def append(
+        self,
+        *,
+        created_at: str,
+        run_id: str,
+        channel: str,
+        status: str,
+        booking_num: str | None,
+        rule: str | None,
+        payload: Mapping[str, Any],
+    ) -> int: ...
+
+    def entries(
+        self, *, channel: str | None = None, run_id: str | None = None, limit: int | None = None
+    ) -> list[dict[str, Any]]: ...
+
+
+class MemoryOutboxStore:
+    """An outbox that lives as long as the process (sandbox runs whose state is not in SQLite)."""
+
+    def __init__(self) -> None:
+        self._rows: list[dict[str, Any]] = []
+        self._lock = threading.Lock()
+
+    def append(
+        self,
+        *,
+        created_at: str,
+        run_id: str,
+        channel: str,
+        status: str,
+        booking_num: str | None,
+        rule: str | None,
+        payload: Mapping[str, Any],
+    ) -> int:
+        with self._lock:
+            row_id = len(self._rows) + 1
+            self._rows.append(
+                {
+                    "id": row_id,
+                    "created_at": created_at,
+                    "run_id": run_id,
+                    "channel": channel,
+                    "status": status,
+                    "booking_num": booking_num,
+                    "rule": rule,
+                    "payload": dict(payload),
+                }
+            )
+            return row_id
+
+    def entries(
+        self, *, channel: str | None = None, run_id: str | None = None, limit: int | None = None
+    ) -> list[dict[str, Any]]:
+        with self._lock:
+            rows = [
+                r
+                for r in reversed(self._rows)
+                if (channel is None or r["channel"] == channel) and (run_id is None or r["run_id"] == run_id)
+            ]
+        return rows[:limit] if limit else rows
+
+
+def _wall() -> datetime:
+    return datetime.now(UTC)
+
+
+class OutboxSmsService:
+    """`SmsService` of the sandbox: the SENS body is written to the outbox; nothing is sent."""
+
+    live = False
+
+    def __init__(self, store: OutboxStore, *, run_id: str, clock: Any = _wall) -> None:
+        self.store = store
+        self.run_id = run_id
+        self.clock = clock
+
+    def send(self, message: SmsMessage) -> SmsReceipt:
+        at = self.clock()
+        row = self.store.append(
+            created_at=at.isoformat(),
+            run_id=self.run_id,
+            channel="sms",
+            status="outbox",
+            booking_num=None,
+            rule=None,
+            payload=message.sens_body(),
+        )
+        return SmsReceipt("outbox", f"outbox-{row}", at)
+
+    def find_sent(self, message: SmsMessage, *, since: datetime, until: datetime) -> SmsReceipt | None:
+        for row in self.store.entries(channel="sms"):
+            body = row["payload"]
+            at = datetime.fromisoformat(row["created_at"])
+            if (
+                body.get("messages") == [{"to": message.to}]
+                and body.get("from") == message.sender
+                and body.get("content") == message.content
+                and since <= at <= until
+            ):
+                return SmsReceipt("outbox", f"outbox-{row['id']}", at)
+        return None
+
+
+class OutboxTelegram:
+    def __init__(self, store: OutboxStore, *, run_id: str, enabled: bool = True) -> None:
+        self.store = store
+        self.run_id = run_id
+        self.enabled = enabled
+
+    def send_message(self, text: str) -> ChannelReceipt:
+        if not self.enabled:
+            return ChannelReceipt("telegram", "disabled", 0, "telegram is disabled")
+        self.store.append(
+            created_at=_wall().isoformat(),
+            run_id=self.run_id,
+            channel="telegram",
+            status="outbox",
+            booking_num=None,
+            rule=None,
+            payload={"text": text},
+        )
+        return ChannelReceipt("telegram", "outbox")
+
+
+class OutboxSlack:
+    def __init__(self, store: OutboxStore, *, run_id: str, enabled: bool = True) -> None:
+        self.store = store
+        self.run_id = run_id
+        self.enabled = enabled
+
+    def post_message(self, text: str) -> ChannelReceipt:
+        if not self.enabled:
+            return ChannelReceipt("slack", "disabled", 0, "slack is disabled")
+        self.store.append(
+            created_at=_wall().isoformat(),
+            run_id=self.run_id,
+            channel="slack",
+            status="outbox",
+            booking_num=None,
+            rule=None,
+            payload={"text": text},
+        )
+        return ChannelReceipt("slack", "outbox")

@@ -1,0 +1,303 @@
+"""Condition types. Each is a pure function of the `Facts` and its typed parameters, plus an `observe`
+function that says which values it looked at (for `plan --explain` and the run report).
+
+Adding a condition: write a params model and a `check`/`observe` pair, and add one `ConditionType` to
+`CONDITIONS` - the engine, `rules check`, and the docs test pick it up from there.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from datetime import date, timedelta
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+from naver_sms.database.repositories import FlagRepository
+from naver_sms.rules.facts import Facts
+
+__all__ = ["CONDITIONS", "ConditionType", "register_conditions"]
+
+
+class Params(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True, coerce_numbers_to_str=True)
+
+
+class NoParams(Params):
+    pass
+
+
+class TimeBeforeBookingParams(Params):
+    hours: float = Field(gt=0)
+    #: true: `reserve_at - hours <= now < reserve_at`; false: `0 < reserve_at - now < hours` (§3 uses both)
+    inclusive: bool = False
+
+
+class FlagParams(Params):
+    flag: str = Field(pattern=r"^[a-z][a-z0-9_]*$")
+
+
+class CurrentHourParams(Params):
+    hour: int | list[int] = Field(description="an hour 0-23, or a list of hours")
+
+    @model_validator(mode="after")
+    def _hours(self) -> CurrentHourParams:
+        hours = self.hour if isinstance(self.hour, list) else [self.hour]
+        if not hours or any(not 0 <= h <= 23 for h in hours):
+            raise ValueError("hour must be 0-23")
+        return self
+
+
+class StatusParams(Params):
+    status: str = Field(pattern=r"^RC\d\d$")
+
+
+class StatusAnyParams(Params):
+    statuses: list[str] = Field(min_length=1)
+
+
+class KeywordsParams(Params):
+    #: None: the option keywords of stores.yaml (legacy: 네이버, 인스타, 원본)
+    keywords: list[str] | None = Field(default=None, min_length=1)
+
+
+class MultipleOptionsParams(Params):
+    keywords: list[str] = Field(min_length=1)
+    min_count: int = Field(default=2, ge=1)
+
+
+class StoreIdsParams(Params):
+    store_ids: list[str] = Field(min_length=1)
+
+
+class DateRangeParams(Params):
+    #: inclusive days of the booking's start (Korean date)
+    start: date
+    end: date
+    #: which date: the booking's day of use (`reserve_at`) or the day it was made (`regDateTime`)
+    field: Literal["reserve_at", "registered_at"] = "reserve_at"
+
+    @model_validator(mode="after")
+    def _order(self) -> DateRangeParams:
+        if self.end < self.start:
+            raise ValueError("end is before start")
+        return self
+
+
+@dataclass(frozen=True, slots=True)
+class ConditionType:
+    name: str
+    params: type[Params]
+    check: Callable[[Facts, Any], bool]
+    observe: Callable[[Facts, Any], Mapping[str, Any]]
+    summary: str
+
+
+# --- the evaluators ------------------------------------------------------------------------------------------
+
+
+def _in_db(f: Facts, _: NoParams) -> bool:
+    return f.record is not None
+
+
+def _not_in_db(f: Facts, _: NoParams) -> bool:
+    return f.record is None
+
+
+def _seen_db(f: Facts, _: NoParams) -> Mapping[str, Any]:
+    return {"in_db": f.record is not None}
+
+
+def _before(f: Facts, p: TimeBeforeBookingParams) -> bool:
+    left = f.booking.reserve_at - f.now
+    window = timedelta(hours=p.hours)
+    if p.inclusive:
+        return timedelta(0) < left <= window
+    return timedelta(0) < left < window
+
+
+def _seen_before(f: Facts, p: TimeBeforeBookingParams) -> Mapping[str, Any]:
+    left = f.booking.reserve_at - f.now
+    return {
+        "reserve_at": f.booking.reserve_at.strftime("%Y-%m-%d %H:%M"),
+        "now": f.now.strftime("%Y-%m-%d %H:%M"),
+        "minutes_left": int(left.total_seconds() // 60),
+    }
+
+
+def _flag_not_set(f: Facts, p: FlagParams) -> bool:
+    return f.record is None or not f.record.flag(p.flag)
+
+
+def _flag_set(f: Facts, p: FlagParams) -> bool:
+    return f.record is not None and f.record.flag(p.flag)
+
+
+def _retry_due(f: Facts, p: FlagParams) -> bool:
+    """An earlier send of this flag failed (attempts counted) or its run crashed (stale claim)."""
+    if f.record is None:
+        return False
+    state = FlagRepository.flag_state(f.record, p.flag, f.now)
+    if state == "stale":
+        return True
+    return state == "open" and int(f.record.extra.get(f"{p.flag}_attempts", 0) or 0) > 0
+
+
+def _seen_flag(f: Facts, p: FlagParams) -> Mapping[str, Any]:
+    return {
+        p.flag: FlagRepository.flag_state(f.record, p.flag, f.now) if f.record else "no record",
+        "attempts": int(f.record.extra.get(f"{p.flag}_attempts", 0) or 0) if f.record else 0,
+    }
+
+
+def _hour_in(f: Facts, p: CurrentHourParams) -> bool:
+    return f.now.hour in (p.hour if isinstance(p.hour, list) else (p.hour,))
+
+
+def _seen_hour(f: Facts, _: CurrentHourParams) -> Mapping[str, Any]:
+    return {"hour": f.now.hour}
+
+
+def _status(f: Facts, p: StatusParams) -> bool:
+    return f.booking.status == p.status
+
+
+def _status_any(f: Facts, p: StatusAnyParams) -> bool:
+    return f.booking.status in p.statuses
+
+
+def _seen_status(f: Facts, _: Params) -> Mapping[str, Any]:
+    return {"status": f.booking.status}
+
+
+def _keywords(f: Facts, p: KeywordsParams) -> tuple[str, ...]:
+    return tuple(p.keywords) if p.keywords is not None else f.option_keywords
+
+
+def _has_keyword(f: Facts, p: KeywordsParams) -> bool:
+    return f.booking.has_option_keyword(_keywords(f, p))
+
+
+def _seen_options(f: Facts, p: KeywordsParams | MultipleOptionsParams) -> Mapping[str, Any]:
+    keywords = p.keywords if p.keywords is not None else f.option_keywords
+    return {
+        "options": [f"{o.name} x{o.count}" for o in f.booking.options],
+        "matching_count": f.booking.option_keyword_count(keywords),
+        "keywords": list(keywords),
+    }
+
+
+def _multiple(f: Facts, p: MultipleOptionsParams) -> bool:
+    return f.booking.option_keyword_count(p.keywords) >= p.min_count
+
+
+def _store(f: Facts, p: StoreIdsParams) -> bool:
+    return f.booking.store_id in p.store_ids
+
+
+def _seen_store(f: Facts, _: StoreIdsParams) -> Mapping[str, Any]:
+    return {"store_id": f.booking.store_id}
+
+
+def _date_of(f: Facts, p: DateRangeParams) -> date | None:
+    if p.field == "reserve_at":
+        return f.booking.reserve_at.date()
+    raw = f.booking.extra.get("regDateTime")
+    if not isinstance(raw, str):
+        return None
+    try:
+        return date.fromisoformat(raw[:10])
+    except ValueError:
+        return None
+
+
+def _in_range(f: Facts, p: DateRangeParams) -> bool:
+    day = _date_of(f, p)
+    return day is not None and p.start <= day <= p.end
+
+
+def _seen_date(f: Facts, p: DateRangeParams) -> Mapping[str, Any]:
+    day = _date_of(f, p)
+    return {p.field: day.isoformat() if day else None}
+
+
+CONDITIONS: tuple[ConditionType, ...] = (
+    ConditionType(
+        "booking_not_in_db",
+        NoParams,
+        _not_in_db,
+        _seen_db,
+        "the booking has no record in the `sms` table (a new booking)",
+    ),
+    ConditionType("booking_in_db", NoParams, _in_db, _seen_db, "the booking has a record in the `sms` table"),
+    ConditionType(
+        "time_before_booking",
+        TimeBeforeBookingParams,
+        _before,
+        _seen_before,
+        "the booking starts within `hours` from now (and has not started)",
+    ),
+    ConditionType(
+        "flag_not_set",
+        FlagParams,
+        _flag_not_set,
+        _seen_flag,
+        "the record's flag is not true (no record counts as not set)",
+    ),
+    ConditionType("flag_set", FlagParams, _flag_set, _seen_flag, "the record's flag is true"),
+    ConditionType(
+        "flag_retry_due",
+        FlagParams,
+        _retry_due,
+        _seen_flag,
+        "an earlier send guarded by the flag failed or was interrupted, and may be retried",
+    ),
+    ConditionType(
+        "current_hour",
+        CurrentHourParams,
+        _hour_in,
+        _seen_hour,
+        "the Korean wall-clock hour is `hour` (or one of a list)",
+    ),
+    ConditionType(
+        "booking_status", StatusParams, _status, _seen_status, "the booking's status code is `status`"
+    ),
+    ConditionType(
+        "booking_status_any",
+        StatusAnyParams,
+        _status_any,
+        _seen_status,
+        "the booking's status code is one of `statuses`",
+    ),
+    ConditionType(
+        "has_option_keyword",
+        KeywordsParams,
+        _has_keyword,
+        _seen_options,
+        "an option name contains one of the keywords (default: stores.yaml option_keywords)",
+    ),
+    ConditionType(
+        "has_multiple_options",
+        MultipleOptionsParams,
+        _multiple,
+        _seen_options,
+        "options whose names contain a keyword were chosen `min_count` times or more",
+    ),
+    ConditionType(
+        "store_id_matches", StoreIdsParams, _store, _seen_store, "the booking belongs to one of `store_ids`"
+    ),
+    ConditionType(
+        "date_range",
+        DateRangeParams,
+        _in_range,
+        _seen_date,
+        "the booking's day (of use, or of registration) is within `start`..`end`, inclusive",
+    ),
+)
+
+
+def register_conditions(engine: Any) -> None:
+    """Register every built-in condition type with `engine`."""
+    for ctype in CONDITIONS:
+        engine.register_condition(ctype)

@@ -1,0 +1,110 @@
+"""The structured result of one run. Its JSON form (`to_json`) is a public interface for scripts: keys are
+only ever added, never renamed or removed (docs/cli.md, "The run report")."""
+
+from __future__ import annotations
+
+from collections import Counter
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from naver_sms.rules.context import FlagChange, NotificationRecord, SmsRecord
+
+__all__ = ["RunError", "RunReport"]
+
+REPORT_VERSION = 1
+
+
+@dataclass(frozen=True, slots=True)
+class RunError:
+    """Something that went wrong without stopping the run: a failed action, a skipped booking, a store."""
+
+    kind: str  # action | booking | store | record_read | flag_failed
+    message: str
+    rule: str | None = None
+    action: str | None = None
+    booking_num: str | None = None
+    store_id: str | None = None
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "kind": self.kind,
+            "message": self.message,
+            "rule": self.rule,
+            "action": self.action,
+            "booking_num": self.booking_num,
+            "store_id": self.store_id,
+        }
+
+
+@dataclass
+class RunReport:
+    run_id: str
+    now: datetime  # the decision clock (Korean time)
+    started_at: datetime  # wall clock
+    mode: str  # sandbox | live
+    source: str
+    dry_run: bool = False
+    finished_at: datetime | None = None
+    failed: str | None = None  # the run itself failed: why
+    bookings_fetched: int = 0
+    bookings_skipped: int = 0
+    stores: int = 0
+    rules_matched: Counter[str] = field(default_factory=Counter)
+    actions: Counter[tuple[str, str, str]] = field(default_factory=Counter)  # (rule, action, status)
+    sms: list[SmsRecord] = field(default_factory=list)
+    flags: list[FlagChange] = field(default_factory=list)
+    notifications: list[NotificationRecord] = field(default_factory=list)
+    errors: list[RunError] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)
+    summary: str = ""
+    read_calls: int = 0
+
+    @property
+    def duration_seconds(self) -> float:
+        end = self.finished_at or self.started_at
+        return round((end - self.started_at).total_seconds(), 3)
+
+    @property
+    def ok(self) -> bool:
+        return self.failed is None
+
+    def counts(self) -> dict[str, int]:
+        sms = Counter(s.status for s in self.sms)
+        return {
+            "bookings": self.bookings_fetched,
+            "bookings_skipped": self.bookings_skipped,
+            "sms_sent": sms["sent"] + sms["outbox"],
+            "sms_failed": sms["failed"] + sms["unknown"],
+            "sms_reconciled": sms["reconciled"],
+            "sms_planned": sms["planned"],
+            "flags_changed": len(self.flags),
+            "notifications": len(self.notifications),
+            "errors": len(self.errors),
+        }
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "version": REPORT_VERSION,
+            "run_id": self.run_id,
+            "ok": self.ok,
+            "failed": self.failed,
+            "mode": self.mode,
+            "dry_run": self.dry_run,
+            "source": self.source,
+            "now": self.now.strftime("%Y-%m-%d %H:%M"),
+            "started_at": self.started_at.isoformat(),
+            "duration_seconds": self.duration_seconds,
+            "counts": self.counts(),
+            "rules": {name: {"matched": n} for name, n in sorted(self.rules_matched.items())},
+            "actions": [
+                {"rule": r, "action": a, "status": s, "count": n}
+                for (r, a, s), n in sorted(self.actions.items())
+            ],
+            "sms": [s.to_json() for s in self.sms],
+            "flags": [f.to_json() for f in self.flags],
+            "notifications": [n.to_json() for n in self.notifications],
+            "errors": [e.to_json() for e in self.errors],
+            "warnings": list(self.warnings),
+            "summary": self.summary,
+        }

@@ -1,0 +1,182 @@
+"""One run: fetch -> load state -> decide -> act -> report (product.md, "One run - the data flow").
+
+`Runtime` holds what a run needs (built once per process by `naver_sms.wiring`); `run_once` is the run.
+Both entry points (`cli.py`, `handler.py`) build a runtime and call `run_once`; only they translate errors
+for their audience.
+"""
+
+from __future__ import annotations
+
+import logging
+import uuid
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+
+from naver_sms.config.models import AppConfig
+from naver_sms.database.repositories import BookingRepository
+from naver_sms.domain.booking import Booking
+from naver_sms.domain.clock import Clock
+from naver_sms.logs import emit
+from naver_sms.naver.source import BookingSource
+from naver_sms.notifications.protocols import TelegramService
+from naver_sms.rules.context import (
+    ActionContext,
+    ActionServicesBundle,
+    NotificationRecord,
+    RunOptions,
+    SmsRecord,
+)
+from naver_sms.rules.engine import CompiledRule, Plan, RuleEngine
+from naver_sms.rules.facts import Facts
+from naver_sms.rules.report import RunError, RunReport
+
+__all__ = ["Runtime", "build_plan", "legacy_summary", "new_run_id", "run_once"]
+
+log = logging.getLogger("naver_sms.runner")
+
+NOTHING_TO_SEND = "문자 발송 대상 없음"
+RUN_FAILED = "요청중 오류 발생"
+
+
+@dataclass
+class Runtime:
+    config: AppConfig
+    engine: RuleEngine
+    rules: tuple[CompiledRule, ...]
+    source: BookingSource
+    repo: BookingRepository
+    services: ActionServicesBundle
+    clock: Clock
+    mode: str  # sandbox | live
+    lease: timedelta = timedelta(minutes=10)
+    summary_channel: TelegramService | None = None
+    #: called with (stage, detail) as the run progresses (the CLI shows it)
+    progress: Callable[[str, str], None] = field(default=lambda stage, detail: None)
+
+
+def new_run_id() -> str:
+    return datetime.now(UTC).strftime("%Y%m%dT%H%M%S") + "-" + uuid.uuid4().hex[:8]
+
+
+def build_plan(rt: Runtime, report: RunReport, bookings: Sequence[Booking]) -> Plan:
+    """Load the records of `bookings` in batches and evaluate every rule: no side effects."""
+    keys = [(b.booking_num, b.phone) for b in bookings]
+    loaded = rt.repo.load(keys)
+    report.read_calls += loaded.read_calls
+    facts = []
+    for booking in bookings:
+        key = (booking.booking_num, booking.phone)
+        if key in loaded.errors:  # a read error is never "not in the database" (legacy-behaviour.md §7)
+            report.errors.append(
+                RunError(
+                    "record_read",
+                    loaded.errors[key],
+                    booking_num=booking.booking_num,
+                    store_id=booking.store_id,
+                )
+            )
+            continue
+        facts.append(
+            Facts(
+                booking,
+                loaded.records.get(key),
+                report.now,
+                rt.config.store(booking.store_id),
+                rt.config.option_keywords,
+            )
+        )
+    return rt.engine.evaluate(rt.rules, facts)
+
+
+def run_once(
+    rt: Runtime, *, dry_run: bool = False, run_id: str | None = None, only_booking: str | None = None
+) -> RunReport:
+    """One whole run. Never raises for a booking, a store or an action; `report.failed` says when the run
+    itself failed (the source as a whole, the state store)."""
+    run_id = run_id or new_run_id()
+    now = rt.clock()
+    report = RunReport(
+        run_id=run_id,
+        now=now,
+        started_at=datetime.now(UTC),
+        mode=rt.mode,
+        source=rt.source.description,
+        dry_run=dry_run,
+        warnings=list(rt.config.warnings),
+    )
+    options = RunOptions(run_id=run_id, lease=rt.lease, dry_run=dry_run)
+    try:
+        stores = list(rt.config.stores.values())
+        report.stores = len(stores)
+        rt.progress("fetch", f"{len(stores)} stores from {rt.source.description}")
+        fetched = rt.source.fetch(stores, now)
+        bookings = fetched.bookings
+        if only_booking:
+            bookings = [b for b in bookings if only_booking in (b.booking_num, b.booking_id)]
+        report.bookings_fetched = len(bookings)
+        report.bookings_skipped = len(fetched.skipped)
+        for bad in fetched.skipped:
+            report.errors.append(RunError("booking", str(bad), booking_num=getattr(bad, "booking_id", None)))
+        for store_id, why in fetched.failed_stores.items():
+            report.errors.append(RunError("store", why, store_id=store_id))
+        rt.progress("decide", f"{len(bookings)} bookings x {len(rt.rules)} rules")
+        plan = build_plan(rt, report, bookings)
+
+        def make_context(rule: CompiledRule, facts: Facts | None, group: Sequence[Facts]) -> ActionContext:
+            return ActionContext(
+                rule=rule.name,
+                booking=facts.booking if facts else None,
+                record=facts.record if facts else None,
+                store=facts.store if facts else None,
+                now=now,
+                config=rt.config,
+                services=rt.services,
+                options=options,
+                bookings=tuple(f.booking for f in group),
+            )
+
+        rt.progress("act", "dry run: nothing is sent or written" if dry_run else rt.mode)
+        if dry_run:
+            rt.engine.preview(plan, make_context, report)
+        else:
+            rt.engine.execute(plan, make_context, report)
+    except Exception as exc:  # the run itself failed: report it, send the legacy failure line
+        report.failed = f"{type(exc).__name__}: {exc}"
+        emit(log, logging.ERROR, "run_failed", run_id=run_id, error=report.failed)
+    report.summary = RUN_FAILED if report.failed else legacy_summary(report.sms)
+    if not dry_run and rt.summary_channel is not None:
+        _send_summary(rt.summary_channel, report)
+    report.finished_at = datetime.now(UTC)
+    emit(
+        log,
+        logging.INFO,
+        "run_finished",
+        run_id=run_id,
+        mode=rt.mode,
+        dry_run=dry_run,
+        duration_seconds=report.duration_seconds,
+        **report.counts(),
+    )
+    return report
+
+
+def legacy_summary(sms: Sequence[SmsRecord]) -> str:
+    """The legacy Telegram summary (legacy-behaviour.md §6): one line per SMS, in decision order."""
+    lines = []
+    for record in sms:
+        label = record.label or record.template
+        if record.status in ("sent", "outbox", "reconciled"):
+            lines.append(f"{record.phone} {label} 문자 발송 완료")
+        elif record.status in ("failed", "unknown"):
+            lines.append(f"{record.phone} {label} 문자 발송 실패")
+    return "\n".join(lines) if lines else NOTHING_TO_SEND
+
+
+def _send_summary(channel: TelegramService, report: RunReport) -> None:
+    try:
+        receipt = channel.send_message(report.summary)
+    except Exception as exc:
+        report.errors.append(RunError("summary", f"telegram summary not sent: {exc}"))
+        return
+    report.notifications.append(NotificationRecord("telegram", report.summary, receipt.status, "(summary)"))

@@ -1,0 +1,149 @@
+"""Building a `Runtime` from `Settings`: the state backend, the channels and the booking source.
+
+    state     `--db PATH` -> SQLite (embedded default); `--db dynamodb://...` -> DynamoDB
+    channels  sandbox (default) -> the outbox; `--live` -> SENS, Telegram, Slack
+    source    `--bookings PATH` -> Naver-format JSON files; otherwise the Naver partner API
+
+Credentials never switch anything on by themselves: sending for real needs `live`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import timedelta
+from pathlib import Path
+
+from naver_sms.config.loader import load_config
+from naver_sms.config.models import AppConfig
+from naver_sms.config.settings import Settings
+from naver_sms.database.repositories import BookingRepository, SessionRepository
+from naver_sms.database.sqlite_repository import (
+    SqliteDatabase,
+    SqliteOutboxStore,
+    SqliteRepository,
+    SqliteSessionRepository,
+)
+from naver_sms.domain.clock import Clock
+from naver_sms.errors import ConfigError
+from naver_sms.naver.files import JsonFileSource
+from naver_sms.naver.source import BookingSource
+from naver_sms.notifications.outbox import (
+    MemoryOutboxStore,
+    OutboxSlack,
+    OutboxSmsService,
+    OutboxStore,
+    OutboxTelegram,
+)
+from naver_sms.rules.actions import ACTIONS
+from naver_sms.rules.context import ActionServicesBundle
+from naver_sms.rules.engine import CompiledRule, RuleEngine
+from naver_sms.runner import Runtime
+
+__all__ = ["State", "build_runtime", "compile_config", "open_state"]
+
+
+@dataclass
+class State:
+    repo: BookingRepository
+    sessions: SessionRepository
+    outbox: OutboxStore
+    description: str
+    sqlite: SqliteDatabase | None = None
+
+
+def open_state(settings: Settings) -> State:
+    """The state backend named by `settings.db`."""
+    if settings.db.startswith("dynamodb://"):
+        from naver_sms.database.dynamodb_client import DynamoTarget, open_dynamodb
+
+        target = DynamoTarget.parse(settings.db)
+        repo, sessions = open_dynamodb(target, max_attempts=settings.max_attempts)
+        return State(repo, sessions, MemoryOutboxStore(), f"dynamodb {target.describe()}")
+    db = SqliteDatabase(Path(settings.db))
+    return State(
+        SqliteRepository(db, max_attempts=settings.max_attempts),
+        SqliteSessionRepository(db),
+        SqliteOutboxStore(db),
+        f"sqlite {settings.db}",
+        sqlite=db,
+    )
+
+
+def compile_config(config_dir: Path) -> tuple[AppConfig, RuleEngine, tuple[CompiledRule, ...]]:
+    """Load and validate every configuration file and compile the rules (raises `ConfigErrors`)."""
+    config = load_config(config_dir)
+    engine = RuleEngine()
+    for atype in ACTIONS:
+        engine.register_action(atype)
+    return config, engine, engine.compile(config)
+
+
+def _live_services(settings: Settings, state: State) -> ActionServicesBundle:
+    from naver_sms.notifications.slack_service import SlackWebhookClient
+    from naver_sms.notifications.sms_service import SensClient
+    from naver_sms.notifications.telegram_service import TelegramClient
+
+    missing = [
+        name
+        for name in ("sens_access_key", "sens_secret_key", "sens_service_id")
+        if getattr(settings, name) is None
+    ]
+    if missing:
+        raise ConfigError("live sending needs SENS credentials", file="settings", field=", ".join(missing))
+    return ActionServicesBundle(
+        db_repo=state.repo,
+        sms_service=SensClient.from_settings(settings),
+        telegram_service=TelegramClient.from_settings(settings),
+        slack_service=SlackWebhookClient.from_settings(settings),
+    )
+
+
+def build_runtime(
+    settings: Settings,
+    *,
+    clock: Clock,
+    run_id: str,
+    state: State | None = None,
+    progress: Callable[[str, str], None] | None = None,
+) -> tuple[Runtime, State]:
+    config, engine, rules = compile_config(settings.config_dir)
+    state = state or open_state(settings)
+    if settings.live:
+        services = _live_services(settings, state)
+    else:
+        services = ActionServicesBundle(
+            db_repo=state.repo,
+            sms_service=OutboxSmsService(state.outbox, run_id=run_id),
+            telegram_service=OutboxTelegram(state.outbox, run_id=run_id, enabled=settings.telegram_enabled),
+            slack_service=OutboxSlack(state.outbox, run_id=run_id, enabled=settings.slack_enabled),
+        )
+    engine.services = services
+    source: BookingSource
+    if settings.bookings_path is not None:
+        source = JsonFileSource(settings.bookings_path)
+    else:
+        from naver_sms.naver.api import NaverBookingSource
+
+        if settings.naver_id is None or settings.naver_password is None:
+            raise ConfigError(
+                "no booking source: give --bookings PATH (sandbox) or Naver credentials",
+                file="settings",
+                field="bookings_path",
+            )
+        source = NaverBookingSource.from_settings(settings, state.sessions)
+    runtime = Runtime(
+        config=config,
+        engine=engine,
+        rules=rules,
+        source=source,
+        repo=state.repo,
+        services=services,
+        clock=clock,
+        mode="live" if settings.live else "sandbox",
+        lease=timedelta(seconds=settings.claim_lease_seconds),
+        summary_channel=services.telegram_service,
+    )
+    if progress is not None:
+        runtime.progress = progress
+    return runtime, state
