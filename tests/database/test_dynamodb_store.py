@@ -22,6 +22,7 @@ from naver_sms.database.dynamodb_client import (
     create_tables,
     is_dynamo_url,
     make_client,
+    open_dynamodb,
 )
 from naver_sms.database.repositories import Eq
 from naver_sms.domain.booking import BookingRecord
@@ -264,3 +265,22 @@ def test_the_session_item_keeps_the_legacy_shape(
     raw = make_client(target).get_item(TableName=target.session_table, Key={"id": {"S": "1"}})["Item"]
     assert set(raw) == {"id", "cookies"}
     assert json.loads(raw["cookies"]["S"]) == [{"name": "NID_SES", "value": "synthetic"}]
+
+
+def test_a_target_describes_itself_for_humans() -> None:
+    target = DynamoTarget.parse("dynamodb://ap-northeast-2?endpoint=http://127.0.0.1:8000")
+    assert target.describe() == "http://127.0.0.1:8000 (region ap-northeast-2), tables sms/session"
+    assert DynamoTarget().describe() == "AWS ap-northeast-2 (region ap-northeast-2), tables sms/session"
+
+
+@pytest.mark.parametrize("stand_in", DYNAMO_BACKENDS)
+def test_open_dynamodb_gives_both_repositories_on_one_client(
+    stand_in: str, dynamo_target: Callable[[str], DynamoTarget]
+) -> None:
+    # GIVEN a target with tables WHEN it is opened
+    repo, sessions = open_dynamodb(dynamo_target(stand_in), max_attempts=5)
+    # THEN both repositories work and share a client
+    assert repo.create(BookingRecord(*key(1))) is True
+    sessions.save_cookies([])
+    assert sessions.load_cookies() == []
+    assert repo.client is sessions.client and repo.max_attempts == 5

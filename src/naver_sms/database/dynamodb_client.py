@@ -59,6 +59,7 @@ __all__ = [
     "create_tables",
     "is_dynamo_url",
     "make_client",
+    "open_dynamodb",
 ]
 
 #: BatchGetItem takes at most 100 keys per call (DynamoDB API limit).
@@ -143,6 +144,11 @@ class DynamoTarget:
             sms_table=one("sms_table") or "sms",
             session_table=one("session_table") or "session",
         )
+
+    def describe(self) -> str:
+        """For humans (logs, `--db` reports): where, and which tables. Holds no credentials."""
+        where = self.endpoint or f"AWS {self.region}"
+        return f"{where} (region {self.region}), tables {self.sms_table}/{self.session_table}"
 
     def url(self) -> str:
         query = [f"sms_table={self.sms_table}", f"session_table={self.session_table}"]
@@ -566,6 +572,17 @@ class DynamoSessionRepository:
             self.client.delete_item(TableName=self.table, Key={"id": {"S": self.ITEM_ID}})
         except (ClientError, BotoCoreError) as exc:
             raise self._translate("delete_item", exc) from exc
+
+
+def open_dynamodb(
+    target: DynamoTarget, *, max_attempts: int = 3, **store_options: Any
+) -> tuple[DynamoRepository, DynamoSessionRepository]:
+    """Both repositories of a target, sharing one client."""
+    client = make_client(target)
+    return (
+        DynamoRepository(target, max_attempts=max_attempts, client=client, **store_options),
+        DynamoSessionRepository(target, client=client),
+    )
 
 
 # --- tables ----------------------------------------------------------------------------------------------

@@ -1,0 +1,228 @@
+"""Credentials from AWS Secrets Manager, merged under the environment (legacy-behaviour.md §7).
+
+`Settings.secret_names` lists secrets, each a JSON object whose keys are credential fields of `Settings`:
+
+    {"sens_access_key": "...", "sens_secret_key": "...", "sens_service_id": "ncp:sms:kr:...:..."}
+
+Precedence, highest first: command-line overrides, `NAVER_SMS_*` environment variables, then the secrets
+(a later secret name wins over an earlier one). Each secret is fetched once per process and cached, so a
+warm Lambda does not call Secrets Manager on every invocation.
+
+A secret's value never reaches a log line, an error message or a repr:
+- errors name the secret and the key, never the value, and do not chain the JSON decoder's error (it holds
+  the whole document);
+- botocore logs every response body at DEBUG (`botocore.parsers`): while a secret is fetched, the debug
+  records of botocore's loggers are dropped for the fetching thread;
+- the values go into `SecretStr` fields of `Settings`.
+"""
+
+from __future__ import annotations
+
+import difflib
+import json
+import logging
+import os
+import threading
+from collections.abc import Callable, Iterator, Mapping
+from contextlib import contextmanager
+from typing import Any, Protocol
+
+import boto3
+from botocore.config import Config
+from botocore.exceptions import BotoCoreError, ClientError
+
+from naver_sms.config.settings import ENV_PREFIX, Settings
+from naver_sms.errors import SecretError
+
+__all__ = [
+    "CREDENTIAL_FIELDS",
+    "SecretsClient",
+    "SecretsClientFactory",
+    "clear_secret_cache",
+    "default_secrets_client",
+    "load_secrets",
+    "load_settings",
+]
+
+logger = logging.getLogger(__name__)
+
+#: The `Settings` fields a secret may set.
+CREDENTIAL_FIELDS = (
+    "naver_id",
+    "naver_password",
+    "sens_access_key",
+    "sens_secret_key",
+    "sens_service_id",
+    "telegram_token",
+    "telegram_chat_id",
+    "slack_webhook_url",
+)
+#: Fields whose value may be written as a JSON number in a secret (a Telegram chat id is an integer).
+_NUMERIC_OK = frozenset({"telegram_chat_id"})
+
+
+class SecretsClient(Protocol):
+    """The one call of the Secrets Manager client this module uses (boto3's client has it)."""
+
+    def get_secret_value(self, *, SecretId: str) -> Mapping[str, Any]: ...
+
+
+SecretsClientFactory = Callable[[Settings], SecretsClient]
+
+
+def default_secrets_client(settings: Settings) -> SecretsClient:
+    """boto3's Secrets Manager client for `settings.aws_region` (and `secrets_endpoint`, for a stand-in)."""
+    credentials: dict[str, str] = {}
+    if settings.secrets_endpoint and not os.environ.get("AWS_ACCESS_KEY_ID"):
+        # a local stand-in does not check credentials; never let the default chain reach for EC2 metadata
+        credentials = {"aws_access_key_id": "local", "aws_secret_access_key": "local"}
+    client: SecretsClient = boto3.session.Session().client(  # type: ignore[call-overload]
+        "secretsmanager",
+        region_name=settings.aws_region,
+        endpoint_url=settings.secrets_endpoint,
+        config=Config(retries={"mode": "standard", "max_attempts": 3}, connect_timeout=5, read_timeout=10),
+        **credentials,
+    )
+    return client
+
+
+# --- the per-process cache ---------------------------------------------------------------------------------
+
+_cache: dict[tuple[str, str | None, str], dict[str, str]] = {}
+_cache_lock = threading.Lock()
+
+
+def clear_secret_cache() -> None:
+    """Forget every fetched secret (tests; a rotated secret in a long-lived process)."""
+    with _cache_lock:
+        _cache.clear()
+
+
+# --- keeping botocore's debug logs away from the values -------------------------------------------------------
+
+_BOTOCORE_LOGGERS = (
+    "botocore.parsers",
+    "botocore.endpoint",
+    "botocore.hooks",
+    "botocore.httpsession",
+    "botocore.httpchecksum",
+    "botocore.retryhandler",
+    "botocore.retries.standard",
+    "botocore.client",
+    "urllib3.connectionpool",
+)
+_fetching = threading.local()
+
+
+class _DropWhileFetching(logging.Filter):
+    """Drops DEBUG records emitted by the thread that is fetching a secret (botocore logs response bodies)."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return not (getattr(_fetching, "active", 0) and record.levelno <= logging.DEBUG)
+
+
+_FILTER = _DropWhileFetching()
+for _name in _BOTOCORE_LOGGERS:
+    logging.getLogger(_name).addFilter(_FILTER)
+
+
+@contextmanager
+def _quiet_botocore() -> Iterator[None]:
+    _fetching.active = getattr(_fetching, "active", 0) + 1
+    try:
+        yield
+    finally:
+        _fetching.active -= 1
+
+
+# --- fetching ------------------------------------------------------------------------------------------------
+
+
+def _fetch(client: SecretsClient, name: str) -> dict[str, str]:
+    """One secret as validated credential values. Errors name the secret and key, never a value."""
+    try:
+        with _quiet_botocore():
+            response = client.get_secret_value(SecretId=name)
+    except ClientError as exc:
+        code = str(exc.response.get("Error", {}).get("Code", "Unknown"))
+        if code == "ResourceNotFoundException":
+            raise SecretError(f"secret {name!r} does not exist in AWS Secrets Manager") from None
+        raise SecretError(f"cannot read secret {name!r}: {code}") from None
+    except BotoCoreError as exc:
+        raise SecretError(
+            f"cannot reach AWS Secrets Manager for secret {name!r}: {type(exc).__name__}"
+        ) from None
+    text = response.get("SecretString")
+    if not isinstance(text, str):
+        raise SecretError(f"secret {name!r} has no SecretString: expected a JSON object of credentials")
+    try:
+        data = json.loads(text)
+    except ValueError:
+        # not chained: the decoder's error carries the whole document
+        raise SecretError(
+            f"secret {name!r} is not valid JSON: expected a JSON object of credentials"
+        ) from None
+    if not isinstance(data, dict):
+        raise SecretError(
+            f"secret {name!r} is a JSON {type(data).__name__}, expected an object of credentials"
+        )
+    values: dict[str, str] = {}
+    for key, value in data.items():
+        if key not in CREDENTIAL_FIELDS:
+            close = difflib.get_close_matches(key, CREDENTIAL_FIELDS, n=1)
+            hint = f" (did you mean {close[0]!r}?)" if close else f" (known: {', '.join(CREDENTIAL_FIELDS)})"
+            raise SecretError(f"secret {name!r}: unknown key {key!r}{hint}")
+        if isinstance(value, int) and not isinstance(value, bool) and key in _NUMERIC_OK:
+            value = str(value)
+        if not isinstance(value, str):
+            raise SecretError(
+                f"secret {name!r}: key {key!r} must be a string, not a JSON {type(value).__name__}"
+            )
+        if not value.strip():
+            raise SecretError(f"secret {name!r}: key {key!r} is empty")
+        values[key] = value
+    logger.debug("secret %r fetched: keys %s", name, ", ".join(sorted(values)))
+    return values
+
+
+def load_secrets(settings: Settings, *, client_factory: SecretsClientFactory | None = None) -> dict[str, str]:
+    """The credentials held by `settings.secret_names`, merged in order; fetched once per process."""
+    merged: dict[str, str] = {}
+    client: SecretsClient | None = None
+    for name in settings.secret_names:
+        cache_key = (settings.aws_region, settings.secrets_endpoint, name)
+        with _cache_lock:
+            values = _cache.get(cache_key)
+            if values is None:
+                if client is None:
+                    client = (client_factory or default_secrets_client)(settings)
+                values = _fetch(client, name)
+                _cache[cache_key] = values
+        merged.update(values)
+    return merged
+
+
+def load_settings(
+    env: Mapping[str, str] | None = None,
+    secrets_client_factory: SecretsClientFactory | None = None,
+    **overrides: object,
+) -> Settings:
+    """Settings from the environment and `overrides`, completed with the credentials of the secrets.
+
+    A credential set in the environment (or an override) wins over the same key in a secret.
+    Raises `SecretError` for a missing or malformed secret, `ConfigError` for an invalid setting."""
+    env = os.environ if env is None else env
+    base = Settings.from_env(env, **overrides)
+    if not base.secret_names:
+        return base
+    from_secrets = load_secrets(base, client_factory=secrets_client_factory)
+    given = {name for name in CREDENTIAL_FIELDS if env.get(ENV_PREFIX + name.upper())}
+    given |= {name for name, value in overrides.items() if value is not None}
+    completed = {name: value for name, value in from_secrets.items() if name not in given}
+    settings = Settings.from_env(env, **{**completed, **overrides})
+    logger.info(
+        "credentials loaded from %d secret(s): %s",
+        len(base.secret_names),
+        ", ".join(sorted(completed)) or "none needed",
+    )
+    return settings
