@@ -6,12 +6,17 @@ from collections.abc import Callable, Iterator
 from datetime import UTC, datetime
 from typing import Any
 
+import httpx
 import pytest
 
 from naver_sms.notifications._http import RetryPolicy
+from naver_sms.notifications.slack_service import SlackWebhookClient
 from naver_sms.notifications.sms_service import SensClient
+from naver_sms.notifications.telegram_service import TelegramClient
 from tests.standins.sens import SensStandIn
 from tests.standins.server import serve_wsgi
+from tests.standins.slack import SlackStandIn
+from tests.standins.telegram import TelegramStandIn
 
 #: Synthetic recipient and sender (never a real customer).
 RECIPIENT = "01098765432"
@@ -95,3 +100,82 @@ def make_sens_client(
 
 def utc(text: str) -> datetime:
     return datetime.fromisoformat(text).replace(tzinfo=UTC)
+
+
+@pytest.fixture
+def telegram(server: tuple[Switch, str]) -> Iterator[tuple[TelegramStandIn, str]]:
+    switch, url = server
+    standin = TelegramStandIn()
+    switch.app = standin
+    try:
+        yield standin, url
+    finally:
+        standin.release_stalls()
+        switch.app = None
+
+
+@pytest.fixture
+def make_telegram_client(
+    telegram: tuple[TelegramStandIn, str], sleeps: RecordingSleep
+) -> Iterator[Callable[..., TelegramClient]]:
+    standin, url = telegram
+    clients: list[TelegramClient] = []
+
+    def make(**overrides: Any) -> TelegramClient:
+        options: dict[str, Any] = {
+            "base_url": url,
+            "token": standin.token,
+            "chat_id": next(iter(standin.chat_ids)),
+            "timeout": 5.0,
+            "retry": RetryPolicy(max_attempts=3, base_delay=0.5, max_delay=4.0, jitter=0.0),
+            "sleep": sleeps,
+        }
+        options.update(overrides)
+        client = TelegramClient(**options)
+        clients.append(client)
+        return client
+
+    yield make
+    for client in clients:
+        client.close()
+
+
+@pytest.fixture
+def slack(server: tuple[Switch, str]) -> Iterator[tuple[SlackStandIn, str]]:
+    switch, url = server
+    standin = SlackStandIn()
+    switch.app = standin
+    try:
+        yield standin, url + standin.path
+    finally:
+        standin.release_stalls()
+        switch.app = None
+
+
+@pytest.fixture
+def make_slack_client(
+    slack: tuple[SlackStandIn, str], sleeps: RecordingSleep
+) -> Iterator[Callable[..., SlackWebhookClient]]:
+    _, webhook_url = slack
+    clients: list[SlackWebhookClient] = []
+
+    def make(**overrides: Any) -> SlackWebhookClient:
+        options: dict[str, Any] = {
+            "webhook_url": webhook_url,
+            "timeout": 5.0,
+            "retry": RetryPolicy(max_attempts=3, base_delay=0.5, max_delay=4.0, jitter=0.0),
+            "sleep": sleeps,
+        }
+        options.update(overrides)
+        client = SlackWebhookClient(**options)
+        clients.append(client)
+        return client
+
+    yield make
+    for client in clients:
+        client.close()
+
+
+def no_http(request: httpx.Request) -> httpx.Response:
+    """A transport handler for clients that must not make any request."""
+    raise AssertionError(f"unexpected HTTP request: {request.method}")
