@@ -196,6 +196,7 @@ class NaverStandIn:
         self.password = password
         self.login_mode = "ok"  # "ok" | "captcha" | "two_factor"
         self.redirect_unauthenticated = False
+        self.expire_after: int | None = None  # end every session after this many more API calls
         self.latency = 0.0  # seconds per request (bench only; tests keep it 0)
         self.bookings: dict[str, list[Any]] = {}
         self.faults: list[Fault] = []
@@ -313,6 +314,13 @@ class NaverStandIn:
     # -- the partner API --
 
     def _api(self, request: Request, store_id: str, kind: str) -> Response:
+        with self._lock:
+            if self.expire_after is not None:
+                if self.expire_after <= 0:
+                    self.sessions.clear()
+                    self.expire_after = None
+                else:
+                    self.expire_after -= 1
         if not self._has_session(request):
             if self.redirect_unauthenticated:
                 return self._to_login(request)
@@ -376,7 +384,8 @@ class NaverStandIn:
         kept = []
         for item in items:
             if not isinstance(item, dict):
-                kept.append(item)  # malformed test data goes through as is
+                if start is None:  # malformed test data goes through undated queries as is
+                    kept.append(item)
                 continue
             if item.get("bookingStatusCode") not in statuses:
                 continue

@@ -1,0 +1,352 @@
+"""The live booking source against the Naver stand-in, over real sockets on 127.0.0.1."""
+
+from __future__ import annotations
+
+import math
+from datetime import timedelta
+
+import pytest
+
+from naver_sms.database.sqlite_repository import SqliteSessionRepository
+from naver_sms.domain.booking import Booking
+from naver_sms.errors import LoginBlocked
+from naver_sms.naver.api import MAX_RANGE_DAYS, PAGE_SIZE, NaverApi, RetryPolicy
+from naver_sms.naver.live import NaverBookingSource
+from naver_sms.naver.session import SessionManager
+from tests.naver.conftest import NOW, STORES, RecordingSleep, StandInLogin
+from tests.standins.naver import NaverStandIn, make_booking, synthetic_bookings
+
+pytestmark = pytest.mark.integration
+
+STORE = STORES[0]
+
+
+def given_bookings(naver: NaverStandIn, store_id: str, confirmed: int, completed: int = 0) -> None:
+    naver.add(store_id, synthetic_bookings(int(store_id), confirmed, first_day=NOW, days=40))
+    naver.add(store_id, synthetic_bookings(int(store_id), completed, first_day=NOW - timedelta(days=3), days=3,
+                                           status="RC08"))
+
+
+def given_logged_in(naver: NaverStandIn, sessions: SqliteSessionRepository) -> None:
+    sessions.save_cookies(naver.issue_session())
+
+
+# --- what is asked ------------------------------------------------------------------------------------------
+
+def test_every_call_carries_the_partner_web_apps_headers_and_parameters(
+    naver: NaverStandIn, source: NaverBookingSource, sessions: SqliteSessionRepository
+) -> None:
+    # GIVEN a store with bookings and a cached session
+    given_bookings(naver, STORE.id, confirmed=3, completed=1)
+    given_logged_in(naver, sessions)
+    # WHEN the source fetches
+    source.fetch([STORE], NOW)
+    # THEN every call has the headers and parameters of external-apis.md §1 (the stand-in refuses others)
+    calls = naver.api_calls()
+    assert calls and all(c.status == 200 for c in calls)
+    first = calls[0]
+    assert first.headers["X-Booking-Naver-Role"] == "OWNER"
+    assert first.headers["Accept"] == "*/*"
+    assert first.headers["Referer"] == f"{naver.base_url}/bizes/{STORE.id}/booking-list-view"
+    assert "Chrome/" in first.headers["User-Agent"]
+    assert first.args["size"] == "50" and first.args["page"] == "0" and first.args["noCache"].isdigit()
+    assert "Cookie" in first.headers and "NID_SES=" in first.headers["Cookie"]
+
+
+def test_confirmed_are_asked_undated_and_completed_within_the_recent_window(
+    naver: NaverStandIn, source: NaverBookingSource, sessions: SqliteSessionRepository
+) -> None:
+    # GIVEN a store with both kinds of bookings
+    given_bookings(naver, STORE.id, confirmed=3, completed=2)
+    given_logged_in(naver, sessions)
+    # WHEN fetched at 2026-11-26 18:40 KST
+    source.fetch([STORE], NOW)
+    # THEN RC03 is asked without dates, RC08 from 2026-11-23 00:00 KST (UTC 11-22 15:00) to now
+    counts = naver.api_calls("count")
+    rc03 = [c for c in counts if c.args["bookingStatusCodes"] == "RC03"]
+    rc08 = [c for c in counts if c.args["bookingStatusCodes"] == "RC08"]
+    assert len(rc03) == 2  # the session check, then the fetch
+    assert all("startDateTime" not in c.args for c in rc03)
+    assert [(c.args["startDateTime"], c.args["endDateTime"]) for c in rc08] == [
+        ("2026-11-22T15:00:00.000Z", "2026-11-26T09:40:00.000Z")
+    ]
+
+
+@pytest.mark.parametrize("bookings", [0, 1, 50, 51, 200, 201])
+def test_pages_follow_the_count(
+    bookings: int, naver: NaverStandIn, source: NaverBookingSource, sessions: SqliteSessionRepository
+) -> None:
+    # GIVEN a store with N confirmed bookings
+    given_bookings(naver, STORE.id, confirmed=bookings)
+    given_logged_in(naver, sessions)
+    # WHEN fetched
+    result = source.fetch([STORE], NOW)
+    # THEN ceil(N / 50) list pages were asked, 0-based, and every booking came back once
+    pages = [int(c.args["page"]) for c in naver.api_calls("list")]
+    assert pages == list(range(math.ceil(bookings / PAGE_SIZE)))
+    assert len(result.bookings) == bookings
+    assert len({b.booking_num for b in result.bookings}) == bookings
+    assert all(isinstance(b, Booking) and b.store_id == STORE.id for b in result.bookings)
+
+
+def test_the_longest_completed_window_is_split_and_never_answered_422(
+    naver: NaverStandIn, api: NaverApi, login: StandInLogin, sessions: SqliteSessionRepository
+) -> None:
+    # GIVEN completed bookings over the last 31 days and a source looking back the maximum 31 days
+    naver.add(STORE.id, synthetic_bookings(int(STORE.id), 60, first_day=NOW - timedelta(days=31), days=32,
+                                           status="RC08"))
+    given_logged_in(naver, sessions)
+    source = NaverBookingSource(api, SessionManager(sessions, login, api.check_session),
+                                completed_window_days=MAX_RANGE_DAYS)
+    # WHEN fetched
+    result = source.fetch([STORE], NOW)
+    # THEN two dated windows were asked, no call was refused with 422, and every booking in range came back
+    rc08 = {c.args["startDateTime"] for c in naver.api_calls("count") if c.args["bookingStatusCodes"] == "RC08"}
+    assert len(rc08) == 2
+    assert all(c.status != 422 for c in naver.calls)
+    in_range = [b for b in result.bookings if b.reserve_at.date() >= (NOW - timedelta(days=31)).date()]
+    assert len(in_range) == len(result.bookings) > 0
+
+
+def test_a_dated_confirmed_horizon_is_split_and_never_answered_422(
+    naver: NaverStandIn, api: NaverApi, login: StandInLogin, sessions: SqliteSessionRepository
+) -> None:
+    # GIVEN confirmed bookings over 40 days and a source with a 62-day horizon
+    given_bookings(naver, STORE.id, confirmed=30)
+    given_logged_in(naver, sessions)
+    source = NaverBookingSource(api, SessionManager(sessions, login, api.check_session),
+                                confirmed_horizon_days=62)
+    # WHEN fetched  THEN two dated RC03 windows, no 422, all 30 bookings
+    result = source.fetch([STORE], NOW)
+    dated = [c for c in naver.api_calls("count") if "startDateTime" in c.args]
+    assert len([c for c in dated if c.args["bookingStatusCodes"] == "RC03"]) == 2
+    assert all(c.status != 422 for c in naver.calls)
+    assert len(result.bookings) == 30
+
+
+def test_the_standin_refuses_a_range_over_31_days_like_naver(naver: NaverStandIn, api: NaverApi) -> None:
+    # GIVEN the stand-in  WHEN asked for 32 days in one call  THEN 422 (so the tests above mean something)
+    from naver_sms.errors import StoreFetchError
+    from naver_sms.naver.api import Window
+
+    api.set_cookies(naver.issue_session())
+    with pytest.raises(StoreFetchError, match="HTTP 422"):
+        api.count(STORE.id, Window("RC08", NOW - timedelta(days=32), NOW))
+
+
+def test_confirmed_bookings_before_today_are_left_out(
+    naver: NaverStandIn, source: NaverBookingSource, sessions: SqliteSessionRepository
+) -> None:
+    # GIVEN one RC03 booking yesterday and one today at 10:00 (already past, still today)
+    naver.add(STORE.id, [make_booking(1, int(STORE.id), NOW - timedelta(days=1)),
+                         make_booking(2, int(STORE.id), NOW.replace(hour=10, minute=0))])
+    given_logged_in(naver, sessions)
+    # WHEN fetched  THEN only today's is returned
+    result = source.fetch([STORE], NOW)
+    assert [b.booking_id for b in result.bookings] == ["2"]
+
+
+# --- backoff ------------------------------------------------------------------------------------------------
+
+def test_a_429_is_retried_after_the_time_naver_asks(
+    naver: NaverStandIn, source: NaverBookingSource, sessions: SqliteSessionRepository, sleep: RecordingSleep
+) -> None:
+    # GIVEN a store whose first list call answers 429 with Retry-After: 7
+    given_bookings(naver, STORE.id, confirmed=10)
+    given_logged_in(naver, sessions)
+    naver.fail(STORE.id, 429, kind="list", headers={"Retry-After": "7"})
+    # WHEN fetched
+    result = source.fetch([STORE], NOW)
+    # THEN it waited 7 s (plus at most half a second of jitter) - through the injected sleep - and got all
+    assert len(sleep.waits) == 1 and 7 <= sleep.waits[0] <= 7.5
+    assert len(result.bookings) == 10 and not result.failed_stores
+
+
+def test_5xx_is_retried_with_growing_jittered_waits_then_succeeds(
+    naver: NaverStandIn, source: NaverBookingSource, sessions: SqliteSessionRepository, sleep: RecordingSleep
+) -> None:
+    # GIVEN a store whose count answers 503 three times
+    given_bookings(naver, STORE.id, confirmed=5)
+    given_logged_in(naver, sessions)
+    naver.fail(STORE.id, 503, times=3, kind="count")
+    # WHEN fetched
+    result = source.fetch([STORE], NOW)
+    # THEN three waits, each within its doubling band [d/2, d] for d = 0.5, 1, 2 s, then success
+    # (the session check is one plain call: its 503 is not retried - the cached cookies are used as they are)
+    assert len(result.bookings) == 5
+    bands = [(0.25, 0.5), (0.5, 1.0), (1.0, 2.0)]
+    assert len(sleep.waits) == 2
+    assert all(lo <= w <= hi for w, (lo, hi) in zip(sleep.waits, bands, strict=False))
+
+
+def test_retries_are_bounded_and_the_store_is_reported(
+    naver: NaverStandIn, api: NaverApi, login: StandInLogin, sessions: SqliteSessionRepository,
+    sleep: RecordingSleep,
+) -> None:
+    # GIVEN a store that answers 500 forever and a retry bound of 3 tries
+    given_bookings(naver, STORE.id, confirmed=5)
+    given_logged_in(naver, sessions)
+    naver.fail(STORE.id, 500, times=1000, kind="list")
+    api.retry = RetryPolicy(attempts=3)
+    source = NaverBookingSource(api, SessionManager(sessions, login, api.check_session))
+    # WHEN fetched  THEN 3 tries, 2 waits, the store reported with the status
+    result = source.fetch([STORE], NOW)
+    assert len(naver.api_calls("list")) == 3 and len(sleep.waits) == 2
+    assert "HTTP 500 after 3 tries" in result.failed_stores[STORE.id]
+    assert result.bookings == []
+
+
+def test_a_retry_after_longer_than_the_bound_gives_up_on_the_store_at_once(
+    naver: NaverStandIn, source: NaverBookingSource, sessions: SqliteSessionRepository, sleep: RecordingSleep
+) -> None:
+    given_bookings(naver, STORE.id, confirmed=5)
+    given_logged_in(naver, sessions)
+    naver.fail(STORE.id, 429, kind="list", headers={"Retry-After": "3600"})
+    result = source.fetch([STORE], NOW)
+    assert sleep.waits == [] and "3600s" in result.failed_stores[STORE.id]
+
+
+# --- isolation ----------------------------------------------------------------------------------------------
+
+def test_one_failing_store_is_reported_and_the_others_are_fetched(
+    naver: NaverStandIn, source: NaverBookingSource, sessions: SqliteSessionRepository
+) -> None:
+    # GIVEN three stores, the second answering 404 on its count call
+    for store in STORES:
+        given_bookings(naver, store.id, confirmed=4)
+    given_logged_in(naver, sessions)
+    naver.fail(STORES[1].id, 404, kind="count")
+    # WHEN fetched
+    result = source.fetch(STORES, NOW)
+    # THEN the second is reported, the first and third are complete
+    assert list(result.failed_stores) == [STORES[1].id]
+    assert "HTTP 404" in result.failed_stores[STORES[1].id]
+    assert sorted({b.store_id for b in result.bookings}) == [STORES[0].id, STORES[2].id]
+    assert len(result.bookings) == 8
+
+
+def test_a_malformed_booking_is_skipped_and_reported(
+    naver: NaverStandIn, source: NaverBookingSource, sessions: SqliteSessionRepository
+) -> None:
+    # GIVEN two good bookings and one without a phone, one that is not an object, one of another store
+    good = synthetic_bookings(int(STORE.id), 2, first_day=NOW, days=5)
+    no_phone = make_booking(77, int(STORE.id), NOW + timedelta(days=1))
+    del no_phone["phone"]
+    stranger = make_booking(78, 999, NOW + timedelta(days=1))
+    naver.add(STORE.id, [*good, no_phone, "not a booking", stranger])
+    given_logged_in(naver, sessions)
+    # WHEN fetched
+    result = source.fetch([STORE], NOW)
+    # THEN the good ones are returned and the three bad ones are reported, naming what is wrong
+    assert len(result.bookings) == 2
+    reasons = sorted(str(e) for e in result.skipped)
+    assert len(reasons) == 3
+    assert any("booking 77" in r and "'phone'" in r for r in reasons)
+    assert any("expected a JSON object" in r for r in reasons)
+    assert any("belongs to store 999" in r for r in reasons)
+    assert not result.failed_stores
+
+
+@pytest.mark.parametrize("body", ["<html>oops</html>", '{"items": []}'])
+def test_a_malformed_page_is_skipped_and_reported_and_the_other_pages_are_kept(
+    body: str, naver: NaverStandIn, source: NaverBookingSource, sessions: SqliteSessionRepository
+) -> None:
+    # GIVEN 120 bookings (3 pages) whose second page answers something that is not a JSON array
+    given_bookings(naver, STORE.id, confirmed=120)
+    given_logged_in(naver, sessions)
+    naver.fail(STORE.id, 200, kind="list", page=1, body=body)
+    # WHEN fetched
+    result = source.fetch([STORE], NOW)
+    # THEN pages 0 and 2 are kept, page 1 is reported
+    assert len(result.bookings) == 70
+    assert len(result.skipped) == 1 and "page 1" in str(result.skipped[0])
+    assert not result.failed_stores
+
+
+# --- the session --------------------------------------------------------------------------------------------
+
+def test_valid_cached_cookies_cost_one_check_call_and_no_login(
+    naver: NaverStandIn, source: NaverBookingSource, sessions: SqliteSessionRepository, login: StandInLogin
+) -> None:
+    given_bookings(naver, STORE.id, confirmed=1)
+    given_logged_in(naver, sessions)
+    result = source.fetch([STORE], NOW)
+    assert login.calls == 0
+    # the check, then RC03 count + one page, then RC08 count (0: no page)
+    assert result.requests == len(naver.api_calls()) == 1 + 2 + 1
+
+
+def test_a_401_mid_fetch_leads_to_one_fresh_login_then_every_store_succeeds(
+    naver: NaverStandIn, source: NaverBookingSource, sessions: SqliteSessionRepository, login: StandInLogin
+) -> None:
+    # GIVEN three stores and a session that Naver ends right after the session check
+    for store in STORES:
+        given_bookings(naver, store.id, confirmed=3)
+    given_logged_in(naver, sessions)
+    naver.expire_after = 1
+    # WHEN fetched
+    result = source.fetch(STORES, NOW)
+    # THEN one browser login for the whole fetch, every store complete, the new cookies cached
+    assert login.calls == 1
+    assert not result.failed_stores and len(result.bookings) == 9
+    cached = sessions.load_cookies()
+    assert cached is not None and {c["value"] for c in cached if c["name"] == "NID_SES"} <= naver.sessions
+
+
+def test_a_redirect_to_the_login_page_counts_as_a_rejected_session(
+    naver: NaverStandIn, source: NaverBookingSource, sessions: SqliteSessionRepository, login: StandInLogin
+) -> None:
+    # GIVEN cached cookies Naver no longer knows, and Naver redirecting unauthenticated calls to nid login
+    given_bookings(naver, STORE.id, confirmed=2)
+    given_logged_in(naver, sessions)
+    naver.expire_sessions()
+    naver.redirect_unauthenticated = True
+    # WHEN fetched  THEN the check saw the redirect, the browser logged in once, and the fetch succeeded
+    result = source.fetch([STORE], NOW)
+    assert login.calls == 1 and len(result.bookings) == 2
+
+
+def test_a_second_401_after_the_fresh_login_reports_the_store(
+    naver: NaverStandIn, source: NaverBookingSource, sessions: SqliteSessionRepository, login: StandInLogin
+) -> None:
+    # GIVEN a store that answers 401 to every list call (the account lost access to it), and a healthy one
+    given_bookings(naver, STORES[0].id, confirmed=2)
+    given_bookings(naver, STORES[1].id, confirmed=2)
+    given_logged_in(naver, sessions)
+    naver.fail(STORES[1].id, 401, kind="list", times=1000)
+    # WHEN fetched
+    result = source.fetch(STORES[:2], NOW)
+    # THEN exactly one fresh login was tried, the store is reported, the healthy store is complete
+    assert login.calls == 1
+    assert "rejected the session again" in result.failed_stores[STORES[1].id]
+    assert {b.store_id for b in result.bookings} == {STORES[0].id}
+
+
+def test_a_blocked_login_fails_the_fetch_with_the_operators_explanation_and_caches_nothing(
+    naver: NaverStandIn, api: NaverApi, sessions: SqliteSessionRepository
+) -> None:
+    # GIVEN no cached session and a login that Naver stops with a captcha
+    class CaptchaLogin:
+        def login(self) -> list[dict[str, object]]:
+            raise LoginBlocked("Naver asked for a captcha")
+
+    source = NaverBookingSource(api, SessionManager(sessions, CaptchaLogin(), api.check_session))
+    # WHEN fetched  THEN the captcha is raised in plain words and nothing is cached
+    with pytest.raises(LoginBlocked, match="captcha"):
+        source.fetch([STORE], NOW)
+    assert sessions.load_cookies() is None
+
+
+def test_stores_are_fetched_by_at_most_the_configured_number_of_workers(
+    naver: NaverStandIn, api: NaverApi, login: StandInLogin, sessions: SqliteSessionRepository
+) -> None:
+    # GIVEN eight stores and a bound of 3
+    stores = [STORE.__class__(id=str(2000001 + i), name=f"s{i}", alias=f"s{i}") for i in range(8)]
+    for store in stores:
+        given_bookings(naver, store.id, confirmed=60)
+    given_logged_in(naver, sessions)
+    source = NaverBookingSource(api, SessionManager(sessions, login, api.check_session), concurrency=3)
+    # WHEN fetched  THEN all eight are complete, in store order
+    result = source.fetch(stores, NOW)
+    assert not result.failed_stores and len(result.bookings) == 8 * 60
+    assert [b.store_id for b in result.bookings][::60] == [s.id for s in stores]

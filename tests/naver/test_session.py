@@ -1,0 +1,140 @@
+"""The session manager: cached cookies first, the browser only when they are missing or rejected.
+
+No browser and no network here: the login and the session check are injected.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import pytest
+
+from naver_sms.database.sqlite_repository import SqliteSessionRepository
+from naver_sms.errors import LoginBlocked, LoginError
+from naver_sms.naver.session import SessionManager
+
+OLD = [{"name": "NID_SES", "value": "old", "domain": ".naver.com", "path": "/"}]
+NEW = [{"name": "NID_SES", "value": "new", "domain": ".naver.com", "path": "/"}]
+
+
+@dataclass
+class FakeLogin:
+    cookies: list[dict[str, Any]] = field(default_factory=lambda: [dict(c) for c in NEW])
+    error: LoginError | None = None
+    calls: int = 0
+
+    def login(self) -> list[dict[str, Any]]:
+        self.calls += 1
+        if self.error:
+            raise self.error
+        return self.cookies
+
+
+@dataclass
+class FakeCheck:
+    """Answers the session check with `verdict`, recording what it was asked."""
+
+    verdict: bool | None = True
+    asked: list[tuple[str, str]] = field(default_factory=list)
+
+    def __call__(self, cookies: Sequence[Mapping[str, Any]], store_id: str) -> bool | None:
+        self.asked.append((str(cookies[0]["value"]), store_id))
+        return self.verdict
+
+
+def manager(sessions: SqliteSessionRepository, login: FakeLogin, check: FakeCheck) -> SessionManager:
+    return SessionManager(sessions, login, check)
+
+
+def test_valid_cached_cookies_are_used_without_a_browser(sessions: SqliteSessionRepository) -> None:
+    # GIVEN cached cookies the check accepts
+    sessions.save_cookies(OLD)
+    login, check = FakeLogin(), FakeCheck(True)
+    # WHEN cookies are asked for
+    cookies = manager(sessions, login, check).cookies("1000001")
+    # THEN the cached ones come back after one check on the given store, and no browser started
+    assert cookies == OLD
+    assert check.asked == [("old", "1000001")]
+    assert login.calls == 0
+
+
+def test_missing_cookies_lead_to_a_browser_login_whose_cookies_are_cached(sessions: SqliteSessionRepository) -> None:
+    # GIVEN nothing cached
+    login, check = FakeLogin(), FakeCheck()
+    # WHEN cookies are asked for
+    cookies = manager(sessions, login, check).cookies("1000001")
+    # THEN the browser logged in once, nothing was checked with the HTTP call, the new cookies are cached
+    assert cookies == NEW and login.calls == 1 and check.asked == []
+    assert sessions.load_cookies() == NEW
+
+
+def test_rejected_cookies_are_cleared_and_replaced_by_a_fresh_login(sessions: SqliteSessionRepository) -> None:
+    # GIVEN cached cookies the check rejects (401 / 403 / login redirect)
+    sessions.save_cookies(OLD)
+    login, check = FakeLogin(), FakeCheck(False)
+    # WHEN cookies are asked for
+    cookies = manager(sessions, login, check).cookies("1000001")
+    # THEN a fresh login replaced them in the cache
+    assert cookies == NEW and login.calls == 1
+    assert sessions.load_cookies() == NEW
+
+
+def test_an_inconclusive_check_keeps_the_cached_cookies_and_starts_no_browser(
+    sessions: SqliteSessionRepository,
+) -> None:
+    # GIVEN cached cookies and Naver unavailable for the check (429 / 5xx / no answer)
+    sessions.save_cookies(OLD)
+    login, check = FakeLogin(), FakeCheck(None)
+    # WHEN cookies are asked for  THEN the cached ones are used (a 401 later would log in again, once)
+    assert manager(sessions, login, check).cookies("1000001") == OLD
+    assert login.calls == 0 and sessions.load_cookies() == OLD
+
+
+@pytest.mark.parametrize("cached", [None, OLD])
+def test_a_blocked_login_caches_nothing_and_says_why(
+    cached: list[dict[str, Any]] | None, sessions: SqliteSessionRepository
+) -> None:
+    # GIVEN no usable cached cookies and Naver asking for a captcha
+    if cached:
+        sessions.save_cookies(cached)
+    login = FakeLogin(error=LoginBlocked("Naver asked for a captcha (자동입력 방지 문자)"))
+    # WHEN cookies are asked for
+    with pytest.raises(LoginBlocked, match="captcha"):
+        manager(sessions, login, FakeCheck(False)).cookies("1000001")
+    # THEN nothing is cached: not the blocked browser's cookies, not the rejected old ones
+    assert sessions.load_cookies() is None
+
+
+def test_a_login_that_gives_no_cookies_is_a_failure(sessions: SqliteSessionRepository) -> None:
+    with pytest.raises(LoginError, match="no cookies"):
+        manager(sessions, FakeLogin(cookies=[]), FakeCheck()).cookies("1000001")
+    assert sessions.load_cookies() is None
+
+
+def test_relogin_forgets_the_cached_session_and_logs_in(sessions: SqliteSessionRepository) -> None:
+    # GIVEN a cached session the API rejected mid-run
+    sessions.save_cookies(OLD)
+    login = FakeLogin()
+    # WHEN the source asks for a fresh login  THEN the browser logs in and its cookies replace the old ones
+    assert manager(sessions, login, FakeCheck()).relogin() == NEW
+    assert login.calls == 1 and sessions.load_cookies() == NEW
+
+
+def test_relogin_that_is_blocked_leaves_no_session_cached(sessions: SqliteSessionRepository) -> None:
+    sessions.save_cookies(OLD)
+    login = FakeLogin(error=LoginBlocked("Naver asked for a second factor"))
+    with pytest.raises(LoginBlocked):
+        manager(sessions, login, FakeCheck()).relogin()
+    assert sessions.load_cookies() is None
+
+
+def test_an_explicit_login_logs_in_whatever_is_cached(sessions: SqliteSessionRepository) -> None:
+    # GIVEN valid cached cookies  WHEN the operator logs in explicitly  THEN the browser runs and they are replaced
+    sessions.save_cookies(OLD)
+    login, check = FakeLogin(), FakeCheck(True)
+    session = manager(sessions, login, check)
+    assert session.login() == NEW
+    assert login.calls == 1 and check.asked == [] and sessions.load_cookies() == NEW
+    assert session.logins == 1
