@@ -39,6 +39,9 @@ BEFORE_SEND_ERRORS: tuple[type[httpx.TransportError], ...] = (
     httpx.ConnectError,
     httpx.ConnectTimeout,
     httpx.PoolTimeout,
+    httpx.ProxyError,  # the proxy refused the tunnel: nothing reached the service
+    httpx.UnsupportedProtocol,  # a misconfigured base URL: nothing was sent (retrying is harmless, bounded)
+    httpx.LocalProtocolError,  # h11 refused to write our request
 )
 
 
