@@ -51,15 +51,15 @@ class Switch:
 
 
 @pytest.fixture(scope="module")
-def server() -> Iterator[tuple[Switch, str]]:
+def wsgi_server() -> Iterator[tuple[Switch, str]]:
     switch = Switch()
     with serve_wsgi(switch) as url:
         yield switch, url
 
 
 @pytest.fixture
-def sens(server: tuple[Switch, str]) -> Iterator[tuple[SensStandIn, str]]:
-    switch, url = server
+def sens_server(wsgi_server: tuple[Switch, str]) -> Iterator[tuple[SensStandIn, str]]:
+    switch, url = wsgi_server
     standin = SensStandIn()
     switch.app = standin
     try:
@@ -71,9 +71,9 @@ def sens(server: tuple[Switch, str]) -> Iterator[tuple[SensStandIn, str]]:
 
 @pytest.fixture
 def make_sens_client(
-    sens: tuple[SensStandIn, str], sleeps: RecordingSleep
+    sens_server: tuple[SensStandIn, str], sleeps: RecordingSleep
 ) -> Iterator[Callable[..., SensClient]]:
-    standin, url = sens
+    standin, url = sens_server
     clients: list[SensClient] = []
 
     def make(**overrides: Any) -> SensClient:
@@ -103,8 +103,8 @@ def utc(text: str) -> datetime:
 
 
 @pytest.fixture
-def telegram(server: tuple[Switch, str]) -> Iterator[tuple[TelegramStandIn, str]]:
-    switch, url = server
+def telegram_server(wsgi_server: tuple[Switch, str]) -> Iterator[tuple[TelegramStandIn, str]]:
+    switch, url = wsgi_server
     standin = TelegramStandIn()
     switch.app = standin
     try:
@@ -116,9 +116,9 @@ def telegram(server: tuple[Switch, str]) -> Iterator[tuple[TelegramStandIn, str]
 
 @pytest.fixture
 def make_telegram_client(
-    telegram: tuple[TelegramStandIn, str], sleeps: RecordingSleep
+    telegram_server: tuple[TelegramStandIn, str], sleeps: RecordingSleep
 ) -> Iterator[Callable[..., TelegramClient]]:
-    standin, url = telegram
+    standin, url = telegram_server
     clients: list[TelegramClient] = []
 
     def make(**overrides: Any) -> TelegramClient:
@@ -141,8 +141,8 @@ def make_telegram_client(
 
 
 @pytest.fixture
-def slack(server: tuple[Switch, str]) -> Iterator[tuple[SlackStandIn, str]]:
-    switch, url = server
+def slack_server(wsgi_server: tuple[Switch, str]) -> Iterator[tuple[SlackStandIn, str]]:
+    switch, url = wsgi_server
     standin = SlackStandIn()
     switch.app = standin
     try:
@@ -154,9 +154,9 @@ def slack(server: tuple[Switch, str]) -> Iterator[tuple[SlackStandIn, str]]:
 
 @pytest.fixture
 def make_slack_client(
-    slack: tuple[SlackStandIn, str], sleeps: RecordingSleep
+    slack_server: tuple[SlackStandIn, str], sleeps: RecordingSleep
 ) -> Iterator[Callable[..., SlackWebhookClient]]:
-    _, webhook_url = slack
+    _, webhook_url = slack_server
     clients: list[SlackWebhookClient] = []
 
     def make(**overrides: Any) -> SlackWebhookClient:

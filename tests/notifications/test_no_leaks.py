@@ -58,19 +58,26 @@ def run_quietly(action: Callable[[], object], errors: list[str]) -> None:
 
 
 def test_the_sens_client_leaks_nothing_on_any_path(
-    sens: tuple[SensStandIn, str], make_sens_client: Callable[..., SensClient],
+    sens_server: tuple[SensStandIn, str],
+    make_sens_client: Callable[..., SensClient],
     captured: Callable[[], list[str]],
 ) -> None:
     # GIVEN a message naming the customer, and SENS going through every kind of answer
-    standin, _ = sens
+    standin, _ = sens_server
     message = SmsMessage(to=RECIPIENT, sender=SENDER, type="LMS", subject="안내", content=CONTENT)
     client = make_sens_client()
     slow = make_sens_client(timeout=0.3)
     errors: list[str] = []
     # WHEN it is sent through success, refusals (one echoing the number), retries, lost answers and look-ups
     run_quietly(lambda: client.send(message), errors)
-    standin.fail_next(400, body={"status": 400, "errorMessage": f"Invalid to: {RECIPIENT}",
-                                 "errors": [f"messages[0].to {RECIPIENT}"]})
+    standin.fail_next(
+        400,
+        body={
+            "status": 400,
+            "errorMessage": f"Invalid to: {RECIPIENT}",
+            "errors": [f"messages[0].to {RECIPIENT}"],
+        },
+    )
     run_quietly(lambda: client.send(message), errors)
     standin.fail_next(500, times=5)
     run_quietly(lambda: client.send(message), errors)
@@ -91,10 +98,11 @@ def test_the_sens_client_leaks_nothing_on_any_path(
 
 
 def test_the_telegram_client_leaks_nothing_on_any_path(
-    telegram: tuple[TelegramStandIn, str], make_telegram_client: Callable[..., TelegramClient],
+    telegram_server: tuple[TelegramStandIn, str],
+    make_telegram_client: Callable[..., TelegramClient],
     captured: Callable[[], list[str]],
 ) -> None:
-    standin, _ = telegram
+    standin, _ = telegram_server
     client = make_telegram_client()
     errors: list[str] = []
     run_quietly(lambda: client.send_message(CONTENT), errors)
@@ -114,10 +122,11 @@ def test_the_telegram_client_leaks_nothing_on_any_path(
 
 
 def test_the_slack_client_leaks_nothing_on_any_path(
-    slack: tuple[SlackStandIn, str], make_slack_client: Callable[..., SlackWebhookClient],
+    slack_server: tuple[SlackStandIn, str],
+    make_slack_client: Callable[..., SlackWebhookClient],
     captured: Callable[[], list[str]],
 ) -> None:
-    standin, webhook_url = slack
+    standin, webhook_url = slack_server
     client = make_slack_client()
     errors: list[str] = []
     run_quietly(lambda: client.post_message(CONTENT), errors)

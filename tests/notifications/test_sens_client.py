@@ -113,9 +113,9 @@ def test_the_client_is_an_sms_service_that_sends_for_real() -> None:
 # -- the body -------------------------------------------------------------------------------------------
 
 
-def test_the_body_is_the_legacy_body_byte_for_byte(sens: Sens, make_sens_client: MakeClient) -> None:
+def test_the_body_is_the_legacy_body_byte_for_byte(sens_server: Sens, make_sens_client: MakeClient) -> None:
     # GIVEN the legacy job's body for a confirmation SMS (legacy-behaviour.md §5), as requests' json= sent it
-    standin, _ = sens
+    standin, _ = sens_server
     legacy_body = {
         "type": "LMS",
         "contentType": "COMM",
@@ -140,8 +140,10 @@ def test_the_body_is_the_legacy_body_byte_for_byte(sens: Sens, make_sens_client:
     assert message.truncated is False
 
 
-def test_characters_outside_euc_kr_are_sent_as_written(sens: Sens, make_sens_client: MakeClient) -> None:
-    standin, _ = sens
+def test_characters_outside_euc_kr_are_sent_as_written(
+    sens_server: Sens, make_sens_client: MakeClient
+) -> None:
+    standin, _ = sens_server
     make_sens_client().send(lms(GUIDE))
     assert standin.messages[0].content == GUIDE
 
@@ -150,9 +152,9 @@ def test_characters_outside_euc_kr_are_sent_as_written(sens: Sens, make_sens_cli
 
 
 def test_an_accepted_sms_returns_the_request_id_and_time_sens_answered(
-    sens: Sens, make_sens_client: MakeClient
+    sens_server: Sens, make_sens_client: MakeClient
 ) -> None:
-    standin, _ = sens
+    standin, _ = sens_server
     receipt = make_sens_client().send(lms())
     assert receipt.status == "sent"
     assert receipt.request_id == standin.messages[0].request_id
@@ -198,8 +200,8 @@ def test_type_auto_picks_sms_for_a_short_text_and_lms_for_a_long_one() -> None:
     assert resolve_type(long).type == "LMS"
 
 
-def test_type_auto_is_resolved_before_sending(sens: Sens, make_sens_client: MakeClient) -> None:
-    standin, _ = sens
+def test_type_auto_is_resolved_before_sending(sens_server: Sens, make_sens_client: MakeClient) -> None:
+    standin, _ = sens_server
     make_sens_client().send(SmsMessage(to=RECIPIENT, sender=SENDER, type="auto", subject="", content="안녕"))
     assert json.loads(standin.send_requests[0].body)["type"] == "SMS"
 
@@ -215,10 +217,10 @@ def test_type_auto_is_resolved_before_sending(sens: Sens, make_sens_client: Make
     ids=["sms-content", "lms-content", "subject", "non-euc-kr"],
 )
 def test_an_over_long_message_is_refused_before_any_request(
-    sens: Sens, make_sens_client: MakeClient, type_: str, content: str, subject: str
+    sens_server: Sens, make_sens_client: MakeClient, type_: str, content: str, subject: str
 ) -> None:
     # GIVEN a message SENS would silently truncate
-    standin, _ = sens
+    standin, _ = sens_server
     message = SmsMessage(to=RECIPIENT, sender=SENDER, type=type_, subject=subject, content=content)
     # WHEN it is sent, THEN it is refused and nothing reached SENS
     with pytest.raises(MessageTooLong):
@@ -227,9 +229,9 @@ def test_an_over_long_message_is_refused_before_any_request(
 
 
 def test_a_message_at_exactly_the_limits_is_sent_untruncated(
-    sens: Sens, make_sens_client: MakeClient
+    sens_server: Sens, make_sens_client: MakeClient
 ) -> None:
-    standin, _ = sens
+    standin, _ = sens_server
     make_sens_client().send(
         SmsMessage(to=RECIPIENT, sender=SENDER, type="LMS", subject="가" * 20, content="가" * 1000)
     )
@@ -237,9 +239,9 @@ def test_a_message_at_exactly_the_limits_is_sent_untruncated(
 
 
 def test_a_recipient_with_hyphens_is_refused_before_any_request(
-    sens: Sens, make_sens_client: MakeClient
+    sens_server: Sens, make_sens_client: MakeClient
 ) -> None:
-    standin, _ = sens
+    standin, _ = sens_server
     with pytest.raises(DeliveryRejected):
         make_sens_client().send(lms(to="010-9876-5432"))
     assert standin.requests == []
@@ -248,9 +250,11 @@ def test_a_recipient_with_hyphens_is_refused_before_any_request(
 # -- final failures -------------------------------------------------------------------------------------
 
 
-def test_a_400_is_final_and_carries_the_error_message(sens: Sens, make_sens_client: MakeClient) -> None:
+def test_a_400_is_final_and_carries_the_error_message(
+    sens_server: Sens, make_sens_client: MakeClient
+) -> None:
     # GIVEN SENS refusing the next send as invalid
-    standin, _ = sens
+    standin, _ = sens_server
     standin.fail_next(400, body={"status": 400, "errorMessage": "Invalid sender number", "errors": []})
     # WHEN the client sends
     with pytest.raises(DeliveryRejected) as caught:
@@ -261,8 +265,10 @@ def test_a_400_is_final_and_carries_the_error_message(sens: Sens, make_sens_clie
     assert len(standin.send_requests) == 1
 
 
-def test_a_wrong_secret_is_refused_by_the_signature_check(sens: Sens, make_sens_client: MakeClient) -> None:
-    standin, _ = sens
+def test_a_wrong_secret_is_refused_by_the_signature_check(
+    sens_server: Sens, make_sens_client: MakeClient
+) -> None:
+    standin, _ = sens_server
     with pytest.raises(DeliveryRejected) as caught:
         make_sens_client(secret_key="SKWRONG000000000000000000000000000000000").send(lms())
     assert caught.value.status_code == 401
@@ -271,9 +277,11 @@ def test_a_wrong_secret_is_refused_by_the_signature_check(sens: Sens, make_sens_
     assert len(standin.send_requests) == 1
 
 
-def test_a_clock_more_than_five_minutes_off_is_refused(sens: Sens, make_sens_client: MakeClient) -> None:
+def test_a_clock_more_than_five_minutes_off_is_refused(
+    sens_server: Sens, make_sens_client: MakeClient
+) -> None:
     # GIVEN a client whose clock is six minutes behind SENS's
-    standin, _ = sens
+    standin, _ = sens_server
     behind = lambda: datetime.now(UTC) - timedelta(minutes=6)  # noqa: E731
     with pytest.raises(DeliveryRejected) as caught:
         make_sens_client(clock=behind).send(lms())
@@ -286,10 +294,10 @@ def test_a_clock_more_than_five_minutes_off_is_refused(sens: Sens, make_sens_cli
 
 @pytest.mark.parametrize("status", [429, 500, 503])
 def test_a_transient_failure_is_retried_until_sens_accepts(
-    sens: Sens, make_sens_client: MakeClient, sleeps: RecordingSleep, status: int
+    sens_server: Sens, make_sens_client: MakeClient, sleeps: RecordingSleep, status: int
 ) -> None:
     # GIVEN SENS failing twice, then accepting
-    standin, _ = sens
+    standin, _ = sens_server
     standin.fail_next(status, times=2)
     # WHEN the client sends (3 attempts allowed)
     receipt = make_sens_client().send(lms())
@@ -301,10 +309,10 @@ def test_a_transient_failure_is_retried_until_sens_accepts(
 
 
 def test_retries_stop_at_their_bound(
-    sens: Sens, make_sens_client: MakeClient, sleeps: RecordingSleep
+    sens_server: Sens, make_sens_client: MakeClient, sleeps: RecordingSleep
 ) -> None:
     # GIVEN SENS failing with 500 more often than the client may try
-    standin, _ = sens
+    standin, _ = sens_server
     standin.fail_next(500, times=10)
     # WHEN the client sends with 3 attempts allowed
     with pytest.raises(DeliveryUnavailable) as caught:
@@ -324,9 +332,9 @@ def test_backoff_grows_exponentially_up_to_its_maximum_with_jitter_below_it() ->
 
 
 def test_a_429_waits_as_long_as_retry_after_says(
-    sens: Sens, make_sens_client: MakeClient, sleeps: RecordingSleep
+    sens_server: Sens, make_sens_client: MakeClient, sleeps: RecordingSleep
 ) -> None:
-    standin, _ = sens
+    standin, _ = sens_server
     standin.fail_next(429, headers={"Retry-After": "7"})
     make_sens_client().send(lms())
     assert sleeps.waits == [7.0]
@@ -349,10 +357,10 @@ def test_connection_refused_is_retried_then_reported_unavailable(
 
 
 def test_a_stall_after_sending_is_resolved_through_the_look_up_without_a_second_sms(
-    sens: Sens, make_sens_client: MakeClient
+    sens_server: Sens, make_sens_client: MakeClient
 ) -> None:
     # GIVEN SENS accepting the SMS but never answering in time
-    standin, _ = sens
+    standin, _ = sens_server
     standin.accept_then_stall(seconds=10)
     # WHEN the client (0.3 s timeout) sends
     receipt = make_sens_client(timeout=0.3).send(lms())
@@ -363,10 +371,10 @@ def test_a_stall_after_sending_is_resolved_through_the_look_up_without_a_second_
 
 
 def test_a_stall_after_sending_with_the_look_up_down_is_outcome_unknown_and_never_resent(
-    sens: Sens, make_sens_client: MakeClient
+    sens_server: Sens, make_sens_client: MakeClient
 ) -> None:
     # GIVEN SENS accepting the SMS without answering, and its look-up failing
-    standin, _ = sens
+    standin, _ = sens_server
     standin.accept_then_stall(seconds=10)
     standin.fail_next(500, times=50, route="list")
     # WHEN the client sends
@@ -379,10 +387,10 @@ def test_a_stall_after_sending_with_the_look_up_down_is_outcome_unknown_and_neve
 
 
 def test_a_stall_before_anything_was_recorded_is_outcome_unknown_not_a_resend(
-    sens: Sens, make_sens_client: MakeClient
+    sens_server: Sens, make_sens_client: MakeClient
 ) -> None:
     # GIVEN SENS stalling before it records anything (the client cannot know that)
-    standin, _ = sens
+    standin, _ = sens_server
     standin.stall_next(seconds=10)
     # WHEN the client sends, THEN it looks up, finds nothing, and says the outcome is unknown
     with pytest.raises(OutcomeUnknown):
@@ -392,9 +400,9 @@ def test_a_stall_before_anything_was_recorded_is_outcome_unknown_not_a_resend(
 
 
 def test_the_look_up_after_a_lost_answer_is_bounded(
-    sens: Sens, make_sens_client: MakeClient, sleeps: RecordingSleep
+    sens_server: Sens, make_sens_client: MakeClient, sleeps: RecordingSleep
 ) -> None:
-    standin, _ = sens
+    standin, _ = sens_server
     standin.stall_next(seconds=10)
     with pytest.raises(OutcomeUnknown):
         make_sens_client(timeout=0.3, lookup_attempts=3, lookup_delay=2.0).send(lms())
@@ -407,7 +415,7 @@ def test_the_look_up_after_a_lost_answer_is_bounded(
 
 
 def test_find_sent_finds_a_message_sens_accepted_in_the_window(
-    sens: Sens, make_sens_client: MakeClient
+    sens_server: Sens, make_sens_client: MakeClient
 ) -> None:
     # GIVEN a confirmation sent a moment ago
     client = make_sens_client()
@@ -421,8 +429,8 @@ def test_find_sent_finds_a_message_sens_accepted_in_the_window(
     assert found.status == "sent"
 
 
-def test_find_sent_sends_the_window_in_korean_time(sens: Sens, make_sens_client: MakeClient) -> None:
-    standin, _ = sens
+def test_find_sent_sends_the_window_in_korean_time(sens_server: Sens, make_sens_client: MakeClient) -> None:
+    standin, _ = sens_server
     make_sens_client().find_sent(
         lms(),
         since=datetime(2026, 11, 26, 9, 40, 0, tzinfo=UTC),
@@ -433,7 +441,9 @@ def test_find_sent_sends_the_window_in_korean_time(sens: Sens, make_sens_client:
     assert "requestEndTime=2026-11-26%2018%3A50%3A01" in request.uri
 
 
-def test_find_sent_does_not_find_a_message_to_someone_else(sens: Sens, make_sens_client: MakeClient) -> None:
+def test_find_sent_does_not_find_a_message_to_someone_else(
+    sens_server: Sens, make_sens_client: MakeClient
+) -> None:
     client = make_sens_client()
     client.send(lms(to="01000000001"))
     now = datetime.now(UTC)
@@ -443,7 +453,7 @@ def test_find_sent_does_not_find_a_message_to_someone_else(sens: Sens, make_sens
 
 
 def test_find_sent_does_not_take_another_text_to_the_same_number_for_this_one(
-    sens: Sens, make_sens_client: MakeClient
+    sens_server: Sens, make_sens_client: MakeClient
 ) -> None:
     # GIVEN the confirmation went out to the customer from the store's number
     client = make_sens_client()
@@ -456,15 +466,17 @@ def test_find_sent_does_not_take_another_text_to_the_same_number_for_this_one(
     )
 
 
-def test_find_sent_outside_the_window_finds_nothing(sens: Sens, make_sens_client: MakeClient) -> None:
+def test_find_sent_outside_the_window_finds_nothing(sens_server: Sens, make_sens_client: MakeClient) -> None:
     client = make_sens_client()
     client.send(lms())
     now = datetime.now(UTC)
     assert client.find_sent(lms(), since=now - timedelta(hours=3), until=now - timedelta(hours=2)) is None
 
 
-def test_find_sent_ignores_a_message_the_carrier_failed(sens: Sens, make_sens_client: MakeClient) -> None:
-    standin, _ = sens
+def test_find_sent_ignores_a_message_the_carrier_failed(
+    sens_server: Sens, make_sens_client: MakeClient
+) -> None:
+    standin, _ = sens_server
     standin.deliver_next_as("COMPLETED", "3015")
     client = make_sens_client()
     client.send(lms())
@@ -475,9 +487,9 @@ def test_find_sent_ignores_a_message_the_carrier_failed(sens: Sens, make_sens_cl
 
 
 def test_find_sent_counts_a_message_still_in_progress_as_sent(
-    sens: Sens, make_sens_client: MakeClient
+    sens_server: Sens, make_sens_client: MakeClient
 ) -> None:
-    standin, _ = sens
+    standin, _ = sens_server
     standin.deliver_next_as("PROCESSING", None)
     client = make_sens_client()
     client.send(lms())
@@ -488,9 +500,11 @@ def test_find_sent_counts_a_message_still_in_progress_as_sent(
     )
 
 
-def test_find_sent_splits_a_window_longer_than_30_days(sens: Sens, make_sens_client: MakeClient) -> None:
+def test_find_sent_splits_a_window_longer_than_30_days(
+    sens_server: Sens, make_sens_client: MakeClient
+) -> None:
     # GIVEN a message sent now and a 45-day window ending now
-    standin, _ = sens
+    standin, _ = sens_server
     client = make_sens_client()
     client.send(lms())
     now = datetime.now(UTC)
@@ -501,9 +515,9 @@ def test_find_sent_splits_a_window_longer_than_30_days(sens: Sens, make_sens_cli
     assert len([r for r in standin.requests if "requestStartTime" in r.uri]) == 2
 
 
-def test_find_sent_reads_every_page_of_a_busy_window(sens: Sens, make_sens_client: MakeClient) -> None:
+def test_find_sent_reads_every_page_of_a_busy_window(sens_server: Sens, make_sens_client: MakeClient) -> None:
     # GIVEN 120 other messages sent after ours in the same window
-    standin, _ = sens
+    standin, _ = sens_server
     client = make_sens_client()
     client.send(lms())
     for n in range(120):
@@ -516,16 +530,16 @@ def test_find_sent_reads_every_page_of_a_busy_window(sens: Sens, make_sens_clien
     assert len([r for r in standin.requests if "pageIndex=1" in r.uri]) == 1
 
 
-def test_find_sent_that_cannot_ask_sens_says_so(sens: Sens, make_sens_client: MakeClient) -> None:
-    standin, _ = sens
+def test_find_sent_that_cannot_ask_sens_says_so(sens_server: Sens, make_sens_client: MakeClient) -> None:
+    standin, _ = sens_server
     standin.fail_next(500, times=3, route="list")
     now = datetime.now(UTC)
     with pytest.raises(DeliveryUnavailable):
         make_sens_client().find_sent(lms(), since=now - timedelta(minutes=10), until=now)
 
 
-def test_find_sent_takes_naive_datetimes_as_utc(sens: Sens, make_sens_client: MakeClient) -> None:
-    standin, _ = sens
+def test_find_sent_takes_naive_datetimes_as_utc(sens_server: Sens, make_sens_client: MakeClient) -> None:
+    standin, _ = sens_server
     make_sens_client().find_sent(
         lms(), since=datetime(2026, 11, 26, 9, 40), until=datetime(2026, 11, 26, 9, 41)
     )

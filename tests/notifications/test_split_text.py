@@ -31,10 +31,10 @@ def test_every_part_fits_and_only_separating_newlines_and_blank_parts_are_lost(t
         assert parts == [text]
         return
     assert all(0 < utf16_length(p) <= limit and p.strip() for p in parts)
-    squeeze = lambda s: "".join(s.split())  # noqa: E731
-    assert squeeze("".join(parts)) == squeeze(text)
+    assert "".join("".join(parts).split()) == "".join(text.split())
 
 
 def test_phone_numbers_in_provider_text_are_masked() -> None:
     assert mask_phones("to 01098765432 / 010-9876-5432 / 02-123-4567") == (
-        "to 010****5432 / 010-****-5432 / 02-****-4567")
+        "to 010****5432 / 010-****-5432 / 02-****-4567"
+    )

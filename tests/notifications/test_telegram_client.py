@@ -28,22 +28,26 @@ SUMMARY = "010-9876-5432 예약확정 문자 발송 완료\n010-9876-5432 안내
 
 
 def test_a_message_is_sent_as_plain_text_with_link_previews_off(
-    telegram: Telegram, make_telegram_client: MakeClient
+    telegram_server: Telegram, make_telegram_client: MakeClient
 ) -> None:
     # GIVEN the legacy run summary
-    standin, _ = telegram
+    standin, _ = telegram_server
     # WHEN it is sent
     receipt = make_telegram_client().send_message(SUMMARY)
     # THEN Telegram got it as written, without a parse mode, to the configured chat
     (message,) = standin.messages
-    assert message == {"chat_id": -1001234567890, "text": SUMMARY, "link_preview_options": {"is_disabled": True}}
+    assert message == {
+        "chat_id": -1001234567890,
+        "text": SUMMARY,
+        "link_preview_options": {"is_disabled": True},
+    }
     assert (receipt.channel, receipt.status, receipt.parts) == ("telegram", "sent", 1)
 
 
 def test_customer_text_with_markup_characters_cannot_break_the_message(
-    telegram: Telegram, make_telegram_client: MakeClient
+    telegram_server: Telegram, make_telegram_client: MakeClient
 ) -> None:
-    standin, _ = telegram
+    standin, _ = telegram_server
     text = "<홍*동> & _별표_ *굵게* [링크](x) `코드`"
     make_telegram_client().send_message(text)
     assert standin.messages[0]["text"] == text
@@ -54,9 +58,9 @@ def test_the_client_is_a_telegram_service() -> None:
     assert isinstance(client, TelegramService)
 
 
-def test_escape_html_makes_customer_text_safe_for_html_mode(telegram: Telegram) -> None:
+def test_escape_html_makes_customer_text_safe_for_html_mode(telegram_server: Telegram) -> None:
     # GIVEN a text that Telegram's HTML mode refuses as it is
-    standin, url = telegram
+    standin, url = telegram_server
     raw = "<홍*동> & 친구"
     endpoint = f"{url}/bot{standin.token}/sendMessage"
     chat = next(iter(standin.chat_ids))
@@ -72,10 +76,10 @@ def test_escape_html_makes_customer_text_safe_for_html_mode(telegram: Telegram) 
 
 
 def test_a_text_over_4096_characters_is_split_on_line_boundaries(
-    telegram: Telegram, make_telegram_client: MakeClient
+    telegram_server: Telegram, make_telegram_client: MakeClient
 ) -> None:
     # GIVEN 200 result lines of 40 characters (8199 characters in all)
-    standin, _ = telegram
+    standin, _ = telegram_server
     lines = [f"{n:03d} " + "가" * 36 for n in range(200)]
     text = "\n".join(lines)
     # WHEN it is sent
@@ -88,28 +92,28 @@ def test_a_text_over_4096_characters_is_split_on_line_boundaries(
 
 
 def test_a_single_line_over_4096_characters_is_cut_hard(
-    telegram: Telegram, make_telegram_client: MakeClient
+    telegram_server: Telegram, make_telegram_client: MakeClient
 ) -> None:
-    standin, _ = telegram
+    standin, _ = telegram_server
     text = "가" * 5000
     make_telegram_client().send_message(text)
     assert [len(m["text"]) for m in standin.messages] == [4096, 904]
 
 
 def test_emoji_count_double_towards_the_limit_as_telegram_counts_them(
-    telegram: Telegram, make_telegram_client: MakeClient
+    telegram_server: Telegram, make_telegram_client: MakeClient
 ) -> None:
     # GIVEN 2100 emoji: 2100 characters but 4200 UTF-16 code units
-    standin, _ = telegram
+    standin, _ = telegram_server
     make_telegram_client().send_message("😀" * 2100)
     # THEN it is split, and Telegram accepted both parts
     assert [len(m["text"]) for m in standin.messages] == [2048, 52]
 
 
 def test_an_empty_text_is_refused_without_a_request(
-    telegram: Telegram, make_telegram_client: MakeClient
+    telegram_server: Telegram, make_telegram_client: MakeClient
 ) -> None:
-    standin, _ = telegram
+    standin, _ = telegram_server
     with pytest.raises(DeliveryRejected):
         make_telegram_client().send_message("  \n ")
     assert standin.requests == []
@@ -119,10 +123,10 @@ def test_an_empty_text_is_refused_without_a_request(
 
 
 def test_a_429_waits_exactly_the_retry_after_of_the_body(
-    telegram: Telegram, make_telegram_client: MakeClient, sleeps: RecordingSleep
+    telegram_server: Telegram, make_telegram_client: MakeClient, sleeps: RecordingSleep
 ) -> None:
     # GIVEN Telegram rate limiting the next request for 17 seconds (in the body, as Telegram does)
-    standin, _ = telegram
+    standin, _ = telegram_server
     standin.rate_limit_next(retry_after=17)
     # WHEN a message is sent
     make_telegram_client().send_message(SUMMARY)
@@ -133,9 +137,9 @@ def test_a_429_waits_exactly_the_retry_after_of_the_body(
 
 
 def test_a_retry_after_longer_than_the_client_will_wait_ends_the_retries_at_once(
-    telegram: Telegram, make_telegram_client: MakeClient, sleeps: RecordingSleep
+    telegram_server: Telegram, make_telegram_client: MakeClient, sleeps: RecordingSleep
 ) -> None:
-    standin, _ = telegram
+    standin, _ = telegram_server
     standin.rate_limit_next(retry_after=3600)
     with pytest.raises(DeliveryUnavailable) as caught:
         make_telegram_client().send_message(SUMMARY)
@@ -145,9 +149,9 @@ def test_a_retry_after_longer_than_the_client_will_wait_ends_the_retries_at_once
 
 
 def test_rate_limiting_that_never_ends_stops_at_the_retry_bound(
-    telegram: Telegram, make_telegram_client: MakeClient, sleeps: RecordingSleep
+    telegram_server: Telegram, make_telegram_client: MakeClient, sleeps: RecordingSleep
 ) -> None:
-    standin, _ = telegram
+    standin, _ = telegram_server
     standin.rate_limit_next(retry_after=1, times=10)
     with pytest.raises(DeliveryUnavailable):
         make_telegram_client().send_message(SUMMARY)
@@ -156,9 +160,9 @@ def test_rate_limiting_that_never_ends_stops_at_the_retry_bound(
 
 
 def test_a_server_error_is_retried_with_backoff(
-    telegram: Telegram, make_telegram_client: MakeClient, sleeps: RecordingSleep
+    telegram_server: Telegram, make_telegram_client: MakeClient, sleeps: RecordingSleep
 ) -> None:
-    standin, _ = telegram
+    standin, _ = telegram_server
     standin.fail_next(502, "Bad Gateway", times=2)
     receipt = make_telegram_client().send_message(SUMMARY)
     assert receipt.status == "sent"
@@ -167,9 +171,9 @@ def test_a_server_error_is_retried_with_backoff(
 
 
 def test_an_unknown_chat_is_a_final_refusal_with_telegrams_description(
-    telegram: Telegram, make_telegram_client: MakeClient
+    telegram_server: Telegram, make_telegram_client: MakeClient
 ) -> None:
-    standin, _ = telegram
+    standin, _ = telegram_server
     with pytest.raises(DeliveryRejected) as caught:
         make_telegram_client(chat_id="-1009999999999").send_message(SUMMARY)
     assert caught.value.provider_message == "Bad Request: chat not found"
@@ -178,7 +182,7 @@ def test_an_unknown_chat_is_a_final_refusal_with_telegrams_description(
 
 
 def test_a_wrong_token_is_refused_and_the_token_is_not_in_the_error(
-    telegram: Telegram, make_telegram_client: MakeClient
+    telegram_server: Telegram, make_telegram_client: MakeClient
 ) -> None:
     wrong = "999999:WRONG-token-11111111111111111111"
     with pytest.raises(DeliveryRejected) as caught:
@@ -199,10 +203,10 @@ def test_a_connection_refused_is_retried_then_reported_unavailable(
 
 
 def test_no_answer_after_sending_is_outcome_unknown_and_not_resent(
-    telegram: Telegram, make_telegram_client: MakeClient
+    telegram_server: Telegram, make_telegram_client: MakeClient
 ) -> None:
     # GIVEN Telegram posting the message but never answering in time
-    standin, _ = telegram
+    standin, _ = telegram_server
     standin.accept_then_stall(seconds=10)
     # WHEN the client (0.3 s timeout) sends, THEN it says it does not know, and did not send again
     with pytest.raises(OutcomeUnknown):
@@ -211,9 +215,11 @@ def test_no_answer_after_sending_is_outcome_unknown_and_not_resent(
     assert len(standin.messages) == 1
 
 
-def test_a_failing_later_part_reports_which_part(telegram: Telegram, make_telegram_client: MakeClient) -> None:
+def test_a_failing_later_part_reports_which_part(
+    telegram_server: Telegram, make_telegram_client: MakeClient
+) -> None:
     # GIVEN a two-part text, and the bot kicked from the chat after the first part went out
-    standin, _ = telegram
+    standin, _ = telegram_server
     standin.pass_next()
     standin.fail_next(403, "Forbidden: bot was kicked from the supergroup chat")
     # WHEN it is sent
@@ -246,10 +252,14 @@ def test_from_settings_enabled_without_a_token_names_the_variable() -> None:
     assert "NAVER_SMS_TELEGRAM_TOKEN" in str(caught.value)
 
 
-def test_from_settings_enabled_builds_a_client_whose_repr_hides_the_token(telegram: Telegram) -> None:
-    standin, url = telegram
-    settings = Settings(telegram_enabled=True, telegram_token=standin.token,
-                        telegram_chat_id=next(iter(standin.chat_ids)), telegram_base=url)
+def test_from_settings_enabled_builds_a_client_whose_repr_hides_the_token(telegram_server: Telegram) -> None:
+    standin, url = telegram_server
+    settings = Settings(
+        telegram_enabled=True,
+        telegram_token=standin.token,
+        telegram_chat_id=next(iter(standin.chat_ids)),
+        telegram_base=url,
+    )
     with TelegramClient.from_settings(settings) as client:
         client.send_message(SUMMARY)
         assert standin.token not in repr(client)

@@ -27,9 +27,21 @@ from werkzeug.wrappers import Request, Response
 __all__ = ["TelegramStandIn"]
 
 MAX_CHARS = 4096
-KNOWN_KEYS = {"chat_id", "text", "parse_mode", "link_preview_options", "disable_web_page_preview",
-              "disable_notification", "protect_content", "reply_markup", "entities", "message_thread_id",
-              "reply_parameters", "business_connection_id", "message_effect_id"}
+KNOWN_KEYS = {
+    "chat_id",
+    "text",
+    "parse_mode",
+    "link_preview_options",
+    "disable_web_page_preview",
+    "disable_notification",
+    "protect_content",
+    "reply_markup",
+    "entities",
+    "message_thread_id",
+    "reply_parameters",
+    "business_connection_id",
+    "message_effect_id",
+}
 HTML_TAGS = r"b|strong|i|em|u|ins|s|strike|del|span|tg-spoiler|a|tg-emoji|code|pre|blockquote"
 
 
@@ -42,8 +54,12 @@ class _Behaviour:
 
 
 class TelegramStandIn:
-    def __init__(self, *, token: str = "123456:STANDIN-token-0000000000000000000", chat_ids: Iterable[str] = (
-            "-1001234567890",)) -> None:
+    def __init__(
+        self,
+        *,
+        token: str = "123456:STANDIN-token-0000000000000000000",
+        chat_ids: Iterable[str] = ("-1001234567890",),
+    ) -> None:
         self.token = token
         self.chat_ids = set(chat_ids)
         self.messages: list[dict[str, Any]] = []  # accepted sendMessage payloads
@@ -57,8 +73,11 @@ class TelegramStandIn:
 
     def rate_limit_next(self, retry_after: int, *, times: int = 1) -> None:
         for _ in range(times):
-            self._queue.append(_Behaviour("rate_limit", 429, f"Too Many Requests: retry after {retry_after}",
-                                          float(retry_after)))
+            self._queue.append(
+                _Behaviour(
+                    "rate_limit", 429, f"Too Many Requests: retry after {retry_after}", float(retry_after)
+                )
+            )
 
     def fail_next(self, status: int, description: str = "Internal Server Error", *, times: int = 1) -> None:
         for _ in range(times):
@@ -127,12 +146,23 @@ class TelegramStandIn:
             message_id = self._next_id
             self._next_id += 1
             self.messages.append(params)
-        response = _json(200, {"ok": True, "result": {
-            "message_id": message_id, "date": int(time.time()),
-            "chat": {"id": int(params["chat_id"]) if str(params["chat_id"]).lstrip("-").isdigit()
-                     else params["chat_id"], "type": "supergroup"},
-            "text": text,
-        }})
+        response = _json(
+            200,
+            {
+                "ok": True,
+                "result": {
+                    "message_id": message_id,
+                    "date": int(time.time()),
+                    "chat": {
+                        "id": int(params["chat_id"])
+                        if str(params["chat_id"]).lstrip("-").isdigit()
+                        else params["chat_id"],
+                        "type": "supergroup",
+                    },
+                    "text": text,
+                },
+            },
+        )
         if behaviour is not None and behaviour.kind == "accept_then_stall":
             self._release.wait(behaviour.seconds)
         return response
@@ -155,8 +185,9 @@ def _html_parses(text: str) -> bool:
     """Telegram's HTML mode: only its tags, and `&` only as an entity."""
     if re.search(r"&(?!(lt|gt|amp|quot|#\d+|#x[0-9a-fA-F]+);)", text):
         return False
-    return all(re.fullmatch(rf"</?({HTML_TAGS})(\s[^<>]*)?", tag) for tag in re.findall(r"<[^>]*>?", text)) \
-        and "<" not in re.sub(r"<[^>]*>", "", text)
+    return all(
+        re.fullmatch(rf"</?({HTML_TAGS})(\s[^<>]*)?", tag) for tag in re.findall(r"<[^>]*>?", text)
+    ) and "<" not in re.sub(r"<[^>]*>", "", text)
 
 
 def _error(status: int, description: str, parameters: dict[str, Any] | None = None) -> Response:

@@ -163,7 +163,7 @@ def split_text(text: str, limit: int, *, length: Callable[[str], int] = utf16_le
         while length(line) > limit:
             head = _prefix_within(line, limit, length)
             parts.append(head)
-            line = line[len(head):]
+            line = line[len(head) :]
         current = line
     if current is not None:
         parts.append(current)

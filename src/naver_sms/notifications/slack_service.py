@@ -93,7 +93,8 @@ class SlackWebhookClient:
         if not reveal(settings.slack_webhook_url):
             raise ConfigError(
                 f"Slack is enabled but has no webhook URL: set it, or {ENV_PREFIX}SLACK_ENABLED=false",
-                file="environment", field=f"{ENV_PREFIX}SLACK_WEBHOOK_URL",
+                file="environment",
+                field=f"{ENV_PREFIX}SLACK_WEBHOOK_URL",
             )
         return cls(webhook_url=settings.slack_webhook_url, **overrides)
 
@@ -141,12 +142,14 @@ class SlackWebhookClient:
                 if attempt < attempts:
                     self._wait(attempt, where, reason, self._retry.backoff(attempt))
                     continue
-                raise DeliveryUnavailable(f"{where} not posted: {reason}; gave up after {attempt} attempt(s)",
-                                          channel=CHANNEL) from exc
+                raise DeliveryUnavailable(
+                    f"{where} not posted: {reason}; gave up after {attempt} attempt(s)", channel=CHANNEL
+                ) from exc
             except httpx.TransportError as exc:
                 raise OutcomeUnknown(
                     f"{where}: no answer after the request was sent ({type(exc).__name__}); "
-                    "it may have been posted - not resent", channel=CHANNEL,
+                    "it may have been posted - not resent",
+                    channel=CHANNEL,
                 ) from exc
             status = response.status_code
             if status == 200:
@@ -160,7 +163,9 @@ class SlackWebhookClient:
                 raise DeliveryUnavailable(
                     f"{where} not posted: rate limited (Retry-After {hint}); "
                     f"gave up after {attempt} attempt(s)",
-                    channel=CHANNEL, status_code=429, provider_message=error,
+                    channel=CHANNEL,
+                    status_code=429,
+                    provider_message=error,
                 )
             if status >= 500:
                 if attempt < attempts:
@@ -168,15 +173,27 @@ class SlackWebhookClient:
                     continue
                 raise DeliveryUnavailable(
                     f"{where} not posted: HTTP {status} {error}; gave up after {attempt} attempt(s)",
-                    channel=CHANNEL, status_code=status, provider_message=error,
+                    channel=CHANNEL,
+                    status_code=status,
+                    provider_message=error,
                 )
-            raise DeliveryRejected(f"{where} refused: HTTP {status} {error}".rstrip(),
-                                   channel=CHANNEL, status_code=status, provider_message=error)
+            raise DeliveryRejected(
+                f"{where} refused: HTTP {status} {error}".rstrip(),
+                channel=CHANNEL,
+                status_code=status,
+                provider_message=error,
+            )
         raise AssertionError("unreachable")  # pragma: no cover
 
     def _wait(self, attempt: int, where: str, reason: str, delay: float) -> None:
-        log.warning("slack: %s: %s; retry %d of %d in %.2fs",
-                    where, reason, attempt, self._retry.max_attempts - 1, delay)
+        log.warning(
+            "slack: %s: %s; retry %d of %d in %.2fs",
+            where,
+            reason,
+            attempt,
+            self._retry.max_attempts - 1,
+            delay,
+        )
         self._sleep(delay)
 
     def _error_string(self, response: httpx.Response) -> str:

@@ -127,7 +127,8 @@ def check_sendable(message: SmsMessage) -> None:
     if size > limit:
         raise MessageTooLong(
             f"{message.type} content is {size} bytes in EUC-KR, over the limit of {limit} "
-            "(SENS would truncate it)", channel=CHANNEL,
+            "(SENS would truncate it)",
+            channel=CHANNEL,
         )
     if message.type != "SMS":
         subject_size = euc_kr_length(message.subject)
@@ -189,16 +190,19 @@ class SensClient:
     def from_settings(cls, settings: Settings, **overrides: Any) -> SensClient:
         """The client for `settings` (`NAVER_SMS_SENS_*`); `overrides` go to the constructor."""
         missing = [
-            name for name, value in (
+            name
+            for name, value in (
                 ("sens_access_key", settings.sens_access_key),
                 ("sens_secret_key", settings.sens_secret_key),
                 ("sens_service_id", settings.sens_service_id),
-            ) if value is None or not reveal(value)
+            )
+            if value is None or not reveal(value)
         ]
         if missing:
             raise ConfigError(
                 "SENS needs an access key, a secret key and a service id to send for real",
-                file="environment", field=", ".join(ENV_PREFIX + name.upper() for name in missing),
+                file="environment",
+                field=", ".join(ENV_PREFIX + name.upper() for name in missing),
             )
         assert settings.sens_access_key is not None and settings.sens_secret_key is not None
         assert settings.sens_service_id is not None
@@ -250,7 +254,8 @@ class SensClient:
                     self._wait_before_retry(attempt, reason, who)
                     continue
                 raise DeliveryUnavailable(
-                    f"SMS to {who} not sent: {reason}; gave up after {attempt} attempt(s)", channel=CHANNEL,
+                    f"SMS to {who} not sent: {reason}; gave up after {attempt} attempt(s)",
+                    channel=CHANNEL,
                 ) from exc
             except httpx.TransportError as exc:
                 return self._resolve_lost_answer(message, sent_at, f"no answer ({type(exc).__name__})", exc)
@@ -269,21 +274,31 @@ class SensClient:
                     continue
                 raise DeliveryUnavailable(
                     f"SMS to {who} not sent: {reason}; gave up after {attempt} attempt(s)",
-                    channel=CHANNEL, status_code=status, provider_message=provider,
+                    channel=CHANNEL,
+                    status_code=status,
+                    provider_message=provider,
                 )
             if 200 <= status < 300:
                 # a success code SENS does not use: the request arrived, whether it was sent is not known
                 return self._resolve_lost_answer(message, sent_at, f"unexpected HTTP {status}", None)
             raise DeliveryRejected(
                 f"SMS to {who} refused: HTTP {status}" + (f": {provider}" if provider else ""),
-                channel=CHANNEL, status_code=status, provider_message=provider,
+                channel=CHANNEL,
+                status_code=status,
+                provider_message=provider,
             )
         raise AssertionError("unreachable")  # pragma: no cover
 
     def _wait_before_retry(self, attempt: int, reason: str, who: str, *, hint: float | None = None) -> None:
         delay = hint if hint is not None else self._retry.backoff(attempt)
-        log.warning("SENS: SMS to %s: %s; retry %d of %d in %.2fs",
-                    who, reason, attempt, self._retry.max_attempts - 1, delay)
+        log.warning(
+            "SENS: SMS to %s: %s; retry %d of %d in %.2fs",
+            who,
+            reason,
+            attempt,
+            self._retry.max_attempts - 1,
+            delay,
+        )
         self._sleep(delay)
 
     def _resolve_lost_answer(
@@ -293,8 +308,9 @@ class SensClient:
 
         SENS may not list a message at once, so the look-up is tried `lookup_attempts` times."""
         who = mask_phone(message.to)
-        log.warning("SENS: SMS to %s: %s after the request was sent; looking it up instead of resending",
-                    who, reason)
+        log.warning(
+            "SENS: SMS to %s: %s after the request was sent; looking it up instead of resending", who, reason
+        )
         for attempt in range(1, self._lookup_attempts + 1):
             self._sleep(self._lookup_delay)
             try:
@@ -302,18 +318,26 @@ class SensClient:
                     message, since=sent_at - CLOCK_SKEW_MARGIN, until=self._clock() + CLOCK_SKEW_MARGIN
                 )
             except (DeliveryUnavailable, DeliveryRejected) as lookup_error:
-                log.warning("SENS: look-up %d of %d for SMS to %s failed: %s",
-                            attempt, self._lookup_attempts, who, lookup_error)
+                log.warning(
+                    "SENS: look-up %d of %d for SMS to %s failed: %s",
+                    attempt,
+                    self._lookup_attempts,
+                    who,
+                    lookup_error,
+                )
                 continue
             if found is not None:
-                log.info("SENS: SMS to %s was accepted (requestId %s), found by the look-up",
-                         who, found.request_id)
+                log.info(
+                    "SENS: SMS to %s was accepted (requestId %s), found by the look-up", who, found.request_id
+                )
                 return found
-            log.info("SENS: look-up %d of %d: SMS to %s not listed (yet)",
-                     attempt, self._lookup_attempts, who)
+            log.info(
+                "SENS: look-up %d of %d: SMS to %s not listed (yet)", attempt, self._lookup_attempts, who
+            )
         raise OutcomeUnknown(
             f"SMS to {who}: {reason} after the request was sent, and the look-up did not find it; "
-            "it may still have been sent - not resent", channel=CHANNEL,
+            "it may still have been sent - not resent",
+            channel=CHANNEL,
         ) from exc
 
     # -- look-up ----------------------------------------------------------------------------------------
@@ -333,8 +357,11 @@ class SensClient:
         candidates: list[dict[str, Any]] = []
         for start, end in _windows(since, until):
             for entry in self._list_requests(start, end):
-                if (_digits(entry.get("to")) == message.to and _digits(entry.get("from")) == message.sender
-                        and entry.get("type", message.type) == message.type):
+                if (
+                    _digits(entry.get("to")) == message.to
+                    and _digits(entry.get("from")) == message.sender
+                    and str(entry.get("type") or message.type).upper() == message.type
+                ):
                     candidates.append(entry)
         candidates.sort(key=lambda e: str(e.get("requestTime", "")), reverse=True)
         log.debug("SENS look-up for SMS to %s: %d candidate(s)", who, len(candidates))
@@ -348,8 +375,12 @@ class SensClient:
             status = str(result.get("status", "")).upper()
             code = result.get("statusCode")
             if status == "COMPLETED" and str(code) != "0":
-                log.info("SENS look-up: SMS to %s (message %s) failed at the carrier: %s",
-                         who, message_id, mask_phones(str(result.get("statusMessage") or code)))
+                log.info(
+                    "SENS look-up: SMS to %s (message %s) failed at the carrier: %s",
+                    who,
+                    message_id,
+                    mask_phones(str(result.get("statusMessage") or code)),
+                )
                 continue
             request_id = entry.get("requestId") or result.get("requestId")
             accepted_at = _parse_sens_time(entry.get("requestTime") or result.get("requestTime"))
@@ -376,8 +407,9 @@ class SensClient:
                 return
             entries = data.get("messages")
             if not isinstance(entries, list):
-                raise DeliveryUnavailable("SENS message list: answer without a `messages` list",
-                                          channel=CHANNEL)
+                raise DeliveryUnavailable(
+                    "SENS message list: answer without a `messages` list", channel=CHANNEL
+                )
             yield from (e for e in entries if isinstance(e, dict))
             if data.get("hasMore") is not True:
                 return
@@ -408,7 +440,8 @@ class SensClient:
                     self._wait_before_retry(attempt, f"{what}: {reason}", "-")
                     continue
                 raise DeliveryUnavailable(
-                    f"SENS {what}: {reason}; gave up after {attempt} attempt(s)", channel=CHANNEL,
+                    f"SENS {what}: {reason}; gave up after {attempt} attempt(s)",
+                    channel=CHANNEL,
                 ) from exc
             status = response.status_code
             if status == 404:
@@ -422,7 +455,9 @@ class SensClient:
                 provider = _error_message(response)
                 raise DeliveryUnavailable(
                     f"SENS {what}: HTTP {status}" + (f": {provider}" if provider else "") + "; cannot tell",
-                    channel=CHANNEL, status_code=status, provider_message=provider,
+                    channel=CHANNEL,
+                    status_code=status,
+                    provider_message=provider,
                 )
             try:
                 data = response.json()
@@ -549,5 +584,9 @@ def _same_text(result: dict[str, Any], message: SmsMessage) -> bool:
     if isinstance(content, str) and _comparable(content) != _comparable(message.content):
         return False
     subject = result.get("subject")
-    return not (isinstance(subject, str) and subject and message.type != "SMS"
-                and _comparable(subject) != _comparable(message.subject))
+    return not (
+        isinstance(subject, str)
+        and subject
+        and message.type != "SMS"
+        and _comparable(subject) != _comparable(message.subject)
+    )

@@ -91,16 +91,27 @@ class TelegramClient:
         """The client for `settings`: `NAVER_SMS_TELEGRAM_{ENABLED,TOKEN,CHAT_ID,BASE}`."""
         if not settings.telegram_enabled:
             return cls(token=None, chat_id=None, base_url=settings.telegram_base, enabled=False, **overrides)
-        missing = [name for name, value in (("telegram_token", reveal(settings.telegram_token)),
-                                            ("telegram_chat_id", settings.telegram_chat_id)) if not value]
+        missing = [
+            name
+            for name, value in (
+                ("telegram_token", reveal(settings.telegram_token)),
+                ("telegram_chat_id", settings.telegram_chat_id),
+            )
+            if not value
+        ]
         if missing:
             raise ConfigError(
                 "Telegram is enabled but not configured: set the variable(s), or "
                 f"{ENV_PREFIX}TELEGRAM_ENABLED=false",
-                file="environment", field=", ".join(ENV_PREFIX + name.upper() for name in missing),
+                file="environment",
+                field=", ".join(ENV_PREFIX + name.upper() for name in missing),
             )
-        return cls(token=settings.telegram_token, chat_id=settings.telegram_chat_id,
-                   base_url=settings.telegram_base, **overrides)
+        return cls(
+            token=settings.telegram_token,
+            chat_id=settings.telegram_chat_id,
+            base_url=settings.telegram_base,
+            **overrides,
+        )
 
     def close(self) -> None:
         if self._owns_http:
@@ -118,8 +129,9 @@ class TelegramClient:
     def send_message(self, text: str) -> ChannelReceipt:
         if not self.enabled:
             log.info("telegram is disabled: message not sent")
-            return ChannelReceipt(CHANNEL, "disabled", parts=0,
-                                  detail="telegram is disabled in configuration")
+            return ChannelReceipt(
+                CHANNEL, "disabled", parts=0, detail="telegram is disabled in configuration"
+            )
         if not text.strip():
             raise DeliveryRejected("the text is empty (Telegram refuses an empty message)", channel=CHANNEL)
         parts = split_text(text, self._max_chars)
@@ -133,8 +145,9 @@ class TelegramClient:
                     log.error("telegram: %s failed after %d part(s) were sent", where, index - 1)
                 raise
         log.info("telegram: message sent in %d part(s)", len(parts))
-        return ChannelReceipt(CHANNEL, "sent", parts=len(parts),
-                              detail="message_id " + ", ".join(message_ids))
+        return ChannelReceipt(
+            CHANNEL, "sent", parts=len(parts), detail="message_id " + ", ".join(message_ids)
+        )
 
     def _send_part(self, text: str, where: str) -> str:
         payload = {"chat_id": self._chat_id, "text": text, "link_preview_options": {"is_disabled": True}}
@@ -149,12 +162,14 @@ class TelegramClient:
                 if attempt < attempts:
                     self._wait(attempt, where, reason, self._retry.backoff(attempt))
                     continue
-                raise DeliveryUnavailable(f"{where} not sent: {reason}; gave up after {attempt} attempt(s)",
-                                          channel=CHANNEL) from exc
+                raise DeliveryUnavailable(
+                    f"{where} not sent: {reason}; gave up after {attempt} attempt(s)", channel=CHANNEL
+                ) from exc
             except httpx.TransportError as exc:
                 raise OutcomeUnknown(
                     f"{where}: no answer after the request was sent ({type(exc).__name__}); "
-                    "it may have been posted - not resent", channel=CHANNEL,
+                    "it may have been posted - not resent",
+                    channel=CHANNEL,
                 ) from exc
             data = _json_object(response)
             status = response.status_code
@@ -171,7 +186,9 @@ class TelegramClient:
                 raise DeliveryUnavailable(
                     f"{where} not sent: rate limited (retry_after {hint}); "
                     f"gave up after {attempt} attempt(s)",
-                    channel=CHANNEL, status_code=429, provider_message=description,
+                    channel=CHANNEL,
+                    status_code=429,
+                    provider_message=description,
                 )
             if status >= 500:
                 if attempt < attempts:
@@ -179,17 +196,27 @@ class TelegramClient:
                     continue
                 raise DeliveryUnavailable(
                     f"{where} not sent: HTTP {status} {description}; gave up after {attempt} attempt(s)",
-                    channel=CHANNEL, status_code=status, provider_message=description,
+                    channel=CHANNEL,
+                    status_code=status,
+                    provider_message=description,
                 )
             raise DeliveryRejected(
                 f"{where} refused: HTTP {status} {description}".rstrip(),
-                channel=CHANNEL, status_code=error_code, provider_message=description,
+                channel=CHANNEL,
+                status_code=error_code,
+                provider_message=description,
             )
         raise AssertionError("unreachable")  # pragma: no cover
 
     def _wait(self, attempt: int, where: str, reason: str, delay: float) -> None:
-        log.warning("telegram: %s: %s; retry %d of %d in %.2fs",
-                    where, reason, attempt, self._retry.max_attempts - 1, delay)
+        log.warning(
+            "telegram: %s: %s; retry %d of %d in %.2fs",
+            where,
+            reason,
+            attempt,
+            self._retry.max_attempts - 1,
+            delay,
+        )
         self._sleep(delay)
 
     def _scrub(self, text: str) -> str:
