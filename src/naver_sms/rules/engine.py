@@ -417,8 +417,12 @@ class _Compiler:
                 self.error("a rule must be a mapping", line=line_of(raw_rules, index), rule=None, field=where)
                 continue
             name = raw.get("name")
-            if not isinstance(name, str) or not name:
+            if name is None or name == "":
                 self.error("required field is missing", line=line_of(raw), rule=None, field=f"{where}.name")
+                name = where
+            elif not isinstance(name, str):  # `name: off` is a YAML boolean
+                self.error(f"must be text, got {name!r} (quote it)", line=line_of(raw, "name"), rule=None,
+                           field=f"{where}.name")
                 name = where
             elif name in names:
                 self.error("duplicate rule name", line=line_of(raw, "name"), rule=name, field="name")

@@ -1,0 +1,222 @@
+"""The engine: combinators, side-effect-free plans with reasons, execution order, failure isolation,
+digest rules, registries."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from naver_sms.config.models import AppConfig
+from naver_sms.database.sqlite_repository import SqliteRepository
+from naver_sms.rules.conditions import ConditionType, NoParams
+from naver_sms.rules.context import ActionServicesBundle
+from naver_sms.rules.engine import RuleEngine
+from tests.factories import RecordingChannel, RecordingSms, booking, kst, record_for, sens_down
+from tests.rules.helpers import compile_rules, execute_plan, plan_for, run_rules
+
+NOW = kst("2026-11-26 18:40")
+
+COMBINATORS = """\
+  - name: nested
+    conditions:
+      - type: booking_status
+        params: {status: RC03}
+      - any:
+          - type: store_id_matches
+            params: {store_ids: ["1000001"]}
+          - all:
+              - type: store_id_matches
+                params: {store_ids: ["1000002"]}
+              - not:
+                  type: has_option_keyword
+    actions:
+      - type: log_event
+        params: {message: "matched"}
+"""
+
+
+def test_a_list_means_all_and_any_all_not_nest(engine: RuleEngine, config: AppConfig,
+                                               services: ActionServicesBundle, tmp_path: Path) -> None:
+    rules = compile_rules(engine, config, COMBINATORS, tmp_path)
+    store1 = booking(store_id=1000001)
+    store2_plain = booking(store_id=1000002)
+    store2_option = booking(store_id=1000002, options=[("원본 파일", 1)])
+    store3 = booking(store_id=1000003)
+    completed = booking(store_id=1000001, status="RC08")
+    plan = plan_for(engine, rules, config, services, [store1, store2_plain, store2_option, store3, completed], NOW)
+    assert [ev[0].matched for ev in plan.evaluations] == [True, True, False, False, False]
+
+
+def test_the_plan_names_the_first_failed_condition_and_what_it_saw(
+        engine: RuleEngine, config: AppConfig, services: ActionServicesBundle, tmp_path: Path) -> None:
+    rules = compile_rules(engine, config, COMBINATORS, tmp_path)
+    plan = plan_for(engine, rules, config, services, [booking(status="RC08"), booking(store_id=1000003)], NOW)
+    first = plan.evaluations[0][0].explain()
+    assert first["failed"] == "conditions[0]"
+    assert first["condition"] == {"type": "booking_status", "params": {"status": "RC03"}}
+    assert first["seen"] == {"status": "RC08"}
+    second = plan.evaluations[1][0].explain()
+    assert second["failed"] == "conditions[1]"
+    assert "any" in second["condition"]
+    assert second["seen"][0] == {"store_id": "1000003"}
+
+
+def test_evaluation_has_no_side_effects(engine: RuleEngine, config: AppConfig, services: ActionServicesBundle,
+                                        sms: RecordingSms, repo: SqliteRepository) -> None:
+    rules = engine.compile(config)
+    b = booking(start="2026-11-26 20:00")
+    plan = plan_for(engine, rules, config, services, [b], NOW)
+    assert [e.rule.name for e in plan.matches()] == ["new_booking_confirmation", "guide_two_hours_before"]
+    assert sms.sent == [] and repo.records() == []
+
+
+def test_actions_run_in_order_and_a_failure_stops_the_rules_later_actions_only(
+        engine: RuleEngine, config: AppConfig, services: ActionServicesBundle, sms: RecordingSms,
+        repo: SqliteRepository) -> None:
+    # GIVEN a new booking inside the two-hour window, and SENS failing the first send only
+    rules = engine.compile(config)
+    first = booking(start="2026-11-26 20:00", phone="01000000001")
+    second = booking(start="2026-11-27 20:00", phone="01000000002")
+    sms.fail_next(sens_down())
+    # WHEN the default rules run
+    report = run_rules(engine, rules, config, services, [first, second], NOW)
+    # THEN the failed confirmation did not set its flag, the guide rule still ran, the next booking went on
+    row = repo.get((first.booking_num, first.phone))
+    assert row is not None and row.confirm_sms is False and row.remind_sms is True
+    assert row.extra["confirm_sms_attempts"] == 1
+    assert [m.to for m in sms.sent] == ["01000000001", "01000000002"]
+    assert report.actions[("new_booking_confirmation", "send_sms", "failed")] == 1
+    # the send committed the flag, so the update_flag after it had nothing left to do (idempotent)
+    assert report.actions[("new_booking_confirmation", "update_flag", "noop")] == 1  # only the second booking
+    [error] = report.errors
+    assert error.kind == "action" and error.rule == "new_booking_confirmation" and error.action == "send_sms"
+    assert error.booking_num == first.booking_num
+    assert [s.status for s in report.sms] == ["failed", "sent", "sent"]
+
+
+def test_an_unexpected_executor_exception_is_wrapped_and_logged(
+        engine: RuleEngine, config: AppConfig, services: ActionServicesBundle, tmp_path: Path,
+        telegram: RecordingChannel, caplog: pytest.LogCaptureFixture) -> None:
+    rules = compile_rules(engine, config, """\
+  - name: ping
+    conditions:
+      - type: booking_not_in_db
+    actions:
+      - type: send_telegram
+        params: {message: "new booking at {{ store.alias }}"}
+      - type: log_event
+        params: {message: "after"}
+""", tmp_path)
+    telegram.failures.append(RuntimeError("boom"))
+    report = run_rules(engine, rules, config, services, [booking()], NOW)
+    assert report.actions[("ping", "send_telegram", "failed")] == 1
+    assert ("ping", "log_event", "ok") not in report.actions
+    assert report.errors[0].message == "boom"
+    logged = [json.loads(r.getMessage()) for r in caplog.records if r.name == "naver_sms.engine"]
+    assert logged[0]["event"] == "action_failed" and logged[0]["skipped_actions"] == ["log_event"]
+
+
+def test_a_send_already_done_elsewhere_ends_the_rule_quietly(
+        engine: RuleEngine, config: AppConfig, services: ActionServicesBundle, repo: SqliteRepository,
+        sms: RecordingSms) -> None:
+    # GIVEN the evaluation saw confirm_sms open, but another run set it meanwhile
+    rules = engine.compile(config)
+    b = booking(start="2026-11-26 20:00")
+    plan = plan_for(engine, rules, config, services, [b], NOW)
+    repo.create(record_for(b, confirm_sms=True, remind_sms=True))
+    report = execute_plan(engine, plan, config, services, NOW)
+    # THEN nothing was sent and no error reported; the actions after the send did not run
+    assert sms.sent == []
+    assert report.errors == []
+    assert report.actions[("new_booking_confirmation", "send_sms", "skipped")] == 1
+    assert ("new_booking_confirmation", "update_flag", "ok") not in report.actions
+
+
+DIGEST = """\
+  - name: retouch_digest
+    mode: digest
+    conditions:
+      - type: booking_in_db
+      - type: date_range
+        params: {start: "2026-11-01", end: "2026-11-30"}
+      - type: has_multiple_options
+        params: {keywords: ["보정"], min_count: 2}
+      - type: flag_not_set
+        params: {flag: retouch_listed}
+    actions:
+      - type: send_slack
+        params:
+          message: |
+            {{ count }} bookings chose retouching twice or more:
+            {% for b in bookings %}- {{ b.reserve_at.strftime('%m-%d %H:%M') }} {{ b.name }} ({{ b.phone_last4 }})
+            {% endfor %}
+      - type: update_flag
+        params: {flag: retouch_listed}
+"""
+
+
+def test_a_digest_rule_sends_one_message_listing_every_match_once(
+        engine: RuleEngine, config: AppConfig, services: ActionServicesBundle, tmp_path: Path,
+        slack: RecordingChannel, repo: SqliteRepository) -> None:
+    # GIVEN three November bookings in the database, two of which chose retouching twice
+    rules = compile_rules(engine, config, DIGEST, tmp_path)
+    twice = booking(start="2026-11-27 10:00", name="김철수", phone="01000001111", options=[("전문가 보정", 2)])
+    split = booking(start="2026-11-28 11:00", name="이영희", phone="01000002222",
+                    options=[("보정 A", 1), ("보정 B", 1)])
+    once = booking(start="2026-11-28 12:00", name="박민수", phone="01000003333", options=[("보정", 1)])
+    december = booking(start="2026-12-01 12:00", phone="01000004444", options=[("보정", 3)])
+    for b in (twice, split, once, december):
+        repo.create(record_for(b))
+    # WHEN the digest rule runs
+    report = run_rules(engine, rules, config, services, [twice, split, once, december], NOW)
+    # THEN exactly one Slack message lists exactly the two matches
+    assert slack.messages == ["2 bookings chose retouching twice or more:\n- 11-27 10:00 김철수 (1111)\n"
+                              "- 11-28 11:00 이영희 (2222)\n\n"]
+    assert {f.booking_num for f in report.flags} == {twice.booking_num, split.booking_num}
+    # AND a second run does not list them again
+    run_rules(engine, rules, config, services, [twice, split, once, december], NOW, run_id="run-2")
+    assert len(slack.messages) == 1
+
+
+def test_a_digest_with_no_match_sends_nothing(engine: RuleEngine, config: AppConfig,
+                                              services: ActionServicesBundle, tmp_path: Path,
+                                              slack: RecordingChannel) -> None:
+    rules = compile_rules(engine, config, DIGEST, tmp_path)
+    run_rules(engine, rules, config, services, [booking()], NOW)
+    assert slack.messages == []
+
+
+def test_a_disabled_rule_is_not_evaluated(engine: RuleEngine, config: AppConfig, services: ActionServicesBundle,
+                                          tmp_path: Path) -> None:
+    rules = compile_rules(engine, config, """\
+  - name: switched_off
+    enabled: false
+    conditions: [booking_not_in_db]
+    actions: [{type: log_event}]
+""", tmp_path)
+    plan = plan_for(engine, rules, config, services, [booking()], NOW)
+    assert plan.evaluations == [[]]
+
+
+def test_a_developer_can_register_a_new_condition(engine: RuleEngine, config: AppConfig,
+                                                  services: ActionServicesBundle, tmp_path: Path) -> None:
+    engine.register_condition(ConditionType(
+        "has_coupon", NoParams, lambda f, p: bool(f.booking.coupons), lambda f, p: {"coupons": f.booking.coupons},
+        "the booking used a coupon"))
+    rules = compile_rules(engine, config, """\
+  - name: coupon
+    conditions: [has_coupon]
+    actions: [{type: log_event}]
+""", tmp_path)
+    with_coupon = booking()
+    plan = plan_for(engine, rules, config, services, [with_coupon], NOW)
+    assert plan.evaluations[0][0].explain()["seen"] == {"coupons": ()}
+
+
+def test_a_type_cannot_be_registered_twice(engine: RuleEngine) -> None:
+    from naver_sms.rules.conditions import CONDITIONS
+
+    with pytest.raises(ValueError, match="registered already"):
+        engine.register_condition(CONDITIONS[0])
