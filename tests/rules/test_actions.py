@@ -172,7 +172,7 @@ def test_a_send_whose_flag_is_done_is_skipped(config: AppConfig, services: Actio
 
 def test_a_store_without_the_role_is_a_clear_error(config: AppConfig, services: ActionServicesBundle) -> None:
     b = booking(store_id=1999999)  # not in stores.yaml
-    with pytest.raises(ActionExecutionError, match="not in stores.yaml"):
+    with pytest.raises(ActionExecutionError, match=r"not in stores\.yaml"):
         send_sms(context(config, services, b), SendSmsParams(template="guide", store_specific=True, flag="x_sms"))
 
 
