@@ -123,7 +123,7 @@ def build_runtime(
     if settings.bookings_path is not None:
         source = JsonFileSource(settings.bookings_path)
     else:
-        from naver_sms.naver.api import NaverBookingSource
+        from naver_sms.naver.live import NaverBookingSource
 
         if settings.naver_id is None or settings.naver_password is None:
             raise ConfigError(
