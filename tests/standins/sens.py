@@ -191,6 +191,11 @@ class SensStandIn:
         """The next recorded message gets this result (e.g. COMPLETED/"3015" = failed, READY/None)."""
         self._deliver_as.append((status, status_code or ""))
 
+    def clear_queue(self) -> None:
+        """Forget every queued behaviour: the service behaves normally again."""
+        with self._lock:
+            self._queue.clear()
+
     def release_stalls(self) -> None:
         self._release.set()
 
