@@ -6,6 +6,7 @@ One browser per test (about two seconds each); the page diagnosis is also tested
 from __future__ import annotations
 
 import shutil
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
@@ -145,3 +146,23 @@ def test_the_page_after_submitting_tells_success_from_each_kind_of_block(
         assert problem is None
     else:
         assert problem is not None and expected in problem
+
+
+@pytest.mark.browser
+@pytest.mark.integration
+def test_an_interactive_login_waits_for_the_owner_to_approve_the_second_factor(
+    naver: NaverStandIn, browser: None
+) -> None:
+    # GIVEN Naver asking for a second factor, and an interactive login (headless here, visible for operators)
+    naver.login_mode = "two_factor"
+    login = BrowserLogin.from_settings(settings_for(naver), timeout=15, interactive=True, headless=True,
+                                       person_timeout=30)
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        pending = pool.submit(login.login)
+        # WHEN the owner approves the login in the Naver app once it is asked for
+        assert naver.second_factor_asked.wait(timeout=30)
+        naver.approve_second_factor()
+        cookies = pending.result(timeout=60)
+    # THEN the login finishes with a session
+    assert {"NID_AUT", "NID_SES"} <= {c["name"] for c in cookies}
+    assert naver.logins == 1

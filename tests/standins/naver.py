@@ -203,6 +203,8 @@ class NaverStandIn:
         self.calls: list[Call] = []
         self.sessions: set[str] = set()
         self.logins = 0  # successful form logins
+        self.second_factor_asked = threading.Event()  # set when a login waits for the owner's approval
+        self._second_factor: dict[str, bool] = {}  # pending token -> approved
         self.base_url = ""
         self._lock = threading.Lock()
 
@@ -229,6 +231,12 @@ class NaverStandIn:
             {"name": "NID_SES", "value": token, "domain": "127.0.0.1", "path": "/",
              "secure": False, "httpOnly": True},
         ]
+
+    def approve_second_factor(self) -> None:
+        """The owner approves every pending login in the Naver app (two-factor mode)."""
+        with self._lock:
+            for token in self._second_factor:
+                self._second_factor[token] = True
 
     def expire_sessions(self) -> None:
         """Every session ends (as when Naver logs the account out elsewhere)."""
@@ -270,8 +278,7 @@ class NaverStandIn:
                 return self._to_login(request)
             return _page("내정보", "<h1>내정보</h1><p>네이버 아이디 보안 설정</p>")
         if path.startswith("/login/ext/deviceConfirm"):
-            return _page("2단계 인증", "<h1>2단계 인증</h1><p>네이버 앱에서 로그인 요청을 확인해 주세요. "
-                                   "새로운 기기(브라우저)에서 로그인이 시도되었습니다.</p>")
+            return self._second_factor_page(request)
         if path == "/":
             return _page("NAVER", "<h1>NAVER</h1><p>Synthetic home page of the stand-in.</p>")
         parts = path.strip("/").split("/")
@@ -294,7 +301,11 @@ class NaverStandIn:
             return _login_form(target, error="아이디(로그인 전용 아이디) 또는 비밀번호를 잘못 입력했습니다. "
                                             "입력하신 내용을 다시 확인해주세요.")
         if self.login_mode == "two_factor":
-            return _redirect("/login/ext/deviceConfirm?token=synthetic")
+            token = secrets.token_hex(8)
+            with self._lock:
+                self._second_factor[token] = False
+            self.second_factor_asked.set()
+            return _redirect(f"/login/ext/deviceConfirm?token={token}")
         cookies = self.issue_session()
         with self._lock:
             self.logins += 1
@@ -302,6 +313,34 @@ class NaverStandIn:
         for cookie in cookies:  # host-only cookies: the browser sends them back to 127.0.0.1 on any port
             response.set_cookie(cookie["name"], cookie["value"], path="/", httponly=True)
         return response
+
+    def _second_factor_page(self, request: Request) -> Response:
+        """Like Naver's: the page polls until the owner approves in the app, then finishes the login."""
+        token = request.args.get("token", "")
+        with self._lock:
+            approved = self._second_factor.get(token)
+        if approved is None:
+            return _redirect("/nidlogin.login?mode=form")
+        if request.path.endswith("/status"):
+            return _json({"approved": approved})
+        if request.path.endswith("/finish"):
+            if not approved:
+                return _redirect(f"/login/ext/deviceConfirm?token={token}")
+            with self._lock:
+                del self._second_factor[token]
+                self.logins += 1
+            response = _redirect("/")
+            for cookie in self.issue_session():
+                response.set_cookie(cookie["name"], cookie["value"], path="/", httponly=True)
+            return response
+        poll = (
+            "<script>setInterval(async () => {"
+            f"const r = await fetch('/login/ext/deviceConfirm/status?token={token}');"
+            f"if ((await r.json()).approved) location.href = '/login/ext/deviceConfirm/finish?token={token}';"
+            "}, 100);</script>"
+        )
+        return _page("2단계 인증", "<h1>2단계 인증</h1><p>네이버 앱에서 로그인 요청을 확인해 주세요. "
+                                "새로운 기기(브라우저)에서 로그인이 시도되었습니다.</p>" + poll)
 
     def _has_session(self, request: Request) -> bool:
         token = request.cookies.get("NID_SES")

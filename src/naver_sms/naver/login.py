@@ -104,8 +104,9 @@ def diagnose(page: LoginPage, login_path: str) -> str | None:
 class BrowserLogin:
     """Logs in to Naver in a fresh headless Chromium and returns the session's cookies.
 
-    `interactive=True` opens a visible window and waits (up to `person_timeout` seconds) for a person to
-    solve a captcha or confirm a second factor - for an operator at a desktop, never for the scheduled run.
+    `interactive=True` opens a visible window (unless `headless=True`) and, instead of giving up on a
+    captcha or a second-factor prompt, waits up to `person_timeout` seconds for a person to solve it or to
+    approve the login in the Naver app - for an operator at a desktop, never for the scheduled run.
     """
 
     def __init__(
@@ -120,6 +121,7 @@ class BrowserLogin:
         timeout: float = 20.0,
         interactive: bool = False,
         person_timeout: float = 300.0,
+        headless: bool | None = None,
     ) -> None:
         self.login_url = login_url
         self._user_id = user_id
@@ -132,6 +134,7 @@ class BrowserLogin:
         self.timeout = timeout
         self.interactive = interactive
         self.person_timeout = person_timeout
+        self.headless = (not interactive) if headless is None else headless
 
     @classmethod
     def from_settings(cls, settings: Settings, **options: Any) -> BrowserLogin:
@@ -177,7 +180,7 @@ class BrowserLogin:
         options = webdriver.ChromeOptions()
         options.binary_location = self.chromium_path
         for flag in CHROMIUM_FLAGS:
-            if flag == "--headless=new" and self.interactive:
+            if flag == "--headless=new" and not self.headless:
                 continue
             options.add_argument(flag)
         options.add_argument(f"--user-data-dir={profile}")
@@ -232,7 +235,7 @@ class BrowserLogin:
         log.warning("waiting up to %.0fs for a person to finish the login in the browser window",
                     self.person_timeout)
         try:
-            WebDriverWait(driver, self.person_timeout, poll_frequency=1.0).until(
+            WebDriverWait(driver, self.person_timeout, poll_frequency=0.25).until(
                 lambda d: diagnose(self._page(d), self.login_path) is None
             )
         except TimeoutException as exc:
