@@ -1,0 +1,1 @@
+"""Shared builders of the test world (synthetic data only)."""
