@@ -16,7 +16,7 @@ from naver_sms.config.settings import Settings
 from naver_sms.database.sqlite_repository import SqliteSessionRepository
 from naver_sms.domain.booking import Store
 from naver_sms.errors import LoginBlocked, LoginError
-from naver_sms.naver.live import NaverBookingSource
+from naver_sms.naver.live import NaverBookingSource, log_in_now
 from naver_sms.naver.login import BrowserLogin, LoginPage, diagnose
 from tests.naver.conftest import NOW
 from tests.standins.naver import NaverStandIn, synthetic_bookings
@@ -166,3 +166,15 @@ def test_an_interactive_login_waits_for_the_owner_to_approve_the_second_factor(
     # THEN the login finishes with a session
     assert {"NID_AUT", "NID_SES"} <= {c["name"] for c in cookies}
     assert naver.logins == 1
+
+
+@pytest.mark.browser
+@pytest.mark.integration
+def test_log_in_now_caches_a_fresh_session_for_the_next_runs(
+    naver: NaverStandIn, browser: None, sessions: SqliteSessionRepository
+) -> None:
+    # GIVEN stale cookies in the cache  WHEN the operator logs in now  THEN a fresh session replaces them
+    sessions.save_cookies([{"name": "NID_SES", "value": "stale", "domain": "127.0.0.1", "path": "/"}])
+    assert log_in_now(settings_for(naver), sessions) == 2
+    cached = sessions.load_cookies()
+    assert cached is not None and {c["value"] for c in cached if c["name"] == "NID_SES"} <= naver.sessions

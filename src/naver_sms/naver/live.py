@@ -41,7 +41,7 @@ from naver_sms.naver.login import BrowserLogin
 from naver_sms.naver.session import Login, SessionManager
 from naver_sms.naver.source import FetchResult
 
-__all__ = ["NaverBookingSource"]
+__all__ = ["NaverBookingSource", "log_in_now"]
 
 log = logging.getLogger("naver_sms.naver.live")
 
@@ -210,3 +210,20 @@ class _OneRelogin:
                 raise
             self._api.set_cookies(cookies)
             self.generation += 1
+
+
+def log_in_now(
+    settings: Settings, session_repository: SessionRepository, *, interactive: bool = False
+) -> int:
+    """What `naver-sms login [--interactive]` runs: a browser login now, its cookies cached for the runs.
+
+    `interactive=True` opens a visible Chromium window and waits for a person to solve a captcha or approve a
+    second factor (docs/naver.md). Returns the number of cookies cached; raises `LoginError` /
+    `LoginBlocked` (nothing cached) otherwise.
+    """
+    login = BrowserLogin.from_settings(settings, interactive=interactive)
+    source = NaverBookingSource.from_settings(settings, session_repository, login=login)
+    try:
+        return len(source.session.login())
+    finally:
+        source.api.close()
