@@ -1,0 +1,321 @@
+"""Docs that cannot drift (style.md item 9).
+
+- every condition and action type has a `## <type>` section with a ```yaml example;
+- every rule shown in docs/rules/*.md compiles with the engine against the default configuration (plus the
+  SMS templates a ```yaml block starting with `# templates.yaml` adds): a rule, or a list of rules, is
+  appended to the default rules; a `rules:` mapping is a whole rules.yaml and replaces them. A block starting
+  with `# invalid: <text>` must be refused with an error containing <text>;
+- every CLI command and option is documented in docs/cli.md, and so is every key of the run report;
+- the digest example of rules-config.md sends ONE Slack message listing exactly the matching bookings, once.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import shutil
+from dataclasses import dataclass
+from datetime import date
+from pathlib import Path
+from typing import Any
+
+import pytest
+import typer.main
+import yaml
+
+from naver_sms.cli import app
+from naver_sms.config.settings import Settings
+from naver_sms.domain.clock import FixedClock, parse_kst
+from naver_sms.errors import ConfigError
+from naver_sms.rules.actions import ACTIONS
+from naver_sms.rules.conditions import CONDITIONS
+from naver_sms.runner import run_once
+from naver_sms.wiring import build_runtime, compile_config
+from tests.factories import naver_booking
+
+ROOT = Path(__file__).resolve().parent.parent
+DOCS = ROOT / "docs"
+RULE_DOCS = sorted((DOCS / "rules").glob("*.md"))
+CLI_DOC = DOCS / "cli.md"
+
+_FENCE = re.compile(r"^```(\w*)[ \t]*\n(.*?)^```[ \t]*$", re.MULTILINE | re.DOTALL)
+
+
+@dataclass(frozen=True)
+class Block:
+    doc: Path
+    line: int  # of the opening fence
+    lang: str
+    text: str
+
+    @property
+    def first_line(self) -> str:
+        return self.text.lstrip().splitlines()[0].strip() if self.text.strip() else ""
+
+    def __str__(self) -> str:
+        return f"{self.doc.relative_to(ROOT)}:{self.line}"
+
+
+def blocks(doc: Path, lang: str | None = None) -> list[Block]:
+    text = doc.read_text(encoding="utf-8")
+    found = [
+        Block(doc, text.count("\n", 0, m.start()) + 1, m.group(1), m.group(2)) for m in _FENCE.finditer(text)
+    ]
+    return [b for b in found if lang is None or b.lang == lang]
+
+
+def sections(doc: Path, level: str = "## ") -> dict[str, str]:
+    """`## heading` -> the text up to the next heading of the same level (fences respected)."""
+    out: dict[str, str] = {}
+    current: str | None = None
+    in_fence = False
+    for line in doc.read_text(encoding="utf-8").splitlines(keepends=True):
+        if line.startswith("```"):
+            in_fence = not in_fence
+        if not in_fence and line.startswith(level):
+            current = line[len(level) :].strip()
+            out[current] = ""
+        elif current is not None:
+            out[current] += line
+    return out
+
+
+def rules_of(data: Any) -> list[dict[str, Any]] | None:
+    """The rules a YAML block shows: one rule mapping, a `rules:` list, or a list of rules; else None."""
+
+    def is_rule(x: Any) -> bool:
+        return isinstance(x, dict) and {"name", "conditions", "actions"} <= set(x)
+
+    if is_rule(data):
+        return [data]
+    if isinstance(data, dict) and isinstance(data.get("rules"), list):
+        return list(data["rules"])
+    if isinstance(data, list) and data and all(is_rule(x) for x in data):
+        return list(data)
+    return None
+
+
+def is_templates_block(block: Block) -> bool:
+    return block.first_line.startswith("# templates.yaml")
+
+
+def extra_templates(doc: Path) -> dict[str, Any]:
+    merged: dict[str, Any] = {}
+    for block in blocks(doc, "yaml"):
+        if is_templates_block(block):
+            data = yaml.safe_load(block.text)
+            assert isinstance(data, dict) and isinstance(data.get("sms"), dict), (
+                f"{block}: a `# templates.yaml` block must hold `sms:` templates"
+            )
+            merged.update(data["sms"])
+    return merged
+
+
+def config_with(
+    tmp: Path, rules: list[dict[str, Any]], templates: dict[str, Any], *, replace: bool = False
+) -> Path:
+    """A copy of the default config/ with `templates` added to templates.yaml and `rules` appended to the
+    default rules (or, with `replace`, instead of them: a block showing a whole `rules:` file)."""
+    target = tmp / "config"
+    shutil.copytree(ROOT / "config", target)
+    if templates:
+        path = target / "templates.yaml"
+        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+        data["sms"].update(templates)
+        path.write_text(yaml.safe_dump(data, allow_unicode=True, sort_keys=False), encoding="utf-8")
+    path = target / "rules.yaml"
+    data = yaml.safe_load(path.read_text(encoding="utf-8"))
+    data["rules"] = rules if replace else [*data["rules"], *rules]
+    path.write_text(yaml.safe_dump(data, allow_unicode=True, sort_keys=False), encoding="utf-8")
+    return target
+
+
+def rule_blocks() -> list[Block]:
+    found = []
+    for doc in RULE_DOCS:
+        for block in blocks(doc, "yaml"):
+            if is_templates_block(block):
+                continue
+            if rules_of(yaml.safe_load(block.text)) is not None:
+                found.append(block)
+    return found
+
+
+# --- (a) every condition and action type is documented with an example ------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("doc", "name"),
+    [("conditions.md", c.name) for c in CONDITIONS] + [("actions.md", a.name) for a in ACTIONS],
+)
+def test_every_type_has_a_section_with_a_yaml_example(doc: str, name: str) -> None:
+    found = sections(DOCS / "rules" / doc)
+    assert name in found, f"docs/rules/{doc} has no `## {name}` section"
+    assert "```yaml" in found[name], f"docs/rules/{doc}, `## {name}`: no ```yaml example"
+
+
+def test_the_docs_show_rules_at_all() -> None:
+    # GIVEN the rule docs WHEN their examples are collected THEN there are plenty (guards the parser)
+    assert len(rule_blocks()) >= len(CONDITIONS) + len(ACTIONS)
+
+
+# --- (b) every rule in the docs compiles ----------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("block", rule_blocks(), ids=str)
+def test_rule_example_compiles_against_the_default_config(block: Block, tmp_path: Path) -> None:
+    # GIVEN the default configuration plus the templates the same page adds, and the example's rules
+    data = yaml.safe_load(block.text)
+    rules = rules_of(data)
+    assert rules is not None
+    whole_file = isinstance(data, dict) and "rules" in data
+    config_dir = config_with(tmp_path, rules, extra_templates(block.doc), replace=whole_file)
+    invalid = re.match(r"#\s*invalid:\s*(.+)", block.first_line)
+
+    if invalid:
+        # WHEN it is compiled THEN it is refused with the error the page promises
+        with pytest.raises(ConfigError) as refused:
+            compile_config(config_dir)
+        assert invalid.group(1).strip() in refused.value.render(), refused.value.render()
+        return
+
+    # WHEN it is compiled THEN the engine accepts it, with every rule of the example
+    try:
+        _, _, compiled = compile_config(config_dir)
+    except ConfigError as exc:
+        pytest.fail(f"{block}: the example does not compile:\n{exc.render()}")
+    names = {r.name for r in compiled}
+    assert {r["name"] for r in rules} <= names
+
+
+# --- (c) the CLI reference is complete -------------------------------------------------------------------------
+
+
+def cli_commands() -> dict[str, list[str]]:
+    """'run' -> its options, 'rules check' -> ..., straight from the typer app."""
+    root = typer.main.get_command(app)
+    out: dict[str, list[str]] = {}
+
+    def walk(cmd: Any, path: str) -> None:
+        subs = getattr(cmd, "commands", None)
+        if subs:
+            for name, sub in subs.items():
+                walk(sub, f"{path} {name}".strip())
+        else:
+            out[path] = [opt for p in cmd.params for opt in p.opts if opt.startswith("--")]
+
+    walk(root, "")
+    return out
+
+
+@pytest.mark.parametrize("command", sorted(cli_commands()))
+def test_every_cli_command_and_option_is_documented(command: str) -> None:
+    found = sections(CLI_DOC)
+    heading = f"`naver-sms {command}`"
+    assert heading in found, f"docs/cli.md has no `## {heading}` section"
+    body = found[heading]
+    missing = [opt for opt in cli_commands()[command] if f"`{opt}" not in body]
+    assert not missing, f"docs/cli.md, {heading}: options not documented: {missing}"
+    assert "```" in body, f"docs/cli.md, {heading}: no example"
+
+
+def test_every_key_of_the_run_report_is_documented(tmp_path: Path) -> None:
+    # GIVEN the report of a real sandbox run over the example bookings
+    settings = Settings(
+        config_dir=ROOT / "config",
+        db=str(tmp_path / "s.sqlite3"),
+        bookings_path=ROOT / "examples" / "bookings",
+    )
+    runtime, _ = build_runtime(settings, clock=FixedClock(parse_kst("2026-11-26 18:40")), run_id="docs")
+    report = run_once(runtime, run_id="docs").to_json()
+    documented = sections(CLI_DOC).get("The run report", "")
+    assert documented, "docs/cli.md has no `## The run report` section"
+
+    keys: set[str] = set(report) | set(report["counts"])
+    for list_key in ("actions", "sms", "flags", "notifications", "errors"):
+        assert report[list_key], f"the example run has no {list_key} to check"
+        keys |= set(report[list_key][0])
+    missing = sorted(k for k in keys if f"`{k}`" not in documented)
+    assert not missing, f"docs/cli.md, The run report: keys not documented: {missing}"
+
+
+# --- (d) the digest example does what it says --------------------------------------------------------------------
+
+
+def digest_example() -> dict[str, Any]:
+    doc = DOCS / "rules" / "rules-config.md"
+    found = []
+    for block in blocks(doc, "yaml"):
+        rules = rules_of(yaml.safe_load(block.text)) if not is_templates_block(block) else None
+        found += [r for r in rules or [] if r.get("mode") == "digest"]
+    assert len(found) == 1, "rules-config.md should show exactly one digest rule (the owner's 4th example)"
+    return found[0]
+
+
+def _params(rule: dict[str, Any], ctype: str) -> dict[str, Any]:
+    return next(c["params"] for c in rule["conditions"] if isinstance(c, dict) and c.get("type") == ctype)
+
+
+def test_digest_example_lists_the_matching_bookings_once_in_one_slack_message(tmp_path: Path) -> None:
+    # GIVEN the digest example on top of the default rules, Slack on, and bookings around its parameters
+    rule = digest_example()
+    window = _params(rule, "date_range")
+    options = _params(rule, "has_multiple_options")
+    start, end = window["start"], window["end"]
+    assert isinstance(start, date) and isinstance(end, date)
+    keyword, twice = options["keywords"][0], options.get("min_count", 2)
+    inside = f"{start.isoformat()}T10:00:00+09:00"
+    outside = f"{date.fromordinal(start.toordinal() - 1).isoformat()}T10:00:00+09:00"
+
+    def made(n: int, *, reg: str = inside, count: int = twice, store: int = 1000001, status: str = "RC03"):
+        return naver_booking(
+            booking_id=910000000 + n,
+            store_id=store,
+            status=status,
+            start="2026-11-28 14:00",
+            name=f"고객{n:02d}",
+            phone=f"010555{n:05d}",
+            options=(("50분 촬영", 1), (f"{keyword} 파일", count)),
+            regDateTime=reg,
+        )
+
+    listed = {1: made(1), 2: made(2, store=1000003), 3: made(3, count=twice + 1)}
+    # two options each containing the keyword count together
+    split = made(4, count=1)
+    split["snapshotJson"]["bookingOptionJson"].append({"name": f"{keyword} 추가", "bookingCount": twice - 1})
+    split["bookingOptionJson"] = split["snapshotJson"]["bookingOptionJson"]
+    listed[4] = split
+    not_listed = {5: made(5, count=twice - 1), 6: made(6, reg=outside)}
+    bookings_file = tmp_path / "bookings.json"
+    bookings_file.write_text(json.dumps([*listed.values(), *not_listed.values()], ensure_ascii=False))
+    config_dir = config_with(tmp_path, [rule], extra_templates(DOCS / "rules" / "rules-config.md"))
+    settings = Settings(
+        config_dir=config_dir,
+        db=str(tmp_path / "state.sqlite3"),
+        bookings_path=bookings_file,
+        slack_enabled=True,
+    )
+
+    def run(run_id: str) -> list[str]:
+        runtime, _ = build_runtime(settings, clock=FixedClock(parse_kst("2026-11-26 18:40")), run_id=run_id)
+        report = run_once(runtime, run_id=run_id)
+        assert report.ok and not [e for e in report.errors if e.rule == rule["name"]], report.errors
+        return [n.text for n in report.notifications if n.channel == "slack"]
+
+    def ids_in(text: str) -> set[int]:
+        return {n for n in range(1, 10) if f"고객{n:02d}" in text}
+
+    # WHEN the job runs THEN one Slack message lists exactly the matching bookings
+    first = run("digest-1")
+    assert len(first) == 1, first
+    assert ids_in(first[0]) == set(listed), first[0]
+
+    # WHEN it runs again THEN nobody is listed again (and with nobody new, nothing is posted)
+    assert run("digest-2") == []
+
+    # WHEN a new matching booking arrives THEN the next message lists only that one
+    bookings_file.write_text(
+        json.dumps([*listed.values(), *not_listed.values(), made(7)], ensure_ascii=False)
+    )
+    third = run("digest-3")
+    assert len(third) == 1 and ids_in(third[0]) == {7}, third
