@@ -86,8 +86,10 @@ def validation_errors(
             suggestion = suggest(str(loc[-1]), known_fields)
         elif err["type"] == "missing":
             message = "required field is missing"
+        # a model-level validator has no field of its own: name the model, not "params."
+        located = prefix + field if field else prefix.rstrip(".") or None
         errors.append(
-            ConfigError(message, file=file, line=line, rule=rule, field=prefix + field, suggestion=suggestion)
+            ConfigError(message, file=file, line=line, rule=rule, field=located, suggestion=suggestion)
         )
     return errors
 
