@@ -354,6 +354,43 @@ def rules_check(config: ConfigOpt = None, as_json: JsonOpt = False) -> None:
     )
 
 
+@rules_app.command("test")
+def rules_test(
+    files: Annotated[
+        list[Path] | None, typer.Argument(help="Fixture files (default: <config>/tests/*.yaml).")
+    ] = None,
+    config: ConfigOpt = None,
+) -> None:
+    """Run the operator's rule fixtures (bookings + rows + clock -> expected SMS); exit 1 if one fails."""
+    from naver_sms.rules.fixtures import load_fixtures, run_fixture
+    from naver_sms.wiring import fixture_runtimes
+
+    config_dir = config or _settings().config_dir
+    paths = files or sorted((config_dir / "tests").glob("*.yaml"))
+    if not paths:
+        err.print(f"no fixtures: give files or put them in {config_dir / 'tests'}")
+        raise typer.Exit(2)
+    try:
+        make = fixture_runtimes(config_dir)
+        loaded = [(path, fixture, line) for path in paths for fixture, line in load_fixtures(path)]
+    except ConfigError as exc:
+        _fail_config(exc)
+        return
+    failed = 0
+    for path, fixture, line in loaded:
+        result = run_fixture(fixture, make_runtime=make, file=str(path), line=line)
+        if result.passed:
+            out.print(f"[green]pass[/] {path}:{line} {fixture.name}", highlight=False)
+        else:
+            failed += 1
+            out.print(f"[red]FAIL[/] {path}:{line} {fixture.name}", highlight=False)
+            for problem in result.problems:
+                out.print(f"     {problem}", highlight=False, markup=False)
+    out.print(f"{len(loaded) - failed} passed, {failed} failed")
+    if failed:
+        raise typer.Exit(1)
+
+
 @app.command()
 def history(
     db: DbOpt = None,

@@ -40,7 +40,7 @@ from naver_sms.rules.context import ActionServicesBundle
 from naver_sms.rules.engine import CompiledRule, RuleEngine
 from naver_sms.runner import Runtime
 
-__all__ = ["State", "build_runtime", "compile_config", "open_state"]
+__all__ = ["State", "build_runtime", "compile_config", "fixture_runtimes", "open_state"]
 
 
 @dataclass
@@ -147,3 +147,30 @@ def build_runtime(
     if progress is not None:
         runtime.progress = progress
     return runtime, state
+
+
+def fixture_runtimes(config_dir: Path) -> Callable[[BookingSource, Clock], Runtime]:
+    """For `rules test`: the configuration compiled once, and a fresh in-memory sandbox per fixture."""
+    config, engine, rules = compile_config(config_dir)
+
+    def make(source: BookingSource, clock: Clock) -> Runtime:
+        db = SqliteDatabase(":memory:")
+        outbox = SqliteOutboxStore(db)
+        services = ActionServicesBundle(
+            db_repo=SqliteRepository(db),
+            sms_service=OutboxSmsService(outbox, run_id="fixture"),
+            telegram_service=OutboxTelegram(outbox, run_id="fixture", enabled=False),
+            slack_service=OutboxSlack(outbox, run_id="fixture", enabled=False),
+        )
+        return Runtime(
+            config=config,
+            engine=engine,
+            rules=rules,
+            source=source,
+            repo=services.db_repo,
+            services=services,
+            clock=clock,
+            mode="sandbox",
+        )
+
+    return make

@@ -1,0 +1,194 @@
+"""Rule fixture tests written by the operator: bookings + existing rows + a clock -> the expected SMS.
+
+`naver-sms rules test` runs every `*.yaml` of `config/tests/` (or the files given) through the real engine with
+the real configuration, against a throw-away in-memory database and the sandbox outbox. A change to the rules
+or templates that changes what is sent fails its fixture before it goes live.
+
+    tests:
+      - name: a new booking inside the two hours gets the confirmation and the guide
+        now: "2026-11-26 18:40"
+        bookings:
+          - {id: 1, store: "1000002", status: RC03, start: "2026-11-26 20:00", options: ["50분 촬영"]}
+        records:                       # rows already in the `sms` table (optional)
+          - {booking: 1, confirm_sms: true}
+        expect:
+          sms:                         # in order; `from` and `to` are optional
+            - {booking: 1, template: guide_busan, from: "0510000000"}
+          flags:                       # the row's flags after the run (optional)
+            - {booking: 1, remind_sms: true}
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from naver_sms.config.loader import validation_errors
+from naver_sms.config.yaml_lines import line_of, load_yaml
+from naver_sms.domain.booking import Booking, BookingRecord
+from naver_sms.domain.clock import FixedClock, parse_kst
+from naver_sms.errors import ConfigError, ConfigErrors
+from naver_sms.naver.source import FetchResult
+
+__all__ = ["FixtureResult", "load_fixtures", "run_fixture"]
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True, coerce_numbers_to_str=True)
+
+
+class FixtureBooking(_Strict):
+    id: str
+    store: str
+    status: str = "RC03"
+    start: str  # Korean time, "YYYY-MM-DD HH:MM"
+    name: str = "홍길동"
+    phone: str = ""
+    options: list[str] = Field(default_factory=list)
+
+
+class FixtureRecord(_Strict):
+    booking: str
+    confirm_sms: bool = False
+    remind_sms: bool = False
+    option_sms: bool = False
+
+
+class ExpectedSms(_Strict):
+    booking: str
+    template: str
+    from_: str | None = Field(default=None, alias="from")
+    to: str | None = None
+
+
+class Expectations(_Strict):
+    sms: list[ExpectedSms] = Field(default_factory=list)
+    flags: list[dict[str, Any]] = Field(default_factory=list)
+
+
+class Fixture(_Strict):
+    name: str
+    now: str
+    bookings: list[FixtureBooking] = Field(min_length=1)
+    records: list[FixtureRecord] = Field(default_factory=list)
+    expect: Expectations
+
+
+@dataclass
+class FixtureResult:
+    name: str
+    file: str
+    line: int | None
+    problems: list[str] = field(default_factory=list)
+
+    @property
+    def passed(self) -> bool:
+        return not self.problems
+
+
+def load_fixtures(path: Path) -> list[tuple[Fixture, int | None]]:
+    data = load_yaml(path)
+    if not isinstance(data, dict) or not isinstance(data.get("tests"), list):
+        raise ConfigError("expected `tests:` with a list of fixtures", file=str(path), line=1, field="tests")
+    fixtures, errors = [], []
+    for index, raw in enumerate(data["tests"]):
+        try:
+            fixtures.append((Fixture.model_validate(raw), line_of(data["tests"], index)))
+        except ValidationError as exc:
+            errors.extend(
+                validation_errors(
+                    exc, raw, file=str(path), prefix=f"tests[{index}].", known_fields=Fixture.model_fields
+                )
+            )
+    if errors:
+        raise ConfigErrors(errors)
+    return fixtures
+
+
+def _naver_object(b: FixtureBooking, index: int) -> dict[str, Any]:
+    start = parse_kst(b.start).astimezone(UTC)
+    options = [{"name": name, "bookingCount": 1} for name in b.options]
+    return {
+        "bookingId": int(b.id) if b.id.isdigit() else 800000000 + index,
+        "businessId": b.store,
+        "bookingStatusCode": b.status,
+        "name": b.name,
+        "phone": b.phone or f"0100000{index:04d}",
+        "snapshotJson": {"startDateTime": start.strftime("%Y-%m-%dT%H:%M:%SZ"), "bookingOptionJson": options},
+    }
+
+
+class _ListSource:
+    description = "fixture"
+
+    def __init__(self, bookings: Sequence[Booking]) -> None:
+        self.bookings = list(bookings)
+
+    def fetch(self, stores: Sequence[Any], now: datetime) -> FetchResult:
+        return FetchResult(bookings=list(self.bookings))
+
+
+def run_fixture(
+    fixture: Fixture, *, make_runtime: Callable[..., Any], file: str, line: int | None
+) -> FixtureResult:
+    """Run one fixture. `make_runtime(source, clock)` returns a fresh `Runtime` (in-memory state, outbox)."""
+    from naver_sms.runner import run_once
+
+    result = FixtureResult(fixture.name, file, line)
+    by_id: dict[str, Booking] = {}
+    for index, raw in enumerate(fixture.bookings):
+        by_id[raw.id] = Booking.from_naver(_naver_object(raw, index))
+    runtime = make_runtime(_ListSource(list(by_id.values())), FixedClock(parse_kst(fixture.now)))
+    for record in fixture.records:
+        booking = by_id.get(record.booking)
+        if booking is None:
+            result.problems.append(f"records: no booking {record.booking!r}")
+            continue
+        base = BookingRecord.for_booking(booking)
+        runtime.repo.create(
+            BookingRecord(
+                base.booking_num,
+                base.phone,
+                base.name,
+                base.booking_time,
+                record.confirm_sms,
+                record.remind_sms,
+                record.option_sms,
+            )
+        )
+    report = run_once(runtime)
+    num_to_id = {b.booking_num: key for key, b in by_id.items()}
+    sent = [s for s in report.sms if s.status in ("sent", "outbox")]
+    got = [(num_to_id.get(s.booking_num, s.booking_num), s.template) for s in sent]
+    want = [(e.booking, e.template) for e in fixture.expect.sms]
+    if got != want:
+        result.problems.append(f"sms: expected {want}, got {got}")
+    for expected, actual in zip(fixture.expect.sms, sent, strict=False):
+        if expected.from_ is not None and expected.from_ != actual.sender:
+            result.problems.append(
+                f"sms {expected.template}: expected from {expected.from_}, got {actual.sender}"
+            )
+        if expected.to is not None and expected.to != actual.to:
+            result.problems.append(f"sms {expected.template}: expected to {expected.to}, got {actual.to}")
+    for flags in fixture.expect.flags:
+        booking = by_id.get(str(flags.get("booking")))
+        if booking is None:
+            result.problems.append(f"flags: no booking {flags.get('booking')!r}")
+            continue
+        row = runtime.repo.get((booking.booking_num, booking.phone))
+        for name, value in flags.items():
+            if name == "booking":
+                continue
+            actual_value = row.flag(name) if row is not None else None
+            if actual_value != value:
+                result.problems.append(
+                    f"booking {flags['booking']}: expected {name}={value}, got {actual_value}"
+                )
+    for error in report.errors:
+        result.problems.append(f"run error: {error.kind} {error.message}")
+    return result
