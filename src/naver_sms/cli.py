@@ -56,10 +56,8 @@ def _settings(
     bookings: Path | None = None,
     live: bool | None = None,
 ) -> Settings:
-    try:
-        from naver_sms.config.secrets import load_settings
-    except ImportError:  # pragma: no cover - until the secrets module lands
-        return Settings.from_env(config_dir=config, db=db, bookings_path=bookings, live=live or None)
+    from naver_sms.config.secrets import load_settings
+
     return load_settings(config_dir=config, db=db, bookings_path=bookings, live=live or None)
 
 
