@@ -346,7 +346,35 @@ def test_stores_are_fetched_by_at_most_the_configured_number_of_workers(
         given_bookings(naver, store.id, confirmed=60)
     given_logged_in(naver, sessions)
     source = NaverBookingSource(api, SessionManager(sessions, login, api.check_session), concurrency=3)
-    # WHEN fetched  THEN all eight are complete, in store order
+    # WHEN fetched  THEN all eight are complete, in store order, and never more than 3 calls were open at once
     result = source.fetch(stores, NOW)
     assert not result.failed_stores and len(result.bookings) == 8 * 60
     assert [b.store_id for b in result.bookings][::60] == [s.id for s in stores]
+    assert naver.max_in_flight <= 3
+
+
+def test_nothing_personal_or_secret_reaches_the_logs(
+    naver: NaverStandIn, source: NaverBookingSource, sessions: SqliteSessionRepository,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    # GIVEN bookings (one malformed), a failing store, and a session Naver ends mid-fetch
+    bookings = synthetic_bookings(int(STORE.id), 60, first_day=NOW, days=5)
+    broken = make_booking(77, int(STORE.id), NOW + timedelta(days=1), name="김비밀", phone="01000009999")
+    broken["snapshotJson"]["startDateTime"] = "soon"
+    naver.add(STORE.id, [*bookings, broken])
+    naver.fail(STORES[1].id, 500, times=1000)
+    given_logged_in(naver, sessions)
+    naver.expire_after = 2
+    # WHEN fetched with every log level on
+    with caplog.at_level("DEBUG"):
+        source.fetch(STORES[:2], NOW)
+    # THEN no cookie value, phone number or customer name is in any log line
+    cached = sessions.load_cookies() or []
+    secrets_and_personal = (
+        [c["value"] for c in cached]
+        + [b["phone"] for b in [*bookings, broken]]
+        + [b["name"] for b in [*bookings, broken]]
+    )
+    text = caplog.text
+    assert "not fetched" in text and "malformed booking" in text  # the logs do say what happened
+    assert not [value for value in secrets_and_personal if value in text]

@@ -206,6 +206,8 @@ class NaverStandIn:
         self.second_factor_asked = threading.Event()  # set when a login waits for the owner's approval
         self._second_factor: dict[str, bool] = {}  # pending token -> approved
         self.base_url = ""
+        self.in_flight = 0  # requests being answered now
+        self.max_in_flight = 0  # the most answered at once
         self._lock = threading.Lock()
 
     # -- set-up --
@@ -261,9 +263,16 @@ class NaverStandIn:
 
     def __call__(self, environ: dict[str, Any], start_response: Callable[..., Any]) -> Iterable[bytes]:
         request = Request(environ)
-        if self.latency:
-            time.sleep(self.latency)  # injected latency: the bench's 50 ms per request
-        response = self._route(request)
+        with self._lock:
+            self.in_flight += 1
+            self.max_in_flight = max(self.max_in_flight, self.in_flight)
+        try:
+            if self.latency:
+                time.sleep(self.latency)  # injected latency: the bench's 50 ms per request
+            response = self._route(request)
+        finally:
+            with self._lock:
+                self.in_flight -= 1
         with self._lock:
             self.calls.append(Call(request.method, request.path, request.args, dict(request.headers),
                                    response.status_code, time.monotonic()))
