@@ -100,7 +100,8 @@ def run_json(db: Path, *extra: str, bookings: Path = EXAMPLES, now: str = NOW) -
         *extra,
     )
     assert result.exit_code == 0, result.output
-    return json.loads(result.stdout)
+    report: dict[str, Any] = json.loads(result.stdout)
+    return report
 
 
 def table_rows(db: Path, sql: str) -> list[tuple[Any, ...]]:
