@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 
 from naver_sms.database.sqlite_repository import SqliteSessionRepository
-from naver_sms.errors import LoginBlocked, LoginError
+from naver_sms.errors import LoginBlocked, LoginError, RepositoryError
 from naver_sms.naver.session import SessionManager
 
 OLD = [{"name": "NID_SES", "value": "old", "domain": ".naver.com", "path": "/"}]
@@ -138,3 +138,23 @@ def test_an_explicit_login_logs_in_whatever_is_cached(sessions: SqliteSessionRep
     assert session.login() == NEW
     assert login.calls == 1 and check.asked == [] and sessions.load_cookies() == NEW
     assert session.logins == 1
+
+
+class BrokenCache(SqliteSessionRepository):
+    """A session table that cannot be written (DynamoDB throttling, a read-only disk)."""
+
+    def save_cookies(self, cookies: Sequence[Mapping[str, Any]]) -> None:
+        raise RepositoryError("session table unavailable")
+
+    def clear_cookies(self) -> None:
+        raise RepositoryError("session table unavailable")
+
+
+def test_a_session_that_cannot_be_cached_is_still_used_for_this_run(sessions: SqliteSessionRepository) -> None:
+    # GIVEN rejected cached cookies and a session table that refuses writes
+    cache = BrokenCache(sessions.db)
+    SqliteSessionRepository.save_cookies(cache, OLD)
+    login = FakeLogin()
+    # WHEN cookies are asked for  THEN the fresh login's cookies are used anyway (the next run logs in again)
+    assert manager(cache, login, FakeCheck(False)).cookies("1000001") == NEW
+    assert login.calls == 1

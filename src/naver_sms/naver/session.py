@@ -20,7 +20,7 @@ from collections.abc import Mapping, Sequence
 from typing import Any, Protocol
 
 from naver_sms.database.repositories import SessionRepository
-from naver_sms.errors import LoginError
+from naver_sms.errors import LoginError, RepositoryError
 
 __all__ = ["Cookies", "Login", "SessionCheck", "SessionManager"]
 
@@ -68,13 +68,13 @@ class SessionManager:
                 log.warning("could not check the cached Naver session (Naver unavailable?): using it as is")
                 return cached
             log.info("cached Naver session rejected: clearing it and logging in with the browser")
-            self._repository.clear_cookies()
+            self._forget()
             return self._browser_login()
 
     def relogin(self) -> Cookies:
         """Forget the cached session and log in again (after the API rejected the session mid-run)."""
         with self._lock:
-            self._repository.clear_cookies()
+            self._forget()
             return self._browser_login()
 
     def login(self) -> Cookies:
@@ -96,6 +96,18 @@ class SessionManager:
             raise
         if not cookies:
             raise LoginError("the Naver login gave no cookies: nothing cached")
-        self._repository.save_cookies(cookies)
+        try:
+            self._repository.save_cookies(cookies)
+        except RepositoryError as exc:
+            # The session is good: this run goes on with it; the next one will have to log in again.
+            log.error("Naver login succeeded but the session could not be cached (%s): the next run logs in "
+                      "again", type(exc).__name__)
+            return cookies
         log.info("Naver login succeeded: %d cookies cached", len(cookies))
         return cookies
+
+    def _forget(self) -> None:
+        try:
+            self._repository.clear_cookies()
+        except RepositoryError as exc:  # the rejected cookies will be overwritten by the new ones anyway
+            log.warning("could not clear the rejected Naver session (%s)", type(exc).__name__)
