@@ -251,7 +251,7 @@ class SensClient:
             except BEFORE_SEND_ERRORS as exc:
                 reason = f"connection failed ({type(exc).__name__})"
                 if attempt < attempts:
-                    self._wait_before_retry(attempt, reason, who)
+                    self._wait_before_retry(attempt, reason, f"SMS to {who}")
                     continue
                 raise DeliveryUnavailable(
                     f"SMS to {who} not sent: {reason}; gave up after {attempt} attempt(s)",
@@ -270,7 +270,7 @@ class SensClient:
                 reason = f"HTTP {status}" + (f" ({provider})" if provider else "")
                 hint = _retry_after(response)
                 if attempt < attempts and (hint is None or hint <= self._retry.max_hint):
-                    self._wait_before_retry(attempt, reason, who, hint=hint)
+                    self._wait_before_retry(attempt, reason, f"SMS to {who}", hint=hint)
                     continue
                 raise DeliveryUnavailable(
                     f"SMS to {who} not sent: {reason}; gave up after {attempt} attempt(s)",
@@ -289,11 +289,11 @@ class SensClient:
             )
         raise AssertionError("unreachable")  # pragma: no cover
 
-    def _wait_before_retry(self, attempt: int, reason: str, who: str, *, hint: float | None = None) -> None:
+    def _wait_before_retry(self, attempt: int, reason: str, what: str, *, hint: float | None = None) -> None:
         delay = hint if hint is not None else self._retry.backoff(attempt)
         log.warning(
-            "SENS: SMS to %s: %s; retry %d of %d in %.2fs",
-            who,
+            "SENS: %s: %s; retry %d of %d in %.2fs",
+            what,
             reason,
             attempt,
             self._retry.max_attempts - 1,
@@ -437,7 +437,7 @@ class SensClient:
             except httpx.TransportError as exc:
                 reason = f"{type(exc).__name__}"
                 if attempt < attempts:
-                    self._wait_before_retry(attempt, f"{what}: {reason}", "-")
+                    self._wait_before_retry(attempt, reason, what)
                     continue
                 raise DeliveryUnavailable(
                     f"SENS {what}: {reason}; gave up after {attempt} attempt(s)",
@@ -449,7 +449,7 @@ class SensClient:
             if status == 429 or status >= 500:
                 hint = _retry_after(response)
                 if attempt < attempts and (hint is None or hint <= self._retry.max_hint):
-                    self._wait_before_retry(attempt, f"{what}: HTTP {status}", "-", hint=hint)
+                    self._wait_before_retry(attempt, f"HTTP {status}", what, hint=hint)
                     continue
             if status != 200 and status != 202:
                 provider = _error_message(response)
