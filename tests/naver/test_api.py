@@ -92,8 +92,8 @@ def test_pages_follow_the_count(
 def test_the_longest_completed_window_is_split_and_never_answered_422(
     naver: NaverStandIn, api: NaverApi, login: StandInLogin, sessions: SqliteSessionRepository
 ) -> None:
-    # GIVEN completed bookings over the last 31 days and a source looking back the maximum 31 days
-    naver.add(STORE.id, synthetic_bookings(int(STORE.id), 60, first_day=NOW - timedelta(days=31), days=32,
+    # GIVEN completed bookings from 33 days ago to 2 days ahead, and a source looking back the maximum 31 days
+    naver.add(STORE.id, synthetic_bookings(int(STORE.id), 80, first_day=NOW - timedelta(days=33), days=36,
                                            status="RC08"))
     given_logged_in(naver, sessions)
     source = NaverBookingSource(api, SessionManager(sessions, login, api.check_session),
@@ -104,8 +104,11 @@ def test_the_longest_completed_window_is_split_and_never_answered_422(
     rc08 = {c.args["startDateTime"] for c in naver.api_calls("count") if c.args["bookingStatusCodes"] == "RC08"}
     assert len(rc08) == 2
     assert all(c.status != 422 for c in naver.calls)
-    in_range = [b for b in result.bookings if b.reserve_at.date() >= (NOW - timedelta(days=31)).date()]
-    assert len(in_range) == len(result.bookings) > 0
+    first_day = (NOW - timedelta(days=31)).replace(hour=0, minute=0)
+    seeded = [Booking.from_naver(b) for b in naver.bookings[STORE.id]]
+    expected = {b.booking_num for b in seeded if first_day <= b.reserve_at <= NOW}
+    assert 0 < len(expected) < len(seeded)  # the seed has bookings on both sides of the window's ends
+    assert {b.booking_num for b in result.bookings} == expected
 
 
 def test_a_dated_confirmed_horizon_is_split_and_never_answered_422(
@@ -171,12 +174,12 @@ def test_5xx_is_retried_with_growing_jittered_waits_then_succeeds(
     naver.fail(STORE.id, 503, times=3, kind="count")
     # WHEN fetched
     result = source.fetch([STORE], NOW)
-    # THEN three waits, each within its doubling band [d/2, d] for d = 0.5, 1, 2 s, then success
-    # (the session check is one plain call: its 503 is not retried - the cached cookies are used as they are)
+    # THEN the session check took the first 503 without retrying (the cached cookies are used as they are),
+    # the fetch's count call waited twice, each wait within its doubling band [d/2, d] for d = 0.5 s, 1 s,
+    # and then every booking came back
     assert len(result.bookings) == 5
-    bands = [(0.25, 0.5), (0.5, 1.0), (1.0, 2.0)]
     assert len(sleep.waits) == 2
-    assert all(lo <= w <= hi for w, (lo, hi) in zip(sleep.waits, bands, strict=False))
+    assert 0.25 <= sleep.waits[0] <= 0.5 and 0.5 <= sleep.waits[1] <= 1.0
 
 
 def test_retries_are_bounded_and_the_store_is_reported(
