@@ -5,7 +5,8 @@
   SMS templates a ```yaml block starting with `# templates.yaml` adds): a rule, or a list of rules, is
   appended to the default rules; a `rules:` mapping is a whole rules.yaml and replaces them. A block starting
   with `# invalid: <text>` must be refused with an error containing <text>;
-- every CLI command and option is documented in docs/cli.md, and so is every key of the run report;
+- every CLI command and option is documented in docs/cli.md, and so is every key of the run report; the rule
+  fixture shown there passes `rules test`;
 - the digest example of rules-config.md sends ONE Slack message listing exactly the matching bookings, once.
 """
 
@@ -217,6 +218,28 @@ def test_every_cli_command_and_option_is_documented(command: str) -> None:
     missing = [opt for opt in cli_commands()[command] if f"`{opt}" not in body]
     assert not missing, f"docs/cli.md, {heading}: options not documented: {missing}"
     assert "```" in body, f"docs/cli.md, {heading}: no example"
+
+
+def fixture_blocks() -> list[Block]:
+    return [b for b in blocks(CLI_DOC, "yaml") if b.text.lstrip().startswith("tests:")]
+
+
+@pytest.mark.parametrize("block", fixture_blocks(), ids=str)
+def test_rule_fixture_example_passes_against_the_default_rules(block: Block, tmp_path: Path) -> None:
+    # GIVEN the fixture file shown in docs/cli.md WHEN `rules test` would run it THEN it passes
+    from naver_sms.rules.fixtures import load_fixtures, run_fixture
+    from naver_sms.wiring import fixture_runtimes
+
+    path = tmp_path / "fixture.yaml"
+    path.write_text(block.text, encoding="utf-8")
+    make = fixture_runtimes(ROOT / "config")
+    for fixture, line in load_fixtures(path):
+        result = run_fixture(fixture, make_runtime=make, file=str(block), line=line)
+        assert result.passed, f"{block}: {fixture.name}: {result.problems}"
+
+
+def test_cli_doc_shows_a_rule_fixture() -> None:
+    assert fixture_blocks(), "docs/cli.md, `naver-sms rules test`: no fixture example"
 
 
 def test_every_key_of_the_run_report_is_documented(tmp_path: Path) -> None:
