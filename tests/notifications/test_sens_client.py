@@ -585,3 +585,16 @@ def test_accepted_at_is_korean_time_from_sens() -> None:
         ),
     )
     assert client.send(lms()).accepted_at == datetime(2026, 11, 26, 18, 40, 0, 123000, tzinfo=KST)
+
+
+def test_find_sent_with_more_candidates_than_it_checks_says_it_cannot_tell(
+    sens_server: Sens, make_sens_client: MakeClient
+) -> None:
+    # GIVEN 21 earlier SMS to the same number from the same sender, none of them this text
+    client = make_sens_client()
+    for n in range(21):
+        client.send(lms(f"다른 안내 {n}"))
+    now = datetime.now(UTC)
+    # WHEN this text is looked up, THEN the client does not guess
+    with pytest.raises(DeliveryUnavailable):
+        client.find_sent(lms(), since=now - timedelta(minutes=10), until=now + timedelta(minutes=1))

@@ -189,3 +189,13 @@ def test_from_settings_enabled_posts_and_hides_the_webhook(slack_server: Slack) 
         client.post_message(DIGEST)
         assert webhook_url not in repr(client)
     assert len(standin.messages) == 1
+
+
+def test_a_429_without_retry_after_falls_back_to_backoff(
+    slack_server: Slack, make_slack_client: MakeClient, sleeps: RecordingSleep
+) -> None:
+    standin, _ = slack_server
+    standin.fail_next(429, "rate_limited")
+    make_slack_client().post_message(DIGEST)
+    assert sleeps.waits == [0.5]
+    assert len(standin.messages) == 1

@@ -264,3 +264,13 @@ def test_from_settings_enabled_builds_a_client_whose_repr_hides_the_token(telegr
         client.send_message(SUMMARY)
         assert standin.token not in repr(client)
     assert json.loads(standin.requests[0][1])["text"] == SUMMARY
+
+
+def test_a_429_without_a_retry_hint_falls_back_to_backoff(
+    telegram_server: Telegram, make_telegram_client: MakeClient, sleeps: RecordingSleep
+) -> None:
+    standin, _ = telegram_server
+    standin.fail_next(429, "Too Many Requests")
+    make_telegram_client().send_message(SUMMARY)
+    assert sleeps.waits == [0.5]
+    assert len(standin.messages) == 1

@@ -156,9 +156,10 @@ class SlackWebhookClient:
                 return
             error = self._error_string(response)
             if status == 429:
-                hint = _retry_after(response)
-                if attempt < attempts and hint is not None and hint <= self._retry.max_hint:
-                    self._wait(attempt, where, "rate limited (429)", hint)
+                hint = _retry_after(response)  # absent: fall back to our own backoff
+                if attempt < attempts and (hint is None or hint <= self._retry.max_hint):
+                    delay = hint if hint is not None else self._retry.backoff(attempt)
+                    self._wait(attempt, where, "rate limited (429)", delay)
                     continue
                 raise DeliveryUnavailable(
                     f"{where} not posted: rate limited (Retry-After {hint}); "

@@ -365,7 +365,14 @@ class SensClient:
                     candidates.append(entry)
         candidates.sort(key=lambda e: str(e.get("requestTime", "")), reverse=True)
         log.debug("SENS look-up for SMS to %s: %d candidate(s)", who, len(candidates))
-        for entry in candidates[:LOOKUP_MAX_CANDIDATES]:
+        if len(candidates) > LOOKUP_MAX_CANDIDATES:
+            # reading only some of them could miss the one that went out: say so instead of guessing
+            raise DeliveryUnavailable(
+                f"SENS look-up: {len(candidates)} messages to {who} from that sender in the window "
+                f"(at most {LOOKUP_MAX_CANDIDATES} are checked); cannot tell",
+                channel=CHANNEL,
+            )
+        for entry in candidates:
             message_id = entry.get("messageId")
             if not isinstance(message_id, str) or not message_id:
                 continue

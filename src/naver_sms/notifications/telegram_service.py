@@ -179,9 +179,10 @@ class TelegramClient:
             description = self._scrub(str(data.get("description") or response.reason_phrase or ""))
             error_code = data.get("error_code") if isinstance(data.get("error_code"), int) else status
             if status == 429:
-                hint = _retry_after(data)
-                if attempt < attempts and hint is not None and hint <= self._retry.max_hint:
-                    self._wait(attempt, where, "rate limited (429)", hint)
+                hint = _retry_after(data)  # absent: fall back to our own backoff
+                if attempt < attempts and (hint is None or hint <= self._retry.max_hint):
+                    delay = hint if hint is not None else self._retry.backoff(attempt)
+                    self._wait(attempt, where, "rate limited (429)", delay)
                     continue
                 raise DeliveryUnavailable(
                     f"{where} not sent: rate limited (retry_after {hint}); "
