@@ -27,7 +27,7 @@ from naver_sms.config.settings import Settings
 from naver_sms.database.sqlite_repository import SqliteDatabase
 from naver_sms.domain.booking import Booking, BookingError, BookingRecord, Store
 from naver_sms.domain.clock import FixedClock
-from naver_sms.errors import DeliveryUnavailable
+from naver_sms.errors import BookingSourceError, DeliveryUnavailable
 from naver_sms.naver.files import JsonFileSource
 from naver_sms.naver.source import FetchResult
 from naver_sms.notifications.protocols import SmsMessage, SmsReceipt
@@ -185,9 +185,10 @@ def parity_world() -> tuple[list[Timeline], list[Seed]]:
         raw = rc(121 + i, store, at(-1, "15:00"), status="RC08", options=(BASE_OPTION, KW_INSTA))
         seeds.append(Seed(raw, confirm, remind, option))
         timelines.append(always(raw))
-    for i, remind in enumerate((False, True)):  # confirmed, already past at the walk's start
+    # confirmed, already started at the walk's start: nothing, whatever the flags
+    for i, (confirm, remind) in enumerate(((True, False), (True, True), (False, False))):
         raw = rc(131 + i, 4 + i, at(-1, "23:00"))
-        seeds.append(Seed(raw, True, remind, False))
+        seeds.append(Seed(raw, confirm, remind, False))
         timelines.append(always(raw))
     return timelines, seeds
 
@@ -412,18 +413,24 @@ def test_no_run_of_the_walk_reports_an_error(steps: list[StepResult]) -> None:
 
 
 # --- the walk covers the legacy cases (the parity above is not vacuous) -----------------------------------
+# These read the oracle's sends; the tests above prove the runner's are the same at every step.
 
 
 def test_walk_sends_every_kind_from_the_right_senders(steps: list[StepResult]) -> None:
+    # GIVEN the walk  WHEN its SMS are grouped by kind and sender
     kinds = Counter(sms.kind for _, sms in legacy_sends(steps))
     guide_senders = {sms.sender for _, sms in legacy_sends(steps) if sms.kind == "guide"}
+    # THEN every kind went out; guides from the stores' own numbers too, the rest from the default sender
     assert kinds["confirmation"] > 10 and kinds["guide"] > 10 and kinds["event"] >= 8
     assert {"0200000000", "0510000000", "0310000000"} <= guide_senders
     assert {sms.sender for _, sms in legacy_sends(steps) if sms.kind != "guide"} == {"0200000000"}
 
 
 def test_walk_sends_the_event_only_in_the_20_oclock_hour(steps: list[StepResult]) -> None:
+    # GIVEN the walk, with bookings completing before, during and after 20:00
+    # WHEN the times of the event SMS are collected
     event_times = {now for now, sms in legacy_sends(steps) if sms.kind == "event"}
+    # THEN they are all in the 20 o'clock hour (runs at 20:00, 20:20, 20:40; none at 19:40 or 21:00)
     assert {t.hour for t in event_times} == {20}
     assert {t.minute for t in event_times} == {0, 20, 40}
     assert when(steps, 18, "event") == ["1/20:20"]
@@ -432,6 +439,7 @@ def test_walk_sends_the_event_only_in_the_20_oclock_hour(steps: list[StepResult]
 
 
 def test_walk_covers_the_inclusive_and_strict_two_hour_boundary(steps: list[StepResult]) -> None:
+    # GIVEN the walk  WHEN the guides of bookings exactly two hours ahead at some run are looked at
     # a new booking exactly two hours ahead gets the guide at once
     assert when(steps, 3, "guide") == ["0/13:00"]
     # a row exactly two hours ahead does not: the guide comes one run later
@@ -441,26 +449,37 @@ def test_walk_covers_the_inclusive_and_strict_two_hour_boundary(steps: list[Step
 
 
 def test_walk_covers_started_cancelled_requested_and_unknown_bookings(steps: list[StepResult]) -> None:
+    # GIVEN the walk  WHEN the SMS of started, cancelled, requested, never-stored and unknown-store bookings
+    # are looked at  THEN started ones got the confirmation only, the others nothing (RC02 once confirmed)
     assert (when(steps, 5, "confirmation"), when(steps, 5, "guide")) == (["0/16:00"], [])
     assert (when(steps, 6, "confirmation"), when(steps, 6, "guide")) == (["1/19:40"], [])
     assert when(steps, 11, "guide") == []
     assert when(steps, 12, "confirmation") == ["0/15:00"]
-    assert [when(steps, n, k) for n in (13, 14, 15, 23) for k in ("confirmation", "guide", "event")] == [
-        []
-    ] * 12
+    silent = (13, 14, 15, 23, 131, 132, 133)
+    assert {n: [when(steps, n, k) for k in ("confirmation", "guide", "event")] for n in silent} == {
+        n: [[], [], []] for n in silent
+    }
 
 
 def test_walk_covers_every_seeded_flag_combination(steps: list[StepResult]) -> None:
+    # GIVEN rows seeded with every combination of confirm_sms, remind_sms, option_sms
+    # WHEN their SMS are looked at  THEN each got what its flags leave open, and nothing else
     combos = list(itertools.product((False, True), repeat=3))
     for i, (confirm, remind, option) in enumerate(combos):
         expected_guide = [] if remind else ["0/15:20"]
         assert when(steps, 101 + i, "guide") == expected_guide
         assert when(steps, 101 + i, "confirmation") == ([] if confirm or remind else ["0/15:20"])
         assert when(steps, 101 + i, "event") == ([] if option else ["0/20:00"])
+        assert when(steps, 111 + i, "guide") == ([] if remind else ["1/07:20"])
         assert when(steps, 111 + i, "event") == []
         assert when(steps, 121 + i, "event") == ([] if option else ["0/20:00"])
-    assert "031-123-4567" in {k[1] for k in steps[-1].legacy_table}
-    assert "02-1234-5678" in {k[1] for k in steps[-1].legacy_table}
+
+
+def test_walk_keys_10_digit_phones_in_a_correct_stable_form(steps: list[StepResult]) -> None:
+    # GIVEN the walk's 10-digit numbers 0311234567 and 0212345678  WHEN the runner's rows are read
+    phones = {key[1] for key in steps[-1].ours_table}
+    # THEN they are keyed 3-3-4 and 02-4-4 (legacy split them 3-4-3), 11-digit ones 3-4-4
+    assert {"031-123-4567", "02-1234-5678", "010-0000-0001"} <= phones
 
 
 # --- deviations from legacy, on purpose (legacy-behaviour.md §7) -----------------------------------------
@@ -570,6 +589,7 @@ def test_a_failed_guide_is_retried_on_the_next_run(failing_world: Any) -> None:
         ("confirmation", "sent"),
         ("guide_busan", "failed"),
     ]
+    assert first.summary == "010-5555-0002 예약확정 문자 발송 완료\n010-5555-0002 안내 문자 발송 실패"
     # WHEN the next run comes
     report = failing_world.run(at(0, "09:40"))
     # THEN only the guide goes out, and both flags are set
@@ -591,6 +611,24 @@ def test_attempts_are_bounded_then_reported_failed_for_good(failing_world: Any) 
     assert row is not None and row.confirm_sms is False
     assert row.extra.get("confirm_sms_failed") is True
     assert [[s.status for s in r.sms] for r in reports[:3]] == [["failed"]] * 3
+
+
+def test_a_guide_failed_for_good_inside_its_window_is_reported_on_every_later_run(failing_world: Any) -> None:
+    # GIVEN a booking inside its window whose guide failed three times (max_attempts)
+    failing_world.bookings(SOON)
+    sms = FlakySms(failures=None, only="안내드립니다")
+    failing_world.use(sms)
+    for k in range(3):
+        failing_world.run(at(0, "09:20") + k * STEP)
+    assert len(sms.failed) == 3
+    # WHEN two more runs come, still before the booking starts
+    later = [failing_world.run(at(0, "10:20") + k * STEP) for k in range(2)]
+    # THEN neither tries again, and each reports the guide as failed for good
+    assert len(sms.failed) == 3
+    for report in later:
+        assert [(s.template, s.status) for s in report.sms] == [("guide_busan", "failed")]
+        assert any(e.booking_num == "1000002_502" and "failed 3 times" in e.message for e in report.errors)
+        assert report.summary == "010-5555-0002 안내 문자 발송 실패"
 
 
 @pytest.mark.xfail(
@@ -633,3 +671,22 @@ def test_a_record_read_error_skips_the_booking(failing_world: Any) -> None:
     with db.transaction(write=False) as conn:
         (item,) = conn.execute("SELECT item FROM sms WHERE booking_num = ?", (b.booking_num,)).fetchone()
     assert item == "{not json"
+
+
+class BrokenSource:
+    description = "a source that cannot be reached"
+
+    def fetch(self, stores: Sequence[Store], now: datetime) -> FetchResult:
+        raise BookingSourceError("partner API unreachable")
+
+
+def test_a_run_that_fails_as_a_whole_posts_the_legacy_failure_summary(failing_world: Any) -> None:
+    # GIVEN a booking source that fails as a whole
+    failing_world.rt.source = BrokenSource()
+    # WHEN a run comes
+    report = failing_world.run(at(0, "10:00"))
+    # THEN the run is reported failed, and the Telegram summary is the legacy "error during the request"
+    assert report.failed is not None and "partner API unreachable" in report.failed
+    assert report.summary == "요청중 오류 발생"
+    (entry,) = failing_world.st.outbox.entries(channel="telegram")
+    assert entry["payload"]["text"] == "요청중 오류 발생"
