@@ -26,13 +26,17 @@ NOW = datetime(2026, 11, 26, 18, 40, tzinfo=KST)
 LEASE = timedelta(minutes=10)
 
 
-def record(n: int = 1, **flags: bool) -> BookingRecord:
+def record(
+    n: int = 1, *, confirm_sms: bool = False, remind_sms: bool = False, option_sms: bool = False
+) -> BookingRecord:
     return BookingRecord(
         booking_num=f"900001_{n}",
         phone=f"010-0000-{n:04d}",
         name="홍길동",
         booking_time="2026-11-26 20:00:00",
-        **flags,
+        confirm_sms=confirm_sms,
+        remind_sms=remind_sms,
+        option_sms=option_sms,
     )
 
 
