@@ -5,6 +5,7 @@
   SMS templates a ```yaml block starting with `# templates.yaml` adds): a rule, or a list of rules, is
   appended to the default rules; a `rules:` mapping is a whole rules.yaml and replaces them. A block starting
   with `# invalid: <text>` must be refused with an error containing <text>;
+- the how-tos of adding an action and a condition work as written (their code is run, their rule too);
 - every CLI command and option is documented in docs/cli.md, and so is every key of the run report; the rule
   fixture shown there passes `rules test`;
 - the digest example of rules-config.md sends ONE Slack message listing exactly the matching bookings, once.
@@ -25,11 +26,15 @@ import typer.main
 import yaml
 
 from naver_sms.cli import app
+from naver_sms.config.loader import load_config
 from naver_sms.config.settings import Settings
+from naver_sms.domain.booking import Booking
 from naver_sms.domain.clock import FixedClock, parse_kst
 from naver_sms.errors import ConfigError
 from naver_sms.rules.actions import ACTIONS
-from naver_sms.rules.conditions import CONDITIONS
+from naver_sms.rules.conditions import CONDITIONS, ConditionType
+from naver_sms.rules.engine import ActionType, RuleEngine
+from naver_sms.rules.facts import Facts
 from naver_sms.runner import run_once
 from naver_sms.wiring import build_runtime, compile_config
 from tests.factories import naver_booking
@@ -57,8 +62,13 @@ class Block:
         return f"{self.doc.relative_to(ROOT)}:{self.line}"
 
 
-def blocks(doc: Path, lang: str | None = None) -> list[Block]:
+def blocks(doc: Path, lang: str | None = None, *, section: str | None = None) -> list[Block]:
+    """The fenced blocks of `doc` (of one `## section`, if given)."""
     text = doc.read_text(encoding="utf-8")
+    if section is not None:
+        body = sections(doc)[section]
+        offset = text.count("\n", 0, text.index(body))
+        text = "\n" * offset + body
     found = [
         Block(doc, text.count("\n", 0, m.start()) + 1, m.group(1), m.group(2)) for m in _FENCE.finditer(text)
     ]
@@ -100,6 +110,11 @@ def is_templates_block(block: Block) -> bool:
     return block.first_line.startswith("# templates.yaml")
 
 
+def uses_new_type(block: Block) -> bool:
+    """A rule of a how-to, using the type the how-to adds: compiled by the how-to's own test."""
+    return block.first_line.startswith("# uses:")
+
+
 def extra_templates(doc: Path) -> dict[str, Any]:
     merged: dict[str, Any] = {}
     for block in blocks(doc, "yaml"):
@@ -135,7 +150,7 @@ def rule_blocks() -> list[Block]:
     found = []
     for doc in RULE_DOCS:
         for block in blocks(doc, "yaml"):
-            if is_templates_block(block):
+            if is_templates_block(block) or uses_new_type(block):
                 continue
             if rules_of(yaml.safe_load(block.text)) is not None:
                 found.append(block)
@@ -187,6 +202,86 @@ def test_rule_example_compiles_against_the_default_config(block: Block, tmp_path
         pytest.fail(f"{block}: the example does not compile:\n{exc.render()}")
     names = {r.name for r in compiled}
     assert {r["name"] for r in rules} <= names
+
+
+# --- the how-tos work as written ---------------------------------------------------------------------------
+
+
+def run_howto(doc: Path, section: str, module: Any) -> tuple[dict[str, Any], dict[str, Any]]:
+    """Execute the how-to's Python blocks in the namespace of the module they extend; return that namespace
+    and the rule of its `# uses:` block."""
+    namespace = dict(vars(module))
+    code = blocks(doc, "python", section=section)
+    assert code, f"{doc.name}, {section}: no Python"
+    for block in code:
+        exec(compile(block.text, str(block), "exec"), namespace)
+    uses = [b for b in blocks(doc, "yaml", section=section) if uses_new_type(b)]
+    assert len(uses) == 1, f"{doc.name}, {section}: one ```yaml rule starting with `# uses:` expected"
+    rules = rules_of(yaml.safe_load(uses[0].text))
+    assert rules is not None and len(rules) == 1
+    return namespace, rules[0]
+
+
+def test_how_to_add_an_action_works_as_written(tmp_path: Path) -> None:
+    # GIVEN the how-to's code, run as if added to naver_sms/rules/actions.py
+    import naver_sms.rules.actions as actions_module
+
+    namespace, rule = run_howto(DOCS / "rules" / "actions.md", "How to add an action", actions_module)
+    added = [a for a in namespace["ACTIONS"] if isinstance(a, ActionType)]
+    assert len(added) == 1 and added[0].name not in {a.name for a in ACTIONS}
+    engine = RuleEngine()
+    for atype in (*ACTIONS, *added):
+        engine.register_action(atype)
+
+    # WHEN a configuration using it is compiled and run in the sandbox, with Slack on
+    config = load_config(config_with(tmp_path, [rule], {}))
+    settings = Settings(
+        config_dir=ROOT / "config",
+        db=str(tmp_path / "s.sqlite3"),
+        bookings_path=ROOT / "examples" / "bookings",
+        slack_enabled=True,
+    )
+    runtime, _ = build_runtime(settings, clock=FixedClock(parse_kst("2026-11-26 18:40")), run_id="howto")
+    runtime.config, runtime.engine, runtime.rules = config, engine, engine.compile(config)
+    report = run_once(runtime, run_id="howto")
+
+    # THEN every matching booking was posted to both channels, without errors
+    matched = report.rules_matched[rule["name"]]
+    posted = [n for n in report.notifications if n.rule == rule["name"]]
+    assert matched > 0 and not [e for e in report.errors if e.kind != "booking"], report.errors
+    assert sorted(n.channel for n in posted) == ["slack"] * matched + ["telegram"] * matched
+
+
+def test_how_to_add_a_condition_works_as_written(tmp_path: Path) -> None:
+    # GIVEN the how-to's code, run as if added to naver_sms/rules/conditions.py
+    import naver_sms.rules.conditions as conditions_module
+
+    namespace, rule = run_howto(DOCS / "rules" / "conditions.md", "Adding a condition", conditions_module)
+    known = {c.name for c in CONDITIONS}
+    added = [c for c in namespace["CONDITIONS"] if isinstance(c, ConditionType) and c.name not in known]
+    assert len(added) == 1
+    engine = RuleEngine()
+    engine.register_condition(added[0])
+    for atype in ACTIONS:
+        engine.register_action(atype)
+
+    # WHEN its rule is compiled and evaluated on a Saturday and a Monday booking
+    config = load_config(config_with(tmp_path, [rule], {}))
+    compiled = [r for r in engine.compile(config) if r.name == rule["name"]]
+    now = parse_kst("2026-11-26 18:40")
+    saturday, monday = (
+        Booking.from_naver(naver_booking(start=start, phone=phone))
+        for start, phone in (("2026-11-28 14:00", "01000000001"), ("2026-11-30 14:00", "01000000002"))
+    )
+    assert (saturday.reserve_at.weekday(), monday.reserve_at.weekday()) == (5, 0)
+    plan = engine.evaluate(
+        compiled, [Facts(b, None, now, config.store(b.store_id), ()) for b in (saturday, monday)]
+    )
+
+    # THEN the Saturday matches, and the Monday fails on the new condition with what it saw
+    on_saturday, on_monday = (per_booking[0] for per_booking in plan.evaluations)
+    assert on_saturday.matched
+    assert on_monday.explain()["seen"] == {"weekday": 0}
 
 
 # --- (c) the CLI reference is complete -------------------------------------------------------------------------
