@@ -119,7 +119,10 @@ def run(
         )
     from naver_sms.runner import run_once
 
-    report = run_once(runtime, dry_run=dry_run, run_id=run_id)
+    try:
+        report = run_once(runtime, dry_run=dry_run, run_id=run_id)
+    finally:
+        runtime.close()
     if as_json:
         sys.stdout.write(json.dumps(report.to_json(), ensure_ascii=False) + "\n")
     else:
@@ -516,7 +519,10 @@ def serve(
     while True:
         try:
             runtime, _, run_id = _runtime(settings, None, quiet=False)
-            report = run_once(runtime, run_id=run_id)
+            try:
+                report = run_once(runtime, run_id=run_id)
+            finally:
+                runtime.close()
             _print_report(report)
         except ConfigError as exc:
             err.print(f"[bold red]configuration error[/] {exc.render()}", highlight=False)

@@ -37,7 +37,10 @@ def lambda_handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
         logger.error({"event": "config_invalid", "error": exc.render()})
         metrics.add_metric(name="RunFailed", unit=MetricUnit.Count, value=1)
         return {"ok": False, "run_id": run_id, "error": "invalid configuration"}
-    report = run_once(runtime, run_id=run_id, dry_run=bool(event.get("dry_run")))
+    try:
+        report = run_once(runtime, run_id=run_id, dry_run=bool(event.get("dry_run")))
+    finally:
+        runtime.close()
     counts = report.counts()
     metrics.add_metric(name="SmsSent", unit=MetricUnit.Count, value=counts["sms_sent"])
     metrics.add_metric(name="SmsFailed", unit=MetricUnit.Count, value=counts["sms_failed"])

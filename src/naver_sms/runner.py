@@ -54,6 +54,13 @@ class Runtime:
     #: called with (stage, detail) as the run progresses (the CLI shows it)
     progress: Callable[[str, str], None] = field(default=lambda stage, detail: None)
 
+    def close(self) -> None:
+        """Release the channels' connection pools (live clients); the state backend is the caller's."""
+        for service in (self.services.sms_service, self.services.telegram_service, self.services.slack_service):
+            close = getattr(service, "close", None)
+            if callable(close):
+                close()
+
 
 def new_run_id() -> str:
     return datetime.now(UTC).strftime("%Y%m%dT%H%M%S") + "-" + uuid.uuid4().hex[:8]
