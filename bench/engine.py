@@ -20,6 +20,7 @@ from __future__ import annotations
 import argparse
 import itertools
 import json
+import os
 import platform
 import random
 import resource
@@ -217,8 +218,10 @@ def main() -> None:
     parser.add_argument("--repeat", type=int, default=5)
     parser.add_argument("--seed", type=int, default=20261126)
     args = parser.parse_args()
+    load = ", ".join(f"{x:.1f}" for x in os.getloadavg())
     print(
-        f"naver-sms bench/engine.py - Python {platform.python_version()} on {platform.machine()}, seed {args.seed}"
+        f"naver-sms bench/engine.py - Python {platform.python_version()} on {platform.machine()}, "
+        f"{os.cpu_count()} CPUs, load average {load}, seed {args.seed}"
     )
     bench_decide(args.bookings, args.repeat, args.seed)
     bench_run(args.bookings, args.seed)
