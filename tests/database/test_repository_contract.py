@@ -372,3 +372,32 @@ def test_session_cookies_round_trip_and_clear(backend: Backend) -> None:
     assert first == cookies
     assert second == cookies[:1]
     assert backend.sessions.load_cookies() is None
+
+
+def test_a_claim_whose_write_landed_but_whose_answer_was_lost_is_still_ours(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    """A transport retry of a claim that DynamoDB had applied finds its condition false; the claim must still
+    be recognised as this call's own, or the SMS would wait a whole lease for nothing."""
+    from datetime import timedelta
+
+    from naver_sms.database.repositories import FlagRepository
+    from naver_sms.database.sqlite_repository import SqliteDatabase, SqliteRecordStore
+    from naver_sms.domain import BookingRecord
+    from naver_sms.domain.clock import KST
+
+    class ReplayingStore(SqliteRecordStore):
+        """Applies an update, then answers as if a retry of it had failed its condition."""
+
+        def update_if(self, key, *, expect, set_, remove=()):  # type: ignore[no-untyped-def]
+            super().update_if(key, expect=expect, set_=set_, remove=remove)
+            return None
+
+    from datetime import datetime
+
+    store = ReplayingStore(SqliteDatabase(tmp_path / "s.sqlite3"))
+    repo = FlagRepository(store)
+    repo.create(BookingRecord("1_1", "010-0000-0001"))
+    now = datetime(2026, 11, 26, 18, 40, tzinfo=KST)
+    claim = repo.claim(
+        ("1_1", "010-0000-0001"), "confirm_sms", run_id="run-1", now=now, lease=timedelta(minutes=10)
+    )
+    assert claim.run_id == "run-1"

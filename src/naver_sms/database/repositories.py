@@ -25,6 +25,7 @@ Attributes the project adds to a row, per flag ``F`` (the legacy boolean ``F`` k
 from __future__ import annotations
 
 import json
+import uuid
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -282,12 +283,15 @@ class FlagRepository:
             raise RecordMissing(f"{key[0]}: no record to claim {flag} on")
         self._refuse_unless_open(key, flag, item, now)
         lease_until = now + lease
+        token = uuid.uuid4().hex  # tells our own write apart from anyone else's, should a retry replay it
         attempt = int(item.get(_attr(flag, "_attempts"), 0)) + 1
         set_ = {
             _attr(flag, "_claim_run"): run_id,
             _attr(flag, "_claim_until"): _epoch(lease_until),
             _attr(flag, "_claim_at"): now.isoformat(),
-            _attr(flag, "_claim_info"): json.dumps(dict(info or {}), ensure_ascii=False, sort_keys=True),
+            _attr(flag, "_claim_info"): json.dumps(
+                {**(info or {}), "token": token}, ensure_ascii=False, sort_keys=True
+            ),
             _attr(flag, "_attempt"): attempt,
         }
         previous_run = item.get(_attr(flag, "_claim_run"))
@@ -300,9 +304,13 @@ class FlagRepository:
             expect[_attr(flag, "_claim_until")] = Lt(_epoch(now) + 1)
             stale = _stale_from(item, flag)
         if self.store.update_if(key, expect=expect, set_=set_) is None:
-            # someone else moved first: report what they did
             items, _, _ = self.store.get_items([key])
-            self._refuse_unless_open(key, flag, items.get(key, item), now)
+            current = items.get(key, item)
+            if current.get(_attr(flag, "_claim_info")) == set_[_attr(flag, "_claim_info")]:
+                # our own write landed, and a transport retry of it then found its condition false
+                return Claim(key, flag, run_id, attempt, now, lease_until, stale)
+            # someone else moved first: report what they did
+            self._refuse_unless_open(key, flag, current, now)
             raise FlagClaimed("claimed by another run meanwhile", key=key, flag=flag)
         return Claim(key, flag, run_id, attempt, now, lease_until, stale)
 
@@ -402,6 +410,7 @@ def _stale_from(item: Mapping[str, Any], flag: str) -> StaleClaim:
         info = json.loads(raw_info) if isinstance(raw_info, str) else {}
     except ValueError:
         info = {}
+    info.pop("token", None)
     at = item.get(_attr(flag, "_claim_at"))
     return StaleClaim(
         run_id=str(item.get(_attr(flag, "_claim_run"))),
