@@ -631,12 +631,6 @@ def test_a_guide_failed_for_good_inside_its_window_is_reported_on_every_later_ru
         assert report.summary == "010-5555-0002 안내 문자 발송 실패"
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="a flag failed for good is only reported while a rule still matches the booking; outside the "
-    "two-hour window the retry rule no longer matches and later runs say nothing (product.md: 'reported on "
-    "every run until then')",
-)
 def test_a_flag_failed_for_good_is_reported_on_every_later_run(failing_world: Any) -> None:
     # GIVEN a confirmation that failed three times (max_attempts) outside its window
     failing_world.bookings(TOMORROW)

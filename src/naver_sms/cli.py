@@ -500,6 +500,56 @@ def db_init(
     )
 
 
+@db_app.command("reset")
+def db_reset(
+    booking_num: Annotated[str, typer.Argument(help="The booking's key, e.g. 1000001_900000001.")],
+    flag: Annotated[str, typer.Argument(help="The flag that failed for good, e.g. confirm_sms.")],
+    db: DbOpt = None,
+) -> None:
+    """Open a flag that failed for good again, so the next run retries it (the operator's explicit reset)."""
+    from naver_sms.wiring import open_state
+
+    state = open_state(_settings(db=db))
+    rows = [r for r in state.repo.records() if r.booking_num == booking_num]
+    if not rows:
+        err.print(f"no record {booking_num!r} in {state.description}")
+        raise typer.Exit(2)
+    changed = [r for r in rows if state.repo.reset(r.key, flag)]
+    if not changed:
+        err.print(f"{booking_num} {flag} has not failed for good: nothing to reset")
+        raise typer.Exit(1)
+    out.print(f"{booking_num} {flag}: open again; the next run retries it")
+
+
+@app.command()
+def login(
+    db: DbOpt = None,
+    interactive: Annotated[
+        bool,
+        typer.Option("--interactive", help="Open a visible browser and wait for a person (captcha, 2FA)."),
+    ] = False,
+) -> None:
+    """Log in to Naver with the browser now and cache the session cookies for the runs."""
+    from naver_sms.errors import LoginError
+    from naver_sms.naver.live import log_in_now
+    from naver_sms.wiring import open_state
+
+    settings = _settings(db=db)
+    if settings.naver_id is None or settings.naver_password is None:
+        err.print(
+            "Naver credentials are missing: set NAVER_SMS_NAVER_ID and NAVER_SMS_NAVER_PASSWORD "
+            "(or a secret in NAVER_SMS_SECRET_NAMES)"
+        )
+        raise typer.Exit(2)
+    state = open_state(settings)
+    try:
+        count = log_in_now(settings, state.sessions, interactive=interactive)
+    except LoginError as exc:
+        err.print(f"[bold red]login failed:[/] {exc}", highlight=False)
+        raise typer.Exit(1) from None
+    out.print(f"logged in: {count} cookies cached in {state.description}")
+
+
 @app.command()
 def serve(
     bookings: BookingsOpt = None,

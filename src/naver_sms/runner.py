@@ -56,7 +56,11 @@ class Runtime:
 
     def close(self) -> None:
         """Release the channels' connection pools (live clients); the state backend is the caller's."""
-        for service in (self.services.sms_service, self.services.telegram_service, self.services.slack_service):
+        for service in (
+            self.services.sms_service,
+            self.services.telegram_service,
+            self.services.slack_service,
+        ):
             close = getattr(service, "close", None)
             if callable(close):
                 close()
@@ -148,6 +152,7 @@ def run_once(
             rt.engine.preview(plan, make_context, report)
         else:
             rt.engine.execute(plan, make_context, report)
+        _report_failed_flags(plan, report)
     except Exception as exc:  # the run itself failed: report it, send the legacy failure line
         report.failed = f"{type(exc).__name__}: {exc}"
         emit(log, logging.ERROR, "run_failed", run_id=run_id, error=report.failed)
@@ -166,6 +171,39 @@ def run_once(
         **report.counts(),
     )
     return report
+
+
+def _report_failed_flags(plan: Plan, report: RunReport) -> None:
+    """A flag failed for good is reported on every run until an operator resets it (product.md) - also when
+    no rule matches its booking any more. A send refused for that reason in this run reported it already."""
+    reported = {
+        (s.booking_num, s.flag) for s in report.sms if s.error and s.error.startswith("FlagFailedForGood")
+    }
+    seen: set[str] = set()
+    for per_booking in plan.evaluations:
+        record = per_booking[0].facts.record if per_booking else None
+        if record is None:
+            continue
+        facts = per_booking[0].facts
+        if facts.booking.booking_num in seen:
+            continue
+        seen.add(facts.booking.booking_num)
+        item = record.to_item()
+        for key, value in item.items():
+            if not key.endswith("_failed") or value is not True:
+                continue
+            flag = key[: -len("_failed")]
+            if (facts.booking.booking_num, flag) in reported or item.get(flag) is True:
+                continue
+            report.errors.append(
+                RunError(
+                    "flag_failed",
+                    f"{flag} failed for good after {item.get(flag + '_attempts', '?')} attempts: "
+                    f"{item.get(flag + '_last_error', '')} (reset: naver-sms db reset {facts.booking.booking_num} {flag})",
+                    booking_num=facts.booking.booking_num,
+                    store_id=facts.booking.store_id,
+                )
+            )
 
 
 def legacy_summary(sms: Sequence[SmsRecord]) -> str:

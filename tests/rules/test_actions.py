@@ -209,9 +209,18 @@ def test_update_flag_sets_once_and_is_idempotent(config: AppConfig, services: Ac
     assert update_flag(context(config, services, b), UpdateFlagParams(flag="remind_sms", value=False)).status == "ok"
 
 
-def test_update_flag_on_a_missing_row_fails_clearly(config: AppConfig, services: ActionServicesBundle) -> None:
+def test_update_flag_true_gives_a_missing_booking_its_row(config: AppConfig, services: ActionServicesBundle,
+                                                          repo: SqliteRepository) -> None:
+    b = booking()
+    result = update_flag(context(config, services, b), UpdateFlagParams(flag="listed"))
+    row = repo.get((b.booking_num, b.phone))
+    assert result.status == "ok" and row is not None and row.flag("listed") is True
+    assert row.confirm_sms is False  # the legacy flags of a new row are false
+
+
+def test_clearing_a_flag_of_a_missing_row_fails_clearly(config: AppConfig, services: ActionServicesBundle) -> None:
     with pytest.raises(ActionExecutionError) as info:
-        update_flag(context(config, services, booking()), UpdateFlagParams(flag="remind_sms"))
+        update_flag(context(config, services, booking()), UpdateFlagParams(flag="remind_sms", value=False))
     assert info.value.executor_name == "update_flag" and "no record" in str(info.value)
 
 

@@ -51,7 +51,7 @@ def require(found: object, what: str) -> None:
 def serve_wsgi(app: Callable[..., Any], *, threaded: bool = True) -> Iterator[str]:
     """Serve a WSGI app on a random free port of 127.0.0.1; yields the base URL."""
     server: BaseWSGIServer = make_server("127.0.0.1", 0, app, threaded=threaded)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
     thread.start()
     try:
         yield f"http://127.0.0.1:{server.server_port}"

@@ -12,6 +12,7 @@ from datetime import UTC, datetime
 from typing import Any, Protocol
 
 from naver_sms.notifications.protocols import ChannelReceipt, SmsMessage, SmsReceipt
+from naver_sms.notifications.sms_service import check_sendable, resolve_type
 
 __all__ = ["MemoryOutboxStore", "OutboxSlack", "OutboxSmsService", "OutboxStore", "OutboxTelegram"]
 
@@ -95,6 +96,9 @@ class OutboxSmsService:
         self.clock = clock
 
     def send(self, message: SmsMessage) -> SmsReceipt:
+        # the sandbox refuses what the live client would refuse: a rehearsal must not hide a too-long text
+        message = resolve_type(message)
+        check_sendable(message)
         at = self.clock()
         row = self.store.append(
             created_at=at.isoformat(),

@@ -89,7 +89,7 @@ class LogEventParams(_Params):
 
 
 _EACH_VARS = ("booking", "store", "now", "rule")
-_DIGEST_VARS = ("bookings", "count", "now", "rule")
+_DIGEST_VARS = ("bookings", "count", "now", "rule", "stores")
 
 
 def _fail(
@@ -178,7 +178,8 @@ def send_sms(ctx: ActionContext, p: SendSmsParams) -> ActionResult:
         return ActionResult(sms=(done,))
     key = (booking.booking_num, booking.phone)
     try:
-        services.db_repo.create(BookingRecord.for_booking(booking))  # a flag needs its row; legacy rows stay
+        if ctx.record is None:  # a flag needs its row (create-if-absent: a row made meanwhile stays as it is)
+            services.db_repo.create(BookingRecord.for_booking(booking))
         outcome = deliver_once(
             repo=services.db_repo,
             sms=services.sms_service,
@@ -318,6 +319,8 @@ def update_flag(ctx: ActionContext, p: UpdateFlagParams) -> ActionResult:
     failures: list[str] = []
     for booking in bookings:
         try:
+            if p.value and (ctx.booking is None or ctx.record is None):
+                ctx.services.db_repo.create(BookingRecord.for_booking(booking))  # a flag needs its row
             if ctx.services.db_repo.set_flag((booking.booking_num, booking.phone), p.flag, p.value):
                 changes.append(
                     FlagChange(booking.booking_num, booking.phone, p.flag, p.value, ctx.rule, "set")

@@ -77,10 +77,11 @@ class ActionContext:
             "rule": self.rule,
             "bookings": list(self.bookings),
             "count": len(self.bookings),
+            "stores": self.config.stores,
         }
 
 
-SmsStatus = Literal["sent", "outbox", "planned", "failed", "unknown", "reconciled", "skipped"]
+SmsStatus = Literal["sent", "outbox", "planned", "failed", "unknown", "reconciled"]
 
 
 @dataclass(frozen=True, slots=True)

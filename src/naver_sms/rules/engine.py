@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import json
 import logging
+import re
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Literal
@@ -375,7 +376,9 @@ class RuleEngine:
                 return
             report.actions[(rule.name, action.name, result.status)] += 1
             _record(report, result)
-            if result.status == "skipped":
+            if result.status in ("skipped", "disabled"):
+                # nothing went out (done elsewhere, or the channel is off): what follows (e.g. an
+                # update_flag marking bookings as notified) must not run
                 return
 
 
@@ -421,9 +424,20 @@ class _Compiler:
                 self.error("required field is missing", line=line_of(raw), rule=None, field=f"{where}.name")
                 name = where
             elif not isinstance(name, str):  # `name: off` is a YAML boolean
-                self.error(f"must be text, got {name!r} (quote it)", line=line_of(raw, "name"), rule=None,
-                           field=f"{where}.name")
+                self.error(
+                    f"must be text, got {name!r} (quote it)",
+                    line=line_of(raw, "name"),
+                    rule=None,
+                    field=f"{where}.name",
+                )
                 name = where
+            elif not re.match(_NAME_PATTERN, name):
+                self.error(
+                    "a rule name is letters, digits, '_', '.' or '-' (it keys reports and logs)",
+                    line=line_of(raw, "name"),
+                    rule=name,
+                    field="name",
+                )
             elif name in names:
                 self.error("duplicate rule name", line=line_of(raw, "name"), rule=name, field="name")
             names.add(name)

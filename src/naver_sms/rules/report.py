@@ -19,7 +19,7 @@ REPORT_VERSION = 1
 class RunError:
     """Something that went wrong without stopping the run: a failed action, a skipped booking, a store."""
 
-    kind: str  # action | booking | store | record_read | flag_failed
+    kind: str  # action | booking | store | record_read | flag_failed | summary
     message: str
     rule: str | None = None
     action: str | None = None

@@ -41,6 +41,7 @@ TEMPLATE_VARIABLES: Mapping[str, frozenset[str] | None] = {
     "rule": None,  # the rule's name
     "bookings": None,  # digest rules: the matched bookings, in order
     "count": None,  # digest rules: len(bookings)
+    "stores": None,  # digest rules: store id -> store, e.g. {{ stores[b.store_id].alias }}
 }
 
 

@@ -1,0 +1,54 @@
+"""Operator commands: resetting a flag that failed for good, and the login command's plain errors."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from naver_sms.cli import app
+from naver_sms.database.sqlite_repository import SqliteDatabase, SqliteRepository
+from naver_sms.domain import BookingRecord
+from tests.factories import kst
+
+runner = CliRunner()
+
+
+def failed_for_good(path: Path) -> SqliteRepository:
+    repo = SqliteRepository(SqliteDatabase(path), max_attempts=1)
+    repo.create(BookingRecord("1000001_900000001", "010-0000-0001", "홍길동", "2026-11-27 14:00:00"))
+    claim = repo.claim(("1000001_900000001", "010-0000-0001"), "confirm_sms", run_id="r1",
+                       now=kst("2026-11-26 18:40"), lease=timedelta(minutes=10))
+    assert repo.release(claim, error="sens: 500 after 4 attempts") is True
+    return repo
+
+
+def test_db_reset_opens_a_flag_that_failed_for_good(tmp_path: Path) -> None:
+    repo = failed_for_good(tmp_path / "s.sqlite3")
+    result = runner.invoke(app, ["db", "reset", "1000001_900000001", "confirm_sms", "--db", str(tmp_path / "s.sqlite3")])
+    assert result.exit_code == 0, result.output
+    row = repo.get(("1000001_900000001", "010-0000-0001"))
+    assert row is not None and "confirm_sms_failed" not in row.extra and row.extra["confirm_sms_attempts"] == 0
+
+
+def test_db_reset_of_a_flag_that_did_not_fail_changes_nothing(tmp_path: Path) -> None:
+    failed_for_good(tmp_path / "s.sqlite3")
+    result = runner.invoke(app, ["db", "reset", "1000001_900000001", "remind_sms", "--db", str(tmp_path / "s.sqlite3")])
+    assert result.exit_code == 1
+    assert "has not failed for good" in result.output
+
+
+def test_db_reset_of_an_unknown_booking_says_so(tmp_path: Path) -> None:
+    failed_for_good(tmp_path / "s.sqlite3")
+    result = runner.invoke(app, ["db", "reset", "1_2", "confirm_sms", "--db", str(tmp_path / "s.sqlite3")])
+    assert result.exit_code == 2 and "no record" in result.output
+
+
+def test_login_without_credentials_says_which_are_missing(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("NAVER_SMS_NAVER_ID", raising=False)
+    monkeypatch.delenv("NAVER_SMS_NAVER_PASSWORD", raising=False)
+    result = runner.invoke(app, ["login", "--db", str(tmp_path / "s.sqlite3")])
+    assert result.exit_code == 2
+    assert "NAVER_SMS_NAVER_ID" in result.output
