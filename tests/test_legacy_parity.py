@@ -684,3 +684,24 @@ def test_a_run_that_fails_as_a_whole_posts_the_legacy_failure_summary(failing_wo
     assert report.summary == "요청중 오류 발생"
     (entry,) = failing_world.st.outbox.entries(channel="telegram")
     assert entry["payload"]["text"] == "요청중 오류 발생"
+
+
+class BlockedSource:
+    description = "naver (live), login blocked"
+
+    def fetch(self, stores: Sequence[Store], now: datetime) -> FetchResult:
+        from naver_sms.errors import LoginBlocked
+
+        raise LoginBlocked("Naver asks for a captcha: log in once by hand")
+
+
+def test_a_login_that_needs_a_person_says_so_in_the_summary(failing_world: Any) -> None:
+    # GIVEN Naver stopped the browser login at a captcha
+    failing_world.rt.source = BlockedSource()
+    # WHEN a run comes
+    report = failing_world.run(at(0, "10:00"))
+    # THEN the legacy failure line is followed by what the owner must do
+    lines = report.summary.splitlines()
+    assert lines[0] == "요청중 오류 발생"
+    assert "naver-sms login --interactive" in lines[1]
+    assert "captcha" in lines[2]

@@ -17,6 +17,7 @@ from naver_sms.config.models import AppConfig
 from naver_sms.database.repositories import BookingRepository
 from naver_sms.domain.booking import Booking
 from naver_sms.domain.clock import Clock
+from naver_sms.errors import LoginBlocked
 from naver_sms.logs import emit
 from naver_sms.naver.source import BookingSource
 from naver_sms.notifications.protocols import TelegramService
@@ -37,6 +38,7 @@ log = logging.getLogger("naver_sms.runner")
 
 NOTHING_TO_SEND = "문자 발송 대상 없음"
 RUN_FAILED = "요청중 오류 발생"
+LOGIN_NEEDS_A_PERSON = "네이버 로그인에 사람의 확인이 필요합니다: naver-sms login --interactive"
 
 
 @dataclass
@@ -156,7 +158,10 @@ def run_once(
     except Exception as exc:  # the run itself failed: report it, send the legacy failure line
         report.failed = f"{type(exc).__name__}: {exc}"
         emit(log, logging.ERROR, "run_failed", run_id=run_id, error=report.failed)
-    report.summary = RUN_FAILED if report.failed else legacy_summary(report.sms)
+        if isinstance(exc, LoginBlocked):  # a person must act: say so where the owner looks
+            report.summary = f"{RUN_FAILED}\n{LOGIN_NEEDS_A_PERSON}\n{exc}"
+    if not report.summary:
+        report.summary = RUN_FAILED if report.failed else legacy_summary(report.sms)
     if not dry_run and rt.summary_channel is not None:
         _send_summary(rt.summary_channel, report)
     report.finished_at = datetime.now(UTC)
