@@ -221,23 +221,10 @@ def plan(
         err.print(f"no booking {booking!r} in {runtime.source.description}")
         raise typer.Exit(2)
     the_plan = build_plan(runtime, report, chosen)
-    from naver_sms.rules.context import ActionContext, RunOptions
+    from naver_sms.rules.context import RunOptions
+    from naver_sms.runner import context_factory
 
-    options = RunOptions(run_id=run_id, dry_run=True)
-
-    def make_context(rule: Any, facts: Any, group: Any) -> ActionContext:
-        return ActionContext(
-            rule=rule.name,
-            booking=facts.booking if facts else None,
-            record=facts.record if facts else None,
-            store=facts.store if facts else None,
-            now=clock_now,
-            config=runtime.config,
-            services=runtime.services,
-            options=options,
-            bookings=tuple(f.booking for f in group),
-        )
-
+    make_context = context_factory(runtime, clock_now, RunOptions(run_id=run_id, dry_run=True))
     runtime.engine.preview(the_plan, make_context, report)
     evaluations: list[list[Evaluation]] = the_plan.evaluations
     if as_json:

@@ -32,7 +32,7 @@ from naver_sms.rules.engine import CompiledRule, Plan, RuleEngine
 from naver_sms.rules.facts import Facts
 from naver_sms.rules.report import RunError, RunReport
 
-__all__ = ["Runtime", "build_plan", "legacy_summary", "new_run_id", "run_once"]
+__all__ = ["Runtime", "build_plan", "context_factory", "legacy_summary", "new_run_id", "run_once"]
 
 log = logging.getLogger("naver_sms.runner")
 
@@ -70,6 +70,27 @@ class Runtime:
 
 def new_run_id() -> str:
     return datetime.now(UTC).strftime("%Y%m%dT%H%M%S") + "-" + uuid.uuid4().hex[:8]
+
+
+def context_factory(
+    rt: Runtime, now: datetime, options: RunOptions
+) -> Callable[[CompiledRule, Facts | None, Sequence[Facts]], ActionContext]:
+    """How the engine gets the immutable context of each action of one run."""
+
+    def make_context(rule: CompiledRule, facts: Facts | None, group: Sequence[Facts]) -> ActionContext:
+        return ActionContext(
+            rule=rule.name,
+            booking=facts.booking if facts else None,
+            record=facts.record if facts else None,
+            store=facts.store if facts else None,
+            now=now,
+            config=rt.config,
+            services=rt.services,
+            options=options,
+            bookings=tuple(f.booking for f in group),
+        )
+
+    return make_context
 
 
 def build_plan(rt: Runtime, report: RunReport, bookings: Sequence[Booking]) -> Plan:
@@ -136,18 +157,7 @@ def run_once(
         rt.progress("decide", f"{len(bookings)} bookings x {len(rt.rules)} rules")
         plan = build_plan(rt, report, bookings)
 
-        def make_context(rule: CompiledRule, facts: Facts | None, group: Sequence[Facts]) -> ActionContext:
-            return ActionContext(
-                rule=rule.name,
-                booking=facts.booking if facts else None,
-                record=facts.record if facts else None,
-                store=facts.store if facts else None,
-                now=now,
-                config=rt.config,
-                services=rt.services,
-                options=options,
-                bookings=tuple(f.booking for f in group),
-            )
+        make_context = context_factory(rt, now, options)
 
         rt.progress("act", "dry run: nothing is sent or written" if dry_run else rt.mode)
         if dry_run:

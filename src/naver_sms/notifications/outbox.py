@@ -125,43 +125,44 @@ class OutboxSmsService:
         return None
 
 
-class OutboxTelegram:
+class _OutboxChannel:
+    """A notification channel of the sandbox: the text goes to the outbox (or nowhere, when disabled)."""
+
+    channel = ""
+
     def __init__(self, store: OutboxStore, *, run_id: str, enabled: bool = True) -> None:
         self.store = store
         self.run_id = run_id
         self.enabled = enabled
+
+    def _write(self, text: str) -> ChannelReceipt:
+        if not self.enabled:
+            return ChannelReceipt(self.channel, "disabled", 0, f"{self.channel} is disabled")
+        self.store.append(
+            created_at=_wall().isoformat(),
+            run_id=self.run_id,
+            channel=self.channel,
+            status="outbox",
+            booking_num=None,
+            rule=None,
+            payload={"text": text},
+        )
+        return ChannelReceipt(self.channel, "outbox")
+
+
+class OutboxTelegram(_OutboxChannel):
+    """`TelegramService` of the sandbox."""
+
+    channel = "telegram"
 
     def send_message(self, text: str) -> ChannelReceipt:
-        if not self.enabled:
-            return ChannelReceipt("telegram", "disabled", 0, "telegram is disabled")
-        self.store.append(
-            created_at=_wall().isoformat(),
-            run_id=self.run_id,
-            channel="telegram",
-            status="outbox",
-            booking_num=None,
-            rule=None,
-            payload={"text": text},
-        )
-        return ChannelReceipt("telegram", "outbox")
+        return self._write(text)
 
 
-class OutboxSlack:
-    def __init__(self, store: OutboxStore, *, run_id: str, enabled: bool = True) -> None:
-        self.store = store
-        self.run_id = run_id
-        self.enabled = enabled
+class OutboxSlack(_OutboxChannel):
+    """`SlackService` of the sandbox."""
+
+    channel = "slack"
 
     def post_message(self, text: str) -> ChannelReceipt:
-        if not self.enabled:
-            return ChannelReceipt("slack", "disabled", 0, "slack is disabled")
-        self.store.append(
-            created_at=_wall().isoformat(),
-            run_id=self.run_id,
-            channel="slack",
-            status="outbox",
-            booking_num=None,
-            rule=None,
-            payload={"text": text},
-        )
-        return ChannelReceipt("slack", "outbox")
+        return self._write(text)
