@@ -278,16 +278,23 @@ def test_a_rule_with_log_event_writes_one_masked_json_line_per_booking(
 # --- a failing action ----------------------------------------------------------------------------------------
 
 
-def test_a_refused_sms_leaves_its_flag_open_with_one_attempt(world: World) -> None:
-    # GIVEN SENS refuses (400) the SMS to one customer
-    world.channels.refuse(LATER.phone, 400)
+@pytest.mark.parametrize(
+    ("status", "times"),
+    [(400, 1), (503, 3)],
+    ids=["refused-400", "unavailable-503-beyond-the-retry-bound"],
+)
+def test_a_failed_sms_leaves_its_flag_open_with_one_attempt(world: World, status: int, times: int) -> None:
+    # GIVEN SENS refuses the SMS to one customer (400, final), or answers 503 to every one of the client's
+    # three tries
+    world.channels.refuse(LATER.phone, status, times=times)
     # WHEN one live run acts on the three bookings
-    world.run()
-    # THEN that customer's row keeps confirm_sms false, with one failed attempt and the error kept
+    world.run(retry=RetryPolicy(max_attempts=3))
+    # THEN that customer's row keeps confirm_sms false, with one failed attempt (one run) and the error kept
     item = world.row(LATER)
     assert item["confirm_sms"] == {"BOOL": False}
     assert item["confirm_sms_attempts"] == {"N": "1"}
-    assert "400" in item["confirm_sms_last_error"]["S"]
+    assert str(status) in item["confirm_sms_last_error"]["S"]
+    assert world.channels.refused[LATER.phone] == []  # the client tried exactly `times` times
     assert "confirm_sms_claim_run" not in item  # released, not held
 
 
@@ -344,6 +351,30 @@ def test_the_next_run_retries_a_refused_sms_and_sets_its_flag(world: World) -> N
     assert item["confirm_sms"] == {"BOOL": True}
     assert item["confirm_sms_request_id"]["S"] == world.channels.sens.messages[-1].request_id
     assert report.errors == [] and report.summary == f"{LATER.phone_key} 예약확정 문자 발송 완료"
+
+
+def test_a_failed_slack_post_leaves_the_rules_log_event_unrun_for_that_booking_only(
+    world: World, caplog: pytest.LogCaptureFixture
+) -> None:
+    # GIVEN the Slack webhook refuses the first announcement (404 channel_not_found)
+    world.channels.slack.fail_next(404, "channel_not_found")
+    caplog.set_level(logging.INFO, logger="naver_sms")
+    # WHEN one live run acts on the three bookings
+    report = world.run()
+    # THEN that booking's log_event (the rule's next action) did not run, the other two bookings were
+    # announced and logged, and every SMS still went out
+    logged = [
+        json.loads(r.getMessage())["booking_id"] for r in caplog.records if '"rule_event"' in r.getMessage()
+    ]
+    assert logged == [SOON.booking_num, LATER.booking_num]
+    assert [m["text"].split()[2] for m in world.channels.slack.messages] == [
+        SOON.booking_num,
+        LATER.booking_num,
+    ]
+    assert [(e.rule, e.action, e.booking_num) for e in report.errors] == [
+        ("new_booking_announcement", "send_slack", TOMORROW.booking_num)
+    ]
+    assert len(world.channels.sens.messages) == 4
 
 
 # --- a send whose answer is lost -----------------------------------------------------------------------------
