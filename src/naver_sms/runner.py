@@ -228,8 +228,10 @@ def legacy_summary(sms: Sequence[SmsRecord]) -> str:
         label = record.label or record.template
         if record.status in ("sent", "outbox", "reconciled"):
             lines.append(f"{record.phone} {label} 문자 발송 완료")
-        elif record.status in ("failed", "unknown"):
+        elif record.status == "failed":
             lines.append(f"{record.phone} {label} 문자 발송 실패")
+        elif record.status == "unknown":  # SENS took it and did not answer: the next runs find out
+            lines.append(f"{record.phone} {label} 문자 발송 확인중")
     return "\n".join(lines) if lines else NOTHING_TO_SEND
 
 

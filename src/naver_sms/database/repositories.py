@@ -212,6 +212,10 @@ class Claim:
     stale: StaleClaim | None = None
 
 
+#: what a live claim holds; commit and release remove all of it
+_CLAIM_ATTRS = ("_claim_run", "_claim_until", "_claim_at", "_claim_info", "_attempt")
+
+
 def _epoch(at: datetime) -> int:
     return int(at.timestamp())
 
@@ -323,7 +327,7 @@ class FlagRepository:
             claim.key,
             expect={_attr(claim.flag, "_claim_run"): Eq(claim.run_id)},
             set_=set_,
-            remove=[_attr(claim.flag, s) for s in ("_claim_run", "_claim_until", "_claim_info")],
+            remove=[_attr(claim.flag, s) for s in _CLAIM_ATTRS],
         )
         if done is None:
             raise ClaimLost(
@@ -350,7 +354,7 @@ class FlagRepository:
             claim.key,
             expect={_attr(claim.flag, "_claim_run"): Eq(claim.run_id)},
             set_=set_,
-            remove=[_attr(claim.flag, s) for s in ("_claim_run", "_claim_until", "_claim_info")],
+            remove=[_attr(claim.flag, s) for s in _CLAIM_ATTRS],
         )
         if done is None:
             raise ClaimLost(
