@@ -18,6 +18,7 @@ from typing import Any
 
 KST = timezone(timedelta(hours=9))
 OUT = Path(__file__).parent / "bookings"
+EARLIER = Path(__file__).parent / "bookings-earlier"
 
 NAMES = ["홍길동", "김철수", "이영희", "박민수", "최지우", "정하늘", "강바다", "조은별", "윤서준", "장미래"]
 
@@ -121,6 +122,12 @@ def main() -> None:
     for name, items in files.items():
         (OUT / name).write_text(json.dumps(items, ensure_ascii=False, indent=2) + "\n", encoding="utf-8")
         print(f"{OUT / name}: {len(items)} bookings")
+    # The completed bookings as they were while still confirmed: a run over these first gives them their rows,
+    # so that the review ("event") SMS can be seen at 20 o'clock (legacy-behaviour.md §4 needs a row).
+    before = [{**b, "bookingStatusCode": "RC03", "isCompleted": False} for b in completed]
+    EARLIER.mkdir(exist_ok=True)
+    (EARLIER / "confirmed.json").write_text(json.dumps(before, ensure_ascii=False, indent=2) + "\n", encoding="utf-8")
+    print(f"{EARLIER / 'confirmed.json'}: {len(before)} bookings")
 
 
 if __name__ == "__main__":
