@@ -6,6 +6,8 @@ This is the one place that walks the flag state machine of `database.repositorie
 1. *claim* the flag (one conditional write). Done already, or held live by another run -> skip.
 2. If the claim took over a *stale* one (its run crashed or hung), ask the SMS provider whether that
    message went out (`SmsService.find_sent`). If it did -> *commit* with the provider's id, no resend.
+   If the provider cannot tell -> *abandon*: the stale claim is put back for the next run to ask again
+   (bounded). If it did not -> the stale attempt counts, and past the bound the flag fails for good.
 3. *send*. Accepted -> *commit* with the provider's id and time.
    Refused or unavailable -> *release* (attempts + 1; failed for good at the bound) and re-raise.
    Outcome unknown (sent, no answer) -> keep the claim: when its lease runs out the next run resolves it
@@ -23,7 +25,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any, Literal
 
 from naver_sms.database.repositories import BookingRepository, Claim, RecordKey
-from naver_sms.errors import DeliveryError, FlagAlreadyDone, FlagClaimed, OutcomeUnknown
+from naver_sms.errors import DeliveryError, FlagAlreadyDone, FlagClaimed, FlagFailedForGood, OutcomeUnknown
 from naver_sms.notifications.protocols import SmsMessage, SmsService
 
 __all__ = ["DeliveryOutcome", "deliver_once"]
@@ -87,6 +89,15 @@ def deliver_once(
         found = _resolve_stale(repo, sms, message, claim, wall_clock)
         if found is not None:
             return found
+        if claim.attempt > repo.max_attempts:  # it may have gone out already; the bound says: no more
+            repo.release(
+                claim, error="attempts exhausted; the last one ended with no answer", count_attempt=False
+            )
+            raise FlagFailedForGood(
+                f"{claim.attempt - 1} attempts, the last with no answer from the provider",
+                key=claim.key,
+                flag=claim.flag,
+            )
 
     try:
         receipt = sms.send(message)
@@ -119,8 +130,9 @@ def _resolve_stale(
     try:
         found = sms.find_sent(message, since=since - LOOKUP_MARGIN, until=wall_clock() + LOOKUP_MARGIN)
     except DeliveryError as exc:
-        # cannot tell whether it went out: give the claim back uncounted, and try again next run
-        repo.release(claim, error=f"look-up of stale claim failed: {exc}", count_attempt=False)
+        # cannot tell whether it went out: put the stale claim back for the next run's look-up - releasing it
+        # would let the next run send without asking, and that send might be the second
+        repo.abandon(claim, error=f"look-up of stale claim failed: {exc}")
         raise
     if found is None:
         return None

@@ -20,6 +20,7 @@ Attributes the project adds to a row, per flag ``F`` (the legacy boolean ``F`` k
     F_claim_at     claim time, ISO 8601               F_failed       true once attempts reached the bound
     F_claim_info   JSON: what the claim will send     F_request_id   the provider's id of the send
     F_attempt      the attempt number of the claim    F_sent_at      time of the send, ISO 8601
+    F_lookups      look-ups of a stale claim that could not tell whether it was sent (int)
 """
 
 from __future__ import annotations
@@ -73,6 +74,7 @@ CLAIM_SUFFIXES = (
     "_failed",
     "_request_id",
     "_sent_at",
+    "_lookups",
 )
 
 
@@ -210,6 +212,7 @@ class Claim:
     claimed_at: datetime
     lease_until: datetime
     stale: StaleClaim | None = None
+    lookups: int = 0  # look-ups of stale claims that could not tell, so far
 
 
 #: what a live claim holds; commit and release remove all of it
@@ -288,7 +291,7 @@ class FlagRepository:
         self._refuse_unless_open(key, flag, item, now)
         lease_until = now + lease
         token = uuid.uuid4().hex  # tells our own write apart from anyone else's, should a retry replay it
-        attempt = int(item.get(_attr(flag, "_attempts"), 0)) + 1
+        attempts = int(item.get(_attr(flag, "_attempts"), 0))
         set_ = {
             _attr(flag, "_claim_run"): run_id,
             _attr(flag, "_claim_until"): _epoch(lease_until),
@@ -296,7 +299,6 @@ class FlagRepository:
             _attr(flag, "_claim_info"): json.dumps(
                 {**(info or {}), "token": token}, ensure_ascii=False, sort_keys=True
             ),
-            _attr(flag, "_attempt"): attempt,
         }
         previous_run = item.get(_attr(flag, "_claim_run"))
         expect: dict[str, Expect] = {flag: NotTrue(), _attr(flag, "_failed"): NotTrue()}
@@ -307,16 +309,22 @@ class FlagRepository:
             expect[_attr(flag, "_claim_run")] = Eq(previous_run)
             expect[_attr(flag, "_claim_until")] = Lt(_epoch(now) + 1)
             stale = _stale_from(item, flag)
+            # the stale claim's send may have happened: it counts, so a send that keeps ending with no
+            # answer stops at the bound like one that keeps failing
+            attempts = max(attempts, stale.attempt)
+        attempt = attempts + 1
+        set_[_attr(flag, "_attempt")] = attempt
+        lookups = int(item.get(_attr(flag, "_lookups"), 0))
         if self.store.update_if(key, expect=expect, set_=set_) is None:
             items, _, _ = self.store.get_items([key])
             current = items.get(key, item)
             if current.get(_attr(flag, "_claim_info")) == set_[_attr(flag, "_claim_info")]:
                 # our own write landed, and a transport retry of it then found its condition false
-                return Claim(key, flag, run_id, attempt, now, lease_until, stale)
+                return Claim(key, flag, run_id, attempt, now, lease_until, stale, lookups)
             # someone else moved first: report what they did
             self._refuse_unless_open(key, flag, current, now)
             raise FlagClaimed("claimed by another run meanwhile", key=key, flag=flag)
-        return Claim(key, flag, run_id, attempt, now, lease_until, stale)
+        return Claim(key, flag, run_id, attempt, now, lease_until, stale, lookups)
 
     def commit(self, claim: Claim, *, request_id: str | None, sent_at: datetime) -> None:
         """The send succeeded: flag true, with the provider's id and time. Only the claim's holder can."""
@@ -365,6 +373,42 @@ class FlagRepository:
             )
         return failed
 
+    def abandon(self, claim: Claim, *, error: str) -> bool:
+        """A stale claim's look-up could not tell whether its message went out: put that claim back as it
+        was, expired, so the next run asks again - never a send that might be the second. After
+        `max_attempts` look-ups that could not tell, the flag fails for good (an operator decides).
+        Returns True when it failed for good."""
+        stale = claim.stale
+        if stale is None:
+            raise ValueError("abandon() is for a claim that took over a stale one")
+        lookups = claim.lookups + 1
+        failed = lookups >= self.max_attempts
+        set_: dict[str, Any] = {
+            _attr(claim.flag, "_claim_run"): stale.run_id,
+            _attr(claim.flag, "_claim_until"): _epoch(stale.lease_until),
+            _attr(claim.flag, "_claim_info"): json.dumps(
+                dict(stale.info), ensure_ascii=False, sort_keys=True
+            ),
+            _attr(claim.flag, "_attempt"): stale.attempt,
+            _attr(claim.flag, "_lookups"): lookups,
+            _attr(claim.flag, "_last_error"): error[:1000],
+        }
+        if stale.claimed_at is not None:
+            set_[_attr(claim.flag, "_claim_at")] = stale.claimed_at.isoformat()
+        if failed:
+            set_[_attr(claim.flag, "_failed")] = True
+        done = self.store.update_if(
+            claim.key, expect={_attr(claim.flag, "_claim_run"): Eq(claim.run_id)}, set_=set_
+        )
+        if done is None:
+            raise ClaimLost(
+                "abandon by a run that does not hold the claim",
+                key=claim.key,
+                flag=claim.flag,
+                run_id=claim.run_id,
+            )
+        return failed
+
     def reset(self, key: RecordKey, flag: str) -> bool:
         """An operator's reset of a flag that failed for good: open again, attempts cleared."""
         return (
@@ -372,7 +416,7 @@ class FlagRepository:
                 key,
                 expect={_attr(flag, "_failed"): Eq(True)},
                 set_={_attr(flag, "_attempts"): 0},
-                remove=[_attr(flag, "_failed"), _attr(flag, "_last_error")],
+                remove=[_attr(flag, "_failed"), _attr(flag, "_last_error"), _attr(flag, "_lookups")],
             )
             is not None
         )
@@ -455,5 +499,7 @@ class BookingRepository(Protocol):
     def commit(self, claim: Claim, *, request_id: str | None, sent_at: datetime) -> None: ...
 
     def release(self, claim: Claim, *, error: str, count_attempt: bool = True) -> bool: ...
+
+    def abandon(self, claim: Claim, *, error: str) -> bool: ...
 
     def reset(self, key: RecordKey, flag: str) -> bool: ...
