@@ -1,31 +1,42 @@
-"""What the three channel clients share: the retry policy, keeping secrets and phone numbers out of logs,
-and splitting long texts.
+"""What the three channel clients share: the retry policy, the client plumbing (`ChannelClient`: the HTTP
+client, close / context manager, the logged wait), the retry loop of a webhook-style post (Telegram, Slack),
+keeping secrets and phone numbers out of logs, and splitting long texts.
 
 Internal to `naver_sms.notifications`; the clients are the public surface.
 """
 
 from __future__ import annotations
 
+import json
 import logging
 import random
 import re
 import threading
+import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
+from typing import Any, ClassVar, Self
 
 import httpx
 from pydantic import SecretStr
 
+from naver_sms.config.settings import ENV_PREFIX, Settings
 from naver_sms.domain.booking import mask_phone
+from naver_sms.errors import DeliveryError, DeliveryRejected, DeliveryUnavailable, OutcomeUnknown
 
 __all__ = [
     "BEFORE_SEND_ERRORS",
+    "Answer",
+    "ChannelClient",
+    "PostingClient",
     "RetryPolicy",
     "Sleep",
     "mask_phones",
     "redact_httpx_logs",
+    "retry_after_header",
     "reveal",
     "split_text",
+    "unset_settings",
     "utf16_length",
 ]
 
@@ -79,6 +90,181 @@ def reveal(value: SecretStr | str | None) -> str:
     if value is None:
         return ""
     return value.get_secret_value() if isinstance(value, SecretStr) else value
+
+
+def unset_settings(settings: Settings, *names: str) -> list[str]:
+    """The environment variables (`NAVER_SMS_...`) of the `settings` fields among `names` that are unset or
+    empty, for a `ConfigError`'s `field`."""
+    return [ENV_PREFIX + name.upper() for name in names if not reveal(getattr(settings, name))]
+
+
+def retry_after_header(response: httpx.Response) -> float | None:
+    """The `Retry-After` header in seconds (SENS, Slack: external-apis.md §2, §4); None when absent or not a
+    number."""
+    raw = response.headers.get("Retry-After")
+    if raw is None:
+        return None
+    try:
+        return max(0.0, float(raw))
+    except ValueError:
+        return None
+
+
+class ChannelClient:
+    """The plumbing every channel client has: an HTTP client (`http`, or one made over `transport` with
+    `timeout` - the seam for tests, style.md §2) that is closed with the client only if the client made it,
+    the retry policy, the injectable sleep, and the logged wait before a retry.
+
+    A subclass names its channel (`CHANNEL`, for errors), its log prefix (`LOG_NAME`) and its logger (`log`),
+    checks its own arguments and then calls `super().__init__`.
+    """
+
+    CHANNEL: ClassVar[str]
+    LOG_NAME: ClassVar[str]
+    log: ClassVar[logging.Logger]
+
+    def __init__(
+        self,
+        *,
+        http: httpx.Client | None,
+        transport: httpx.BaseTransport | None,
+        timeout: float,
+        retry: RetryPolicy | None,
+        sleep: Sleep = time.sleep,
+    ) -> None:
+        self._owns_http = http is None
+        self._http = http if http is not None else httpx.Client(transport=transport, timeout=timeout)
+        self._retry = retry if retry is not None else RetryPolicy()
+        self._sleep = sleep
+
+    def close(self) -> None:
+        if self._owns_http:
+            self._http.close()
+
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def _wait(self, attempt: int, what: str, reason: str, delay: float) -> None:
+        self.log.warning(
+            "%s: %s: %s; retry %d of %d in %.2fs",
+            self.LOG_NAME,
+            what,
+            reason,
+            attempt,
+            self._retry.max_attempts - 1,
+            delay,
+        )
+        self._sleep(delay)
+
+
+@dataclass(frozen=True, slots=True)
+class Answer:
+    """What a `PostingClient` reads from one HTTP answer."""
+
+    ok: bool  #: delivered
+    result: str = ""  #: what the service returned for a delivered message (Telegram's message_id)
+    provider_message: str = ""  #: the service's own error text, scrubbed of secrets and phone numbers
+    code: int | None = None  #: the error code to report on a refusal, when not the HTTP status
+    retry_after: float | None = None  #: the service's wait hint on a 429, in seconds
+
+
+class PostingClient(ChannelClient):
+    """A channel that posts one JSON body per message part and never looks up what it sent (Telegram, Slack).
+
+    `_post_with_retries` is the one retry loop: 429 waits the service's hint (bounded by
+    `RetryPolicy.max_hint`; without a hint, backoff); 5xx and connection failures before the request went out
+    back off; all bounded by `RetryPolicy.max_attempts`, then `DeliveryUnavailable`. Any other answer that is
+    not `Answer.ok` is final: `DeliveryRejected`. No answer after the request went out is `OutcomeUnknown`:
+    the part may be posted, and it is not resent. A subclass reads an answer (`_read`) its service's way.
+    """
+
+    #: How an error says the part did not go out ("not sent" / "not posted") and how it went ("sent"/"posted").
+    DONE: ClassVar[str]
+    #: The name of the wait hint in a rate-limit error ("retry_after", "Retry-After").
+    HINT_NAME: ClassVar[str]
+    #: Whether the wait before retrying a 5xx logs the service's error text after the status.
+    ERROR_IN_RETRY_LOG: ClassVar[bool] = False
+
+    def _read(self, response: httpx.Response) -> Answer:
+        raise NotImplementedError
+
+    def _post_parts(self, url: str, payloads: list[dict[str, Any]]) -> list[str]:
+        """Post each payload in order (a long text split into parts); the `Answer.result` of each."""
+        results: list[str] = []
+        for index, payload in enumerate(payloads, start=1):
+            where = f"part {index} of {len(payloads)}" if len(payloads) > 1 else "message"
+            try:
+                results.append(self._post_with_retries(url, payload, where).result)
+            except DeliveryError:
+                if index > 1:
+                    self.log.error(
+                        "%s: %s failed after %d part(s) were %s", self.LOG_NAME, where, index - 1, self.DONE
+                    )
+                raise
+        self.log.info("%s: message %s in %d part(s)", self.LOG_NAME, self.DONE, len(payloads))
+        return results
+
+    def _post_with_retries(self, url: str, payload: dict[str, Any], where: str) -> Answer:
+        body = json.dumps(payload, ensure_ascii=False).encode("utf-8")
+        headers = {"Content-Type": "application/json; charset=utf-8"}
+        channel = self.CHANNEL
+        attempts = self._retry.max_attempts
+        for attempt in range(1, attempts + 1):
+            try:
+                response = self._http.post(url, content=body, headers=headers)
+            except BEFORE_SEND_ERRORS as exc:
+                reason = f"connection failed ({type(exc).__name__})"
+                if attempt < attempts:
+                    self._wait(attempt, where, reason, self._retry.backoff(attempt))
+                    continue
+                raise DeliveryUnavailable(
+                    f"{where} not {self.DONE}: {reason}; gave up after {attempt} attempt(s)", channel=channel
+                ) from exc
+            except httpx.TransportError as exc:
+                raise OutcomeUnknown(
+                    f"{where}: no answer after the request was sent ({type(exc).__name__}); "
+                    "it may have been posted - not resent",
+                    channel=channel,
+                ) from exc
+            answer = self._read(response)
+            if answer.ok:
+                return answer
+            status = response.status_code
+            error = answer.provider_message
+            if status == 429:
+                hint = answer.retry_after  # absent: fall back to our own backoff
+                if attempt < attempts and (hint is None or hint <= self._retry.max_hint):
+                    delay = hint if hint is not None else self._retry.backoff(attempt)
+                    self._wait(attempt, where, "rate limited (429)", delay)
+                    continue
+                raise DeliveryUnavailable(
+                    f"{where} not {self.DONE}: rate limited ({self.HINT_NAME} {hint}); "
+                    f"gave up after {attempt} attempt(s)",
+                    channel=channel,
+                    status_code=429,
+                    provider_message=error,
+                )
+            if status >= 500:
+                if attempt < attempts:
+                    reason = f"HTTP {status} {error}" if self.ERROR_IN_RETRY_LOG else f"HTTP {status}"
+                    self._wait(attempt, where, reason, self._retry.backoff(attempt))
+                    continue
+                raise DeliveryUnavailable(
+                    f"{where} not {self.DONE}: HTTP {status} {error}; gave up after {attempt} attempt(s)",
+                    channel=channel,
+                    status_code=status,
+                    provider_message=error,
+                )
+            raise DeliveryRejected(
+                f"{where} refused: HTTP {status} {error}".rstrip(),
+                channel=channel,
+                status_code=answer.code if answer.code is not None else status,
+                provider_message=error,
+            )
+        raise AssertionError("unreachable")  # pragma: no cover
 
 
 # A Korean phone number as digits (mobile 01x, Seoul 02, area 0xx), with or without hyphens. Used only to

@@ -22,22 +22,25 @@ from __future__ import annotations
 import json
 import logging
 import time
-from typing import Any, Self
+from typing import Any
 from urllib.parse import urlsplit
 
 import httpx
 from pydantic import SecretStr
 
 from naver_sms.config.settings import ENV_PREFIX, Settings
-from naver_sms.errors import ConfigError, DeliveryError, DeliveryRejected, DeliveryUnavailable, OutcomeUnknown
+from naver_sms.errors import ConfigError, DeliveryRejected
 from naver_sms.notifications._http import (
-    BEFORE_SEND_ERRORS,
+    Answer,
+    PostingClient,
     RetryPolicy,
     Sleep,
     mask_phones,
     redact_httpx_logs,
+    retry_after_header,
     reveal,
     split_text,
+    unset_settings,
 )
 from naver_sms.notifications.protocols import ChannelReceipt
 
@@ -55,8 +58,19 @@ def escape_slack(text: str) -> str:
     return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
 
 
-class SlackWebhookClient:
-    """`SlackService` over an incoming webhook. `http` / `transport` are the seam for tests."""
+class SlackWebhookClient(PostingClient):
+    """`SlackService` over an incoming webhook. `http` / `transport` are the seam for tests.
+
+    The retry loop is `PostingClient`'s; what is Slack's is reading the answer (`_read`): success is HTTP 200,
+    the wait hint is the `Retry-After` header, the error text Slack's short error string in the body.
+    """
+
+    CHANNEL = CHANNEL
+    LOG_NAME = "slack"
+    log = log
+    DONE = "posted"
+    HINT_NAME = "Retry-After"
+    ERROR_IN_RETRY_LOG = True
 
     def __init__(
         self,
@@ -75,10 +89,7 @@ class SlackWebhookClient:
         self._url = reveal(webhook_url)
         if enabled and not self._url:
             raise ValueError("an enabled Slack client needs a webhook URL")
-        self._owns_http = http is None
-        self._http = http if http is not None else httpx.Client(transport=transport, timeout=timeout)
-        self._retry = retry if retry is not None else RetryPolicy()
-        self._sleep = sleep
+        super().__init__(http=http, transport=transport, timeout=timeout, retry=retry, sleep=sleep)
         self._max_chars = max_chars
         self._escape = escape
         if self._url:
@@ -90,23 +101,14 @@ class SlackWebhookClient:
         """The client for `settings`: `NAVER_SMS_SLACK_ENABLED`, `NAVER_SMS_SLACK_WEBHOOK_URL`."""
         if not settings.slack_enabled:
             return cls(webhook_url=None, enabled=False, **overrides)
-        if not reveal(settings.slack_webhook_url):
+        missing = unset_settings(settings, "slack_webhook_url")
+        if missing:
             raise ConfigError(
                 f"Slack is enabled but has no webhook URL: set it, or {ENV_PREFIX}SLACK_ENABLED=false",
                 file="environment",
-                field=f"{ENV_PREFIX}SLACK_WEBHOOK_URL",
+                field=", ".join(missing),
             )
         return cls(webhook_url=settings.slack_webhook_url, **overrides)
-
-    def close(self) -> None:
-        if self._owns_http:
-            self._http.close()
-
-    def __enter__(self) -> Self:
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.close()
 
     def __repr__(self) -> str:
         return f"SlackWebhookClient(enabled={self.enabled})"
@@ -119,83 +121,15 @@ class SlackWebhookClient:
             raise DeliveryRejected("the text is empty (Slack answers no_text)", channel=CHANNEL)
         body_text = escape_slack(text) if self._escape else text
         parts = split_text(body_text, self._max_chars)
-        for index, part in enumerate(parts, start=1):
-            where = f"part {index} of {len(parts)}" if len(parts) > 1 else "message"
-            try:
-                self._post_part(part, where)
-            except DeliveryError:
-                if index > 1:
-                    log.error("slack: %s failed after %d part(s) were posted", where, index - 1)
-                raise
-        log.info("slack: message posted in %d part(s)", len(parts))
+        self._post_parts(self._url, [{"text": part} for part in parts])
         return ChannelReceipt(CHANNEL, "sent", parts=len(parts))
 
-    def _post_part(self, text: str, where: str) -> None:
-        body = json.dumps({"text": text}, ensure_ascii=False).encode("utf-8")
-        headers = {"Content-Type": "application/json; charset=utf-8"}
-        attempts = self._retry.max_attempts
-        for attempt in range(1, attempts + 1):
-            try:
-                response = self._http.post(self._url, content=body, headers=headers)
-            except BEFORE_SEND_ERRORS as exc:
-                reason = f"connection failed ({type(exc).__name__})"
-                if attempt < attempts:
-                    self._wait(attempt, where, reason, self._retry.backoff(attempt))
-                    continue
-                raise DeliveryUnavailable(
-                    f"{where} not posted: {reason}; gave up after {attempt} attempt(s)", channel=CHANNEL
-                ) from exc
-            except httpx.TransportError as exc:
-                raise OutcomeUnknown(
-                    f"{where}: no answer after the request was sent ({type(exc).__name__}); "
-                    "it may have been posted - not resent",
-                    channel=CHANNEL,
-                ) from exc
-            status = response.status_code
-            if status == 200:
-                return
-            error = self._error_string(response)
-            if status == 429:
-                hint = _retry_after(response)  # absent: fall back to our own backoff
-                if attempt < attempts and (hint is None or hint <= self._retry.max_hint):
-                    delay = hint if hint is not None else self._retry.backoff(attempt)
-                    self._wait(attempt, where, "rate limited (429)", delay)
-                    continue
-                raise DeliveryUnavailable(
-                    f"{where} not posted: rate limited (Retry-After {hint}); "
-                    f"gave up after {attempt} attempt(s)",
-                    channel=CHANNEL,
-                    status_code=429,
-                    provider_message=error,
-                )
-            if status >= 500:
-                if attempt < attempts:
-                    self._wait(attempt, where, f"HTTP {status} {error}", self._retry.backoff(attempt))
-                    continue
-                raise DeliveryUnavailable(
-                    f"{where} not posted: HTTP {status} {error}; gave up after {attempt} attempt(s)",
-                    channel=CHANNEL,
-                    status_code=status,
-                    provider_message=error,
-                )
-            raise DeliveryRejected(
-                f"{where} refused: HTTP {status} {error}".rstrip(),
-                channel=CHANNEL,
-                status_code=status,
-                provider_message=error,
-            )
-        raise AssertionError("unreachable")  # pragma: no cover
-
-    def _wait(self, attempt: int, where: str, reason: str, delay: float) -> None:
-        log.warning(
-            "slack: %s: %s; retry %d of %d in %.2fs",
-            where,
-            reason,
-            attempt,
-            self._retry.max_attempts - 1,
-            delay,
+    def _read(self, response: httpx.Response) -> Answer:
+        if response.status_code == 200:
+            return Answer(ok=True)
+        return Answer(
+            ok=False, provider_message=self._error_string(response), retry_after=retry_after_header(response)
         )
-        self._sleep(delay)
 
     def _error_string(self, response: httpx.Response) -> str:
         """Slack's short error string (`channel_not_found`), or the `error` of a JSON answer."""
@@ -208,11 +142,3 @@ class SlackWebhookClient:
             text = data["error"]
         text = text[:200].replace(self._url, "***") if self._url else text[:200]
         return mask_phones(text)
-
-
-def _retry_after(response: httpx.Response) -> float | None:
-    raw = response.headers.get("Retry-After")
-    try:
-        return max(0.0, float(raw)) if raw is not None else None
-    except ValueError:
-        return None

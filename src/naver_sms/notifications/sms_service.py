@@ -29,13 +29,13 @@ import time
 from collections.abc import Callable, Iterator
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
-from typing import Any, Self
+from typing import Any
 from urllib.parse import quote, urlencode
 
 import httpx
 from pydantic import SecretStr
 
-from naver_sms.config.settings import ENV_PREFIX, Settings
+from naver_sms.config.settings import Settings
 from naver_sms.domain.booking import mask_phone
 from naver_sms.domain.clock import KST
 from naver_sms.domain.sms_text import (
@@ -55,11 +55,14 @@ from naver_sms.errors import (
 )
 from naver_sms.notifications._http import (
     BEFORE_SEND_ERRORS,
+    ChannelClient,
     RetryPolicy,
     Sleep,
     mask_phones,
     redact_httpx_logs,
+    retry_after_header,
     reveal,
+    unset_settings,
 )
 from naver_sms.notifications.protocols import SmsMessage, SmsReceipt
 
@@ -143,14 +146,20 @@ def _utc_now() -> datetime:
     return datetime.now(UTC)
 
 
-class SensClient:
+class SensClient(ChannelClient):
     """`SmsService` over the SENS v2 API.
 
     `http` (an `httpx.Client`) or `transport` (e.g. `httpx.MockTransport`) is the seam for tests; without
     either the client makes its own `httpx.Client` with `timeout` seconds. `sleep` is the wait between
     retries; `clock` is the wall clock (an aware datetime) for the signature timestamp and the look-up window.
+
+    The send loop is SENS's own, not `PostingClient`'s: 429 and 5xx are alike, and an answer lost after the
+    request went out is looked up (`find_sent`) instead of reported.
     """
 
+    CHANNEL = CHANNEL
+    LOG_NAME = "SENS"
+    log = log
     live: bool = True
 
     def __init__(
@@ -177,32 +186,21 @@ class SensClient:
         self._secret_key = reveal(secret_key)
         if not self._access_key or not self._secret_key:
             raise ValueError("access_key and secret_key are required")
-        self._owns_http = http is None
-        self._http = http if http is not None else httpx.Client(transport=transport, timeout=timeout)
-        self._retry = retry if retry is not None else RetryPolicy()
+        super().__init__(http=http, transport=transport, timeout=timeout, retry=retry, sleep=sleep)
         self._lookup_attempts = max(1, lookup_attempts)
         self._lookup_delay = lookup_delay
-        self._sleep = sleep
         self._clock = clock
         redact_httpx_logs(self._access_key, self._secret_key)
 
     @classmethod
     def from_settings(cls, settings: Settings, **overrides: Any) -> SensClient:
         """The client for `settings` (`NAVER_SMS_SENS_*`); `overrides` go to the constructor."""
-        missing = [
-            name
-            for name, value in (
-                ("sens_access_key", settings.sens_access_key),
-                ("sens_secret_key", settings.sens_secret_key),
-                ("sens_service_id", settings.sens_service_id),
-            )
-            if value is None or not reveal(value)
-        ]
+        missing = unset_settings(settings, "sens_access_key", "sens_secret_key", "sens_service_id")
         if missing:
             raise ConfigError(
                 "SENS needs an access key, a secret key and a service id to send for real",
                 file="environment",
-                field=", ".join(ENV_PREFIX + name.upper() for name in missing),
+                field=", ".join(missing),
             )
         assert settings.sens_access_key is not None and settings.sens_secret_key is not None
         assert settings.sens_service_id is not None
@@ -213,16 +211,6 @@ class SensClient:
             secret_key=settings.sens_secret_key,
             **overrides,
         )
-
-    def close(self) -> None:
-        if self._owns_http:
-            self._http.close()
-
-    def __enter__(self) -> Self:
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.close()
 
     def __repr__(self) -> str:
         return f"SensClient(base_url={self._base!r}, service_id={self._service_id!r})"
@@ -268,7 +256,7 @@ class SensClient:
             provider = _error_message(response)
             if status == 429 or status >= 500:
                 reason = f"HTTP {status}" + (f" ({provider})" if provider else "")
-                hint = _retry_after(response)
+                hint = retry_after_header(response)
                 if attempt < attempts and (hint is None or hint <= self._retry.max_hint):
                     self._wait_before_retry(attempt, reason, f"SMS to {who}", hint=hint)
                     continue
@@ -290,16 +278,7 @@ class SensClient:
         raise AssertionError("unreachable")  # pragma: no cover
 
     def _wait_before_retry(self, attempt: int, reason: str, what: str, *, hint: float | None = None) -> None:
-        delay = hint if hint is not None else self._retry.backoff(attempt)
-        log.warning(
-            "SENS: %s: %s; retry %d of %d in %.2fs",
-            what,
-            reason,
-            attempt,
-            self._retry.max_attempts - 1,
-            delay,
-        )
-        self._sleep(delay)
+        self._wait(attempt, what, reason, hint if hint is not None else self._retry.backoff(attempt))
 
     def _resolve_lost_answer(
         self, message: SmsMessage, sent_at: datetime, reason: str, exc: Exception | None
@@ -454,7 +433,7 @@ class SensClient:
             if status == 404:
                 return None
             if status == 429 or status >= 500:
-                hint = _retry_after(response)
+                hint = retry_after_header(response)
                 if attempt < attempts and (hint is None or hint <= self._retry.max_hint):
                     self._wait_before_retry(attempt, f"HTTP {status}", what, hint=hint)
                     continue
@@ -530,16 +509,6 @@ def _error_message(response: httpx.Response) -> str | None:
     if isinstance(gateway, dict):
         parts.extend(str(gateway[k]) for k in ("errorCode", "message", "details") if gateway.get(k))
     return mask_phones("; ".join(parts)) if parts else None
-
-
-def _retry_after(response: httpx.Response) -> float | None:
-    raw = response.headers.get("Retry-After")
-    if raw is None:
-        return None
-    try:
-        return max(0.0, float(raw))
-    except ValueError:
-        return None
 
 
 def _aware(value: datetime) -> datetime:

@@ -20,24 +20,25 @@ an error message or a repr.
 from __future__ import annotations
 
 import html
-import json
 import logging
 import time
-from typing import Any, Self
+from typing import Any
 
 import httpx
 from pydantic import SecretStr
 
 from naver_sms.config.settings import ENV_PREFIX, Settings
-from naver_sms.errors import ConfigError, DeliveryError, DeliveryRejected, DeliveryUnavailable, OutcomeUnknown
+from naver_sms.errors import ConfigError, DeliveryRejected
 from naver_sms.notifications._http import (
-    BEFORE_SEND_ERRORS,
+    Answer,
+    PostingClient,
     RetryPolicy,
     Sleep,
     mask_phones,
     redact_httpx_logs,
     reveal,
     split_text,
+    unset_settings,
 )
 from naver_sms.notifications.protocols import ChannelReceipt
 
@@ -55,8 +56,18 @@ def escape_html(text: str) -> str:
     return html.escape(text, quote=False)
 
 
-class TelegramClient:
-    """`TelegramService` over the Bot API. `http` / `transport` are the seam for tests; `sleep` the wait."""
+class TelegramClient(PostingClient):
+    """`TelegramService` over the Bot API. `http` / `transport` are the seam for tests; `sleep` the wait.
+
+    The retry loop is `PostingClient`'s; what is Telegram's is reading the answer (`_read`): success is
+    `{"ok": true}`, the wait hint is `parameters.retry_after` in the body, the error text its `description`.
+    """
+
+    CHANNEL = CHANNEL
+    LOG_NAME = "telegram"
+    log = log
+    DONE = "sent"
+    HINT_NAME = "retry_after"
 
     def __init__(
         self,
@@ -78,10 +89,7 @@ class TelegramClient:
         if enabled and (not self._token or self._chat_id in (None, "")):
             raise ValueError("an enabled Telegram client needs a bot token and a chat id")
         self._url = f"{base_url.rstrip('/')}/bot{self._token}/sendMessage"
-        self._owns_http = http is None
-        self._http = http if http is not None else httpx.Client(transport=transport, timeout=timeout)
-        self._retry = retry if retry is not None else RetryPolicy()
-        self._sleep = sleep
+        super().__init__(http=http, transport=transport, timeout=timeout, retry=retry, sleep=sleep)
         self._max_chars = max_chars
         if self._token:
             redact_httpx_logs(self._token)
@@ -91,20 +99,13 @@ class TelegramClient:
         """The client for `settings`: `NAVER_SMS_TELEGRAM_{ENABLED,TOKEN,CHAT_ID,BASE}`."""
         if not settings.telegram_enabled:
             return cls(token=None, chat_id=None, base_url=settings.telegram_base, enabled=False, **overrides)
-        missing = [
-            name
-            for name, value in (
-                ("telegram_token", reveal(settings.telegram_token)),
-                ("telegram_chat_id", settings.telegram_chat_id),
-            )
-            if not value
-        ]
+        missing = unset_settings(settings, "telegram_token", "telegram_chat_id")
         if missing:
             raise ConfigError(
                 "Telegram is enabled but not configured: set the variable(s), or "
                 f"{ENV_PREFIX}TELEGRAM_ENABLED=false",
                 file="environment",
-                field=", ".join(ENV_PREFIX + name.upper() for name in missing),
+                field=", ".join(missing),
             )
         return cls(
             token=settings.telegram_token,
@@ -112,16 +113,6 @@ class TelegramClient:
             base_url=settings.telegram_base,
             **overrides,
         )
-
-    def close(self) -> None:
-        if self._owns_http:
-            self._http.close()
-
-    def __enter__(self) -> Self:
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.close()
 
     def __repr__(self) -> str:
         return f"TelegramClient(enabled={self.enabled}, chat_id={self._chat_id!r})"
@@ -135,90 +126,31 @@ class TelegramClient:
         if not text.strip():
             raise DeliveryRejected("the text is empty (Telegram refuses an empty message)", channel=CHANNEL)
         parts = split_text(text, self._max_chars)
-        message_ids: list[str] = []
-        for index, part in enumerate(parts, start=1):
-            where = f"part {index} of {len(parts)}" if len(parts) > 1 else "message"
-            try:
-                message_ids.append(self._send_part(part, where))
-            except DeliveryError:
-                if index > 1:
-                    log.error("telegram: %s failed after %d part(s) were sent", where, index - 1)
-                raise
-        log.info("telegram: message sent in %d part(s)", len(parts))
+        message_ids = self._post_parts(
+            self._url,
+            [
+                {"chat_id": self._chat_id, "text": part, "link_preview_options": {"is_disabled": True}}
+                for part in parts
+            ],
+        )
         return ChannelReceipt(
             CHANNEL, "sent", parts=len(parts), detail="message_id " + ", ".join(message_ids)
         )
 
-    def _send_part(self, text: str, where: str) -> str:
-        payload = {"chat_id": self._chat_id, "text": text, "link_preview_options": {"is_disabled": True}}
-        body = json.dumps(payload, ensure_ascii=False).encode("utf-8")
-        headers = {"Content-Type": "application/json; charset=utf-8"}
-        attempts = self._retry.max_attempts
-        for attempt in range(1, attempts + 1):
-            try:
-                response = self._http.post(self._url, content=body, headers=headers)
-            except BEFORE_SEND_ERRORS as exc:
-                reason = f"connection failed ({type(exc).__name__})"
-                if attempt < attempts:
-                    self._wait(attempt, where, reason, self._retry.backoff(attempt))
-                    continue
-                raise DeliveryUnavailable(
-                    f"{where} not sent: {reason}; gave up after {attempt} attempt(s)", channel=CHANNEL
-                ) from exc
-            except httpx.TransportError as exc:
-                raise OutcomeUnknown(
-                    f"{where}: no answer after the request was sent ({type(exc).__name__}); "
-                    "it may have been posted - not resent",
-                    channel=CHANNEL,
-                ) from exc
-            data = _json_object(response)
-            status = response.status_code
-            if status == 200 and data.get("ok") is True:
-                result = data.get("result")
-                return str(result.get("message_id", "")) if isinstance(result, dict) else ""
-            description = self._scrub(str(data.get("description") or response.reason_phrase or ""))
-            error_code = data.get("error_code") if isinstance(data.get("error_code"), int) else status
-            if status == 429:
-                hint = _retry_after(data)  # absent: fall back to our own backoff
-                if attempt < attempts and (hint is None or hint <= self._retry.max_hint):
-                    delay = hint if hint is not None else self._retry.backoff(attempt)
-                    self._wait(attempt, where, "rate limited (429)", delay)
-                    continue
-                raise DeliveryUnavailable(
-                    f"{where} not sent: rate limited (retry_after {hint}); "
-                    f"gave up after {attempt} attempt(s)",
-                    channel=CHANNEL,
-                    status_code=429,
-                    provider_message=description,
-                )
-            if status >= 500:
-                if attempt < attempts:
-                    self._wait(attempt, where, f"HTTP {status}", self._retry.backoff(attempt))
-                    continue
-                raise DeliveryUnavailable(
-                    f"{where} not sent: HTTP {status} {description}; gave up after {attempt} attempt(s)",
-                    channel=CHANNEL,
-                    status_code=status,
-                    provider_message=description,
-                )
-            raise DeliveryRejected(
-                f"{where} refused: HTTP {status} {description}".rstrip(),
-                channel=CHANNEL,
-                status_code=error_code,
-                provider_message=description,
+    def _read(self, response: httpx.Response) -> Answer:
+        data = _json_object(response)
+        if response.status_code == 200 and data.get("ok") is True:
+            result = data.get("result")
+            return Answer(
+                ok=True, result=str(result.get("message_id", "")) if isinstance(result, dict) else ""
             )
-        raise AssertionError("unreachable")  # pragma: no cover
-
-    def _wait(self, attempt: int, where: str, reason: str, delay: float) -> None:
-        log.warning(
-            "telegram: %s: %s; retry %d of %d in %.2fs",
-            where,
-            reason,
-            attempt,
-            self._retry.max_attempts - 1,
-            delay,
+        error_code = data.get("error_code")
+        return Answer(
+            ok=False,
+            provider_message=self._scrub(str(data.get("description") or response.reason_phrase or "")),
+            code=error_code if isinstance(error_code, int) else None,
+            retry_after=_retry_after(data),
         )
-        self._sleep(delay)
 
     def _scrub(self, text: str) -> str:
         if self._token:
