@@ -52,3 +52,36 @@ def test_login_without_credentials_says_which_are_missing(tmp_path: Path, monkey
     result = runner.invoke(app, ["login", "--db", str(tmp_path / "s.sqlite3")])
     assert result.exit_code == 2
     assert "NAVER_SMS_NAVER_ID" in result.output
+
+
+def test_a_live_run_refuses_a_made_up_clock(tmp_path: Path) -> None:
+    result = runner.invoke(app, ["run", "--live", "--now", "2026-11-26 18:40", "--db", str(tmp_path / "s.sqlite3")])
+    assert result.exit_code == 2
+    assert "real time" in " ".join(result.output.split())
+
+
+def test_a_sandbox_run_refuses_the_production_dynamodb_tables(tmp_path: Path) -> None:
+    # GIVEN the production tables (no local endpoint): the outbox would mark real customers' SMS as sent
+    result = runner.invoke(app, ["run", "--bookings", "examples/bookings", "--db", "dynamodb://ap-northeast-2",
+                                 "--now", "2026-11-26 18:40"])
+    assert result.exit_code == 2
+    assert "--dry-run" in result.output and "--live" in result.output and "mark SMS as sent" in " ".join(result.output.split())
+
+
+def test_plan_on_a_missing_bookings_path_is_a_message_not_a_traceback(tmp_path: Path) -> None:
+    result = runner.invoke(app, ["plan", "--bookings", str(tmp_path / "nope"), "--db", str(tmp_path / "s.sqlite3")])
+    assert result.exit_code == 1
+    assert "no such bookings file" in result.output
+    assert "Traceback" not in result.output
+
+
+def test_decisions_do_not_depend_on_the_clocks_time_zone(tmp_path: Path) -> None:
+    import json
+
+    kst_run = runner.invoke(app, ["run", "--bookings", "examples/bookings", "--db", str(tmp_path / "a.sqlite3"),
+                                  "--now", "2026-11-26 18:40", "--json"])
+    utc_run = runner.invoke(app, ["run", "--bookings", "examples/bookings", "--db", str(tmp_path / "b.sqlite3"),
+                                  "--now", "2026-11-26T09:40:00+00:00", "--json"])
+    sent = [[(s["booking_num"], s["template"]) for s in json.loads(r.stdout)["sms"]] for r in (kst_run, utc_run)]
+    assert sent[0] == sent[1] and len(sent[0]) == 11
+    assert json.loads(utc_run.stdout)["now"] == "2026-11-26 18:40"

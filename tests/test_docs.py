@@ -322,7 +322,7 @@ def fixture_blocks() -> list[Block]:
 @pytest.mark.parametrize("block", fixture_blocks(), ids=str)
 def test_rule_fixture_example_passes_against_the_default_rules(block: Block, tmp_path: Path) -> None:
     # GIVEN the fixture file shown in docs/cli.md WHEN `rules test` would run it THEN it passes
-    from naver_sms.rules.fixtures import load_fixtures, run_fixture
+    from naver_sms.rule_fixtures import load_fixtures, run_fixture
     from naver_sms.wiring import fixture_runtimes
 
     path = tmp_path / "fixture.yaml"

@@ -54,3 +54,17 @@ def test_the_sam_template_passes_cfn_lint() -> None:
     completed = subprocess.run([cfn_lint, str(ROOT / "deploy" / "template.yaml")], capture_output=True, text=True,
                                check=False)
     assert completed.returncode == 0, completed.stdout + completed.stderr
+
+
+def test_a_secret_that_cannot_be_read_fails_the_invocation_with_a_result(
+        monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    from naver_sms import handler
+    from naver_sms.errors import SecretError
+
+    def no_secret(*args: Any, **kwargs: Any) -> Any:
+        raise SecretError("secret 'naver-sms/credentials' could not be read: ThrottlingException")
+
+    monkeypatch.setattr(handler, "load_settings", no_secret)
+    monkeypatch.setenv("POWERTOOLS_METRICS_NAMESPACE", "NaverSmsTest")
+    result = handler.lambda_handler({}, None)
+    assert result == {"ok": False, "run_id": result["run_id"], "error": "SecretError"}

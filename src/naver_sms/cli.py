@@ -77,7 +77,9 @@ def _fail_config(exc: ConfigError) -> None:
     raise typer.Exit(2)
 
 
-def _runtime(settings: Settings, now: str | None, *, quiet: bool) -> Any:
+def _runtime(
+    settings: Settings, now: str | None, *, quiet: bool, dry_run: bool = False, state: Any = None
+) -> Any:
     from naver_sms.runner import new_run_id
     from naver_sms.wiring import build_runtime
 
@@ -87,7 +89,9 @@ def _runtime(settings: Settings, now: str | None, *, quiet: bool) -> Any:
         if not quiet:
             err.print(f"[dim]{stage:>6}[/] {detail}", highlight=False)
 
-    runtime, state = build_runtime(settings, clock=_clock(now), run_id=run_id, progress=progress)
+    runtime, state = build_runtime(
+        settings, clock=_clock(now), run_id=run_id, progress=progress, dry_run=dry_run, state=state
+    )
     return runtime, state, run_id
 
 
@@ -102,9 +106,14 @@ def run(
     live: Annotated[bool, typer.Option("--live", help="Send for real (SENS, Telegram, Slack).")] = False,
 ) -> None:
     """One run: fetch bookings, decide with the rules, act, report."""
+    if live and now is not None:
+        # leases and look-up windows of real sends live in real time: a live run on another clock could
+        # take a fresh claim of a real run for a stale one
+        err.print("--now sets the clock of sandbox and dry runs only; a --live run uses the real time")
+        raise typer.Exit(2)
     try:
         settings = _settings(config=config, db=db, bookings=bookings, live=live)
-        runtime, state, run_id = _runtime(settings, now, quiet=as_json)
+        runtime, state, run_id = _runtime(settings, now, quiet=as_json, dry_run=dry_run)
     except ConfigError as exc:
         _fail_config(exc)
         return
@@ -202,11 +211,14 @@ def plan(
 
     try:
         settings = _settings(config=config, db=db, bookings=bookings)
-        runtime, _, run_id = _runtime(settings, now, quiet=True)
+        runtime, _, run_id = _runtime(settings, now, quiet=True, dry_run=True)
     except ConfigError as exc:
         _fail_config(exc)
         return
-    clock_now = runtime.clock()
+    except NaverSmsError as exc:
+        err.print(f"[bold red]error:[/] {exc}", highlight=False)
+        raise typer.Exit(1) from None
+    clock_now = runtime.clock().astimezone(KST)
     report = RunReport(
         run_id=run_id,
         now=clock_now,
@@ -215,7 +227,13 @@ def plan(
         source=runtime.source.description,
         dry_run=True,
     )
-    fetched = runtime.source.fetch(list(runtime.config.stores.values()), clock_now)
+    try:
+        fetched = runtime.source.fetch(list(runtime.config.stores.values()), clock_now)
+    except NaverSmsError as exc:
+        err.print(f"[bold red]error:[/] {exc}", highlight=False)
+        raise typer.Exit(1) from None
+    finally:
+        runtime.close()
     chosen = [b for b in fetched.bookings if booking is None or booking in (b.booking_num, b.booking_id)]
     if booking is not None and not chosen:
         err.print(f"no booking {booking!r} in {runtime.source.description}")
@@ -350,7 +368,7 @@ def rules_test(
     config: ConfigOpt = None,
 ) -> None:
     """Run the operator's rule fixtures (bookings + rows + clock -> expected SMS); exit 1 if one fails."""
-    from naver_sms.rules.fixtures import load_fixtures, run_fixture
+    from naver_sms.rule_fixtures import load_fixtures, run_fixture
     from naver_sms.wiring import fixture_runtimes
 
     config_dir = config or _settings().config_dir
@@ -553,16 +571,19 @@ def serve(
     except ConfigError as exc:
         _fail_config(exc)
         return
+    state = None  # opened once, reused by every run of this process
     while True:
         try:
-            runtime, _, run_id = _runtime(settings, None, quiet=False)
+            runtime, state, run_id = _runtime(settings, None, quiet=False, state=state)
             try:
                 report = run_once(runtime, run_id=run_id)
             finally:
                 runtime.close()
             _print_report(report)
-        except ConfigError as exc:
+        except ConfigError as exc:  # an edited file: say so, keep serving, pick up the fix next time
             err.print(f"[bold red]configuration error[/] {exc.render()}", highlight=False)
+        except NaverSmsError as exc:  # e.g. the state store unavailable: this run fails, the next one tries
+            err.print(f"[bold red]run failed:[/] {exc}", highlight=False)
         now = datetime.now(KST)
         wait = every - now.minute % every
         next_at = (now + timedelta(minutes=wait)).replace(second=0, microsecond=0)

@@ -30,7 +30,8 @@ Adapters translate third-party exceptions (botocore, sqlite3, httpx, selenium) i
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+import difflib
+from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
 __all__ = [
@@ -55,7 +56,14 @@ __all__ = [
     "RepositoryError",
     "SecretError",
     "StoreFetchError",
+    "did_you_mean",
 ]
+
+
+def did_you_mean(name: str, candidates: Iterable[str]) -> str | None:
+    """The closest known name to a misspelt one, if any is close enough (for every "did you mean")."""
+    found = difflib.get_close_matches(name, list(candidates), n=1, cutoff=0.6)
+    return found[0] if found else None
 
 
 class NaverSmsError(Exception):

@@ -14,7 +14,7 @@ from aws_lambda_powertools.metrics import MetricUnit
 
 from naver_sms.config.secrets import load_settings
 from naver_sms.domain.clock import SystemClock
-from naver_sms.errors import ConfigError
+from naver_sms.errors import ConfigError, NaverSmsError
 from naver_sms.runner import new_run_id, run_once
 from naver_sms.wiring import State, build_runtime
 
@@ -32,11 +32,17 @@ def lambda_handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
     run_id = new_run_id()
     try:
         settings = load_settings()
-        runtime, _state = build_runtime(settings, clock=SystemClock(), run_id=run_id, state=_state)
+        runtime, _state = build_runtime(
+            settings, clock=SystemClock(), run_id=run_id, state=_state, dry_run=bool(event.get("dry_run"))
+        )
     except ConfigError as exc:
         logger.error({"event": "config_invalid", "error": exc.render()})
         metrics.add_metric(name="RunFailed", unit=MetricUnit.Count, value=1)
         return {"ok": False, "run_id": run_id, "error": "invalid configuration"}
+    except NaverSmsError as exc:  # a secret, the state store: the run cannot start
+        logger.error({"event": "run_failed", "error": f"{type(exc).__name__}: {exc}"})
+        metrics.add_metric(name="RunFailed", unit=MetricUnit.Count, value=1)
+        return {"ok": False, "run_id": run_id, "error": type(exc).__name__}
     try:
         report = run_once(runtime, run_id=run_id, dry_run=bool(event.get("dry_run")))
     finally:

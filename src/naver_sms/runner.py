@@ -10,13 +10,13 @@ from __future__ import annotations
 import logging
 import uuid
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 
 from naver_sms.config.models import AppConfig
 from naver_sms.database.repositories import BookingRepository
-from naver_sms.domain.booking import Booking
-from naver_sms.domain.clock import Clock
+from naver_sms.domain.booking import Booking, legacy_phone_key
+from naver_sms.domain.clock import KST, Clock
 from naver_sms.errors import LoginBlocked
 from naver_sms.logs import emit
 from naver_sms.naver.source import BookingSource
@@ -57,8 +57,9 @@ class Runtime:
     progress: Callable[[str, str], None] = field(default=lambda stage, detail: None)
 
     def close(self) -> None:
-        """Release the channels' connection pools (live clients); the state backend is the caller's."""
+        """Release the source's and the channels' connection pools; the state backend is the caller's."""
         for service in (
+            self.source,
             self.services.sms_service,
             self.services.telegram_service,
             self.services.slack_service,
@@ -96,11 +97,17 @@ def context_factory(
 def build_plan(rt: Runtime, report: RunReport, bookings: Sequence[Booking]) -> Plan:
     """Load the records of `bookings` in batches and evaluate every rule: no side effects."""
     keys = [(b.booking_num, b.phone) for b in bookings]
-    loaded = rt.repo.load(keys)
+    # rows the legacy job wrote for 10-digit and 02 numbers have another key (legacy_phone_key): read both
+    old_keys = {b.booking_num: old for b in bookings if (old := legacy_phone_key(b.phone_digits)) != b.phone}
+    loaded = rt.repo.load(keys + [(num, old) for num, old in old_keys.items()])
     report.read_calls += loaded.read_calls
     facts = []
     for booking in bookings:
         key = (booking.booking_num, booking.phone)
+        if key not in loaded.records and key not in loaded.errors and booking.booking_num in old_keys:
+            old_key = (booking.booking_num, old_keys[booking.booking_num])
+            if old_key in loaded.records or old_key in loaded.errors:
+                booking, key = replace(booking, phone=old_key[1]), old_key  # keep writing to the row it has
         if key in loaded.errors:  # a read error is never "not in the database" (legacy-behaviour.md §7)
             report.errors.append(
                 RunError(
@@ -129,7 +136,7 @@ def run_once(
     """One whole run. Never raises for a booking, a store or an action; `report.failed` says when the run
     itself failed (the source as a whole, the state store)."""
     run_id = run_id or new_run_id()
-    now = rt.clock()
+    now = rt.clock().astimezone(KST)  # decisions are in Korean wall-clock time, whatever clock was given
     report = RunReport(
         run_id=run_id,
         now=now,
@@ -208,6 +215,8 @@ def _report_failed_flags(plan: Plan, report: RunReport) -> None:
             if not key.endswith("_failed") or value is not True:
                 continue
             flag = key[: -len("_failed")]
+            if f"{flag}_attempts" not in item:  # not a flag's bookkeeping (a custom attribute)
+                continue
             if (facts.booking.booking_num, flag) in reported or item.get(flag) is True:
                 continue
             report.errors.append(

@@ -35,7 +35,7 @@ from naver_sms.notifications.outbox import (
     OutboxStore,
     OutboxTelegram,
 )
-from naver_sms.rules.actions import ACTIONS
+from naver_sms.rules.actions import register_actions
 from naver_sms.rules.context import ActionServicesBundle
 from naver_sms.rules.engine import CompiledRule, RuleEngine
 from naver_sms.runner import Runtime
@@ -70,12 +70,19 @@ def open_state(settings: Settings) -> State:
     )
 
 
+def _is_aws_dynamodb(db: str) -> bool:
+    if not db.startswith("dynamodb://"):
+        return False
+    from naver_sms.database.dynamodb_client import DynamoTarget
+
+    return DynamoTarget.parse(db).endpoint is None
+
+
 def compile_config(config_dir: Path) -> tuple[AppConfig, RuleEngine, tuple[CompiledRule, ...]]:
     """Load and validate every configuration file and compile the rules (raises `ConfigErrors`)."""
     config = load_config(config_dir)
     engine = RuleEngine()
-    for atype in ACTIONS:
-        engine.register_action(atype)
+    register_actions(engine)  # the services come with the runtime (build_runtime)
     return config, engine, engine.compile(config)
 
 
@@ -106,7 +113,17 @@ def build_runtime(
     run_id: str,
     state: State | None = None,
     progress: Callable[[str, str], None] | None = None,
+    dry_run: bool = False,
 ) -> tuple[Runtime, State]:
+    if not settings.live and not dry_run and _is_aws_dynamodb(settings.db):
+        # the sandbox writes its SMS to the outbox and then marks them sent: on the production tables that
+        # would silently swallow real customers' messages
+        raise ConfigError(
+            "a sandbox run against DynamoDB on AWS would mark SMS as sent without sending them: "
+            "use --live to send, --dry-run to rehearse, or a local endpoint (?endpoint=URL)",
+            file="settings",
+            field="db",
+        )
     config, engine, rules = compile_config(settings.config_dir)
     state = state or open_state(settings)
     if settings.live:

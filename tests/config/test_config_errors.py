@@ -334,3 +334,18 @@ def test_every_error_of_a_file_is_reported_at_once(tmp_path: Path) -> None:
 """ + GOOD_ACTIONS)
     errors = errors_of(cfg)
     assert {e.rule for e in errors} == {"r1", "r2"}
+
+
+def test_a_flag_name_that_would_clash_with_a_flags_bookkeeping_is_refused(tmp_path: Path) -> None:
+    cfg = write_config(tmp_path, rules="""\
+  - name: r1
+    conditions:
+      - type: booking_not_in_db
+    actions:
+      - type: send_sms
+        params: {template: confirmation}
+      - type: update_flag
+        params: {flag: confirm_sms_failed}
+""")
+    errors = errors_of(cfg)
+    assert any(e.field == "actions[1].params.flag" and "'_failed'" in e.message for e in errors)

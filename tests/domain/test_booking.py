@@ -96,3 +96,24 @@ def test_a_record_round_trips_through_its_item_keeping_added_attributes() -> Non
     assert record.to_item() == item
     assert record.flag("promo_sms") is True
     assert record.flag("remind_sms") is False
+
+
+@pytest.mark.parametrize(
+    ("mutate", "field"),
+    [
+        (lambda r: r["snapshotJson"].update(couponJson=5), "couponJson"),
+        (lambda r: r["snapshotJson"].update(startDateTime="9999-12-31T23:59:59Z"), None),  # overflows +9 h
+    ],
+)
+def test_no_shape_of_booking_raises_anything_but_a_booking_error(mutate, field) -> None:  # type: ignore[no-untyped-def]
+    raw = naver_booking(booking_id=900000043)
+    mutate(raw)
+    with pytest.raises(BookingError) as info:
+        Booking.from_naver(raw)
+    assert info.value.booking_id == "900000043"
+    assert info.value.field == field
+
+
+def test_short_or_foreign_numbers_show_only_their_last_four_digits() -> None:
+    assert mask_phone("12345678") == "****5678"
+    assert mask_phone("821012345678") == "********5678"

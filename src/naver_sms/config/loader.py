@@ -11,7 +11,6 @@ of a load are collected and raised together (`ConfigErrors`).
 
 from __future__ import annotations
 
-import difflib
 from collections.abc import Iterable, Sequence
 from pathlib import Path
 from types import MappingProxyType
@@ -29,7 +28,7 @@ from naver_sms.domain.sms_text import (
     euc_kr_length,
     non_euc_kr_chars,
 )
-from naver_sms.errors import ConfigError, ConfigErrors
+from naver_sms.errors import ConfigError, ConfigErrors, did_you_mean
 
 __all__ = ["RULES_FILE", "STORES_FILE", "TEMPLATES_FILE", "load_config", "suggest", "validation_errors"]
 
@@ -40,10 +39,7 @@ RULES_FILE = "rules.yaml"
 M = TypeVar("M", bound=BaseModel)
 
 
-def suggest(name: str, candidates: Iterable[str]) -> str | None:
-    """The closest known name to a misspelt one, if any is close enough."""
-    found = difflib.get_close_matches(name, list(candidates), n=1, cutoff=0.6)
-    return found[0] if found else None
+suggest = did_you_mean  # the loader's name for it, used by the rule compiler too
 
 
 def _locate(data: Any, loc: Sequence[str | int]) -> tuple[int | None, str]:

@@ -18,7 +18,6 @@ A secret's value never reaches a log line, an error message or a repr:
 
 from __future__ import annotations
 
-import difflib
 import json
 import logging
 import os
@@ -32,7 +31,7 @@ from botocore.config import Config
 from botocore.exceptions import BotoCoreError, ClientError
 
 from naver_sms.config.settings import ENV_PREFIX, Settings
-from naver_sms.errors import SecretError
+from naver_sms.errors import SecretError, did_you_mean
 
 __all__ = [
     "CREDENTIAL_FIELDS",
@@ -169,8 +168,8 @@ def _fetch(client: SecretsClient, name: str) -> dict[str, str]:
     values: dict[str, str] = {}
     for key, value in data.items():
         if key not in CREDENTIAL_FIELDS:
-            close = difflib.get_close_matches(key, CREDENTIAL_FIELDS, n=1)
-            hint = f" (did you mean {close[0]!r}?)" if close else f" (known: {', '.join(CREDENTIAL_FIELDS)})"
+            close = did_you_mean(key, CREDENTIAL_FIELDS)
+            hint = f" (did you mean {close!r}?)" if close else f" (known: {', '.join(CREDENTIAL_FIELDS)})"
             raise SecretError(f"secret {name!r}: unknown key {key!r}{hint}")
         if isinstance(value, int) and not isinstance(value, bool) and key in _NUMERIC_OK:
             value = str(value)

@@ -43,7 +43,7 @@ from naver_sms.database.repositories import (
     RecordKey,
     matches,
 )
-from naver_sms.errors import ConfigError, RecordMissing, RepositoryError
+from naver_sms.errors import ConfigError, RecordMissing, RepositoryError, did_you_mean
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb.client import DynamoDBClient
@@ -122,7 +122,7 @@ class DynamoTarget:
                 raise ConfigError(
                     f"unknown parameter {name!r} in DynamoDB target (known: {', '.join(_TARGET_PARAMS)})",
                     field="db",
-                    suggestion=_closest(name, _TARGET_PARAMS),
+                    suggestion=did_you_mean(name, _TARGET_PARAMS),
                 )
 
         def one(name: str) -> str | None:
@@ -155,13 +155,6 @@ class DynamoTarget:
         if self.endpoint:
             query.insert(0, f"endpoint={self.endpoint}")
         return f"{_SCHEME}://{self.region}?{'&'.join(query)}"
-
-
-def _closest(name: str, options: Sequence[str]) -> str | None:
-    import difflib
-
-    found = difflib.get_close_matches(name, options, n=1)
-    return found[0] if found else None
 
 
 def make_client(target: DynamoTarget, *, max_attempts: int = 3, timeout: float = 10.0) -> DynamoDBClient:

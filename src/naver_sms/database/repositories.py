@@ -424,32 +424,34 @@ class FlagRepository:
     @staticmethod
     def flag_state(record: BookingRecord | None, flag: str, now: datetime) -> str:
         """open | claimed | stale | done | failed - for reports, `plan` and conditions."""
-        if record is None:
-            return "open"
-        item = record.to_item()
-        if item.get(flag) is True:
-            return "done"
-        if item.get(_attr(flag, "_failed")) is True:
-            return "failed"
-        if _attr(flag, "_claim_run") in item:
-            until = item.get(_attr(flag, "_claim_until"), 0)
-            return "claimed" if isinstance(until, int | float) and until > _epoch(now) else "stale"
-        return "open"
+        return "open" if record is None else _state_of(record.to_item(), flag, now)
 
     def _refuse_unless_open(self, key: RecordKey, flag: str, item: Mapping[str, Any], now: datetime) -> None:
-        if item.get(flag) is True:
+        state = _state_of(item, flag, now)
+        if state == "done":
             raise FlagAlreadyDone("already set", key=key, flag=flag)
-        if item.get(_attr(flag, "_failed")) is True:
+        if state == "failed":
             raise FlagFailedForGood(
                 f"failed {item.get(_attr(flag, '_attempts'))} times: {item.get(_attr(flag, '_last_error'), '')}",
                 key=key,
                 flag=flag,
                 last_error=item.get(_attr(flag, "_last_error")),
             )
-        run = item.get(_attr(flag, "_claim_run"))
-        until = item.get(_attr(flag, "_claim_until"), 0)
-        if run is not None and isinstance(until, int | float) and until > _epoch(now):
+        if state == "claimed":
+            run = item.get(_attr(flag, "_claim_run"))
             raise FlagClaimed(f"claimed by run {run}", key=key, flag=flag, run_id=run)
+
+
+def _state_of(item: Mapping[str, Any], flag: str, now: datetime) -> str:
+    """The state of `flag` in a row (the table of product.md): done, failed, claimed, stale or open."""
+    if item.get(flag) is True:
+        return "done"
+    if item.get(_attr(flag, "_failed")) is True:
+        return "failed"
+    if _attr(flag, "_claim_run") in item:
+        until = item.get(_attr(flag, "_claim_until"), 0)
+        return "claimed" if isinstance(until, int | float) and until > _epoch(now) else "stale"
+    return "open"
 
 
 def _stale_from(item: Mapping[str, Any], flag: str) -> StaleClaim:

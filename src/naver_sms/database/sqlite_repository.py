@@ -133,7 +133,10 @@ class SqliteRecordStore:
             row = conn.execute("SELECT item FROM sms WHERE booking_num = ? AND phone = ?", key).fetchone()
             if row is None:
                 raise RecordMissing(f"{key[0]}: no record")
-            item = json.loads(row[0])
+            try:
+                item = json.loads(row[0])
+            except ValueError as exc:
+                raise RepositoryError(f"{key[0]}: unreadable row: {exc}") from exc
             if not matches(item, expect):
                 return None
             item.update(set_)

@@ -22,6 +22,7 @@ __all__ = [
     "BookingRecord",
     "Store",
     "format_phone_key",
+    "legacy_phone_key",
     "mask_name",
     "mask_phone",
 ]
@@ -61,11 +62,19 @@ def format_phone_key(digits: str) -> str:
     return digits
 
 
+def legacy_phone_key(digits: str) -> str:
+    """The key the legacy job wrote: always 3-4-rest (`011-1234-567` for a 10-digit number). Rows it left
+    keep their key; the runner finds them under it (runner.build_plan), so no booking is taken for new."""
+    return f"{digits[:3]}-{digits[3:7]}-{digits[7:]}"
+
+
 def mask_phone(phone: str) -> str:
     """`010-1234-5678` -> `010-****-5678`; digits-only numbers keep their first three and last four."""
     digits = re.sub(r"\D", "", phone)
     if len(digits) < 7:
         return "*" * len(phone)
+    if len(digits) < 10 or not digits.startswith("0"):  # not a Korean number: keep only the last four
+        return "*" * (len(digits) - 4) + digits[-4:]
     if "-" in phone:
         head, *_, tail = phone.split("-")
         return f"{head}-****-{tail}"
@@ -145,7 +154,22 @@ class Booking:
 
     @classmethod
     def from_naver(cls, data: Mapping[str, Any]) -> Booking:
-        """Map one booking object of the Naver partner API; raise `BookingError` naming the bad field."""
+        """Map one booking object of the Naver partner API; raise `BookingError` naming the bad field.
+
+        Whatever shape the object has, the only error is `BookingError`: one odd booking is skipped and
+        reported, it never stops a run."""
+        try:
+            return cls._from_naver(data)
+        except BookingError:
+            raise
+        except (TypeError, ValueError, OverflowError, KeyError, AttributeError) as exc:
+            raw = data.get("bookingId") if isinstance(data, Mapping) else None
+            raise BookingError(
+                f"unreadable ({type(exc).__name__})", booking_id=str(raw) if raw is not None else None
+            ) from exc
+
+    @classmethod
+    def _from_naver(cls, data: Mapping[str, Any]) -> Booking:
         if not isinstance(data, Mapping):
             raise BookingError(f"expected a JSON object, got {type(data).__name__}")
         raw_id = data.get("bookingId")
@@ -193,10 +217,11 @@ class Booking:
                     price=int(price) if isinstance(price, int) else None,
                 )
             )
+        raw_coupons = snapshot.get("couponJson") or []
+        if not isinstance(raw_coupons, list):
+            raise BookingError("not a list", booking_id=booking_id, field="couponJson")
         coupons = tuple(
-            str(c["couponName"])
-            for c in (snapshot.get("couponJson") or [])
-            if isinstance(c, Mapping) and c.get("couponName")
+            str(c["couponName"]) for c in raw_coupons if isinstance(c, Mapping) and c.get("couponName")
         )
         extra = {k: v for k, v in data.items() if k not in _MAPPED_FIELDS}
         return cls(

@@ -78,6 +78,7 @@ class MalformedPage(BookingSourceError):
 
 # --- windows ------------------------------------------------------------------------------------------------
 
+
 @dataclass(frozen=True, slots=True)
 class Window:
     """One query: a status and, optionally, a date range on the day of use (both ends inclusive)."""
@@ -177,6 +178,7 @@ def is_login_url(url: str) -> bool:
 
 
 # --- the HTTP client ----------------------------------------------------------------------------------------
+
 
 @dataclass(frozen=True, slots=True)
 class RetryPolicy:
@@ -296,8 +298,15 @@ class NaverApi:
         header = cookie_header(cookies, self.base_url)
         window = Window(CONFIRMED)
         try:
-            self._get(self._count_url(store_id), store_id, window, page=0, what="session check",
-                      cookies=header, attempts=1)
+            self._get(
+                self._count_url(store_id),
+                store_id,
+                window,
+                page=0,
+                what="session check",
+                cookies=header,
+                attempts=1,
+            )
         except SessionRejected:
             return False
         except StoreFetchError as exc:
@@ -390,6 +399,13 @@ class NaverApi:
             with self._rng_lock:
                 wait = self.retry.delay(attempt, self._rng, retry_after)
             self.waits.append(wait)
-            log.warning("store %s, %s: %s; retrying in %.2fs (try %d of %d)",
-                        store_id, what, problem, wait, attempt + 1, max_attempts)
+            log.warning(
+                "store %s, %s: %s; retrying in %.2fs (try %d of %d)",
+                store_id,
+                what,
+                problem,
+                wait,
+                attempt + 1,
+                max_attempts,
+            )
             self._sleep(wait)

@@ -93,9 +93,15 @@ class NaverBookingSource:
             concurrency=settings.fetch_concurrency,
         )
 
+    def close(self) -> None:
+        """Release the HTTP client's connections (warm Lambda containers and `serve` reuse the process)."""
+        self.api.close()
+
     def windows(self, now: datetime) -> list[Window]:
-        return [*confirmed_windows(now, self.confirmed_horizon_days),
-                *completed_windows(now, self.completed_window_days)]
+        return [
+            *confirmed_windows(now, self.confirmed_horizon_days),
+            *completed_windows(now, self.completed_window_days),
+        ]
 
     def fetch(self, stores: Sequence[Store], now: datetime) -> FetchResult:
         result = FetchResult()
@@ -120,8 +126,13 @@ class NaverBookingSource:
                         continue
                     result.bookings.extend(bookings)
                     result.skipped.extend(skipped)
-                    log.info("store %s (%s): %d bookings, %d skipped",
-                             store.id, store.alias, len(bookings), len(skipped))
+                    log.info(
+                        "store %s (%s): %d bookings, %d skipped",
+                        store.id,
+                        store.alias,
+                        len(bookings),
+                        len(skipped),
+                    )
         finally:
             result.requests = self.api.requests - requests_before
         return result
@@ -140,8 +151,11 @@ class NaverBookingSource:
         try:
             return self._fetch_store(store, windows, now)
         except SessionRejected as exc:
-            raise StoreFetchError("Naver rejected the session again right after a fresh login "
-                                  "(does this account manage this store?)", store_id=store.id) from exc
+            raise StoreFetchError(
+                "Naver rejected the session again right after a fresh login "
+                "(does this account manage this store?)",
+                store_id=store.id,
+            ) from exc
 
     def _fetch_store(
         self, store: Store, windows: Sequence[Window], now: datetime
@@ -177,8 +191,11 @@ class NaverBookingSource:
             skipped.append(exc)
             return None
         if booking.store_id != store.id:
-            error = BookingError(f"listed under store {store.id} but belongs to store {booking.store_id}",
-                                 booking_id=booking.booking_id, field="businessId")
+            error = BookingError(
+                f"listed under store {store.id} but belongs to store {booking.store_id}",
+                booking_id=booking.booking_id,
+                field="businessId",
+            )
             log.warning("store %s: %s", store.id, error)
             skipped.append(error)
             return None

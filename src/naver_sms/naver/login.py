@@ -89,16 +89,24 @@ def diagnose(page: LoginPage, login_path: str) -> str | None:
     if not on_login_page:  # left the login pages: the session check decides (page text is not looked at)
         return None
     if page.shown_ids & set(_CAPTCHA_IDS) or any(w in text for w in _CAPTCHA_WORDS):
-        return ("Naver asked for a captcha (자동입력 방지 문자). A person has to log in once by hand; "
-                "see docs/naver.md, 'When Naver asks for a captcha or a second factor'.")
+        return (
+            "Naver asked for a captcha (자동입력 방지 문자). A person has to log in once by hand; "
+            "see docs/naver.md, 'When Naver asks for a captcha or a second factor'."
+        )
     if any(w in url for w in _SECOND_FACTOR_URL_WORDS) or any(w in text for w in _SECOND_FACTOR_WORDS):
-        return ("Naver asked for a second factor (2단계 인증 / new device confirmation). A person has to "
-                "approve this login or log in once by hand; see docs/naver.md.")
+        return (
+            "Naver asked for a second factor (2단계 인증 / new device confirmation). A person has to "
+            "approve this login or log in once by hand; see docs/naver.md."
+        )
     if page.shown_ids & set(_WRONG_PASSWORD_IDS) or any(w in text for w in _WRONG_PASSWORD_WORDS):
-        return ("Naver refused the id or the password. Check NAVER_SMS_NAVER_ID and NAVER_SMS_NAVER_PASSWORD "
-                "(or the secret); repeated failures make Naver ask for a captcha.")
-    return ("Naver kept the browser on its login page without saying why. A person has to log in once "
-            "by hand to see what Naver wants; see docs/naver.md.")
+        return (
+            "Naver refused the id or the password. Check NAVER_SMS_NAVER_ID and NAVER_SMS_NAVER_PASSWORD "
+            "(or the secret); repeated failures make Naver ask for a captcha."
+        )
+    return (
+        "Naver kept the browser on its login page without saying why. A person has to log in once "
+        "by hand to see what Naver wants; see docs/naver.md."
+    )
 
 
 class BrowserLogin:
@@ -149,8 +157,10 @@ class BrowserLogin:
 
     def login(self) -> list[dict[str, Any]]:
         if self._user_id is None or self._password is None:
-            raise LoginError("no Naver credentials: set NAVER_SMS_NAVER_ID and NAVER_SMS_NAVER_PASSWORD "
-                             "(or the secret) to log in")
+            raise LoginError(
+                "no Naver credentials: set NAVER_SMS_NAVER_ID and NAVER_SMS_NAVER_PASSWORD "
+                "(or the secret) to log in"
+            )
         from selenium.common.exceptions import WebDriverException
 
         started = time.monotonic()
@@ -224,16 +234,19 @@ class BrowserLogin:
         # The real check: the account page answers without sending us back to a login page.
         driver.get(self.check_url)
         if "login" in driver.current_url.lower():
-            raise LoginError("the browser left the login page, but Naver's account page still asks to log in "
-                             "(no session was created): nothing cached")
+            raise LoginError(
+                "the browser left the login page, but Naver's account page still asks to log in "
+                "(no session was created): nothing cached"
+            )
         return self._cookies(driver)
 
     def _wait_for_person(self, driver: Any) -> None:
         from selenium.common.exceptions import TimeoutException
         from selenium.webdriver.support.ui import WebDriverWait
 
-        log.warning("waiting up to %.0fs for a person to finish the login in the browser window",
-                    self.person_timeout)
+        log.warning(
+            "waiting up to %.0fs for a person to finish the login in the browser window", self.person_timeout
+        )
         try:
             WebDriverWait(driver, self.person_timeout, poll_frequency=0.25).until(
                 lambda d: diagnose(self._page(d), self.login_path) is None

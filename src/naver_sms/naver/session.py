@@ -100,8 +100,10 @@ class SessionManager:
             self._repository.save_cookies(cookies)
         except RepositoryError as exc:
             # The session is good: this run goes on with it; the next one will have to log in again.
-            log.error("Naver login succeeded but the session could not be cached (%s): the next run logs in "
-                      "again", type(exc).__name__)
+            log.error(
+                "Naver login succeeded but the session could not be cached (%s): the next run logs in again",
+                type(exc).__name__,
+            )
             return cookies
         log.info("Naver login succeeded: %d cookies cached", len(cookies))
         return cookies

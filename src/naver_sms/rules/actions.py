@@ -25,11 +25,12 @@ from pydantic import BaseModel, ConfigDict, Field
 from naver_sms.config.loader import suggest
 from naver_sms.config.models import AppConfig, SmsTemplate
 from naver_sms.delivery import deliver_once
-from naver_sms.domain.booking import Booking, BookingRecord
+from naver_sms.domain.booking import Booking, BookingRecord, mask_phone
 from naver_sms.domain.sms_text import choose_type
 from naver_sms.errors import FlagFailedForGood, OutcomeUnknown
 from naver_sms.logs import emit, mask_text
 from naver_sms.notifications.protocols import SmsMessage
+from naver_sms.rules.conditions import FlagName
 from naver_sms.rules.context import (
     ActionContext,
     ActionResult,
@@ -69,11 +70,11 @@ class SendSmsParams(_Params):
     template: str = Field(min_length=1)
     store_specific: bool = False
     #: the flag that makes this SMS exactly-once; filled from the rule's next update_flag when absent
-    flag: str | None = Field(default=None, pattern=r"^[a-z][a-z0-9_]*$")
+    flag: FlagName | None = None
 
 
 class UpdateFlagParams(_Params):
-    flag: str = Field(pattern=r"^[a-z][a-z0-9_]*$")
+    flag: FlagName
     value: bool = True
 
 
@@ -219,8 +220,7 @@ def send_sms(ctx: ActionContext, p: SendSmsParams) -> ActionResult:
             reason=outcome.status,
         )
         return ActionResult(status="skipped", detail=outcome.detail)
-    status = "reconciled" if outcome.status == "reconciled" else outcome.status
-    done = _with(record, status, request_id=outcome.request_id)
+    done = _with(record, outcome.status, request_id=outcome.request_id)
     _log_sms(ctx, done)
     return ActionResult(
         sms=(done,),
@@ -253,7 +253,7 @@ def _log_sms(ctx: ActionContext, record: SmsRecord) -> None:
         booking_id=record.booking_num,
         status=record.status,
         template=record.template,
-        to=mask_text(record.to),
+        to=mask_phone(record.to),
         request_id=record.request_id,
         error=mask_text(record.error) if record.error else None,
     )
@@ -477,7 +477,7 @@ ACTIONS: tuple[ActionType, ...] = (
 )
 
 
-def register_actions(engine: RuleEngine, services: ActionServicesBundle) -> None:
+def register_actions(engine: RuleEngine, services: ActionServicesBundle | None = None) -> None:
     """Register every executor with `engine`, and the services the run's contexts will carry."""
     for atype in ACTIONS:
         engine.register_action(atype)

@@ -7,17 +7,31 @@ Adding a condition: write a params model and a `check`/`observe` pair, and add o
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import date, timedelta
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, model_validator
 
-from naver_sms.database.repositories import FlagRepository
+from naver_sms.database.repositories import CLAIM_SUFFIXES, FlagRepository
 from naver_sms.rules.facts import Facts
 
-__all__ = ["CONDITIONS", "ConditionType", "register_conditions"]
+__all__ = ["CONDITIONS", "ConditionType", "FlagName"]
+
+
+def _flag_name(name: str) -> str:
+    if not re.fullmatch(r"[a-z][a-z0-9_]*", name):
+        raise ValueError("a flag name is lower-case letters, digits and '_', starting with a letter")
+    clash = next((s for s in CLAIM_SUFFIXES if name.endswith(s)), None)
+    if clash:
+        raise ValueError(f"a flag name cannot end in {clash!r}: the flag's own bookkeeping uses it")
+    return name
+
+
+#: The name of a boolean flag of the `sms` row (legacy: confirm_sms, remind_sms, option_sms).
+FlagName = Annotated[str, AfterValidator(_flag_name)]
 
 
 class Params(BaseModel):
@@ -35,7 +49,7 @@ class TimeBeforeBookingParams(Params):
 
 
 class FlagParams(Params):
-    flag: str = Field(pattern=r"^[a-z][a-z0-9_]*$")
+    flag: FlagName
 
 
 class CurrentHourParams(Params):
@@ -295,9 +309,3 @@ CONDITIONS: tuple[ConditionType, ...] = (
         "the booking's day (of use, or of registration) is within `start`..`end`, inclusive",
     ),
 )
-
-
-def register_conditions(engine: Any) -> None:
-    """Register every built-in condition type with `engine`."""
-    for ctype in CONDITIONS:
-        engine.register_condition(ctype)

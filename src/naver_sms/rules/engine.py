@@ -244,7 +244,8 @@ class RuleEngine:
     def __init__(self, *, with_builtin_conditions: bool = True) -> None:
         self.conditions: dict[str, ConditionType] = {}
         self.actions: dict[str, ActionType] = {}
-        #: the services of `register_actions`, carried by every ActionContext of a run
+        #: the services given to `register_actions` at bootstrap (the runtime hands the same bundle to every
+        #: ActionContext it makes: `Runtime.services`)
         self.services: ActionServicesBundle | None = None
         if with_builtin_conditions:
             for ctype in CONDITIONS:

@@ -19,6 +19,7 @@ from jinja2.exceptions import SecurityError, UndefinedError
 from jinja2.sandbox import ImmutableSandboxedEnvironment
 
 from naver_sms.domain.booking import Booking, Store
+from naver_sms.errors import did_you_mean
 
 __all__ = ["TEMPLATE_VARIABLES", "TemplateProblem", "check_template", "render"]
 
@@ -59,13 +60,6 @@ def _compile(text: str) -> Any:
     return _ENV.from_string(text)
 
 
-def _close(name: str, known: Iterable[str]) -> str | None:
-    import difflib
-
-    found = difflib.get_close_matches(name, list(known), n=1, cutoff=0.6)
-    return found[0] if found else None
-
-
 def check_template(text: str, *, allowed: Iterable[str]) -> None:
     """Raise `TemplateProblem` when `text` has a syntax error, uses a variable outside `allowed`, or an
     attribute the booking or store does not have."""
@@ -90,7 +84,7 @@ def check_template(text: str, *, allowed: Iterable[str]) -> None:
             raise TemplateProblem(
                 f"unknown template variable {name_node.name!r} (available: {', '.join(sorted(allowed_set))})",
                 line=name_node.lineno,
-                suggestion=_close(name_node.name, allowed_set),
+                suggestion=did_you_mean(name_node.name, allowed_set),
             )
     for attr in tree.find_all(nodes.Getattr):
         if not isinstance(attr.node, nodes.Name):
@@ -101,7 +95,7 @@ def check_template(text: str, *, allowed: Iterable[str]) -> None:
             raise TemplateProblem(
                 f"{owner} has no attribute {attr.attr!r}",
                 line=attr.lineno,
-                suggestion=_close(attr.attr, known),
+                suggestion=did_you_mean(attr.attr, known),
             )
 
 
@@ -113,7 +107,3 @@ def render(text: str, context: Mapping[str, Any]) -> str:
         return str(_compile(text).render(**context))
     except (UndefinedError, SecurityError, TemplateSyntaxError) as exc:
         raise TemplateProblem(f"cannot render template: {exc}") from exc
-
-
-def template_context(booking: Booking | None, store: Store | None, **extra: Any) -> dict[str, Any]:
-    return {"booking": booking, "store": store, **extra}

@@ -1,5 +1,7 @@
 """Rule fixture tests written by the operator: bookings + existing rows + a clock -> the expected SMS.
 
+It sits beside the runner (each fixture is one real run), above the rule engine.
+
 `naver-sms rules test` runs every `*.yaml` of `config/tests/` (or the files given) through the real engine with
 the real configuration, against a throw-away in-memory database and the sandbox outbox. A change to the rules
 or templates that changes what is sent fails its fixture before it goes live.
@@ -34,6 +36,7 @@ from naver_sms.domain.booking import Booking, BookingRecord
 from naver_sms.domain.clock import FixedClock, parse_kst
 from naver_sms.errors import ConfigError, ConfigErrors
 from naver_sms.naver.source import FetchResult
+from naver_sms.runner import run_once
 
 __all__ = ["FixtureResult", "load_fixtures", "run_fixture"]
 
@@ -137,8 +140,6 @@ def run_fixture(
     fixture: Fixture, *, make_runtime: Callable[..., Any], file: str, line: int | None
 ) -> FixtureResult:
     """Run one fixture. `make_runtime(source, clock)` returns a fresh `Runtime` (in-memory state, outbox)."""
-    from naver_sms.runner import run_once
-
     result = FixtureResult(fixture.name, file, line)
     by_id: dict[str, Booking] = {}
     for index, raw in enumerate(fixture.bookings):
