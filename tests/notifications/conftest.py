@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, Protocol, TypeVar
 
 import httpx
 import pytest
@@ -57,10 +58,19 @@ def wsgi_server() -> Iterator[tuple[Switch, str]]:
         yield switch, url
 
 
-@pytest.fixture
-def sens_server(wsgi_server: tuple[Switch, str]) -> Iterator[tuple[SensStandIn, str]]:
+class _StandIn(Protocol):
+    def __call__(self, environ: dict[str, Any], start_response: Callable[..., Any]) -> Any: ...
+
+    def release_stalls(self) -> None: ...
+
+
+S = TypeVar("S", bound=_StandIn)
+
+
+@contextmanager
+def plugged_in(wsgi_server: tuple[Switch, str], standin: S) -> Iterator[tuple[S, str]]:
+    """`standin` served for one test; its stalls are ended and it is unplugged afterwards."""
     switch, url = wsgi_server
-    standin = SensStandIn()
     switch.app = standin
     try:
         yield standin, url
@@ -69,33 +79,58 @@ def sens_server(wsgi_server: tuple[Switch, str]) -> Iterator[tuple[SensStandIn, 
         switch.app = None
 
 
-@pytest.fixture
-def make_sens_client(
-    sens_server: tuple[SensStandIn, str], sleeps: RecordingSleep
-) -> Iterator[Callable[..., SensClient]]:
-    standin, url = sens_server
-    clients: list[SensClient] = []
+class _Client(Protocol):
+    def close(self) -> None: ...
 
-    def make(**overrides: Any) -> SensClient:
-        options: dict[str, Any] = {
-            "base_url": url,
-            "service_id": standin.service_id,
-            "access_key": standin.access_key,
-            "secret_key": standin.secret_key,
-            "timeout": 5.0,
-            "retry": RetryPolicy(max_attempts=3, base_delay=0.5, max_delay=4.0, jitter=0.0),
-            "lookup_attempts": 2,
-            "lookup_delay": 1.0,
-            "sleep": sleeps,
-        }
-        options.update(overrides)
-        client = SensClient(**options)
+
+C = TypeVar("C", bound=_Client)
+
+
+def exact_retry() -> RetryPolicy:
+    """Three attempts, no jitter: the waits a test asserts are exact."""
+    return RetryPolicy(max_attempts=3, base_delay=0.5, max_delay=4.0, jitter=0.0)
+
+
+def client_factory(client_class: Callable[..., C], defaults: dict[str, Any]) -> Iterator[Callable[..., C]]:
+    """A fixture body: yields `make(**overrides)`, which builds `client_class(**defaults, **overrides)`; every
+    client made is closed at teardown."""
+    clients: list[C] = []
+
+    def make(**overrides: Any) -> C:
+        client = client_class(**{**defaults, **overrides})
         clients.append(client)
         return client
 
     yield make
     for client in clients:
         client.close()
+
+
+@pytest.fixture
+def sens_server(wsgi_server: tuple[Switch, str]) -> Iterator[tuple[SensStandIn, str]]:
+    with plugged_in(wsgi_server, SensStandIn()) as served:
+        yield served
+
+
+@pytest.fixture
+def make_sens_client(
+    sens_server: tuple[SensStandIn, str], sleeps: RecordingSleep
+) -> Iterator[Callable[..., SensClient]]:
+    standin, url = sens_server
+    yield from client_factory(
+        SensClient,
+        {
+            "base_url": url,
+            "service_id": standin.service_id,
+            "access_key": standin.access_key,
+            "secret_key": standin.secret_key,
+            "timeout": 5.0,
+            "retry": exact_retry(),
+            "lookup_attempts": 2,
+            "lookup_delay": 1.0,
+            "sleep": sleeps,
+        },
+    )
 
 
 def utc(text: str) -> datetime:
@@ -104,14 +139,8 @@ def utc(text: str) -> datetime:
 
 @pytest.fixture
 def telegram_server(wsgi_server: tuple[Switch, str]) -> Iterator[tuple[TelegramStandIn, str]]:
-    switch, url = wsgi_server
-    standin = TelegramStandIn()
-    switch.app = standin
-    try:
-        yield standin, url
-    finally:
-        standin.release_stalls()
-        switch.app = None
+    with plugged_in(wsgi_server, TelegramStandIn()) as served:
+        yield served
 
 
 @pytest.fixture
@@ -119,37 +148,23 @@ def make_telegram_client(
     telegram_server: tuple[TelegramStandIn, str], sleeps: RecordingSleep
 ) -> Iterator[Callable[..., TelegramClient]]:
     standin, url = telegram_server
-    clients: list[TelegramClient] = []
-
-    def make(**overrides: Any) -> TelegramClient:
-        options: dict[str, Any] = {
+    yield from client_factory(
+        TelegramClient,
+        {
             "base_url": url,
             "token": standin.token,
             "chat_id": next(iter(standin.chat_ids)),
             "timeout": 5.0,
-            "retry": RetryPolicy(max_attempts=3, base_delay=0.5, max_delay=4.0, jitter=0.0),
+            "retry": exact_retry(),
             "sleep": sleeps,
-        }
-        options.update(overrides)
-        client = TelegramClient(**options)
-        clients.append(client)
-        return client
-
-    yield make
-    for client in clients:
-        client.close()
+        },
+    )
 
 
 @pytest.fixture
 def slack_server(wsgi_server: tuple[Switch, str]) -> Iterator[tuple[SlackStandIn, str]]:
-    switch, url = wsgi_server
-    standin = SlackStandIn()
-    switch.app = standin
-    try:
+    with plugged_in(wsgi_server, SlackStandIn()) as (standin, url):
         yield standin, url + standin.path
-    finally:
-        standin.release_stalls()
-        switch.app = None
 
 
 @pytest.fixture
@@ -157,23 +172,10 @@ def make_slack_client(
     slack_server: tuple[SlackStandIn, str], sleeps: RecordingSleep
 ) -> Iterator[Callable[..., SlackWebhookClient]]:
     _, webhook_url = slack_server
-    clients: list[SlackWebhookClient] = []
-
-    def make(**overrides: Any) -> SlackWebhookClient:
-        options: dict[str, Any] = {
-            "webhook_url": webhook_url,
-            "timeout": 5.0,
-            "retry": RetryPolicy(max_attempts=3, base_delay=0.5, max_delay=4.0, jitter=0.0),
-            "sleep": sleeps,
-        }
-        options.update(overrides)
-        client = SlackWebhookClient(**options)
-        clients.append(client)
-        return client
-
-    yield make
-    for client in clients:
-        client.close()
+    yield from client_factory(
+        SlackWebhookClient,
+        {"webhook_url": webhook_url, "timeout": 5.0, "retry": exact_retry(), "sleep": sleeps},
+    )
 
 
 def no_http(request: httpx.Request) -> httpx.Response:
