@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import itertools
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -84,10 +84,11 @@ class RecordingSms:
         self.sent.append(message)
         return SmsReceipt("sent", f"req-{len(self.sent)}", datetime.now(UTC))
 
-    def find_sent(self, message: SmsMessage, *, since: datetime, until: datetime) -> SmsReceipt | None:
+    def find_sent(self, message: SmsMessage, *, since: datetime, until: datetime,
+                  exclude: Collection[str] = ()) -> SmsReceipt | None:
         self.lookups.append(message)
         for i, sent in enumerate(self.sent):
-            if sent == message:
+            if sent == message and f"req-{i + 1}" not in exclude:
                 return SmsReceipt("sent", f"req-{i + 1}", datetime.now(UTC))
         return None
 

@@ -54,12 +54,6 @@ def test_login_without_credentials_says_which_are_missing(tmp_path: Path, monkey
     assert "NAVER_SMS_NAVER_ID" in result.output
 
 
-def test_a_live_run_refuses_a_made_up_clock(tmp_path: Path) -> None:
-    result = runner.invoke(app, ["run", "--live", "--now", "2026-11-26 18:40", "--db", str(tmp_path / "s.sqlite3")])
-    assert result.exit_code == 2
-    assert "real time" in " ".join(result.output.split())
-
-
 def test_a_sandbox_run_refuses_the_production_dynamodb_tables(tmp_path: Path) -> None:
     # GIVEN the production tables (no local endpoint): the outbox would mark real customers' SMS as sent
     result = runner.invoke(app, ["run", "--bookings", "examples/bookings", "--db", "dynamodb://ap-northeast-2",

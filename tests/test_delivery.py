@@ -26,13 +26,13 @@ class NeverAnswers(RecordingSms):
         super().send(message)
         raise OutcomeUnknown("read timeout after sending", channel="sens")
 
-    def find_sent(self, message, *, since, until):  # type: ignore[no-untyped-def]
+    def find_sent(self, message, *, since, until, exclude=()):  # type: ignore[no-untyped-def]
         self.lookups.append(message)
         return None
 
 
 class LookupDown(RecordingSms):
-    def find_sent(self, message, *, since, until):  # type: ignore[no-untyped-def]
+    def find_sent(self, message, *, since, until, exclude=()):  # type: ignore[no-untyped-def]
         self.lookups.append(message)
         raise DeliveryUnavailable("look-up: 503 after 3 attempts", channel="sens")
 
@@ -101,3 +101,44 @@ def test_failed_for_good_is_the_error_type(repo: SqliteRepository) -> None:
     with pytest.raises(FlagFailedForGood):
         deliver_once(repo=repo, sms=sms, message=MESSAGE, key=KEY, flag="confirm_sms", run_id="x",
                      now=kst("2026-11-27 10:00"), lease=LEASE)
+
+
+def test_a_stale_send_is_not_settled_by_the_same_customers_other_booking(tmp_path: Path) -> None:
+    """One customer, two bookings, the same confirmation text. Booking A's SMS went out; booking B's send got
+    no answer and in fact never reached SENS. The next run must send B's, not take A's message for it."""
+    import dataclasses
+    import json
+
+    from naver_sms.config.settings import Settings
+    from naver_sms.domain import FixedClock
+    from naver_sms.runner import run_once
+    from naver_sms.wiring import build_runtime
+    from tests.conftest import CONFIG_DIR
+    from tests.factories import naver_booking
+
+    class LosesTheSecond(RecordingSms):
+        def send(self, message: SmsMessage):  # type: ignore[no-untyped-def]
+            if len(self.sent) == 1 and not getattr(self, "lost", False):
+                self.lost = True
+                raise OutcomeUnknown("read timeout; the request never reached SENS", channel="sens")
+            return super().send(message)
+
+    bookings = [naver_booking(booking_id=900000071, store_id=1000001, start="2026-11-28 14:00", phone="01055550001"),
+                naver_booking(booking_id=900000072, store_id=1000001, start="2026-11-29 14:00", phone="01055550001")]
+    (tmp_path / "b.json").write_text(json.dumps(bookings, ensure_ascii=False), encoding="utf-8")
+    settings = Settings(config_dir=CONFIG_DIR, db=str(tmp_path / "s.sqlite3"), bookings_path=tmp_path / "b.json",
+                        telegram_enabled=False)
+    sms = LosesTheSecond()
+
+    def run_at(wall: str) -> None:
+        runtime, _ = build_runtime(settings, clock=FixedClock(kst(wall)), wall_clock=FixedClock(kst(wall)), run_id=wall)
+        runtime.services = dataclasses.replace(runtime.services, sms_service=sms)
+        run_once(runtime, run_id=wall)
+
+    run_at("2026-11-26 10:00")  # A sent (req-1); B: no answer
+    run_at("2026-11-26 10:20")  # B's claim is stale: the look-up must not take req-1 for B
+    assert [m.to for m in sms.sent] == ["01055550001", "01055550001"]
+    state = build_runtime(settings, clock=FixedClock(kst("2026-11-26 10:20")), run_id="x")[1]
+    rows = {r.booking_num: r for r in state.repo.records()}
+    assert rows["1000001_900000071"].extra["confirm_sms_request_id"] == "req-1"
+    assert rows["1000001_900000072"].extra["confirm_sms_request_id"] == "req-2"

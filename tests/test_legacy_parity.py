@@ -15,7 +15,7 @@ from __future__ import annotations
 import copy
 import itertools
 from collections import Counter, defaultdict
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Collection, Iterator, Mapping, Sequence
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -507,7 +507,8 @@ class FlakySms:
         self.sent.append(message)
         return SmsReceipt("sent", f"req-{len(self.sent)}", datetime.now(UTC))
 
-    def find_sent(self, message: SmsMessage, *, since: datetime, until: datetime) -> SmsReceipt | None:
+    def find_sent(self, message: SmsMessage, *, since: datetime, until: datetime,
+                  exclude: Collection[str] = ()) -> SmsReceipt | None:
         return None
 
 

@@ -106,11 +106,6 @@ def run(
     live: Annotated[bool, typer.Option("--live", help="Send for real (SENS, Telegram, Slack).")] = False,
 ) -> None:
     """One run: fetch bookings, decide with the rules, act, report."""
-    if live and now is not None:
-        # leases and look-up windows of real sends live in real time: a live run on another clock could
-        # take a fresh claim of a real run for a stale one
-        err.print("--now sets the clock of sandbox and dry runs only; a --live run uses the real time")
-        raise typer.Exit(2)
     try:
         settings = _settings(config=config, db=db, bookings=bookings, live=live)
         runtime, state, run_id = _runtime(settings, now, quiet=as_json, dry_run=dry_run)

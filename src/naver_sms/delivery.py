@@ -19,21 +19,18 @@ The look-up window is wall-clock time (the provider's clock), not the run's deci
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Collection, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any, Literal
 
 from naver_sms.database.repositories import BookingRepository, Claim, RecordKey
 from naver_sms.errors import DeliveryError, FlagAlreadyDone, FlagClaimed, FlagFailedForGood, OutcomeUnknown
-from naver_sms.notifications.protocols import SmsMessage, SmsService
+from naver_sms.notifications.protocols import LOOKUP_MARGIN, SmsMessage, SmsService
 
 __all__ = ["DeliveryOutcome", "deliver_once"]
 
 OutcomeStatus = Literal["sent", "outbox", "disabled", "reconciled", "already_done", "claimed_elsewhere"]
-
-#: How far around the stale claim's wall-clock time the provider is searched.
-LOOKUP_MARGIN = timedelta(minutes=2)
 
 
 @dataclass(frozen=True, slots=True)
@@ -65,6 +62,7 @@ def deliver_once(
     lease: timedelta,
     info: Mapping[str, Any] | None = None,
     wall_clock: Callable[[], datetime] = _wall_now,
+    exclude_request_ids: Collection[str] = (),
 ) -> DeliveryOutcome:
     """Send `message` unless `flag` of record `key` says it went out; set the flag when it does.
 
@@ -86,7 +84,7 @@ def deliver_once(
         return DeliveryOutcome("claimed_elsewhere", detail=str(exc))
 
     if claim.stale is not None:
-        found = _resolve_stale(repo, sms, message, claim, wall_clock)
+        found = _resolve_stale(repo, sms, message, claim, wall_clock, exclude_request_ids)
         if found is not None:
             return found
         if claim.attempt > repo.max_attempts:  # it may have gone out already; the bound says: no more
@@ -119,6 +117,7 @@ def _resolve_stale(
     message: SmsMessage,
     claim: Claim,
     wall_clock: Callable[[], datetime],
+    exclude: Collection[str],
 ) -> DeliveryOutcome | None:
     """Did the crashed run's message go out? Commit it if so (returns the outcome); None to send now."""
     assert claim.stale is not None
@@ -128,7 +127,9 @@ def _resolve_stale(
     except ValueError:
         since = wall_clock() - timedelta(days=1)
     try:
-        found = sms.find_sent(message, since=since - LOOKUP_MARGIN, until=wall_clock() + LOOKUP_MARGIN)
+        found = sms.find_sent(
+            message, since=since - LOOKUP_MARGIN, until=wall_clock() + LOOKUP_MARGIN, exclude=exclude
+        )
     except DeliveryError as exc:
         # cannot tell whether it went out: put the stale claim back for the next run's look-up - releasing it
         # would let the next run send without asking, and that send might be the second

@@ -16,7 +16,7 @@ from datetime import UTC, datetime, timedelta
 from naver_sms.config.models import AppConfig
 from naver_sms.database.repositories import BookingRepository
 from naver_sms.domain.booking import Booking, legacy_phone_key
-from naver_sms.domain.clock import KST, Clock
+from naver_sms.domain.clock import KST, Clock, SystemClock
 from naver_sms.errors import LoginBlocked
 from naver_sms.logs import emit
 from naver_sms.naver.source import BookingSource
@@ -52,6 +52,8 @@ class Runtime:
     clock: Clock
     mode: str  # sandbox | live
     lease: timedelta = timedelta(minutes=10)
+    #: real time for claims and leases (tests freeze it); `clock` is the decision clock
+    wall_clock: Clock = field(default_factory=SystemClock)
     summary_channel: TelegramService | None = None
     #: called with (stage, detail) as the run progresses (the CLI shows it)
     progress: Callable[[str, str], None] = field(default=lambda stage, detail: None)
@@ -74,9 +76,15 @@ def new_run_id() -> str:
 
 
 def context_factory(
-    rt: Runtime, now: datetime, options: RunOptions
+    rt: Runtime, now: datetime, options: RunOptions, plan: Plan | None = None
 ) -> Callable[[CompiledRule, Facts | None, Sequence[Facts]], ActionContext]:
     """How the engine gets the immutable context of each action of one run."""
+    sent_to: dict[str, set[str]] = {}
+    for f in plan.facts if plan is not None else ():
+        if f.record is not None:
+            ids = {str(v) for k, v in f.record.extra.items() if k.endswith("_request_id") and v}
+            sent_to.setdefault(f.booking.phone_digits, set()).update(ids)
+    known = {phone: frozenset(ids) for phone, ids in sent_to.items()}
 
     def make_context(rule: CompiledRule, facts: Facts | None, group: Sequence[Facts]) -> ActionContext:
         return ActionContext(
@@ -89,6 +97,7 @@ def context_factory(
             services=rt.services,
             options=options,
             bookings=tuple(f.booking for f in group),
+            known_request_ids=known.get(facts.booking.phone_digits, frozenset()) if facts else frozenset(),
         )
 
     return make_context
@@ -102,6 +111,7 @@ def build_plan(rt: Runtime, report: RunReport, bookings: Sequence[Booking]) -> P
     loaded = rt.repo.load(keys + [(num, old) for num, old in old_keys.items()])
     report.read_calls += loaded.read_calls
     facts = []
+    lease_now = rt.wall_clock()
     for booking in bookings:
         key = (booking.booking_num, booking.phone)
         if key not in loaded.records and key not in loaded.errors and booking.booking_num in old_keys:
@@ -125,6 +135,7 @@ def build_plan(rt: Runtime, report: RunReport, bookings: Sequence[Booking]) -> P
                 report.now,
                 rt.config.store(booking.store_id),
                 rt.config.option_keywords,
+                lease_now,
             )
         )
     return rt.engine.evaluate(rt.rules, facts)
@@ -146,7 +157,7 @@ def run_once(
         dry_run=dry_run,
         warnings=list(rt.config.warnings),
     )
-    options = RunOptions(run_id=run_id, lease=rt.lease, dry_run=dry_run)
+    options = RunOptions(run_id=run_id, lease=rt.lease, dry_run=dry_run, wall_clock=rt.wall_clock)
     try:
         stores = list(rt.config.stores.values())
         report.stores = len(stores)
@@ -164,7 +175,7 @@ def run_once(
         rt.progress("decide", f"{len(bookings)} bookings x {len(rt.rules)} rules")
         plan = build_plan(rt, report, bookings)
 
-        make_context = context_factory(rt, now, options)
+        make_context = context_factory(rt, now, options, plan)
 
         rt.progress("act", "dry run: nothing is sent or written" if dry_run else rt.mode)
         if dry_run:

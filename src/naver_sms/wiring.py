@@ -24,7 +24,7 @@ from naver_sms.database.sqlite_repository import (
     SqliteRepository,
     SqliteSessionRepository,
 )
-from naver_sms.domain.clock import Clock
+from naver_sms.domain.clock import Clock, SystemClock
 from naver_sms.errors import ConfigError
 from naver_sms.naver.files import JsonFileSource
 from naver_sms.naver.source import BookingSource
@@ -114,6 +114,7 @@ def build_runtime(
     state: State | None = None,
     progress: Callable[[str, str], None] | None = None,
     dry_run: bool = False,
+    wall_clock: Clock | None = None,
 ) -> tuple[Runtime, State]:
     if not settings.live and not dry_run and _is_aws_dynamodb(settings.db):
         # the sandbox writes its SMS to the outbox and then marks them sent: on the production tables that
@@ -157,6 +158,7 @@ def build_runtime(
         repo=state.repo,
         services=services,
         clock=clock,
+        wall_clock=wall_clock or SystemClock(),
         mode="live" if settings.live else "sandbox",
         lease=timedelta(seconds=settings.claim_lease_seconds),
         summary_channel=services.telegram_service,

@@ -11,7 +11,7 @@ from __future__ import annotations
 import json
 import os
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -51,10 +51,15 @@ class RecordingSms:
             os.close(fd)
         return SmsReceipt("sent", request_id, accepted_at)
 
-    def find_sent(self, message: SmsMessage, *, since: datetime, until: datetime) -> SmsReceipt | None:
+    def find_sent(self, message: SmsMessage, *, since: datetime, until: datetime,
+                  exclude: Collection[str] = ()) -> SmsReceipt | None:
         for sent in self.sent():
             at = datetime.fromisoformat(sent["accepted_at"])
-            if (sent["to"], sent["from"]) == (message.to, message.sender) and since <= at <= until:
+            if (
+                (sent["to"], sent["from"]) == (message.to, message.sender)
+                and since <= at <= until
+                and sent["request_id"] not in exclude
+            ):
                 return SmsReceipt("sent", sent["request_id"], at)
         return None
 

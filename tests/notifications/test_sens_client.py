@@ -21,7 +21,7 @@ from tests.standins.server import free_port
 
 pytestmark = pytest.mark.integration
 
-SUBJECT = "다비스튜디오 안내"
+SUBJECT = "예시스튜디오 안내"
 CONFIRMATION = (
     "[예시스튜디오] 예약이 확정되었습니다.\n방문 30분 전 안내 문자를 드립니다.\n\n문의: 02-000-0000"
 )
@@ -421,8 +421,10 @@ def test_find_sent_finds_a_message_sens_accepted_in_the_window(
     client = make_sens_client()
     sent = client.send(lms())
     now = datetime.now(UTC)
-    # WHEN a later run asks whether it went out
-    found = client.find_sent(lms(), since=now - timedelta(minutes=10), until=now + timedelta(minutes=1))
+    # WHEN a later run (another process, so another client) asks whether it went out
+    found = make_sens_client().find_sent(
+        lms(), since=now - timedelta(minutes=10), until=now + timedelta(minutes=1)
+    )
     # THEN SENS's record says so, with the same request id
     assert found is not None
     assert found.request_id == sent.request_id
@@ -495,7 +497,9 @@ def test_find_sent_counts_a_message_still_in_progress_as_sent(
     client.send(lms())
     now = datetime.now(UTC)
     assert (
-        client.find_sent(lms(), since=now - timedelta(minutes=10), until=now + timedelta(minutes=1))
+        make_sens_client().find_sent(
+            lms(), since=now - timedelta(minutes=10), until=now + timedelta(minutes=1)
+        )
         is not None
     )
 
@@ -510,7 +514,8 @@ def test_find_sent_splits_a_window_longer_than_30_days(
     now = datetime.now(UTC)
     # WHEN it is looked up, THEN SENS was asked twice (no window over 30 days) and it was found
     assert (
-        client.find_sent(lms(), since=now - timedelta(days=45), until=now + timedelta(minutes=1)) is not None
+        make_sens_client().find_sent(lms(), since=now - timedelta(days=45), until=now + timedelta(minutes=1))
+        is not None
     )
     assert len([r for r in standin.requests if "requestStartTime" in r.uri]) == 2
 
@@ -524,7 +529,9 @@ def test_find_sent_reads_every_page_of_a_busy_window(sens_server: Sens, make_sen
         client.send(lms(to=f"0100000{n:04d}"))
     now = datetime.now(UTC)
     assert (
-        client.find_sent(lms(), since=now - timedelta(minutes=10), until=now + timedelta(minutes=1))
+        make_sens_client().find_sent(
+            lms(), since=now - timedelta(minutes=10), until=now + timedelta(minutes=1)
+        )
         is not None
     )
     assert len([r for r in standin.requests if "pageIndex=1" in r.uri]) == 1
@@ -597,4 +604,6 @@ def test_find_sent_with_more_candidates_than_it_checks_says_it_cannot_tell(
     now = datetime.now(UTC)
     # WHEN this text is looked up, THEN the client does not guess
     with pytest.raises(DeliveryUnavailable):
-        client.find_sent(lms(), since=now - timedelta(minutes=10), until=now + timedelta(minutes=1))
+        make_sens_client().find_sent(
+            lms(), since=now - timedelta(minutes=10), until=now + timedelta(minutes=1)
+        )

@@ -14,7 +14,7 @@ import pytest
 
 from naver_sms.config.models import AppConfig
 from naver_sms.database.sqlite_repository import SqliteRepository
-from naver_sms.domain import Booking
+from naver_sms.domain import Booking, FixedClock
 from naver_sms.errors import DeliveryRejected, OutcomeUnknown
 from naver_sms.rules.actions import (
     ACTIONS,
@@ -40,10 +40,12 @@ NOW = kst("2026-11-26 18:40")
 
 
 def context(config: AppConfig, services: ActionServicesBundle, b: Booking | None, *, rule: str = "r",
-            run_id: str = "run-1", now: str = "2026-11-26 18:40", bookings: tuple[Booking, ...] = ()) -> ActionContext:
+            run_id: str = "run-1", now: str = "2026-11-26 18:40", bookings: tuple[Booking, ...] = (),
+            wall: str | None = None) -> ActionContext:
+    """The context of one action; `wall` is the real time of claims and leases (default: `now`)."""
+    options = RunOptions(run_id=run_id, lease=timedelta(minutes=10), wall_clock=FixedClock(kst(wall or now)))
     return ActionContext(rule=rule, booking=b, record=None, store=config.store(b.store_id) if b else None,
-                         now=kst(now), config=config, services=services,
-                         options=RunOptions(run_id=run_id, lease=timedelta(minutes=10)), bookings=bookings)
+                         now=kst(now), config=config, services=services, options=options, bookings=bookings)
 
 
 # --- send_sms ------------------------------------------------------------------------------------------------
@@ -160,6 +162,28 @@ def test_an_unknown_outcome_keeps_the_claim_and_the_next_run_resolves_it_without
     assert len(lost.sent) == 1 and len(lost.lookups) == 1
     row = repo.get((b.booking_num, b.phone))
     assert row is not None and row.confirm_sms is True
+
+
+def test_leases_keep_real_time_whatever_the_decision_clock_says(
+        config: AppConfig, services: ActionServicesBundle, repo: SqliteRepository) -> None:
+    # GIVEN a send with no answer at 10:00 real time
+    b = booking()
+    params = SendSmsParams(template="confirmation", flag="confirm_sms")
+
+    class Lost(RecordingSms):
+        def send(self, message):  # type: ignore[no-untyped-def]
+            super().send(message)
+            raise OutcomeUnknown("read timeout after sending", channel="sens")
+
+    flaky = dataclasses.replace(services, sms_service=Lost())
+    with pytest.raises(ActionExecutionError):
+        send_sms(context(config, flaky, b, run_id="run-1", wall="2026-11-26 10:00"), params)
+    # WHEN a run five real minutes later decides as if it were the next day (--now)
+    later = send_sms(context(config, flaky, b, run_id="run-2", now="2026-11-27 18:40", wall="2026-11-26 10:05"),
+                     params)
+    # THEN the claim is still live for it: no look-up, no second send
+    assert later.status == "skipped"
+    assert flaky.sms_service.lookups == []  # type: ignore[attr-defined]
 
 
 def test_a_send_whose_flag_is_done_is_skipped(config: AppConfig, services: ActionServicesBundle,

@@ -155,6 +155,10 @@ class SensStandIn:
         self._deliver_as: deque[tuple[str, str]] = deque()
         self._lock = threading.Lock()
         self._release = threading.Event()
+        #: the real look-up is unconfirmed in two ways the client must survive: a message may be listed only
+        #: some time after it was accepted, and a message's result may not show its text
+        self.list_lag = timedelta(0)
+        self.hide_text = False
 
     # -- control API ---------------------------------------------------------------------------------
 
@@ -416,6 +420,8 @@ class SensStandIn:
             if end < start or end - start > MAX_LOOKUP_WINDOW:
                 return _bad("the time range must be at most 30 days")
             found = [m for m in self.messages if start <= m.request_time.replace(microsecond=0) <= end]
+        listed_by = self._clock() - self.list_lag
+        found = [m for m in found if m.request_time <= listed_by]
         index, size = int(page_index), int(page_size)
         page = found[index * size : (index + 1) * size]
         return _json(
@@ -458,8 +464,7 @@ class SensStandIn:
                             {
                                 "requestTime": _sens_time(m.request_time),
                                 "contentType": m.content_type,
-                                "content": m.content,
-                                "subject": m.subject,
+                                **({} if self.hide_text else {"content": m.content, "subject": m.subject}),
                                 "countryCode": "82",
                                 "from": m.sender,
                                 "to": m.to,

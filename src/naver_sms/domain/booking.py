@@ -73,7 +73,7 @@ def mask_phone(phone: str) -> str:
     digits = re.sub(r"\D", "", phone)
     if len(digits) < 7:
         return "*" * len(phone)
-    if len(digits) < 10 or not digits.startswith("0"):  # not a Korean number: keep only the last four
+    if len(digits) < 9 or not digits.startswith("0"):  # not a Korean number: keep only the last four
         return "*" * (len(digits) - 4) + digits[-4:]
     if "-" in phone:
         head, *_, tail = phone.split("-")

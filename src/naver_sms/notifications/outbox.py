@@ -7,7 +7,7 @@ database (or memory, when state is kept elsewhere) - and the CLI prints it. Noth
 from __future__ import annotations
 
 import threading
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
 from datetime import UTC, datetime
 from typing import Any, Protocol
 
@@ -111,8 +111,12 @@ class OutboxSmsService:
         )
         return SmsReceipt("outbox", f"outbox-{row}", at)
 
-    def find_sent(self, message: SmsMessage, *, since: datetime, until: datetime) -> SmsReceipt | None:
+    def find_sent(
+        self, message: SmsMessage, *, since: datetime, until: datetime, exclude: Collection[str] = ()
+    ) -> SmsReceipt | None:
         for row in self.store.entries(channel="sms"):
+            if f"outbox-{row['id']}" in exclude:
+                continue
             body = row["payload"]
             at = datetime.fromisoformat(row["created_at"])
             if (

@@ -9,11 +9,13 @@ never resend blindly), `MessageTooLong` (checked before sending).
 from __future__ import annotations
 
 import json
+from collections.abc import Collection
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any, Literal, Protocol, runtime_checkable
 
 __all__ = [
+    "LOOKUP_MARGIN",
     "ChannelReceipt",
     "SlackService",
     "SmsMessage",
@@ -23,6 +25,10 @@ __all__ = [
 ]
 
 ReceiptStatus = Literal["sent", "outbox", "disabled"]
+
+#: How far around a send's wall-clock time the provider's records are searched: SENS's gateway accepts a
+#: clock up to 5 minutes off (external-apis.md §2), so either side may be that far apart.
+LOOKUP_MARGIN = timedelta(minutes=5)
 
 
 @dataclass(frozen=True, slots=True)
@@ -79,9 +85,13 @@ class SmsService(Protocol):
         """Send one SMS. Raises DeliveryError subclasses; returns only when the provider accepted it."""
         ...
 
-    def find_sent(self, message: SmsMessage, *, since: datetime, until: datetime) -> SmsReceipt | None:
-        """Reconciliation: was this message (same recipient and sender) accepted between `since` and
-        `until`? A receipt if so, None if certainly not. Raises DeliveryUnavailable when it cannot tell."""
+    def find_sent(
+        self, message: SmsMessage, *, since: datetime, until: datetime, exclude: Collection[str] = ()
+    ) -> SmsReceipt | None:
+        """Reconciliation: was this message (same recipient, sender and text) accepted between `since` and
+        `until`? A receipt if so, None if certainly not. Requests in `exclude` are known to be other
+        messages (e.g. another booking's identical confirmation) and never match. Raises
+        DeliveryUnavailable when it cannot tell - also when more than one request could be this message."""
         ...
 
 

@@ -25,8 +25,9 @@ import base64
 import hashlib
 import hmac
 import logging
+import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Collection, Iterator
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -64,7 +65,7 @@ from naver_sms.notifications._http import (
     reveal,
     unset_settings,
 )
-from naver_sms.notifications.protocols import SmsMessage, SmsReceipt
+from naver_sms.notifications.protocols import LOOKUP_MARGIN, SmsMessage, SmsReceipt
 
 __all__ = [
     "LOOKUP_TIME_FORMAT",
@@ -86,7 +87,7 @@ LOOKUP_TIME_FORMAT = "%Y-%m-%d %H:%M:%S"
 LOOKUP_MAX_WINDOW = timedelta(days=30) - timedelta(seconds=2)  # room for rounding to seconds
 #: The gateway accepts a client clock up to 5 minutes off, so SENS's `requestTime` of our request may be
 #: that far from our own clock: the look-up after a lost answer searches this much around it.
-CLOCK_SKEW_MARGIN = timedelta(minutes=5)
+CLOCK_SKEW_MARGIN = LOOKUP_MARGIN
 #: Pages of the list endpoint read at most per window; more than that and the client cannot tell.
 LOOKUP_MAX_PAGES = 20
 LOOKUP_PAGE_SIZE = 100
@@ -187,6 +188,9 @@ class SensClient(ChannelClient):
         if not self._access_key or not self._secret_key:
             raise ValueError("access_key and secret_key are required")
         super().__init__(http=http, transport=transport, timeout=timeout, retry=retry, sleep=sleep)
+        # requests this client has accounted for (its sends, its look-ups' answers): never another message's
+        self._accounted: set[str] = set()
+        self._accounted_lock = threading.Lock()
         self._lookup_attempts = max(1, lookup_attempts)
         self._lookup_delay = lookup_delay
         self._clock = clock
@@ -251,6 +255,8 @@ class SensClient(ChannelClient):
             status = response.status_code
             if status == 202:
                 receipt = self._receipt(response)
+                if receipt.request_id:
+                    self._account(receipt.request_id)
                 log.info("SMS to %s accepted by SENS, requestId %s", who, receipt.request_id)
                 return receipt
             provider = _error_message(response)
@@ -321,18 +327,26 @@ class SensClient(ChannelClient):
 
     # -- look-up ----------------------------------------------------------------------------------------
 
-    def find_sent(self, message: SmsMessage, *, since: datetime, until: datetime) -> SmsReceipt | None:
+    def find_sent(
+        self, message: SmsMessage, *, since: datetime, until: datetime, exclude: Collection[str] = ()
+    ) -> SmsReceipt | None:
         """Was this message (same recipient, sender, type and - where SENS shows them - content and subject)
         accepted by SENS between `since` and `until`? Naive datetimes are taken as UTC.
 
         Lists the requests in the window (split into windows of at most 30 days), then reads each candidate's
         result: READY / PROCESSING / COMPLETED with statusCode "0" count as sent; COMPLETED with another code
-        failed and does not count. Raises `DeliveryUnavailable` when SENS cannot be asked."""
+        failed and does not count. A request in `exclude`, or one this client already accounted for (a send
+        it made, or an earlier look-up's answer), is another message and never matches: one customer's two
+        bookings get the same confirmation text, and one message must not settle both.
+
+        Raises `DeliveryUnavailable` when SENS cannot be asked, or cannot tell: more than one request could be
+        this message, or more than one candidate and SENS does not show their text."""
         message = resolve_type(message)
         since, until = _aware(since), _aware(until)
         if since > until:
             raise ValueError("since must not be after until")
         who = mask_phone(message.to)
+        taken = set(exclude) | self._accounted_ids()
         candidates: list[dict[str, Any]] = []
         for start, end in _windows(since, until):
             for entry in self._list_requests(start, end):
@@ -340,6 +354,7 @@ class SensClient(ChannelClient):
                     _digits(entry.get("to")) == message.to
                     and _digits(entry.get("from")) == message.sender
                     and str(entry.get("type") or message.type).upper() == message.type
+                    and str(entry.get("requestId") or "") not in taken
                 ):
                     candidates.append(entry)
         candidates.sort(key=lambda e: str(e.get("requestTime", "")), reverse=True)
@@ -351,6 +366,8 @@ class SensClient(ChannelClient):
                 f"(at most {LOOKUP_MAX_CANDIDATES} are checked); cannot tell",
                 channel=CHANNEL,
             )
+        matches: list[tuple[dict[str, Any], dict[str, Any]]] = []
+        text_unknown = False
         for entry in candidates:
             message_id = entry.get("messageId")
             if not isinstance(message_id, str) or not message_id:
@@ -368,14 +385,35 @@ class SensClient(ChannelClient):
                     mask_phones(str(result.get("statusMessage") or code)),
                 )
                 continue
-            request_id = entry.get("requestId") or result.get("requestId")
-            accepted_at = _parse_sens_time(entry.get("requestTime") or result.get("requestTime"))
-            return SmsReceipt(
-                status="sent",
-                request_id=str(request_id) if request_id else None,
-                accepted_at=accepted_at or self._clock(),
+            text_unknown = text_unknown or not isinstance(result.get("content"), str)
+            matches.append((entry, result))
+        if len(matches) > 1:
+            raise DeliveryUnavailable(
+                f"SENS look-up: {len(matches)} requests to {who} could be this message"
+                + (" (SENS does not show their text)" if text_unknown else "")
+                + "; cannot tell which",
+                channel=CHANNEL,
             )
-        return None
+        if not matches:
+            return None
+        entry, result = matches[0]
+        request_id = entry.get("requestId") or result.get("requestId")
+        accepted_at = _parse_sens_time(entry.get("requestTime") or result.get("requestTime"))
+        if request_id:
+            self._account(str(request_id))
+        return SmsReceipt(
+            status="sent",
+            request_id=str(request_id) if request_id else None,
+            accepted_at=accepted_at or self._clock(),
+        )
+
+    def _account(self, request_id: str) -> None:
+        with self._accounted_lock:
+            self._accounted.add(request_id)
+
+    def _accounted_ids(self) -> set[str]:
+        with self._accounted_lock:
+            return set(self._accounted)
 
     def _list_requests(self, start: datetime, end: datetime) -> Iterator[dict[str, Any]]:
         for page in range(LOOKUP_MAX_PAGES):

@@ -188,9 +188,10 @@ def send_sms(ctx: ActionContext, p: SendSmsParams) -> ActionResult:
             key=key,
             flag=p.flag,
             run_id=ctx.options.run_id,
-            now=ctx.now,
+            now=ctx.options.wall_clock(),  # leases live in real time, whatever the decision clock says
             lease=ctx.options.lease,
             info={"template": record.template, "rule": ctx.rule},
+            exclude_request_ids=ctx.known_request_ids,
         )
     except OutcomeUnknown as exc:
         unknown = _with(record, "unknown", error=exc)

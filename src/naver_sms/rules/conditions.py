@@ -152,7 +152,7 @@ def _retry_due(f: Facts, p: FlagParams) -> bool:
     """An earlier send of this flag failed (attempts counted) or its run crashed (stale claim)."""
     if f.record is None:
         return False
-    state = FlagRepository.flag_state(f.record, p.flag, f.now)
+    state = FlagRepository.flag_state(f.record, p.flag, f.lease_time)
     if state == "stale":
         return True
     return state == "open" and int(f.record.extra.get(f"{p.flag}_attempts", 0) or 0) > 0
@@ -160,7 +160,7 @@ def _retry_due(f: Facts, p: FlagParams) -> bool:
 
 def _seen_flag(f: Facts, p: FlagParams) -> Mapping[str, Any]:
     return {
-        p.flag: FlagRepository.flag_state(f.record, p.flag, f.now) if f.record else "no record",
+        p.flag: FlagRepository.flag_state(f.record, p.flag, f.lease_time) if f.record else "no record",
         "attempts": int(f.record.extra.get(f"{p.flag}_attempts", 0) or 0) if f.record else 0,
     }
 

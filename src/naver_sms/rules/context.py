@@ -8,6 +8,7 @@ passed to any number of executors, in any thread, without one seeing another's c
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any, Literal
@@ -15,6 +16,7 @@ from typing import Any, Literal
 from naver_sms.config.models import AppConfig
 from naver_sms.database.repositories import BookingRepository
 from naver_sms.domain.booking import Booking, BookingRecord, Store
+from naver_sms.domain.clock import SystemClock
 from naver_sms.notifications.protocols import SlackService, SmsService, TelegramService
 
 __all__ = [
@@ -44,6 +46,8 @@ class RunOptions:
     run_id: str
     lease: timedelta = timedelta(minutes=10)
     dry_run: bool = False
+    #: real time for claims and leases; the decision clock (`ActionContext.now`) may be set anywhere
+    wall_clock: Callable[[], datetime] = field(default=SystemClock())
 
 
 @dataclass(frozen=True)
@@ -60,6 +64,9 @@ class ActionContext:
     services: ActionServicesBundle
     options: RunOptions
     bookings: tuple[Booking, ...] = ()
+    #: SMS requests already recorded for this booking's phone number (on any loaded row): a look-up of a
+    #: send with no answer must never take one of them for this one
+    known_request_ids: frozenset[str] = frozenset()
 
     @property
     def booking_id(self) -> str:

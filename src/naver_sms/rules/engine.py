@@ -214,6 +214,7 @@ class Plan:
 
     rules: tuple[CompiledRule, ...]
     evaluations: list[list[Evaluation]] = field(default_factory=list)  # per booking, per rule
+    facts: list[Facts] = field(default_factory=list)  # per booking, in order
 
     def matches(self) -> Iterable[Evaluation]:
         for per_booking in self.evaluations:
@@ -280,6 +281,7 @@ class RuleEngine:
         plan = Plan(rules=enabled)
         append = plan.evaluations.append
         for f in facts:
+            plan.facts.append(f)
             append([Evaluation(rule, f, rule.condition.first_failure(f)) for rule in enabled])
         return plan
 

@@ -17,3 +17,9 @@ class Facts:
     now: datetime  # Korean wall-clock time (aware)
     store: Store | None
     option_keywords: tuple[str, ...]
+    #: real time, for claims and leases (which live in real time even when `now` is set by --now)
+    lease_now: datetime | None = None
+
+    @property
+    def lease_time(self) -> datetime:
+        return self.lease_now or self.now
