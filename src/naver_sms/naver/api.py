@@ -20,7 +20,6 @@ and whether it counts 31 days or 31 calendar days is unconfirmed, so each window
 
 from __future__ import annotations
 
-import email.utils
 import logging
 import random
 import threading
@@ -35,6 +34,7 @@ import httpx
 
 from naver_sms.domain.clock import KST
 from naver_sms.errors import BookingSourceError, StoreFetchError
+from naver_sms.retry_after import parse_retry_after
 
 __all__ = [
     "CHROME_USER_AGENT",
@@ -200,22 +200,6 @@ class RetryPolicy:
             return retry_after + rng.uniform(0, self.base_delay)
         ceiling: float = min(self.max_delay, self.base_delay * 2.0 ** (attempt - 1))
         return ceiling / 2 + rng.uniform(0, ceiling / 2)
-
-
-def _retry_after(value: str | None, now: float) -> float | None:
-    """`Retry-After` as seconds to wait: delta-seconds or an HTTP date (RFC 9110 §10.2.3)."""
-    if not value:
-        return None
-    value = value.strip()
-    if value.isdigit():
-        return float(value)
-    try:
-        moment = email.utils.parsedate_to_datetime(value)
-    except (TypeError, ValueError):
-        return None
-    if moment.tzinfo is None:
-        moment = moment.replace(tzinfo=UTC)
-    return max(0.0, float(moment.timestamp()) - now)
 
 
 class NaverApi:
@@ -388,7 +372,7 @@ class NaverApi:
                 if status != 429 and status < 500:
                     raise StoreFetchError(f"{what}: HTTP {status}", store_id=store_id)
                 problem = f"HTTP {status}"
-                retry_after = _retry_after(response.headers.get("retry-after"), time.time())
+                retry_after = parse_retry_after(response.headers.get("retry-after"), time.time())
                 if retry_after is not None and retry_after > self.retry.max_retry_after:
                     raise StoreFetchError(
                         f"{what}: {problem}, Naver asks to wait {retry_after:.0f}s - giving up for this run",

@@ -10,7 +10,6 @@ from __future__ import annotations
 import json
 import logging
 import random
-import re
 import threading
 import time
 from collections.abc import Callable, Iterable
@@ -21,8 +20,9 @@ import httpx
 from pydantic import SecretStr
 
 from naver_sms.config.settings import ENV_PREFIX, Settings
-from naver_sms.domain.booking import mask_phone
 from naver_sms.errors import DeliveryError, DeliveryRejected, DeliveryUnavailable, OutcomeUnknown
+from naver_sms.logs import mask_text
+from naver_sms.retry_after import parse_retry_after
 
 __all__ = [
     "BEFORE_SEND_ERRORS",
@@ -99,15 +99,8 @@ def unset_settings(settings: Settings, *names: str) -> list[str]:
 
 
 def retry_after_header(response: httpx.Response) -> float | None:
-    """The `Retry-After` header in seconds (SENS, Slack: external-apis.md §2, §4); None when absent or not a
-    number."""
-    raw = response.headers.get("Retry-After")
-    if raw is None:
-        return None
-    try:
-        return max(0.0, float(raw))
-    except ValueError:
-        return None
+    """The `Retry-After` header in seconds (SENS, Slack: external-apis.md §2, §4); None when absent."""
+    return parse_retry_after(response.headers.get("Retry-After"))
 
 
 class ChannelClient:
@@ -269,12 +262,7 @@ class PostingClient(ChannelClient):
 
 # A Korean phone number as digits (mobile 01x, Seoul 02, area 0xx), with or without hyphens. Used only to
 # scrub text that came from outside (provider error messages, library log lines).
-_PHONE = re.compile(r"(?<!\d)0\d{1,2}-?\d{3,4}-?\d{4}(?!\d)")
-
-
-def mask_phones(text: str) -> str:
-    """Every phone number in `text` masked the project's way (`010-****-5678`, `010****5678`)."""
-    return _PHONE.sub(lambda m: mask_phone(m.group(0)), text)
+mask_phones = mask_text  # every phone number masked the project's way (`010-****-5678`, `010****5678`)
 
 
 class _Redactor(logging.Filter):
