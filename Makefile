@@ -28,7 +28,7 @@ test: venv $(DYNALITE)
 	DYNALITE_BIN=$(abspath $(DYNALITE)) $(PY) -m pytest
 
 lint: venv
-	$(VENV)/bin/ruff check src tests bench
+	$(VENV)/bin/ruff check src tests bench examples
 	$(VENV)/bin/ruff format --check src tests bench
 
 typecheck: venv

@@ -62,19 +62,37 @@ def legacy_fetch(
     started = time.perf_counter()
     with httpx.Client(timeout=30) as client:
         for store in stores:
-            headers = {"accept": "*/*", "x-booking-naver-role": "OWNER", "user-agent": CHROME_USER_AGENT,
-                       "referer": f"{naver.base_url}/bizes/{store.id}/booking-list-view", "cookie": header}
-            params = {"bizItemTypes": "STANDARD", "bookingStatusCodes": "RC03", "dateDropdownType": "ENTIRE",
-                      "dateFilter": "USEDATE", "maxDays": "31", "nPayChargedStatusCodes": "", "orderBy": "",
-                      "orderByStartDate": "ASC", "paymentStatusCodes": "", "searchValue": "", "page": "0",
-                      "size": str(PAGE_SIZE), "noCache": str(int(time.time() * 1000))}
-            count = client.get(f"{naver.base_url}/v3.1/businesses/{store.id}/bookings/count",
-                               params=params, headers=headers).json()["count"]
+            headers = {
+                "accept": "*/*",
+                "x-booking-naver-role": "OWNER",
+                "user-agent": CHROME_USER_AGENT,
+                "referer": f"{naver.base_url}/bizes/{store.id}/booking-list-view",
+                "cookie": header,
+            }
+            params = {
+                "bizItemTypes": "STANDARD",
+                "bookingStatusCodes": "RC03",
+                "dateDropdownType": "ENTIRE",
+                "dateFilter": "USEDATE",
+                "maxDays": "31",
+                "nPayChargedStatusCodes": "",
+                "orderBy": "",
+                "orderByStartDate": "ASC",
+                "paymentStatusCodes": "",
+                "searchValue": "",
+                "page": "0",
+                "size": str(PAGE_SIZE),
+                "noCache": str(int(time.time() * 1000)),
+            }
+            count = client.get(
+                f"{naver.base_url}/v3.1/businesses/{store.id}/bookings/count", params=params, headers=headers
+            ).json()["count"]
             requests += 1
             for page in range(math.ceil(count / PAGE_SIZE)):
                 params["page"] = str(page)
-                response = client.get(f"{naver.base_url}/api/businesses/{store.id}/bookings",
-                                      params=params, headers=headers)
+                response = client.get(
+                    f"{naver.base_url}/api/businesses/{store.id}/bookings", params=params, headers=headers
+                )
                 requests += 1
                 bookings += len(response.json())
                 pages += 1
@@ -89,8 +107,9 @@ def new_fetch(naver: NaverStandIn, stores: list[Store], concurrency: int) -> tup
     sessions = SqliteSessionRepository(SqliteDatabase(":memory:"))
     sessions.save_cookies(naver.issue_session())
     api = NaverApi(naver.base_url)
-    source = NaverBookingSource(api, SessionManager(sessions, _NoLogin(), api.check_session),
-                                concurrency=concurrency)
+    source = NaverBookingSource(
+        api, SessionManager(sessions, _NoLogin(), api.check_session), concurrency=concurrency
+    )
     started = time.perf_counter()
     result = source.fetch(stores, NOW)
     elapsed = time.perf_counter() - started
@@ -113,7 +132,8 @@ def cached_session(naver: NaverStandIn, store: Store) -> float:
 def browser_login(naver: NaverStandIn) -> float:
     login = BrowserLogin(
         login_url=f"{naver.base_url}/nidlogin.login?mode=form&url={naver.base_url}/",
-        user_id=SecretStr(naver.user_id), password=SecretStr(naver.password),
+        user_id=SecretStr(naver.user_id),
+        password=SecretStr(naver.password),
     )
     started = time.perf_counter()
     login.login()
@@ -121,7 +141,9 @@ def browser_login(naver: NaverStandIn) -> float:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--stores", type=int, default=8)
     parser.add_argument("--bookings", type=int, default=200)
     parser.add_argument("--latency", type=float, default=0.05, help="seconds added to every request")
@@ -133,29 +155,40 @@ def main() -> None:
     logging.basicConfig(level=logging.WARNING)
     logging.getLogger("werkzeug").setLevel(logging.ERROR)
 
-    stores = [Store(id=str(1000001 + i), name=f"Example Studio {i + 1}", alias=f"s{i + 1}")
-              for i in range(args.stores)]
+    stores = [
+        Store(id=str(1000001 + i), name=f"Example Studio {i + 1}", alias=f"s{i + 1}")
+        for i in range(args.stores)
+    ]
     with naver_standin() as naver:
         for store in stores:
             naver.add(store.id, synthetic_bookings(int(store.id), args.bookings, first_day=NOW, days=60))
         naver.latency = args.latency
-        print(f"stand-in: {args.stores} stores x {args.bookings} confirmed bookings, "
-              f"{args.latency * 1000:.0f} ms per request\n")
+        print(
+            f"stand-in: {args.stores} stores x {args.bookings} confirmed bookings, "
+            f"{args.latency * 1000:.0f} ms per request\n"
+        )
 
         runs = [new_fetch(naver, stores, args.concurrency) for _ in range(args.repeat)]
         new_s = statistics.median(r[0] for r in runs)
         _, new_requests, new_bookings = runs[0]
         legacy_s, legacy_requests, legacy_bookings, legacy_pages = legacy_fetch(
-            naver, stores, naver.issue_session(), sleep=not args.quick)
+            naver, stores, naver.issue_session(), sleep=not args.quick
+        )
         legacy_note = " (sleeps added, --quick)" if args.quick else ""
         print("1. fetch                          seconds  requests  bookings")
-        print(f"   legacy (sequential, 1 s/page)  {legacy_s:7.2f}  {legacy_requests:8d}  {legacy_bookings:8d}"
-              f"{legacy_note}")
+        print(
+            f"   legacy (sequential, 1 s/page)  {legacy_s:7.2f}  {legacy_requests:8d}  {legacy_bookings:8d}"
+            f"{legacy_note}"
+        )
         print(f"   legacy without its sleeps      {legacy_s - legacy_pages:7.2f}")
-        print(f"   this client (concurrency {args.concurrency})   {new_s:7.2f}  {new_requests:8d}  "
-              f"{new_bookings:8d}   (median of {args.repeat}; with the session check and the RC08 window)")
-        print(f"   ratio legacy / this client: {legacy_s / new_s:.1f}x "
-              f"(without legacy's sleeps: {(legacy_s - legacy_pages) / new_s:.1f}x)\n")
+        print(
+            f"   this client (concurrency {args.concurrency})   {new_s:7.2f}  {new_requests:8d}  "
+            f"{new_bookings:8d}   (median of {args.repeat}; with the session check and the RC08 window)"
+        )
+        print(
+            f"   ratio legacy / this client: {legacy_s / new_s:.1f}x "
+            f"(without legacy's sleeps: {(legacy_s - legacy_pages) / new_s:.1f}x)\n"
+        )
 
         check_s = statistics.median(cached_session(naver, stores[0]) for _ in range(args.repeat))
         print("2. session                        seconds")

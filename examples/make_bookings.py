@@ -126,7 +126,9 @@ def main() -> None:
     # so that the review ("event") SMS can be seen at 20 o'clock (legacy-behaviour.md §4 needs a row).
     before = [{**b, "bookingStatusCode": "RC03", "isCompleted": False} for b in completed]
     EARLIER.mkdir(exist_ok=True)
-    (EARLIER / "confirmed.json").write_text(json.dumps(before, ensure_ascii=False, indent=2) + "\n", encoding="utf-8")
+    (EARLIER / "confirmed.json").write_text(
+        json.dumps(before, ensure_ascii=False, indent=2) + "\n", encoding="utf-8"
+    )
     print(f"{EARLIER / 'confirmed.json'}: {len(before)} bookings")
 
 

@@ -57,7 +57,13 @@ def slack() -> RecordingChannel:
 
 
 @pytest.fixture
-def services(repo: SqliteRepository, sms: RecordingSms, telegram: RecordingChannel,
-             slack: RecordingChannel) -> ActionServicesBundle:
-    return ActionServicesBundle(db_repo=repo, sms_service=sms, telegram_service=telegram, slack_service=slack,
-                                logger=logging.getLogger("naver_sms.test"))
+def services(
+    repo: SqliteRepository, sms: RecordingSms, telegram: RecordingChannel, slack: RecordingChannel
+) -> ActionServicesBundle:
+    return ActionServicesBundle(
+        db_repo=repo,
+        sms_service=sms,
+        telegram_service=telegram,
+        slack_service=slack,
+        logger=logging.getLogger("naver_sms.test"),
+    )

@@ -54,11 +54,20 @@ def booking(**kwargs: Any) -> Booking:
     return Booking.from_naver(naver_booking(**kwargs))
 
 
-def record_for(b: Booking, *, confirm_sms: bool = False, remind_sms: bool = False, option_sms: bool = False,
-               **extra: Any) -> BookingRecord:
+def record_for(
+    b: Booking, *, confirm_sms: bool = False, remind_sms: bool = False, option_sms: bool = False, **extra: Any
+) -> BookingRecord:
     """The booking's `sms` row with the given legacy flags and added attributes."""
-    return BookingRecord(booking_num=b.booking_num, phone=b.phone, name=b.name, booking_time=b.booking_time,
-                         confirm_sms=confirm_sms, remind_sms=remind_sms, option_sms=option_sms, extra=extra)
+    return BookingRecord(
+        booking_num=b.booking_num,
+        phone=b.phone,
+        name=b.name,
+        booking_time=b.booking_time,
+        confirm_sms=confirm_sms,
+        remind_sms=remind_sms,
+        option_sms=option_sms,
+        extra=extra,
+    )
 
 
 def kst(text: str) -> datetime:
@@ -84,8 +93,9 @@ class RecordingSms:
         self.sent.append(message)
         return SmsReceipt("sent", f"req-{len(self.sent)}", datetime.now(UTC))
 
-    def find_sent(self, message: SmsMessage, *, since: datetime, until: datetime,
-                  exclude: Collection[str] = ()) -> SmsReceipt | None:
+    def find_sent(
+        self, message: SmsMessage, *, since: datetime, until: datetime, exclude: Collection[str] = ()
+    ) -> SmsReceipt | None:
         self.lookups.append(message)
         for i, sent in enumerate(self.sent):
             if sent == message and f"req-{i + 1}" not in exclude:

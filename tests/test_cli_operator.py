@@ -19,23 +19,34 @@ runner = CliRunner()
 def failed_for_good(path: Path) -> SqliteRepository:
     repo = SqliteRepository(SqliteDatabase(path), max_attempts=1)
     repo.create(BookingRecord("1000001_900000001", "010-0000-0001", "홍길동", "2026-11-27 14:00:00"))
-    claim = repo.claim(("1000001_900000001", "010-0000-0001"), "confirm_sms", run_id="r1",
-                       now=kst("2026-11-26 18:40"), lease=timedelta(minutes=10))
+    claim = repo.claim(
+        ("1000001_900000001", "010-0000-0001"),
+        "confirm_sms",
+        run_id="r1",
+        now=kst("2026-11-26 18:40"),
+        lease=timedelta(minutes=10),
+    )
     assert repo.release(claim, error="sens: 500 after 4 attempts") is True
     return repo
 
 
 def test_db_reset_opens_a_flag_that_failed_for_good(tmp_path: Path) -> None:
     repo = failed_for_good(tmp_path / "s.sqlite3")
-    result = runner.invoke(app, ["db", "reset", "1000001_900000001", "confirm_sms", "--db", str(tmp_path / "s.sqlite3")])
+    result = runner.invoke(
+        app, ["db", "reset", "1000001_900000001", "confirm_sms", "--db", str(tmp_path / "s.sqlite3")]
+    )
     assert result.exit_code == 0, result.output
     row = repo.get(("1000001_900000001", "010-0000-0001"))
-    assert row is not None and "confirm_sms_failed" not in row.extra and row.extra["confirm_sms_attempts"] == 0
+    assert (
+        row is not None and "confirm_sms_failed" not in row.extra and row.extra["confirm_sms_attempts"] == 0
+    )
 
 
 def test_db_reset_of_a_flag_that_did_not_fail_changes_nothing(tmp_path: Path) -> None:
     failed_for_good(tmp_path / "s.sqlite3")
-    result = runner.invoke(app, ["db", "reset", "1000001_900000001", "remind_sms", "--db", str(tmp_path / "s.sqlite3")])
+    result = runner.invoke(
+        app, ["db", "reset", "1000001_900000001", "remind_sms", "--db", str(tmp_path / "s.sqlite3")]
+    )
     assert result.exit_code == 1
     assert "has not failed for good" in result.output
 
@@ -46,7 +57,9 @@ def test_db_reset_of_an_unknown_booking_says_so(tmp_path: Path) -> None:
     assert result.exit_code == 2 and "no record" in result.output
 
 
-def test_login_without_credentials_says_which_are_missing(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_login_without_credentials_says_which_are_missing(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     monkeypatch.delenv("NAVER_SMS_NAVER_ID", raising=False)
     monkeypatch.delenv("NAVER_SMS_NAVER_PASSWORD", raising=False)
     result = runner.invoke(app, ["login", "--db", str(tmp_path / "s.sqlite3")])
@@ -56,14 +69,30 @@ def test_login_without_credentials_says_which_are_missing(tmp_path: Path, monkey
 
 def test_a_sandbox_run_refuses_the_production_dynamodb_tables(tmp_path: Path) -> None:
     # GIVEN the production tables (no local endpoint): the outbox would mark real customers' SMS as sent
-    result = runner.invoke(app, ["run", "--bookings", "examples/bookings", "--db", "dynamodb://ap-northeast-2",
-                                 "--now", "2026-11-26 18:40"])
+    result = runner.invoke(
+        app,
+        [
+            "run",
+            "--bookings",
+            "examples/bookings",
+            "--db",
+            "dynamodb://ap-northeast-2",
+            "--now",
+            "2026-11-26 18:40",
+        ],
+    )
     assert result.exit_code == 2
-    assert "--dry-run" in result.output and "--live" in result.output and "mark SMS as sent" in " ".join(result.output.split())
+    assert (
+        "--dry-run" in result.output
+        and "--live" in result.output
+        and "mark SMS as sent" in " ".join(result.output.split())
+    )
 
 
 def test_plan_on_a_missing_bookings_path_is_a_message_not_a_traceback(tmp_path: Path) -> None:
-    result = runner.invoke(app, ["plan", "--bookings", str(tmp_path / "nope"), "--db", str(tmp_path / "s.sqlite3")])
+    result = runner.invoke(
+        app, ["plan", "--bookings", str(tmp_path / "nope"), "--db", str(tmp_path / "s.sqlite3")]
+    )
     assert result.exit_code == 1
     assert "no such bookings file" in result.output
     assert "Traceback" not in result.output
@@ -72,10 +101,34 @@ def test_plan_on_a_missing_bookings_path_is_a_message_not_a_traceback(tmp_path: 
 def test_decisions_do_not_depend_on_the_clocks_time_zone(tmp_path: Path) -> None:
     import json
 
-    kst_run = runner.invoke(app, ["run", "--bookings", "examples/bookings", "--db", str(tmp_path / "a.sqlite3"),
-                                  "--now", "2026-11-26 18:40", "--json"])
-    utc_run = runner.invoke(app, ["run", "--bookings", "examples/bookings", "--db", str(tmp_path / "b.sqlite3"),
-                                  "--now", "2026-11-26T09:40:00+00:00", "--json"])
-    sent = [[(s["booking_num"], s["template"]) for s in json.loads(r.stdout)["sms"]] for r in (kst_run, utc_run)]
+    kst_run = runner.invoke(
+        app,
+        [
+            "run",
+            "--bookings",
+            "examples/bookings",
+            "--db",
+            str(tmp_path / "a.sqlite3"),
+            "--now",
+            "2026-11-26 18:40",
+            "--json",
+        ],
+    )
+    utc_run = runner.invoke(
+        app,
+        [
+            "run",
+            "--bookings",
+            "examples/bookings",
+            "--db",
+            str(tmp_path / "b.sqlite3"),
+            "--now",
+            "2026-11-26T09:40:00+00:00",
+            "--json",
+        ],
+    )
+    sent = [
+        [(s["booking_num"], s["template"]) for s in json.loads(r.stdout)["sms"]] for r in (kst_run, utc_run)
+    ]
     assert sent[0] == sent[1] and len(sent[0]) == 11
     assert json.loads(utc_run.stdout)["now"] == "2026-11-26 18:40"

@@ -46,8 +46,16 @@ def repo(tmp_path: Path) -> SqliteRepository:
 
 def run(repo: SqliteRepository, sms: RecordingSms, minutes: int) -> str:
     try:
-        return deliver_once(repo=repo, sms=sms, message=MESSAGE, key=KEY, flag="confirm_sms", run_id=f"run-{minutes}",
-                            now=kst("2026-11-26 10:00") + timedelta(minutes=minutes), lease=LEASE).status
+        return deliver_once(
+            repo=repo,
+            sms=sms,
+            message=MESSAGE,
+            key=KEY,
+            flag="confirm_sms",
+            run_id=f"run-{minutes}",
+            now=kst("2026-11-26 10:00") + timedelta(minutes=minutes),
+            lease=LEASE,
+        ).status
     except Exception as exc:  # the outcome of this run, as the engine would report it
         return type(exc).__name__
 
@@ -99,8 +107,16 @@ def test_failed_for_good_is_the_error_type(repo: SqliteRepository) -> None:
     for k in range(4):
         run(repo, sms, 20 * k)
     with pytest.raises(FlagFailedForGood):
-        deliver_once(repo=repo, sms=sms, message=MESSAGE, key=KEY, flag="confirm_sms", run_id="x",
-                     now=kst("2026-11-27 10:00"), lease=LEASE)
+        deliver_once(
+            repo=repo,
+            sms=sms,
+            message=MESSAGE,
+            key=KEY,
+            flag="confirm_sms",
+            run_id="x",
+            now=kst("2026-11-27 10:00"),
+            lease=LEASE,
+        )
 
 
 def test_a_stale_send_is_not_settled_by_the_same_customers_other_booking(tmp_path: Path) -> None:
@@ -123,15 +139,23 @@ def test_a_stale_send_is_not_settled_by_the_same_customers_other_booking(tmp_pat
                 raise OutcomeUnknown("read timeout; the request never reached SENS", channel="sens")
             return super().send(message)
 
-    bookings = [naver_booking(booking_id=900000071, store_id=1000001, start="2026-11-28 14:00", phone="01055550001"),
-                naver_booking(booking_id=900000072, store_id=1000001, start="2026-11-29 14:00", phone="01055550001")]
+    bookings = [
+        naver_booking(booking_id=900000071, store_id=1000001, start="2026-11-28 14:00", phone="01055550001"),
+        naver_booking(booking_id=900000072, store_id=1000001, start="2026-11-29 14:00", phone="01055550001"),
+    ]
     (tmp_path / "b.json").write_text(json.dumps(bookings, ensure_ascii=False), encoding="utf-8")
-    settings = Settings(config_dir=CONFIG_DIR, db=str(tmp_path / "s.sqlite3"), bookings_path=tmp_path / "b.json",
-                        telegram_enabled=False)
+    settings = Settings(
+        config_dir=CONFIG_DIR,
+        db=str(tmp_path / "s.sqlite3"),
+        bookings_path=tmp_path / "b.json",
+        telegram_enabled=False,
+    )
     sms = LosesTheSecond()
 
     def run_at(wall: str) -> None:
-        runtime, _ = build_runtime(settings, clock=FixedClock(kst(wall)), wall_clock=FixedClock(kst(wall)), run_id=wall)
+        runtime, _ = build_runtime(
+            settings, clock=FixedClock(kst(wall)), wall_clock=FixedClock(kst(wall)), run_id=wall
+        )
         runtime.services = dataclasses.replace(runtime.services, sms_service=sms)
         run_once(runtime, run_id=wall)
 

@@ -13,8 +13,9 @@ import pytest
 from tests.conftest import CONFIG_DIR, ROOT
 
 
-def test_the_lambda_handler_runs_one_sandbox_run(monkeypatch: pytest.MonkeyPatch, tmp_path: Path,
-                                                 capsys: pytest.CaptureFixture[str]) -> None:
+def test_the_lambda_handler_runs_one_sandbox_run(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     # GIVEN the environment of a deployed function, in the sandbox
     monkeypatch.setenv("NAVER_SMS_DB", str(tmp_path / "state.sqlite3"))
     monkeypatch.setenv("NAVER_SMS_BOOKINGS_PATH", str(ROOT / "examples" / "bookings"))
@@ -30,13 +31,19 @@ def test_the_lambda_handler_runs_one_sandbox_run(monkeypatch: pytest.MonkeyPatch
     assert result["counts"]["bookings"] == 14
     assert result["counts"]["bookings_skipped"] == 1
     emitted = [json.loads(line) for line in capsys.readouterr().out.splitlines() if line.startswith("{")]
-    metric_names = {m["Name"] for e in emitted if "_aws" in e
-                    for d in e["_aws"]["CloudWatchMetrics"] for m in d["Metrics"]}
+    metric_names = {
+        m["Name"]
+        for e in emitted
+        if "_aws" in e
+        for d in e["_aws"]["CloudWatchMetrics"]
+        for m in d["Metrics"]
+    }
     assert {"SmsSent", "SmsFailed", "Errors", "RunFailed"} <= metric_names
 
 
 def test_an_invalid_configuration_fails_the_invocation_with_a_clear_result(
-        monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
     broken = tmp_path / "config"
     shutil.copytree(CONFIG_DIR, broken)
     (broken / "rules.yaml").write_text("rules:\n  - name: x\n", encoding="utf-8")
@@ -50,14 +57,18 @@ def test_an_invalid_configuration_fails_the_invocation_with_a_clear_result(
 
 
 def test_the_sam_template_passes_cfn_lint() -> None:
-    cfn_lint = shutil.which("cfn-lint") or str(Path(__file__).resolve().parents[1] / ".venv" / "bin" / "cfn-lint")
-    completed = subprocess.run([cfn_lint, str(ROOT / "deploy" / "template.yaml")], capture_output=True, text=True,
-                               check=False)
+    cfn_lint = shutil.which("cfn-lint") or str(
+        Path(__file__).resolve().parents[1] / ".venv" / "bin" / "cfn-lint"
+    )
+    completed = subprocess.run(
+        [cfn_lint, str(ROOT / "deploy" / "template.yaml")], capture_output=True, text=True, check=False
+    )
     assert completed.returncode == 0, completed.stdout + completed.stderr
 
 
 def test_a_secret_that_cannot_be_read_fails_the_invocation_with_a_result(
-        monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
     from naver_sms import handler
     from naver_sms.errors import SecretError
 

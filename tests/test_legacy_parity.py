@@ -507,8 +507,9 @@ class FlakySms:
         self.sent.append(message)
         return SmsReceipt("sent", f"req-{len(self.sent)}", datetime.now(UTC))
 
-    def find_sent(self, message: SmsMessage, *, since: datetime, until: datetime,
-                  exclude: Collection[str] = ()) -> SmsReceipt | None:
+    def find_sent(
+        self, message: SmsMessage, *, since: datetime, until: datetime, exclude: Collection[str] = ()
+    ) -> SmsReceipt | None:
         return None
 
 

@@ -14,5 +14,11 @@ def test_all_is_complete_and_resolves() -> None:
 
 
 def test_the_seed_story_names_are_public() -> None:
-    for name in ("ActionContext", "ActionServicesBundle", "ActionExecutionError", "register_actions", "RuleEngine"):
+    for name in (
+        "ActionContext",
+        "ActionServicesBundle",
+        "ActionExecutionError",
+        "register_actions",
+        "RuleEngine",
+    ):
         assert name in naver_sms.__all__

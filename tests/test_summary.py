@@ -7,14 +7,33 @@ from naver_sms.runner import NOTHING_TO_SEND, legacy_summary
 
 
 def sms(status: str, label: str | None, phone: str = "010-0000-0001") -> SmsRecord:
-    return SmsRecord(to=phone.replace("-", ""), sender="0200000000", type="LMS", subject="s", content="c",
-                     store_id="1000001", template="t", rule="r", status=status,  # type: ignore[arg-type]
-                     booking_num="1000001_1", phone=phone, label=label)
+    return SmsRecord(
+        to=phone.replace("-", ""),
+        sender="0200000000",
+        type="LMS",
+        subject="s",
+        content="c",
+        store_id="1000001",
+        template="t",
+        rule="r",
+        status=status,  # type: ignore[arg-type]
+        booking_num="1000001_1",
+        phone=phone,
+        label=label,
+    )
 
 
 def test_sent_failed_and_unknown_lines_in_decision_order() -> None:
-    text = legacy_summary([sms("sent", "예약확정"), sms("outbox", "안내"), sms("reconciled", "옵션"),
-                           sms("failed", "안내"), sms("unknown", "예약확정"), sms("planned", "안내")])
+    text = legacy_summary(
+        [
+            sms("sent", "예약확정"),
+            sms("outbox", "안내"),
+            sms("reconciled", "옵션"),
+            sms("failed", "안내"),
+            sms("unknown", "예약확정"),
+            sms("planned", "안내"),
+        ]
+    )
     assert text.splitlines() == [
         "010-0000-0001 예약확정 문자 발송 완료",
         "010-0000-0001 안내 문자 발송 완료",

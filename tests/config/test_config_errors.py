@@ -17,8 +17,13 @@ from tests.conftest import CONFIG_DIR
 RULE_HEAD = "rules:\n"
 
 
-def write_config(tmp_path: Path, *, rules: str | None = None, templates_extra: str = "",
-                 stores_replace: tuple[str, str] | None = None) -> Path:
+def write_config(
+    tmp_path: Path,
+    *,
+    rules: str | None = None,
+    templates_extra: str = "",
+    stores_replace: tuple[str, str] | None = None,
+) -> Path:
     target = tmp_path / "config"
     shutil.copytree(CONFIG_DIR, target)
     if rules is not None:
@@ -58,17 +63,25 @@ GOOD_ACTIONS = """\
 
 def test_the_default_configuration_is_valid(tmp_path: Path) -> None:
     config, _, rules = compile_config(CONFIG_DIR)
-    assert [r.name for r in rules] == ["new_booking_confirmation", "existing_booking_confirmation",
-                                       "guide_two_hours_before", "review_request_event"]
+    assert [r.name for r in rules] == [
+        "new_booking_confirmation",
+        "existing_booking_confirmation",
+        "guide_two_hours_before",
+        "review_request_event",
+    ]
     assert len(config.stores) == 8
 
 
 def test_an_unknown_condition_type_is_located_and_a_close_name_suggested(tmp_path: Path) -> None:
-    cfg = write_config(tmp_path, rules="""\
+    cfg = write_config(
+        tmp_path,
+        rules="""\
   - name: r1
     conditions:
       - type: booking_not_in_dbb
-""" + GOOD_ACTIONS)
+"""
+        + GOOD_ACTIONS,
+    )
     [error] = errors_of(cfg)
     assert error.file == str(cfg / "rules.yaml")
     assert error.line == line_in(cfg / "rules.yaml", "booking_not_in_dbb")
@@ -80,13 +93,17 @@ def test_an_unknown_condition_type_is_located_and_a_close_name_suggested(tmp_pat
 
 
 def test_an_unknown_parameter_suggests_the_right_one(tmp_path: Path) -> None:
-    cfg = write_config(tmp_path, rules="""\
+    cfg = write_config(
+        tmp_path,
+        rules="""\
   - name: r1
     conditions:
       - type: time_before_booking
         params:
           hour: 2
-""" + GOOD_ACTIONS)
+"""
+        + GOOD_ACTIONS,
+    )
     errors = errors_of(cfg)
     unknown = next(e for e in errors if e.message == "unknown field")
     assert unknown.field == "conditions[0].params.hour"
@@ -97,11 +114,15 @@ def test_an_unknown_parameter_suggests_the_right_one(tmp_path: Path) -> None:
 
 
 def test_a_missing_parameter_is_named(tmp_path: Path) -> None:
-    cfg = write_config(tmp_path, rules="""\
+    cfg = write_config(
+        tmp_path,
+        rules="""\
   - name: r1
     conditions:
       - type: current_hour
-""" + GOOD_ACTIONS)
+"""
+        + GOOD_ACTIONS,
+    )
     [error] = errors_of(cfg)
     assert error.field == "conditions[0].params.hour"
     assert error.message == "required field is missing"
@@ -109,12 +130,16 @@ def test_a_missing_parameter_is_named(tmp_path: Path) -> None:
 
 
 def test_a_parameter_of_the_wrong_type_is_named(tmp_path: Path) -> None:
-    cfg = write_config(tmp_path, rules="""\
+    cfg = write_config(
+        tmp_path,
+        rules="""\
   - name: r1
     conditions:
       - type: time_before_booking
         params: {hours: two}
-""" + GOOD_ACTIONS)
+"""
+        + GOOD_ACTIONS,
+    )
     [error] = errors_of(cfg)
     assert error.field == "conditions[0].params.hours"
     assert "number" in error.message
@@ -122,25 +147,32 @@ def test_a_parameter_of_the_wrong_type_is_named(tmp_path: Path) -> None:
 
 
 def test_an_out_of_range_hour_is_refused(tmp_path: Path) -> None:
-    cfg = write_config(tmp_path, rules="""\
+    cfg = write_config(
+        tmp_path,
+        rules="""\
   - name: r1
     conditions:
       - type: current_hour
         params: {hour: 24}
-""" + GOOD_ACTIONS)
+"""
+        + GOOD_ACTIONS,
+    )
     [error] = errors_of(cfg)
     assert "0-23" in error.message
 
 
 def test_an_unknown_action_type_is_suggested(tmp_path: Path) -> None:
-    cfg = write_config(tmp_path, rules="""\
+    cfg = write_config(
+        tmp_path,
+        rules="""\
   - name: r1
     conditions:
       - type: booking_not_in_db
     actions:
       - type: send_telegramm
         params: {message: hi}
-""")
+""",
+    )
     [error] = errors_of(cfg)
     assert error.field == "actions[0].type"
     assert error.suggestion == "send_telegram"
@@ -148,7 +180,9 @@ def test_an_unknown_action_type_is_suggested(tmp_path: Path) -> None:
 
 
 def test_an_unknown_sms_template_is_suggested(tmp_path: Path) -> None:
-    cfg = write_config(tmp_path, rules="""\
+    cfg = write_config(
+        tmp_path,
+        rules="""\
   - name: r1
     conditions:
       - type: booking_not_in_db
@@ -158,7 +192,8 @@ def test_an_unknown_sms_template_is_suggested(tmp_path: Path) -> None:
           template: confirmaton
       - type: update_flag
         params: {flag: confirm_sms}
-""")
+""",
+    )
     [error] = errors_of(cfg)
     assert error.field == "actions[0].params.template"
     assert error.suggestion == "confirmation"
@@ -166,7 +201,9 @@ def test_an_unknown_sms_template_is_suggested(tmp_path: Path) -> None:
 
 
 def test_an_unknown_template_variable_is_found_at_load_time(tmp_path: Path) -> None:
-    cfg = write_config(tmp_path, rules="""\
+    cfg = write_config(
+        tmp_path,
+        rules="""\
   - name: r1
     conditions:
       - type: booking_not_in_db
@@ -174,7 +211,8 @@ def test_an_unknown_template_variable_is_found_at_load_time(tmp_path: Path) -> N
       - type: send_slack
         params:
           message: "new booking {{ booking.nmae }} at {{ store.alias }}"
-""")
+""",
+    )
     [error] = errors_of(cfg)
     assert error.field == "actions[0].params.message"
     assert "booking has no attribute 'nmae'" in error.message
@@ -182,10 +220,13 @@ def test_an_unknown_template_variable_is_found_at_load_time(tmp_path: Path) -> N
 
 
 def test_an_undefined_variable_in_an_sms_template_is_refused(tmp_path: Path) -> None:
-    cfg = write_config(tmp_path, templates_extra="""\
+    cfg = write_config(
+        tmp_path,
+        templates_extra="""\
   hello:
     text: "안녕하세요 {{ customer }}님"
-""", rules="""\
+""",
+        rules="""\
   - name: r1
     conditions:
       - type: booking_not_in_db
@@ -194,7 +235,8 @@ def test_an_undefined_variable_in_an_sms_template_is_refused(tmp_path: Path) -> 
         params: {template: hello}
       - type: update_flag
         params: {flag: hello_sms}
-""")
+""",
+    )
     [error] = errors_of(cfg)
     assert "unknown template variable 'customer'" in error.message
 
@@ -216,11 +258,14 @@ def test_invalid_yaml_names_the_line(tmp_path: Path) -> None:
 
 
 def test_duplicate_rule_names_are_refused(tmp_path: Path) -> None:
-    rule = """\
+    rule = (
+        """\
   - name: twice
     conditions:
       - type: booking_not_in_db
-""" + GOOD_ACTIONS
+"""
+        + GOOD_ACTIONS
+    )
     cfg = write_config(tmp_path, rules=rule + rule)
     [error] = errors_of(cfg)
     assert error.message == "duplicate rule name"
@@ -228,45 +273,59 @@ def test_duplicate_rule_names_are_refused(tmp_path: Path) -> None:
 
 
 def test_a_misspelt_rule_field_is_suggested(tmp_path: Path) -> None:
-    cfg = write_config(tmp_path, rules="""\
+    cfg = write_config(
+        tmp_path,
+        rules="""\
   - name: r1
     condtions:
       - type: booking_not_in_db
-""" + GOOD_ACTIONS)
+"""
+        + GOOD_ACTIONS,
+    )
     errors = errors_of(cfg)
     assert any(e.field == "condtions" and e.suggestion == "conditions" for e in errors)
 
 
 def test_a_send_without_a_flag_is_refused_because_it_would_repeat_every_run(tmp_path: Path) -> None:
-    cfg = write_config(tmp_path, rules="""\
+    cfg = write_config(
+        tmp_path,
+        rules="""\
   - name: r1
     conditions:
       - type: booking_not_in_db
     actions:
       - type: send_sms
         params: {template: confirmation}
-""")
+""",
+    )
     [error] = errors_of(cfg)
     assert "send on every run" in error.message
 
 
 def test_a_digest_rule_cannot_send_sms(tmp_path: Path) -> None:
-    cfg = write_config(tmp_path, rules="""\
+    cfg = write_config(
+        tmp_path,
+        rules="""\
   - name: d1
     mode: digest
     conditions:
       - type: booking_in_db
-""" + GOOD_ACTIONS)
+"""
+        + GOOD_ACTIONS,
+    )
     errors = errors_of(cfg)
     assert any("cannot run in a digest rule" in e.message for e in errors)
 
 
 def test_an_sms_text_over_the_lms_limit_counted_in_euc_kr_is_an_error(tmp_path: Path) -> None:
     long_text = "가" * 1001  # 2002 bytes in EUC-KR, 1001 characters
-    cfg = write_config(tmp_path, templates_extra=f"""\
+    cfg = write_config(
+        tmp_path,
+        templates_extra=f"""\
   too_long:
     text: "{long_text}"
-""")
+""",
+    )
     with pytest.raises(ConfigErrors) as info:
         load_config(cfg)
     [error] = info.value.errors
@@ -276,21 +335,27 @@ def test_an_sms_text_over_the_lms_limit_counted_in_euc_kr_is_an_error(tmp_path: 
 
 
 def test_an_sms_type_template_over_90_bytes_is_an_error(tmp_path: Path) -> None:
-    cfg = write_config(tmp_path, templates_extra="""\
+    cfg = write_config(
+        tmp_path,
+        templates_extra="""\
   short:
     type: SMS
     text: "가나다라마바사아자차카타파하가나다라마바사아자차카타파하가나다라마바사아자차카타파하가나다라"
-""")
+""",
+    )
     with pytest.raises(ConfigErrors) as info:
         load_config(cfg)
     assert "over the SMS limit of 90" in info.value.errors[0].message
 
 
 def test_characters_outside_euc_kr_are_a_warning_and_the_text_is_kept(tmp_path: Path) -> None:
-    cfg = write_config(tmp_path, templates_extra="""\
+    cfg = write_config(
+        tmp_path,
+        templates_extra="""\
   emoji:
     text: "주차 안내 ⚠️ 아래 ⬇"
-""")
+""",
+    )
     config = load_config(cfg)
     assert config.sms_templates["emoji"].text == "주차 안내 ⚠️ 아래 ⬇"
     warning = next(w for w in config.warnings if "sms.emoji" in w)
@@ -298,7 +363,9 @@ def test_characters_outside_euc_kr_are_a_warning_and_the_text_is_kept(tmp_path: 
 
 
 def test_a_store_naming_an_unknown_template_is_refused(tmp_path: Path) -> None:
-    cfg = write_config(tmp_path, stores_replace=("templates: {guide: guide_busan}", "templates: {guide: guide_busn}"))
+    cfg = write_config(
+        tmp_path, stores_replace=("templates: {guide: guide_busan}", "templates: {guide: guide_busn}")
+    )
     with pytest.raises(ConfigErrors) as info:
         load_config(cfg)
     [error] = info.value.errors
@@ -322,22 +389,30 @@ def test_a_bad_sender_number_is_refused(tmp_path: Path) -> None:
 
 
 def test_every_error_of_a_file_is_reported_at_once(tmp_path: Path) -> None:
-    cfg = write_config(tmp_path, rules="""\
+    cfg = write_config(
+        tmp_path,
+        rules="""\
   - name: r1
     conditions:
       - type: nope
-""" + GOOD_ACTIONS + """\
+"""
+        + GOOD_ACTIONS
+        + """\
   - name: r2
     conditions:
       - type: booking_status
         params: {status: confirmed}
-""" + GOOD_ACTIONS)
+"""
+        + GOOD_ACTIONS,
+    )
     errors = errors_of(cfg)
     assert {e.rule for e in errors} == {"r1", "r2"}
 
 
 def test_a_flag_name_that_would_clash_with_a_flags_bookkeeping_is_refused(tmp_path: Path) -> None:
-    cfg = write_config(tmp_path, rules="""\
+    cfg = write_config(
+        tmp_path,
+        rules="""\
   - name: r1
     conditions:
       - type: booking_not_in_db
@@ -346,6 +421,7 @@ def test_a_flag_name_that_would_clash_with_a_flags_bookkeeping_is_refused(tmp_pa
         params: {template: confirmation}
       - type: update_flag
         params: {flag: confirm_sms_failed}
-""")
+""",
+    )
     errors = errors_of(cfg)
     assert any(e.field == "actions[1].params.flag" and "'_failed'" in e.message for e in errors)

@@ -51,8 +51,9 @@ class RecordingSms:
             os.close(fd)
         return SmsReceipt("sent", request_id, accepted_at)
 
-    def find_sent(self, message: SmsMessage, *, since: datetime, until: datetime,
-                  exclude: Collection[str] = ()) -> SmsReceipt | None:
+    def find_sent(
+        self, message: SmsMessage, *, since: datetime, until: datetime, exclude: Collection[str] = ()
+    ) -> SmsReceipt | None:
         for sent in self.sent():
             at = datetime.fromisoformat(sent["accepted_at"])
             if (

@@ -15,9 +15,19 @@ FIXTURE = Path(__file__).resolve().parents[3] / "shared" / "fixtures" / "naver-b
 
 def test_the_sample_booking_maps_as_legacy_did() -> None:
     # GIVEN the synthetic sample of the partner API
-    raw = json.loads(FIXTURE.read_text(encoding="utf-8")) if FIXTURE.exists() else [naver_booking(
-        booking_id=900000001, store_id=1000001, start="2026-11-26 18:00", phone="01000000001",
-        options=[("무료 인화지 (네이버 포토리뷰 약속 시)", 1), ("전문가 보정", 2)])]
+    raw = (
+        json.loads(FIXTURE.read_text(encoding="utf-8"))
+        if FIXTURE.exists()
+        else [
+            naver_booking(
+                booking_id=900000001,
+                store_id=1000001,
+                start="2026-11-26 18:00",
+                phone="01000000001",
+                options=[("무료 인화지 (네이버 포토리뷰 약속 시)", 1), ("전문가 보정", 2)],
+            )
+        ]
+    )
     # WHEN the first one is mapped
     b = Booking.from_naver(raw[0])
     # THEN the keys, the Korean time and the options are the legacy ones
@@ -27,7 +37,9 @@ def test_the_sample_booking_maps_as_legacy_did() -> None:
     assert b.phone_digits == "01000000001"
     assert b.reserve_at == kst("2026-11-26 18:00")  # 09:00Z + 9 h
     assert b.booking_time == "2026-11-26 18:00:00"
-    assert b.has_option_keyword(["네이버", "인스타", "원본"])  # "...(네이버 포토리뷰 약속 시)" contains 네이버
+    assert b.has_option_keyword(
+        ["네이버", "인스타", "원본"]
+    )  # "...(네이버 포토리뷰 약속 시)" contains 네이버
     assert b.option_keyword_count(["보정"]) == 2  # bookingCount counts
 
 
@@ -89,9 +101,18 @@ def test_masking() -> None:
 
 
 def test_a_record_round_trips_through_its_item_keeping_added_attributes() -> None:
-    item = {"booking_num": "1_2", "phone": "010-0000-0001", "name": "홍길동", "booking_time": "2026-11-26 18:00:00",
-            "confirm_sms": True, "remind_sms": False, "option_sms": False, "option_time": "",
-            "confirm_sms_request_id": "r-1", "promo_sms": True}
+    item = {
+        "booking_num": "1_2",
+        "phone": "010-0000-0001",
+        "name": "홍길동",
+        "booking_time": "2026-11-26 18:00:00",
+        "confirm_sms": True,
+        "remind_sms": False,
+        "option_sms": False,
+        "option_time": "",
+        "confirm_sms_request_id": "r-1",
+        "promo_sms": True,
+    }
     record = BookingRecord.from_item(item)
     assert record.to_item() == item
     assert record.flag("promo_sms") is True

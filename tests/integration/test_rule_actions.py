@@ -105,7 +105,9 @@ class World:
         """One run, as a fresh process would make it. `sens_options` rebuild the SENS client with other
         constructor options (timeouts, look-up attempts); the waits between retries never sleep."""
         run_id = f"it-run-{next(self._ids)}"
-        runtime, _ = build_runtime(self.settings, clock=FixedClock(at), wall_clock=FixedClock(at), run_id=run_id)
+        runtime, _ = build_runtime(
+            self.settings, clock=FixedClock(at), wall_clock=FixedClock(at), run_id=run_id
+        )
         if sens_options:
             runtime.services.sms_service.close()  # type: ignore[attr-defined]
             client = SensClient.from_settings(self.settings, sleep=no_sleep, **sens_options)

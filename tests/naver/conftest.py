@@ -20,7 +20,9 @@ from tests.standins.naver import NaverStandIn
 from tests.standins.server import serve_wsgi
 
 NOW = datetime(2026, 11, 26, 18, 40, tzinfo=KST)
-STORES = [Store(id=str(1000001 + i), name=f"Example Studio {i + 1}", alias=f"studio{i + 1}") for i in range(3)]
+STORES = [
+    Store(id=str(1000001 + i), name=f"Example Studio {i + 1}", alias=f"studio{i + 1}") for i in range(3)
+]
 
 
 @dataclass

@@ -23,8 +23,12 @@ STORE = STORES[0]
 
 def given_bookings(naver: NaverStandIn, store_id: str, confirmed: int, completed: int = 0) -> None:
     naver.add(store_id, synthetic_bookings(int(store_id), confirmed, first_day=NOW, days=40))
-    naver.add(store_id, synthetic_bookings(int(store_id), completed, first_day=NOW - timedelta(days=3), days=3,
-                                           status="RC08"))
+    naver.add(
+        store_id,
+        synthetic_bookings(
+            int(store_id), completed, first_day=NOW - timedelta(days=3), days=3, status="RC08"
+        ),
+    )
 
 
 def given_logged_in(naver: NaverStandIn, sessions: SqliteSessionRepository) -> None:
@@ -32,6 +36,7 @@ def given_logged_in(naver: NaverStandIn, sessions: SqliteSessionRepository) -> N
 
 
 # --- what is asked ------------------------------------------------------------------------------------------
+
 
 def test_every_call_carries_the_partner_web_apps_headers_and_parameters(
     naver: NaverStandIn, source: NaverBookingSource, sessions: SqliteSessionRepository
@@ -93,15 +98,20 @@ def test_the_longest_completed_window_is_split_and_never_answered_422(
     naver: NaverStandIn, api: NaverApi, login: StandInLogin, sessions: SqliteSessionRepository
 ) -> None:
     # GIVEN completed bookings from 33 days ago to 2 days ahead, and a source looking back the maximum 31 days
-    naver.add(STORE.id, synthetic_bookings(int(STORE.id), 80, first_day=NOW - timedelta(days=33), days=36,
-                                           status="RC08"))
+    naver.add(
+        STORE.id,
+        synthetic_bookings(int(STORE.id), 80, first_day=NOW - timedelta(days=33), days=36, status="RC08"),
+    )
     given_logged_in(naver, sessions)
-    source = NaverBookingSource(api, SessionManager(sessions, login, api.check_session),
-                                completed_window_days=MAX_RANGE_DAYS)
+    source = NaverBookingSource(
+        api, SessionManager(sessions, login, api.check_session), completed_window_days=MAX_RANGE_DAYS
+    )
     # WHEN fetched
     result = source.fetch([STORE], NOW)
     # THEN two dated windows were asked, no call was refused with 422, and every booking in range came back
-    rc08 = {c.args["startDateTime"] for c in naver.api_calls("count") if c.args["bookingStatusCodes"] == "RC08"}
+    rc08 = {
+        c.args["startDateTime"] for c in naver.api_calls("count") if c.args["bookingStatusCodes"] == "RC08"
+    }
     assert len(rc08) == 2
     assert all(c.status != 422 for c in naver.calls)
     first_day = (NOW - timedelta(days=31)).replace(hour=0, minute=0)
@@ -117,8 +127,9 @@ def test_a_dated_confirmed_horizon_is_split_and_never_answered_422(
     # GIVEN confirmed bookings over 40 days and a source with a 62-day horizon
     given_bookings(naver, STORE.id, confirmed=30)
     given_logged_in(naver, sessions)
-    source = NaverBookingSource(api, SessionManager(sessions, login, api.check_session),
-                                confirmed_horizon_days=62)
+    source = NaverBookingSource(
+        api, SessionManager(sessions, login, api.check_session), confirmed_horizon_days=62
+    )
     # WHEN fetched  THEN two dated RC03 windows, no 422, all 30 bookings
     result = source.fetch([STORE], NOW)
     dated = [c for c in naver.api_calls("count") if "startDateTime" in c.args]
@@ -141,8 +152,13 @@ def test_confirmed_bookings_before_today_are_left_out(
     naver: NaverStandIn, source: NaverBookingSource, sessions: SqliteSessionRepository
 ) -> None:
     # GIVEN one RC03 booking yesterday and one today at 10:00 (already past, still today)
-    naver.add(STORE.id, [make_booking(1, int(STORE.id), NOW - timedelta(days=1)),
-                         make_booking(2, int(STORE.id), NOW.replace(hour=10, minute=0))])
+    naver.add(
+        STORE.id,
+        [
+            make_booking(1, int(STORE.id), NOW - timedelta(days=1)),
+            make_booking(2, int(STORE.id), NOW.replace(hour=10, minute=0)),
+        ],
+    )
     given_logged_in(naver, sessions)
     # WHEN fetched  THEN only today's is returned
     result = source.fetch([STORE], NOW)
@@ -150,6 +166,7 @@ def test_confirmed_bookings_before_today_are_left_out(
 
 
 # --- backoff ------------------------------------------------------------------------------------------------
+
 
 def test_a_429_is_retried_after_the_time_naver_asks(
     naver: NaverStandIn, source: NaverBookingSource, sessions: SqliteSessionRepository, sleep: RecordingSleep
@@ -183,7 +200,10 @@ def test_5xx_is_retried_with_growing_jittered_waits_then_succeeds(
 
 
 def test_retries_are_bounded_and_the_store_is_reported(
-    naver: NaverStandIn, api: NaverApi, login: StandInLogin, sessions: SqliteSessionRepository,
+    naver: NaverStandIn,
+    api: NaverApi,
+    login: StandInLogin,
+    sessions: SqliteSessionRepository,
     sleep: RecordingSleep,
 ) -> None:
     # GIVEN a store that answers 500 forever and a retry bound of 3 tries
@@ -210,6 +230,7 @@ def test_a_retry_after_longer_than_the_bound_gives_up_on_the_store_at_once(
 
 
 # --- isolation ----------------------------------------------------------------------------------------------
+
 
 def test_one_failing_store_is_reported_and_the_others_are_fetched(
     naver: NaverStandIn, source: NaverBookingSource, sessions: SqliteSessionRepository
@@ -267,6 +288,7 @@ def test_a_malformed_page_is_skipped_and_reported_and_the_other_pages_are_kept(
 
 
 # --- the session --------------------------------------------------------------------------------------------
+
 
 def test_valid_cached_cookies_cost_one_check_call_and_no_login(
     naver: NaverStandIn, source: NaverBookingSource, sessions: SqliteSessionRepository, login: StandInLogin
@@ -357,7 +379,9 @@ def test_stores_are_fetched_by_at_most_the_configured_number_of_workers(
 
 
 def test_nothing_personal_or_secret_reaches_the_logs(
-    naver: NaverStandIn, source: NaverBookingSource, sessions: SqliteSessionRepository,
+    naver: NaverStandIn,
+    source: NaverBookingSource,
+    sessions: SqliteSessionRepository,
     caplog: pytest.LogCaptureFixture,
 ) -> None:
     # GIVEN bookings (one malformed), a failing store, and a session Naver ends mid-fetch

@@ -39,8 +39,11 @@ def test_a_connection_failure_is_retried(sleep: RecordingSleep) -> None:
 def test_retry_after_as_an_http_date_is_honoured(sleep: RecordingSleep) -> None:
     # GIVEN a 429 asking to come back in about 10 seconds, as an HTTP date
     when = email.utils.formatdate(time.time() + 10, usegmt=True)
-    api = api_answering(httpx.Response(429, headers={"Retry-After": when}),
-                        httpx.Response(200, json={"count": 0}), sleep=sleep)
+    api = api_answering(
+        httpx.Response(429, headers={"Retry-After": when}),
+        httpx.Response(200, json={"count": 0}),
+        sleep=sleep,
+    )
     # WHEN counting  THEN it waited about 10 s (the date has a one-second resolution; plus ≤ 0.5 s jitter)
     assert api.count("1", Window("RC03")) == 0
     assert 8.5 <= sleep.waits[0] <= 10.6

@@ -43,6 +43,7 @@ def browser(naver: NaverStandIn) -> None:
 
 # --- with the browser ---------------------------------------------------------------------------------------
 
+
 @pytest.mark.browser
 @pytest.mark.integration
 def test_a_browser_login_gives_cookies_the_api_accepts(naver: NaverStandIn, browser: None) -> None:
@@ -104,24 +105,36 @@ def test_the_live_source_logs_in_with_the_browser_caches_the_cookies_and_reuses_
 
 # --- without a browser --------------------------------------------------------------------------------------
 
+
 def test_missing_credentials_fail_before_any_browser_starts() -> None:
-    login = BrowserLogin(login_url="http://127.0.0.1:9/nidlogin.login", user_id=None, password=None,
-                         chromedriver_path="/nonexistent/chromedriver")
+    login = BrowserLogin(
+        login_url="http://127.0.0.1:9/nidlogin.login",
+        user_id=None,
+        password=None,
+        chromedriver_path="/nonexistent/chromedriver",
+    )
     with pytest.raises(LoginError, match="NAVER_SMS_NAVER_ID"):
         login.login()
 
 
 def test_a_broken_browser_is_a_login_error_not_a_selenium_one() -> None:
-    login = BrowserLogin(login_url="http://127.0.0.1:9/nidlogin.login", user_id=SecretStr("a"),
-                         password=SecretStr("b"), chromedriver_path="/nonexistent/chromedriver",
-                         chromium_path="/nonexistent/chromium")
+    login = BrowserLogin(
+        login_url="http://127.0.0.1:9/nidlogin.login",
+        user_id=SecretStr("a"),
+        password=SecretStr("b"),
+        chromedriver_path="/nonexistent/chromedriver",
+        chromium_path="/nonexistent/chromium",
+    )
     with pytest.raises(LoginError, match="browser failed"):
         login.login()
 
 
 def test_the_check_page_is_legacys_account_page_on_the_login_host() -> None:
-    login = BrowserLogin(login_url="https://nid.naver.com/nidlogin.login?mode=form&url=https://www.naver.com/",
-                         user_id=None, password=None)
+    login = BrowserLogin(
+        login_url="https://nid.naver.com/nidlogin.login?mode=form&url=https://www.naver.com/",
+        user_id=None,
+        password=None,
+    )
     assert login.check_url == "https://nid.naver.com/user2/help/myInfoV2?lang=ko_KR"
 
 
@@ -130,7 +143,12 @@ def test_the_check_page_is_legacys_account_page_on_the_login_host() -> None:
     [
         (LoginPage("https://www.naver.com/", "뉴스 footprint OTP 2단계 인증", frozenset()), None),
         (LoginPage("https://nid.naver.com/nidlogin.login", "로그인", frozenset({"captchaimg"})), "captcha"),
-        (LoginPage("https://nid.naver.com/nidlogin.login", "자동입력 방지 문자를 입력해주세요", frozenset()), "captcha"),
+        (
+            LoginPage(
+                "https://nid.naver.com/nidlogin.login", "자동입력 방지 문자를 입력해주세요", frozenset()
+            ),
+            "captcha",
+        ),
         (LoginPage("https://nid.naver.com/login/ext/deviceConfirm", "확인", frozenset()), "second factor"),
         (LoginPage("https://nid.naver.com/nidlogin.login", "2단계 인증 알림", frozenset()), "second factor"),
         (LoginPage("https://nid.naver.com/nidlogin.login", "x", frozenset({"err_common"})), "refused"),
@@ -155,8 +173,9 @@ def test_an_interactive_login_waits_for_the_owner_to_approve_the_second_factor(
 ) -> None:
     # GIVEN Naver asking for a second factor, and an interactive login (headless here, visible for operators)
     naver.login_mode = "two_factor"
-    login = BrowserLogin.from_settings(settings_for(naver), timeout=15, interactive=True, headless=True,
-                                       person_timeout=30)
+    login = BrowserLogin.from_settings(
+        settings_for(naver), timeout=15, interactive=True, headless=True, person_timeout=30
+    )
     with ThreadPoolExecutor(max_workers=1) as pool:
         pending = pool.submit(login.login)
         # WHEN the owner approves the login in the Naver app once it is asked for

@@ -60,7 +60,9 @@ def test_valid_cached_cookies_are_used_without_a_browser(sessions: SqliteSession
     assert login.calls == 0
 
 
-def test_missing_cookies_lead_to_a_browser_login_whose_cookies_are_cached(sessions: SqliteSessionRepository) -> None:
+def test_missing_cookies_lead_to_a_browser_login_whose_cookies_are_cached(
+    sessions: SqliteSessionRepository,
+) -> None:
     # GIVEN nothing cached
     login, check = FakeLogin(), FakeCheck()
     # WHEN cookies are asked for
@@ -70,7 +72,9 @@ def test_missing_cookies_lead_to_a_browser_login_whose_cookies_are_cached(sessio
     assert sessions.load_cookies() == NEW
 
 
-def test_rejected_cookies_are_cleared_and_replaced_by_a_fresh_login(sessions: SqliteSessionRepository) -> None:
+def test_rejected_cookies_are_cleared_and_replaced_by_a_fresh_login(
+    sessions: SqliteSessionRepository,
+) -> None:
     # GIVEN cached cookies the check rejects (401 / 403 / login redirect)
     sessions.save_cookies(OLD)
     login, check = FakeLogin(), FakeCheck(False)
@@ -150,7 +154,9 @@ class BrokenCache(SqliteSessionRepository):
         raise RepositoryError("session table unavailable")
 
 
-def test_a_session_that_cannot_be_cached_is_still_used_for_this_run(sessions: SqliteSessionRepository) -> None:
+def test_a_session_that_cannot_be_cached_is_still_used_for_this_run(
+    sessions: SqliteSessionRepository,
+) -> None:
     # GIVEN rejected cached cookies and a session table that refuses writes
     cache = BrokenCache(sessions.db)
     SqliteSessionRepository.save_cookies(cache, OLD)

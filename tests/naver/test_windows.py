@@ -48,8 +48,9 @@ def test_a_confirmed_horizon_is_split_into_windows_of_at_most_31_days_from_today
     for before, after in itertools.pairwise(windows):
         assert before.end is not None and after.start is not None
         assert after.start - before.end == timedelta(seconds=1)
-    assert all(w.end is not None and w.start is not None and w.end - w.start < timedelta(days=31)
-               for w in windows)
+    assert all(
+        w.end is not None and w.start is not None and w.end - w.start < timedelta(days=31) for w in windows
+    )
 
 
 def test_completed_window_runs_from_n_days_back_at_midnight_to_now() -> None:
@@ -93,6 +94,8 @@ def test_cookie_header_sends_only_the_cookies_of_the_api_host() -> None:
         {"name": "SEC", "value": "z", "domain": "partner.booking.naver.com", "secure": True},
     ]
     # WHEN the header for the partner API is built  THEN only live cookies of its domain are in it
-    assert cookie_header(cookies, "https://partner.booking.naver.com", now=now) == "NID_AUT=a; NID_SES=s; SEC=z"
+    assert (
+        cookie_header(cookies, "https://partner.booking.naver.com", now=now) == "NID_AUT=a; NID_SES=s; SEC=z"
+    )
     # AND a secure cookie never goes over plain http to a real host
     assert "SEC" not in cookie_header(cookies, "http://partner.booking.naver.com", now=now)

@@ -39,21 +39,42 @@ from tests.factories import RecordingChannel, RecordingSms, booking, kst, record
 NOW = kst("2026-11-26 18:40")
 
 
-def context(config: AppConfig, services: ActionServicesBundle, b: Booking | None, *, rule: str = "r",
-            run_id: str = "run-1", now: str = "2026-11-26 18:40", bookings: tuple[Booking, ...] = (),
-            wall: str | None = None) -> ActionContext:
+def context(
+    config: AppConfig,
+    services: ActionServicesBundle,
+    b: Booking | None,
+    *,
+    rule: str = "r",
+    run_id: str = "run-1",
+    now: str = "2026-11-26 18:40",
+    bookings: tuple[Booking, ...] = (),
+    wall: str | None = None,
+) -> ActionContext:
     """The context of one action; `wall` is the real time of claims and leases (default: `now`)."""
     options = RunOptions(run_id=run_id, lease=timedelta(minutes=10), wall_clock=FixedClock(kst(wall or now)))
-    return ActionContext(rule=rule, booking=b, record=None, store=config.store(b.store_id) if b else None,
-                         now=kst(now), config=config, services=services, options=options, bookings=bookings)
+    return ActionContext(
+        rule=rule,
+        booking=b,
+        record=None,
+        store=config.store(b.store_id) if b else None,
+        now=kst(now),
+        config=config,
+        services=services,
+        options=options,
+        bookings=bookings,
+    )
 
 
 # --- send_sms ------------------------------------------------------------------------------------------------
 
+
 def test_send_sms_sends_the_template_byte_for_byte_and_commits_its_flag(
-        config: AppConfig, services: ActionServicesBundle, sms: RecordingSms, repo: SqliteRepository) -> None:
+    config: AppConfig, services: ActionServicesBundle, sms: RecordingSms, repo: SqliteRepository
+) -> None:
     b = booking(phone="01012345678")
-    result = send_sms(context(config, services, b), SendSmsParams(template="confirmation", flag="confirm_sms"))
+    result = send_sms(
+        context(config, services, b), SendSmsParams(template="confirmation", flag="confirm_sms")
+    )
     [message] = sms.sent
     assert message.to == "01012345678"
     assert message.sender == config.default_sender
@@ -69,22 +90,31 @@ def test_send_sms_sends_the_template_byte_for_byte_and_commits_its_flag(
 
 
 def test_a_store_specific_template_uses_the_stores_text_and_sender(
-        config: AppConfig, services: ActionServicesBundle, sms: RecordingSms) -> None:
+    config: AppConfig, services: ActionServicesBundle, sms: RecordingSms
+) -> None:
     b = booking(store_id=1000002)  # Busan has its own sender number
-    send_sms(context(config, services, b), SendSmsParams(template="guide", store_specific=True, flag="remind_sms"))
+    send_sms(
+        context(config, services, b), SendSmsParams(template="guide", store_specific=True, flag="remind_sms")
+    )
     [message] = sms.sent
     assert message.sender == "0510000000"
     assert message.content == config.sms_templates["guide_busan"].text
     other = booking(store_id=1000003, phone="01000000009")
-    send_sms(context(config, services, other), SendSmsParams(template="guide", store_specific=True, flag="remind_sms"))
+    send_sms(
+        context(config, services, other),
+        SendSmsParams(template="guide", store_specific=True, flag="remind_sms"),
+    )
     assert sms.sent[1].sender == config.default_sender  # a store without its own number uses the default
 
 
-def test_send_sms_renders_variables_in_the_sandbox(config: AppConfig, services: ActionServicesBundle,
-                                                   sms: RecordingSms) -> None:
+def test_send_sms_renders_variables_in_the_sandbox(
+    config: AppConfig, services: ActionServicesBundle, sms: RecordingSms
+) -> None:
     from naver_sms.config.models import SmsTemplate
 
-    tpl = SmsTemplate(type="auto", text="{{ booking.name }}님 {{ store.alias }} 예약 ({{ booking.phone_last4 }})")
+    tpl = SmsTemplate(
+        type="auto", text="{{ booking.name }}님 {{ store.alias }} 예약 ({{ booking.phone_last4 }})"
+    )
     cfg = dataclasses.replace(config, sms_templates={**config.sms_templates, "hello": tpl})
     b = booking(name="김철수", phone="01000005678", store_id=1000001)
     send_sms(context(cfg, services, b), SendSmsParams(template="hello", flag="hello_sms"))
@@ -93,7 +123,8 @@ def test_send_sms_renders_variables_in_the_sandbox(config: AppConfig, services: 
 
 
 def test_a_failed_send_is_wrapped_not_recorded_as_sent_and_counted(
-        config: AppConfig, services: ActionServicesBundle, sms: RecordingSms, repo: SqliteRepository) -> None:
+    config: AppConfig, services: ActionServicesBundle, sms: RecordingSms, repo: SqliteRepository
+) -> None:
     b = booking()
     sms.fail_next(DeliveryRejected("400 invalid from", channel="sens", status_code=400))
     with pytest.raises(ActionExecutionError) as info:
@@ -110,36 +141,53 @@ def test_a_failed_send_is_wrapped_not_recorded_as_sent_and_counted(
 
 
 def test_a_failed_send_is_retried_by_a_later_run_and_then_succeeds(
-        config: AppConfig, services: ActionServicesBundle, sms: RecordingSms, repo: SqliteRepository) -> None:
+    config: AppConfig, services: ActionServicesBundle, sms: RecordingSms, repo: SqliteRepository
+) -> None:
     b = booking()
     sms.fail_next(sens_down())
     with pytest.raises(ActionExecutionError):
-        send_sms(context(config, services, b, run_id="run-1"), SendSmsParams(template="confirmation", flag="confirm_sms"))
-    send_sms(context(config, services, b, run_id="run-2"), SendSmsParams(template="confirmation", flag="confirm_sms"))
+        send_sms(
+            context(config, services, b, run_id="run-1"),
+            SendSmsParams(template="confirmation", flag="confirm_sms"),
+        )
+    send_sms(
+        context(config, services, b, run_id="run-2"),
+        SendSmsParams(template="confirmation", flag="confirm_sms"),
+    )
     assert len(sms.sent) == 1
     row = repo.get((b.booking_num, b.phone))
     assert row is not None and row.confirm_sms is True
 
 
 def test_attempts_are_bounded_then_reported_as_failed_for_good(
-        config: AppConfig, services: ActionServicesBundle, sms: RecordingSms, repo: SqliteRepository) -> None:
+    config: AppConfig, services: ActionServicesBundle, sms: RecordingSms, repo: SqliteRepository
+) -> None:
     b = booking()
     sms.fail_next(*(sens_down() for _ in range(repo.max_attempts)))
     for run in range(repo.max_attempts):
         with pytest.raises(ActionExecutionError):
-            send_sms(context(config, services, b, run_id=f"run-{run}"), SendSmsParams(template="confirmation",
-                                                                                      flag="confirm_sms"))
+            send_sms(
+                context(config, services, b, run_id=f"run-{run}"),
+                SendSmsParams(template="confirmation", flag="confirm_sms"),
+            )
     with pytest.raises(ActionExecutionError) as info:
-        send_sms(context(config, services, b, run_id="run-x"), SendSmsParams(template="confirmation", flag="confirm_sms"))
+        send_sms(
+            context(config, services, b, run_id="run-x"),
+            SendSmsParams(template="confirmation", flag="confirm_sms"),
+        )
     assert info.value.context_data["failed_for_good"] is True
     assert sms.sent == []
     assert repo.reset((b.booking_num, b.phone), "confirm_sms")  # the operator's reset opens it again
-    send_sms(context(config, services, b, run_id="run-y"), SendSmsParams(template="confirmation", flag="confirm_sms"))
+    send_sms(
+        context(config, services, b, run_id="run-y"),
+        SendSmsParams(template="confirmation", flag="confirm_sms"),
+    )
     assert len(sms.sent) == 1
 
 
 def test_an_unknown_outcome_keeps_the_claim_and_the_next_run_resolves_it_without_resending(
-        config: AppConfig, services: ActionServicesBundle, sms: RecordingSms, repo: SqliteRepository) -> None:
+    config: AppConfig, services: ActionServicesBundle, sms: RecordingSms, repo: SqliteRepository
+) -> None:
     # GIVEN SENS took the message but the answer was lost
     b = booking()
     params = SendSmsParams(template="confirmation", flag="confirm_sms")
@@ -155,7 +203,10 @@ def test_an_unknown_outcome_keeps_the_claim_and_the_next_run_resolves_it_without
         send_sms(context(config, flaky, b, run_id="run-1"), params)
     assert info.value.context_data["result"].sms[0].status == "unknown"
     # WHEN another run comes before the lease ends, it leaves the claim alone
-    assert send_sms(context(config, flaky, b, run_id="run-2", now="2026-11-26 18:45"), params).status == "skipped"
+    assert (
+        send_sms(context(config, flaky, b, run_id="run-2", now="2026-11-26 18:45"), params).status
+        == "skipped"
+    )
     # AND a run after the lease asks SENS and commits what it finds
     result = send_sms(context(config, flaky, b, run_id="run-3", now="2026-11-26 19:00"), params)
     assert [s.status for s in result.sms] == ["reconciled"]
@@ -165,7 +216,8 @@ def test_an_unknown_outcome_keeps_the_claim_and_the_next_run_resolves_it_without
 
 
 def test_leases_keep_real_time_whatever_the_decision_clock_says(
-        config: AppConfig, services: ActionServicesBundle, repo: SqliteRepository) -> None:
+    config: AppConfig, services: ActionServicesBundle, repo: SqliteRepository
+) -> None:
     # GIVEN a send with no answer at 10:00 real time
     b = booking()
     params = SendSmsParams(template="confirmation", flag="confirm_sms")
@@ -179,42 +231,58 @@ def test_leases_keep_real_time_whatever_the_decision_clock_says(
     with pytest.raises(ActionExecutionError):
         send_sms(context(config, flaky, b, run_id="run-1", wall="2026-11-26 10:00"), params)
     # WHEN a run five real minutes later decides as if it were the next day (--now)
-    later = send_sms(context(config, flaky, b, run_id="run-2", now="2026-11-27 18:40", wall="2026-11-26 10:05"),
-                     params)
+    later = send_sms(
+        context(config, flaky, b, run_id="run-2", now="2026-11-27 18:40", wall="2026-11-26 10:05"), params
+    )
     # THEN the claim is still live for it: no look-up, no second send
     assert later.status == "skipped"
     assert flaky.sms_service.lookups == []  # type: ignore[attr-defined]
 
 
-def test_a_send_whose_flag_is_done_is_skipped(config: AppConfig, services: ActionServicesBundle,
-                                               sms: RecordingSms, repo: SqliteRepository) -> None:
+def test_a_send_whose_flag_is_done_is_skipped(
+    config: AppConfig, services: ActionServicesBundle, sms: RecordingSms, repo: SqliteRepository
+) -> None:
     b = booking()
     repo.create(record_for(b, confirm_sms=True))
-    result = send_sms(context(config, services, b), SendSmsParams(template="confirmation", flag="confirm_sms"))
+    result = send_sms(
+        context(config, services, b), SendSmsParams(template="confirmation", flag="confirm_sms")
+    )
     assert result.status == "skipped" and sms.sent == []
 
 
 def test_a_store_without_the_role_is_a_clear_error(config: AppConfig, services: ActionServicesBundle) -> None:
     b = booking(store_id=1999999)  # not in stores.yaml
     with pytest.raises(ActionExecutionError, match=r"not in stores\.yaml"):
-        send_sms(context(config, services, b), SendSmsParams(template="guide", store_specific=True, flag="x_sms"))
+        send_sms(
+            context(config, services, b), SendSmsParams(template="guide", store_specific=True, flag="x_sms")
+        )
 
 
 # --- create_db_record / update_flag ---------------------------------------------------------------------------
 
-def test_create_db_record_writes_the_legacy_row(config: AppConfig, services: ActionServicesBundle,
-                                                repo: SqliteRepository) -> None:
+
+def test_create_db_record_writes_the_legacy_row(
+    config: AppConfig, services: ActionServicesBundle, repo: SqliteRepository
+) -> None:
     b = booking(name="홍길동", phone="01000000001", start="2026-11-27 14:00")
     assert create_db_record(context(config, services, b), NoParams()).status == "ok"
     row = repo.get((b.booking_num, b.phone))
     assert row is not None
-    assert row.to_item() == {"booking_num": b.booking_num, "phone": "010-0000-0001", "name": "홍길동",
-                             "booking_time": "2026-11-27 14:00:00", "confirm_sms": False, "remind_sms": False,
-                             "option_sms": False, "option_time": ""}
+    assert row.to_item() == {
+        "booking_num": b.booking_num,
+        "phone": "010-0000-0001",
+        "name": "홍길동",
+        "booking_time": "2026-11-27 14:00:00",
+        "confirm_sms": False,
+        "remind_sms": False,
+        "option_sms": False,
+        "option_time": "",
+    }
 
 
-def test_create_db_record_never_overwrites(config: AppConfig, services: ActionServicesBundle,
-                                          repo: SqliteRepository) -> None:
+def test_create_db_record_never_overwrites(
+    config: AppConfig, services: ActionServicesBundle, repo: SqliteRepository
+) -> None:
     b = booking()
     repo.create(record_for(b, confirm_sms=True, remind_sms=True))
     assert create_db_record(context(config, services, b), NoParams()).status == "noop"
@@ -222,19 +290,24 @@ def test_create_db_record_never_overwrites(config: AppConfig, services: ActionSe
     assert row is not None and row.confirm_sms and row.remind_sms
 
 
-def test_update_flag_sets_once_and_is_idempotent(config: AppConfig, services: ActionServicesBundle,
-                                                 repo: SqliteRepository) -> None:
+def test_update_flag_sets_once_and_is_idempotent(
+    config: AppConfig, services: ActionServicesBundle, repo: SqliteRepository
+) -> None:
     b = booking()
     repo.create(record_for(b))
     first = update_flag(context(config, services, b), UpdateFlagParams(flag="remind_sms"))
     again = update_flag(context(config, services, b), UpdateFlagParams(flag="remind_sms"))
     assert (first.status, again.status) == ("ok", "noop")
     assert [(f.flag, f.value) for f in first.flags] == [("remind_sms", True)] and again.flags == ()
-    assert update_flag(context(config, services, b), UpdateFlagParams(flag="remind_sms", value=False)).status == "ok"
+    assert (
+        update_flag(context(config, services, b), UpdateFlagParams(flag="remind_sms", value=False)).status
+        == "ok"
+    )
 
 
-def test_update_flag_true_gives_a_missing_booking_its_row(config: AppConfig, services: ActionServicesBundle,
-                                                          repo: SqliteRepository) -> None:
+def test_update_flag_true_gives_a_missing_booking_its_row(
+    config: AppConfig, services: ActionServicesBundle, repo: SqliteRepository
+) -> None:
     b = booking()
     result = update_flag(context(config, services, b), UpdateFlagParams(flag="listed"))
     row = repo.get((b.booking_num, b.phone))
@@ -242,7 +315,9 @@ def test_update_flag_true_gives_a_missing_booking_its_row(config: AppConfig, ser
     assert row.confirm_sms is False  # the legacy flags of a new row are false
 
 
-def test_clearing_a_flag_of_a_missing_row_fails_clearly(config: AppConfig, services: ActionServicesBundle) -> None:
+def test_clearing_a_flag_of_a_missing_row_fails_clearly(
+    config: AppConfig, services: ActionServicesBundle
+) -> None:
     with pytest.raises(ActionExecutionError) as info:
         update_flag(context(config, services, booking()), UpdateFlagParams(flag="remind_sms", value=False))
     assert info.value.executor_name == "update_flag" and "no record" in str(info.value)
@@ -250,57 +325,81 @@ def test_clearing_a_flag_of_a_missing_row_fails_clearly(config: AppConfig, servi
 
 # --- notifications and log_event ----------------------------------------------------------------------------
 
-def test_send_telegram_renders_and_posts(config: AppConfig, services: ActionServicesBundle,
-                                         telegram: RecordingChannel) -> None:
+
+def test_send_telegram_renders_and_posts(
+    config: AppConfig, services: ActionServicesBundle, telegram: RecordingChannel
+) -> None:
     b = booking(name="김철수", phone="01000004321", store_id=1000002)
-    result = send_telegram(context(config, services, b),
-                           MessageParams(message="{{ store.alias }} 새 예약 {{ booking.name }} ({{ booking.phone_last4 }})"))
+    result = send_telegram(
+        context(config, services, b),
+        MessageParams(message="{{ store.alias }} 새 예약 {{ booking.name }} ({{ booking.phone_last4 }})"),
+    )
     assert telegram.messages == ["부산점 새 예약 김철수 (4321)"]
     assert result.notifications[0].channel == "telegram"
 
 
-def test_send_telegram_failure_is_wrapped(config: AppConfig, services: ActionServicesBundle,
-                                          telegram: RecordingChannel) -> None:
+def test_send_telegram_failure_is_wrapped(
+    config: AppConfig, services: ActionServicesBundle, telegram: RecordingChannel
+) -> None:
     telegram.failures.append(DeliveryRejected("chat not found", channel="telegram", status_code=400))
     with pytest.raises(ActionExecutionError) as info:
         send_telegram(context(config, services, booking()), MessageParams(message="x"))
     assert info.value.executor_name == "send_telegram"
 
 
-def test_an_undefined_variable_at_render_time_is_an_action_error(config: AppConfig,
-                                                                 services: ActionServicesBundle) -> None:
+def test_an_undefined_variable_at_render_time_is_an_action_error(
+    config: AppConfig, services: ActionServicesBundle
+) -> None:
     with pytest.raises(ActionExecutionError, match="cannot render"):
         send_telegram(context(config, services, booking()), MessageParams(message="{{ booking.nope }}"))
 
 
-def test_send_slack_is_a_noop_when_slack_is_disabled(config: AppConfig, services: ActionServicesBundle) -> None:
+def test_send_slack_is_a_noop_when_slack_is_disabled(
+    config: AppConfig, services: ActionServicesBundle
+) -> None:
     off = RecordingChannel("slack", enabled=False)
-    result = send_slack(context(config, dataclasses.replace(services, slack_service=off), booking()),
-                        MessageParams(message="hello"))
+    result = send_slack(
+        context(config, dataclasses.replace(services, slack_service=off), booking()),
+        MessageParams(message="hello"),
+    )
     assert result.status == "disabled" and off.messages == []
 
 
-def test_send_slack_posts_when_enabled(config: AppConfig, services: ActionServicesBundle,
-                                      slack: RecordingChannel) -> None:
-    send_slack(context(config, services, booking(store_id=1000003)), MessageParams(message="{{ store.alias }}"))
+def test_send_slack_posts_when_enabled(
+    config: AppConfig, services: ActionServicesBundle, slack: RecordingChannel
+) -> None:
+    send_slack(
+        context(config, services, booking(store_id=1000003)), MessageParams(message="{{ store.alias }}")
+    )
     assert slack.messages == ["홍대점"]
 
 
 def test_log_event_writes_one_json_object_with_personal_data_masked(
-        config: AppConfig, services: ActionServicesBundle, caplog: pytest.LogCaptureFixture) -> None:
+    config: AppConfig, services: ActionServicesBundle, caplog: pytest.LogCaptureFixture
+) -> None:
     b = booking(name="홍길동", phone="01012345678")
     caplog.set_level(logging.INFO, logger="naver_sms.test")
-    log_event(context(config, services, b, rule="audit"),
-              LogEventParams(message="{{ booking.name }} {{ booking.phone }} {{ booking.phone_digits }}",
-                             status="seen"))
+    log_event(
+        context(config, services, b, rule="audit"),
+        LogEventParams(
+            message="{{ booking.name }} {{ booking.phone }} {{ booking.phone_digits }}", status="seen"
+        ),
+    )
     [line] = [r.getMessage() for r in caplog.records if r.name == "naver_sms.test"]
     event = json.loads(line)
-    assert event == {"event": "rule_event", "rule": "audit", "action": "log_event", "booking_id": b.booking_num,
-                     "status": "seen", "message": "홍*동 010-****-5678 010****5678"}
+    assert event == {
+        "event": "rule_event",
+        "rule": "audit",
+        "action": "log_event",
+        "booking_id": b.booking_num,
+        "status": "seen",
+        "message": "홍*동 010-****-5678 010****5678",
+    }
     assert "홍길동" not in line and "1234" not in line
 
 
 # --- the context -------------------------------------------------------------------------------------------
+
 
 def test_the_context_cannot_be_changed(config: AppConfig, services: ActionServicesBundle) -> None:
     ctx = context(config, services, booking())
@@ -312,7 +411,9 @@ def test_the_context_cannot_be_changed(config: AppConfig, services: ActionServic
         ctx.config.stores["x"] = None  # type: ignore[index]
 
 
-def test_executors_leave_the_context_as_they_found_it(config: AppConfig, services: ActionServicesBundle) -> None:
+def test_executors_leave_the_context_as_they_found_it(
+    config: AppConfig, services: ActionServicesBundle
+) -> None:
     b = booking()
     ctx = context(config, services, b)
     before = (ctx.rule, ctx.booking, ctx.record, ctx.store, ctx.now, ctx.options, ctx.bookings)
@@ -324,8 +425,9 @@ def test_executors_leave_the_context_as_they_found_it(config: AppConfig, service
     assert (ctx.rule, ctx.booking, ctx.record, ctx.store, ctx.now, ctx.options, ctx.bookings) == before
 
 
-def test_one_context_is_safe_to_reuse_across_threads(config: AppConfig, services: ActionServicesBundle,
-                                                     telegram: RecordingChannel) -> None:
+def test_one_context_is_safe_to_reuse_across_threads(
+    config: AppConfig, services: ActionServicesBundle, telegram: RecordingChannel
+) -> None:
     ctx = context(config, services, booking(name="김철수"))
     params = MessageParams(message="{{ booking.name }} {{ store.alias }}")
     with ThreadPoolExecutor(max_workers=8) as pool:
@@ -334,8 +436,9 @@ def test_one_context_is_safe_to_reuse_across_threads(config: AppConfig, services
     assert all(r.notifications[0].text == "김철수 강남점" for r in results)
 
 
-def test_concurrent_sends_from_one_context_send_once(config: AppConfig, services: ActionServicesBundle,
-                                                     sms: RecordingSms) -> None:
+def test_concurrent_sends_from_one_context_send_once(
+    config: AppConfig, services: ActionServicesBundle, sms: RecordingSms
+) -> None:
     ctx = context(config, services, booking())
     params = SendSmsParams(template="confirmation", flag="confirm_sms")
     with ThreadPoolExecutor(max_workers=8) as pool:
@@ -346,6 +449,7 @@ def test_concurrent_sends_from_one_context_send_once(config: AppConfig, services
 
 # --- errors and registration ---------------------------------------------------------------------------------
 
+
 def test_action_execution_error_carries_its_context_and_survives_pickling() -> None:
     err = ActionExecutionError("send_sms", "1_2", ValueError("bad"), {"template": "t"})
     assert str(err) == "Action 'send_sms' failed for booking 1_2: bad"
@@ -353,10 +457,18 @@ def test_action_execution_error_carries_its_context_and_survives_pickling() -> N
     assert (copy.executor_name, copy.booking_id, copy.context_data) == ("send_sms", "1_2", {"template": "t"})
 
 
-def test_register_actions_registers_the_six_executors_and_the_services(services: ActionServicesBundle) -> None:
+def test_register_actions_registers_the_six_executors_and_the_services(
+    services: ActionServicesBundle,
+) -> None:
     engine = RuleEngine()
     register_actions(engine, services)
-    assert set(engine.actions) == {"send_sms", "create_db_record", "update_flag", "send_telegram", "send_slack",
-                                   "log_event"}
+    assert set(engine.actions) == {
+        "send_sms",
+        "create_db_record",
+        "update_flag",
+        "send_telegram",
+        "send_slack",
+        "log_event",
+    }
     assert engine.services is services
     assert len(ACTIONS) == 6

@@ -16,24 +16,39 @@ BY_NAME = {c.name: c for c in CONDITIONS}
 KEYWORDS = ("네이버", "인스타", "원본")
 
 
-def holds(name: str, params: dict[str, Any], b: Booking, *, record: BookingRecord | None = None,
-          now: str = "2026-11-26 18:40") -> bool:
+def holds(
+    name: str,
+    params: dict[str, Any],
+    b: Booking,
+    *,
+    record: BookingRecord | None = None,
+    now: str = "2026-11-26 18:40",
+) -> bool:
     ctype = BY_NAME[name]
     facts = Facts(b, record, kst(now), None, KEYWORDS)
     return ctype.check(facts, ctype.params.model_validate(params))
 
 
-def seen(name: str, params: dict[str, Any], b: Booking, *, record: BookingRecord | None = None,
-         now: str = "2026-11-26 18:40") -> dict[str, Any]:
+def seen(
+    name: str,
+    params: dict[str, Any],
+    b: Booking,
+    *,
+    record: BookingRecord | None = None,
+    now: str = "2026-11-26 18:40",
+) -> dict[str, Any]:
     ctype = BY_NAME[name]
-    return dict(ctype.observe(Facts(b, record, kst(now), None, KEYWORDS), ctype.params.model_validate(params)))
+    return dict(
+        ctype.observe(Facts(b, record, kst(now), None, KEYWORDS), ctype.params.model_validate(params))
+    )
 
 
 def test_booking_in_db_and_not_in_db_are_opposites() -> None:
     b = booking()
     assert holds("booking_not_in_db", {}, b) and not holds("booking_in_db", {}, b)
-    assert holds("booking_in_db", {}, b, record=record_for(b)) and not holds("booking_not_in_db", {}, b,
-                                                                             record=record_for(b))
+    assert holds("booking_in_db", {}, b, record=record_for(b)) and not holds(
+        "booking_not_in_db", {}, b, record=record_for(b)
+    )
     assert seen("booking_in_db", {}, b) == {"in_db": False}
 
 
@@ -77,12 +92,22 @@ def test_flag_retry_due_only_after_a_failed_or_interrupted_send() -> None:
     b = booking()
     now_epoch = int(kst("2026-11-26 18:40").timestamp())
     assert not holds("flag_retry_due", {"flag": "confirm_sms"}, b)  # no record
-    assert not holds("flag_retry_due", {"flag": "confirm_sms"}, b, record=record_for(b))  # legacy row, never tried
+    assert not holds(
+        "flag_retry_due", {"flag": "confirm_sms"}, b, record=record_for(b)
+    )  # legacy row, never tried
     assert holds("flag_retry_due", {"flag": "confirm_sms"}, b, record=record_for(b, confirm_sms_attempts=1))
-    assert not holds("flag_retry_due", {"flag": "confirm_sms"}, b,
-                     record=record_for(b, confirm_sms_attempts=3, confirm_sms_failed=True))  # failed for good
-    assert not holds("flag_retry_due", {"flag": "confirm_sms"}, b,
-                     record=record_for(b, confirm_sms=True, confirm_sms_attempts=1))  # done
+    assert not holds(
+        "flag_retry_due",
+        {"flag": "confirm_sms"},
+        b,
+        record=record_for(b, confirm_sms_attempts=3, confirm_sms_failed=True),
+    )  # failed for good
+    assert not holds(
+        "flag_retry_due",
+        {"flag": "confirm_sms"},
+        b,
+        record=record_for(b, confirm_sms=True, confirm_sms_attempts=1),
+    )  # done
     live = record_for(b, confirm_sms_claim_run="other", confirm_sms_claim_until=now_epoch + 60)
     stale = record_for(b, confirm_sms_claim_run="other", confirm_sms_claim_until=now_epoch - 60)
     assert not holds("flag_retry_due", {"flag": "confirm_sms"}, b, record=live)
@@ -90,8 +115,15 @@ def test_flag_retry_due_only_after_a_failed_or_interrupted_send() -> None:
     assert seen("flag_retry_due", {"flag": "confirm_sms"}, b, record=stale)["confirm_sms"] == "stale"
 
 
-@pytest.mark.parametrize(("now", "expected"), [("2026-11-26 19:59", False), ("2026-11-26 20:00", True),
-                                                ("2026-11-26 20:59", True), ("2026-11-26 21:00", False)])
+@pytest.mark.parametrize(
+    ("now", "expected"),
+    [
+        ("2026-11-26 19:59", False),
+        ("2026-11-26 20:00", True),
+        ("2026-11-26 20:59", True),
+        ("2026-11-26 21:00", False),
+    ],
+)
 def test_current_hour_is_korean_wall_clock(now: str, expected: bool) -> None:
     assert holds("current_hour", {"hour": 20}, booking(), now=now) is expected
 
@@ -152,6 +184,16 @@ def test_every_condition_is_registered_once_by_default(config: AppConfig) -> Non
 
     engine = RuleEngine()
     assert set(engine.conditions) == set(BY_NAME)
-    assert {"booking_not_in_db", "booking_in_db", "time_before_booking", "flag_not_set", "current_hour",
-            "booking_status", "booking_status_any", "has_option_keyword", "has_multiple_options",
-            "store_id_matches", "date_range"} <= set(BY_NAME)
+    assert {
+        "booking_not_in_db",
+        "booking_in_db",
+        "time_before_booking",
+        "flag_not_set",
+        "current_hour",
+        "booking_status",
+        "booking_status_any",
+        "has_option_keyword",
+        "has_multiple_options",
+        "store_id_matches",
+        "date_range",
+    } <= set(BY_NAME)

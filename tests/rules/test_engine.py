@@ -37,20 +37,24 @@ COMBINATORS = """\
 """
 
 
-def test_a_list_means_all_and_any_all_not_nest(engine: RuleEngine, config: AppConfig,
-                                               services: ActionServicesBundle, tmp_path: Path) -> None:
+def test_a_list_means_all_and_any_all_not_nest(
+    engine: RuleEngine, config: AppConfig, services: ActionServicesBundle, tmp_path: Path
+) -> None:
     rules = compile_rules(engine, config, COMBINATORS, tmp_path)
     store1 = booking(store_id=1000001)
     store2_plain = booking(store_id=1000002)
     store2_option = booking(store_id=1000002, options=[("원본 파일", 1)])
     store3 = booking(store_id=1000003)
     completed = booking(store_id=1000001, status="RC08")
-    plan = plan_for(engine, rules, config, services, [store1, store2_plain, store2_option, store3, completed], NOW)
+    plan = plan_for(
+        engine, rules, config, services, [store1, store2_plain, store2_option, store3, completed], NOW
+    )
     assert [ev[0].matched for ev in plan.evaluations] == [True, True, False, False, False]
 
 
 def test_the_plan_names_the_first_failed_condition_and_what_it_saw(
-        engine: RuleEngine, config: AppConfig, services: ActionServicesBundle, tmp_path: Path) -> None:
+    engine: RuleEngine, config: AppConfig, services: ActionServicesBundle, tmp_path: Path
+) -> None:
     rules = compile_rules(engine, config, COMBINATORS, tmp_path)
     plan = plan_for(engine, rules, config, services, [booking(status="RC08"), booking(store_id=1000003)], NOW)
     first = plan.evaluations[0][0].explain()
@@ -63,8 +67,13 @@ def test_the_plan_names_the_first_failed_condition_and_what_it_saw(
     assert second["seen"][0] == {"store_id": "1000003"}
 
 
-def test_evaluation_has_no_side_effects(engine: RuleEngine, config: AppConfig, services: ActionServicesBundle,
-                                        sms: RecordingSms, repo: SqliteRepository) -> None:
+def test_evaluation_has_no_side_effects(
+    engine: RuleEngine,
+    config: AppConfig,
+    services: ActionServicesBundle,
+    sms: RecordingSms,
+    repo: SqliteRepository,
+) -> None:
     rules = engine.compile(config)
     b = booking(start="2026-11-26 20:00")
     plan = plan_for(engine, rules, config, services, [b], NOW)
@@ -73,8 +82,12 @@ def test_evaluation_has_no_side_effects(engine: RuleEngine, config: AppConfig, s
 
 
 def test_actions_run_in_order_and_a_failure_stops_the_rules_later_actions_only(
-        engine: RuleEngine, config: AppConfig, services: ActionServicesBundle, sms: RecordingSms,
-        repo: SqliteRepository) -> None:
+    engine: RuleEngine,
+    config: AppConfig,
+    services: ActionServicesBundle,
+    sms: RecordingSms,
+    repo: SqliteRepository,
+) -> None:
     # GIVEN a new booking inside the two-hour window, and SENS failing the first send only
     rules = engine.compile(config)
     first = booking(start="2026-11-26 20:00", phone="01000000001")
@@ -97,9 +110,17 @@ def test_actions_run_in_order_and_a_failure_stops_the_rules_later_actions_only(
 
 
 def test_an_unexpected_executor_exception_is_wrapped_and_logged(
-        engine: RuleEngine, config: AppConfig, services: ActionServicesBundle, tmp_path: Path,
-        telegram: RecordingChannel, caplog: pytest.LogCaptureFixture) -> None:
-    rules = compile_rules(engine, config, """\
+    engine: RuleEngine,
+    config: AppConfig,
+    services: ActionServicesBundle,
+    tmp_path: Path,
+    telegram: RecordingChannel,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    rules = compile_rules(
+        engine,
+        config,
+        """\
   - name: ping
     conditions:
       - type: booking_not_in_db
@@ -108,7 +129,9 @@ def test_an_unexpected_executor_exception_is_wrapped_and_logged(
         params: {message: "new booking at {{ store.alias }}"}
       - type: log_event
         params: {message: "after"}
-""", tmp_path)
+""",
+        tmp_path,
+    )
     telegram.failures.append(RuntimeError("boom"))
     report = run_rules(engine, rules, config, services, [booking()], NOW)
     assert report.actions[("ping", "send_telegram", "failed")] == 1
@@ -119,8 +142,12 @@ def test_an_unexpected_executor_exception_is_wrapped_and_logged(
 
 
 def test_a_send_already_done_elsewhere_ends_the_rule_quietly(
-        engine: RuleEngine, config: AppConfig, services: ActionServicesBundle, repo: SqliteRepository,
-        sms: RecordingSms) -> None:
+    engine: RuleEngine,
+    config: AppConfig,
+    services: ActionServicesBundle,
+    repo: SqliteRepository,
+    sms: RecordingSms,
+) -> None:
     # GIVEN the evaluation saw confirm_sms open, but another run set it meanwhile
     rules = engine.compile(config)
     b = booking(start="2026-11-26 20:00")
@@ -158,13 +185,21 @@ DIGEST = """\
 
 
 def test_a_digest_rule_sends_one_message_listing_every_match_once(
-        engine: RuleEngine, config: AppConfig, services: ActionServicesBundle, tmp_path: Path,
-        slack: RecordingChannel, repo: SqliteRepository) -> None:
+    engine: RuleEngine,
+    config: AppConfig,
+    services: ActionServicesBundle,
+    tmp_path: Path,
+    slack: RecordingChannel,
+    repo: SqliteRepository,
+) -> None:
     # GIVEN three November bookings in the database, two of which chose retouching twice
     rules = compile_rules(engine, config, DIGEST, tmp_path)
-    twice = booking(start="2026-11-27 10:00", name="김철수", phone="01000001111", options=[("전문가 보정", 2)])
-    split = booking(start="2026-11-28 11:00", name="이영희", phone="01000002222",
-                    options=[("보정 A", 1), ("보정 B", 1)])
+    twice = booking(
+        start="2026-11-27 10:00", name="김철수", phone="01000001111", options=[("전문가 보정", 2)]
+    )
+    split = booking(
+        start="2026-11-28 11:00", name="이영희", phone="01000002222", options=[("보정 A", 1), ("보정 B", 1)]
+    )
     once = booking(start="2026-11-28 12:00", name="박민수", phone="01000003333", options=[("보정", 1)])
     december = booking(start="2026-12-01 12:00", phone="01000004444", options=[("보정", 3)])
     for b in (twice, split, once, december):
@@ -172,44 +207,68 @@ def test_a_digest_rule_sends_one_message_listing_every_match_once(
     # WHEN the digest rule runs
     report = run_rules(engine, rules, config, services, [twice, split, once, december], NOW)
     # THEN exactly one Slack message lists exactly the two matches
-    assert slack.messages == ["2 bookings chose retouching twice or more:\n- 11-27 10:00 김철수 (1111)\n"
-                              "- 11-28 11:00 이영희 (2222)\n\n"]
+    assert slack.messages == [
+        "2 bookings chose retouching twice or more:\n- 11-27 10:00 김철수 (1111)\n"
+        "- 11-28 11:00 이영희 (2222)\n\n"
+    ]
     assert {f.booking_num for f in report.flags} == {twice.booking_num, split.booking_num}
     # AND a second run does not list them again
     run_rules(engine, rules, config, services, [twice, split, once, december], NOW, run_id="run-2")
     assert len(slack.messages) == 1
 
 
-def test_a_digest_with_no_match_sends_nothing(engine: RuleEngine, config: AppConfig,
-                                              services: ActionServicesBundle, tmp_path: Path,
-                                              slack: RecordingChannel) -> None:
+def test_a_digest_with_no_match_sends_nothing(
+    engine: RuleEngine,
+    config: AppConfig,
+    services: ActionServicesBundle,
+    tmp_path: Path,
+    slack: RecordingChannel,
+) -> None:
     rules = compile_rules(engine, config, DIGEST, tmp_path)
     run_rules(engine, rules, config, services, [booking()], NOW)
     assert slack.messages == []
 
 
-def test_a_disabled_rule_is_not_evaluated(engine: RuleEngine, config: AppConfig, services: ActionServicesBundle,
-                                          tmp_path: Path) -> None:
-    rules = compile_rules(engine, config, """\
+def test_a_disabled_rule_is_not_evaluated(
+    engine: RuleEngine, config: AppConfig, services: ActionServicesBundle, tmp_path: Path
+) -> None:
+    rules = compile_rules(
+        engine,
+        config,
+        """\
   - name: switched_off
     enabled: false
     conditions: [booking_not_in_db]
     actions: [{type: log_event}]
-""", tmp_path)
+""",
+        tmp_path,
+    )
     plan = plan_for(engine, rules, config, services, [booking()], NOW)
     assert plan.evaluations == [[]]
 
 
-def test_a_developer_can_register_a_new_condition(engine: RuleEngine, config: AppConfig,
-                                                  services: ActionServicesBundle, tmp_path: Path) -> None:
-    engine.register_condition(ConditionType(
-        "has_coupon", NoParams, lambda f, p: bool(f.booking.coupons), lambda f, p: {"coupons": f.booking.coupons},
-        "the booking used a coupon"))
-    rules = compile_rules(engine, config, """\
+def test_a_developer_can_register_a_new_condition(
+    engine: RuleEngine, config: AppConfig, services: ActionServicesBundle, tmp_path: Path
+) -> None:
+    engine.register_condition(
+        ConditionType(
+            "has_coupon",
+            NoParams,
+            lambda f, p: bool(f.booking.coupons),
+            lambda f, p: {"coupons": f.booking.coupons},
+            "the booking used a coupon",
+        )
+    )
+    rules = compile_rules(
+        engine,
+        config,
+        """\
   - name: coupon
     conditions: [has_coupon]
     actions: [{type: log_event}]
-""", tmp_path)
+""",
+        tmp_path,
+    )
     with_coupon = booking()
     plan = plan_for(engine, rules, config, services, [with_coupon], NOW)
     assert plan.evaluations[0][0].explain()["seen"] == {"coupons": ()}

@@ -20,7 +20,8 @@ def test_the_shipped_fixtures_pass() -> None:
 
 def test_a_fixture_whose_expectation_no_longer_holds_fails_and_says_why(tmp_path: Path) -> None:
     fixture = tmp_path / "wrong.yaml"
-    fixture.write_text("""\
+    fixture.write_text(
+        """\
 tests:
   - name: expects a guide that the rules do not send yet
     now: "2026-11-26 10:00"
@@ -30,7 +31,9 @@ tests:
       sms:
         - {booking: 9, template: confirmation}
         - {booking: 9, template: guide_busan}
-""", encoding="utf-8")
+""",
+        encoding="utf-8",
+    )
     result = runner.invoke(app, ["rules", "test", str(fixture), "--config", str(CONFIG_DIR)])
     assert result.exit_code == 1
     assert "FAIL" in result.output and "guide_busan" in result.output
@@ -39,8 +42,10 @@ tests:
 
 def test_a_malformed_fixture_is_a_located_configuration_error(tmp_path: Path) -> None:
     fixture = tmp_path / "bad.yaml"
-    fixture.write_text("tests:\n  - name: x\n    now: '2026-11-26 10:00'\n    bookings: []\n    expect: {}\n",
-                       encoding="utf-8")
+    fixture.write_text(
+        "tests:\n  - name: x\n    now: '2026-11-26 10:00'\n    bookings: []\n    expect: {}\n",
+        encoding="utf-8",
+    )
     result = runner.invoke(app, ["rules", "test", str(fixture), "--config", str(CONFIG_DIR)])
     assert result.exit_code == 2
     assert "bad.yaml" in result.output and "bookings" in result.output

@@ -55,7 +55,22 @@ REQUIRED_PARAMS = {
 }
 
 _SURNAMES = "김이박최정강조윤장임한오서신권황안송류홍"
-_GIVEN = ["민준", "서연", "도윤", "하은", "지호", "수아", "예준", "지우", "시우", "서윤", "하준", "민서", "지민", "채원"]
+_GIVEN = [
+    "민준",
+    "서연",
+    "도윤",
+    "하은",
+    "지호",
+    "수아",
+    "예준",
+    "지우",
+    "시우",
+    "서윤",
+    "하준",
+    "민서",
+    "지민",
+    "채원",
+]
 _OPTIONS = [
     ("110분/1~4인촬영/2,4,6,9컷무료편집/5색배경지", 35000, "REQUIRED"),
     ("50분 촬영", 30000, "REQUIRED"),
@@ -143,12 +158,17 @@ def synthetic_bookings(
     for i in range(count):
         start = day0 + timedelta(days=rng.randrange(days), hours=rng.randrange(10, 21))
         options = [_OPTIONS[rng.randrange(2)], *rng.sample(_OPTIONS[2:], rng.randrange(3))]
-        out.append(make_booking(
-            first_id + i, business_id, start, status=status,
-            name=rng.choice(_SURNAMES) + rng.choice(_GIVEN),
-            phone=f"0100000{rng.randrange(10_000):04d}",
-            options=options,
-        ))
+        out.append(
+            make_booking(
+                first_id + i,
+                business_id,
+                start,
+                status=status,
+                name=rng.choice(_SURNAMES) + rng.choice(_GIVEN),
+                phone=f"0100000{rng.randrange(10_000):04d}",
+                options=options,
+            )
+        )
     return out
 
 
@@ -228,10 +248,22 @@ class NaverStandIn:
         with self._lock:
             self.sessions.add(token)
         return [
-            {"name": "NID_AUT", "value": "aut-" + token[:8], "domain": "127.0.0.1", "path": "/",
-             "secure": False, "httpOnly": True},
-            {"name": "NID_SES", "value": token, "domain": "127.0.0.1", "path": "/",
-             "secure": False, "httpOnly": True},
+            {
+                "name": "NID_AUT",
+                "value": "aut-" + token[:8],
+                "domain": "127.0.0.1",
+                "path": "/",
+                "secure": False,
+                "httpOnly": True,
+            },
+            {
+                "name": "NID_SES",
+                "value": token,
+                "domain": "127.0.0.1",
+                "path": "/",
+                "secure": False,
+                "httpOnly": True,
+            },
         ]
 
     def approve_second_factor(self) -> None:
@@ -274,8 +306,16 @@ class NaverStandIn:
             with self._lock:
                 self.in_flight -= 1
         with self._lock:
-            self.calls.append(Call(request.method, request.path, request.args, dict(request.headers),
-                                   response.status_code, time.monotonic()))
+            self.calls.append(
+                Call(
+                    request.method,
+                    request.path,
+                    request.args,
+                    dict(request.headers),
+                    response.status_code,
+                    time.monotonic(),
+                )
+            )
         return response(environ, start_response)
 
     def _route(self, request: Request) -> Response:
@@ -307,8 +347,11 @@ class NaverStandIn:
         if self.login_mode == "captcha":
             return _login_form(target, captcha=True)
         if user != self.user_id or password != self.password:
-            return _login_form(target, error="아이디(로그인 전용 아이디) 또는 비밀번호를 잘못 입력했습니다. "
-                                            "입력하신 내용을 다시 확인해주세요.")
+            return _login_form(
+                target,
+                error="아이디(로그인 전용 아이디) 또는 비밀번호를 잘못 입력했습니다. "
+                "입력하신 내용을 다시 확인해주세요.",
+            )
         if self.login_mode == "two_factor":
             token = secrets.token_hex(8)
             with self._lock:
@@ -348,8 +391,11 @@ class NaverStandIn:
             f"if ((await r.json()).approved) location.href = '/login/ext/deviceConfirm/finish?token={token}';"
             "}, 100);</script>"
         )
-        return _page("2단계 인증", "<h1>2단계 인증</h1><p>네이버 앱에서 로그인 요청을 확인해 주세요. "
-                                "새로운 기기(브라우저)에서 로그인이 시도되었습니다.</p>" + poll)
+        return _page(
+            "2단계 인증",
+            "<h1>2단계 인증</h1><p>네이버 앱에서 로그인 요청을 확인해 주세요. "
+            "새로운 기기(브라우저)에서 로그인이 시도되었습니다.</p>" + poll,
+        )
 
     def _has_session(self, request: Request) -> bool:
         token = request.cookies.get("NID_SES")
@@ -384,8 +430,12 @@ class NaverStandIn:
             for fault in self.faults:
                 if fault.matches(store_id, kind, page):
                     fault.times -= 1
-                    return Response(fault.body, status=fault.status, headers=dict(fault.headers),
-                                    content_type="application/json")
+                    return Response(
+                        fault.body,
+                        status=fault.status,
+                        headers=dict(fault.headers),
+                        content_type="application/json",
+                    )
             items = list(self.bookings.get(store_id, []))
         try:
             items = self._filter(items, request)
@@ -395,7 +445,7 @@ class NaverStandIn:
             return _json({"message": f"bad parameter: {exc}"}, 400)
         if kind == "count":
             return _json({"count": len(items)})
-        return _json(items[page * size:(page + 1) * size])
+        return _json(items[page * size : (page + 1) * size])
 
     def _check_request(self, request: Request, store_id: str) -> str | None:
         headers = request.headers
@@ -442,8 +492,11 @@ class NaverStandIn:
                 if when is None or not start <= when <= end:
                     continue
             kept.append(item)
-        kept.sort(key=lambda i: str(i.get("snapshotJson", {}).get("startDateTime", "")) if isinstance(i, dict)
-                  else "")
+        kept.sort(
+            key=lambda i: (
+                str(i.get("snapshotJson", {}).get("startDateTime", "")) if isinstance(i, dict) else ""
+            )
+        )
         return kept
 
 
@@ -481,8 +534,11 @@ def _redirect(location: str) -> Response:
 
 
 def _page(title: str, body: str) -> Response:
-    return Response(f"<!doctype html><html lang='ko'><head><meta charset='utf-8'><title>{title}</title></head>"
-                    f"<body>{body}</body></html>", content_type="text/html; charset=utf-8")
+    return Response(
+        f"<!doctype html><html lang='ko'><head><meta charset='utf-8'><title>{title}</title></head>"
+        f"<body>{body}</body></html>",
+        content_type="text/html; charset=utf-8",
+    )
 
 
 def _login_form(target: str, *, error: str = "", captcha: bool = False) -> Response:
