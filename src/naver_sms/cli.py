@@ -202,7 +202,7 @@ def plan(
 ) -> None:
     """What would be sent now and why (or why not), with the rendered texts. Changes nothing."""
     from naver_sms.rules.engine import Evaluation
-    from naver_sms.runner import build_plan
+    from naver_sms.runner import decide
 
     try:
         settings = _settings(config=config, db=db, bookings=bookings)
@@ -223,21 +223,19 @@ def plan(
         dry_run=True,
     )
     try:
-        fetched = runtime.source.fetch(list(runtime.config.stores.values()), clock_now)
+        the_plan = decide(runtime, report, only_booking=booking)
     except NaverSmsError as exc:
         err.print(f"[bold red]error:[/] {exc}", highlight=False)
         raise typer.Exit(1) from None
     finally:
         runtime.close()
-    chosen = [b for b in fetched.bookings if booking is None or booking in (b.booking_num, b.booking_id)]
-    if booking is not None and not chosen:
+    if booking is not None and not the_plan.facts:
         err.print(f"no booking {booking!r} in {runtime.source.description}")
         raise typer.Exit(2)
-    the_plan = build_plan(runtime, report, chosen)
     from naver_sms.rules.context import RunOptions
     from naver_sms.runner import context_factory
 
-    make_context = context_factory(runtime, clock_now, RunOptions(run_id=run_id, dry_run=True))
+    make_context = context_factory(runtime, clock_now, RunOptions(run_id=run_id, dry_run=True), the_plan)
     runtime.engine.preview(the_plan, make_context, report)
     evaluations: list[list[Evaluation]] = the_plan.evaluations
     if as_json:

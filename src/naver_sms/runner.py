@@ -32,7 +32,7 @@ from naver_sms.rules.engine import CompiledRule, Plan, RuleEngine
 from naver_sms.rules.facts import Facts
 from naver_sms.rules.report import RunError, RunReport
 
-__all__ = ["Runtime", "build_plan", "context_factory", "legacy_summary", "new_run_id", "run_once"]
+__all__ = ["Runtime", "build_plan", "context_factory", "decide", "legacy_summary", "new_run_id", "run_once"]
 
 log = logging.getLogger("naver_sms.runner")
 
@@ -103,6 +103,26 @@ def context_factory(
     return make_context
 
 
+def decide(rt: Runtime, report: RunReport, *, only_booking: str | None = None) -> Plan:
+    """Fetch, load state, evaluate: the plan of one run (steps 3-5), with what was skipped in `report`.
+    Raises what the source raises when it cannot give any booking (e.g. the login needs a person)."""
+    stores = list(rt.config.stores.values())
+    report.stores = len(stores)
+    rt.progress("fetch", f"{len(stores)} stores from {rt.source.description}")
+    fetched = rt.source.fetch(stores, report.now)
+    bookings = fetched.bookings
+    if only_booking:
+        bookings = [b for b in bookings if only_booking in (b.booking_num, b.booking_id)]
+    report.bookings_fetched = len(bookings)
+    report.bookings_skipped = len(fetched.skipped)
+    for bad in fetched.skipped:
+        report.errors.append(RunError("booking", str(bad), booking_num=getattr(bad, "booking_id", None)))
+    for store_id, why in fetched.failed_stores.items():
+        report.errors.append(RunError("store", why, store_id=store_id))
+    rt.progress("decide", f"{len(bookings)} bookings x {len(rt.rules)} rules")
+    return build_plan(rt, report, bookings)
+
+
 def build_plan(rt: Runtime, report: RunReport, bookings: Sequence[Booking]) -> Plan:
     """Load the records of `bookings` in batches and evaluate every rule: no side effects."""
     keys = [(b.booking_num, b.phone) for b in bookings]
@@ -159,22 +179,7 @@ def run_once(
     )
     options = RunOptions(run_id=run_id, lease=rt.lease, dry_run=dry_run, wall_clock=rt.wall_clock)
     try:
-        stores = list(rt.config.stores.values())
-        report.stores = len(stores)
-        rt.progress("fetch", f"{len(stores)} stores from {rt.source.description}")
-        fetched = rt.source.fetch(stores, now)
-        bookings = fetched.bookings
-        if only_booking:
-            bookings = [b for b in bookings if only_booking in (b.booking_num, b.booking_id)]
-        report.bookings_fetched = len(bookings)
-        report.bookings_skipped = len(fetched.skipped)
-        for bad in fetched.skipped:
-            report.errors.append(RunError("booking", str(bad), booking_num=getattr(bad, "booking_id", None)))
-        for store_id, why in fetched.failed_stores.items():
-            report.errors.append(RunError("store", why, store_id=store_id))
-        rt.progress("decide", f"{len(bookings)} bookings x {len(rt.rules)} rules")
-        plan = build_plan(rt, report, bookings)
-
+        plan = decide(rt, report, only_booking=only_booking)
         make_context = context_factory(rt, now, options, plan)
 
         rt.progress("act", "dry run: nothing is sent or written" if dry_run else rt.mode)

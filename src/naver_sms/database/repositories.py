@@ -331,19 +331,7 @@ class FlagRepository:
         set_: dict[str, Any] = {claim.flag: True, _attr(claim.flag, "_sent_at"): sent_at.isoformat()}
         if request_id:
             set_[_attr(claim.flag, "_request_id")] = request_id
-        done = self.store.update_if(
-            claim.key,
-            expect={_attr(claim.flag, "_claim_run"): Eq(claim.run_id)},
-            set_=set_,
-            remove=[_attr(claim.flag, s) for s in _CLAIM_ATTRS],
-        )
-        if done is None:
-            raise ClaimLost(
-                "commit by a run that does not hold the claim",
-                key=claim.key,
-                flag=claim.flag,
-                run_id=claim.run_id,
-            )
+        self._as_holder(claim, "commit", set_, remove=[_attr(claim.flag, s) for s in _CLAIM_ATTRS])
 
     def release(self, claim: Claim, *, error: str, count_attempt: bool = True) -> bool:
         """The send failed: back to open with attempts + 1, or to failed when the bound is reached.
@@ -358,19 +346,7 @@ class FlagRepository:
         }
         if failed:
             set_[_attr(claim.flag, "_failed")] = True
-        done = self.store.update_if(
-            claim.key,
-            expect={_attr(claim.flag, "_claim_run"): Eq(claim.run_id)},
-            set_=set_,
-            remove=[_attr(claim.flag, s) for s in _CLAIM_ATTRS],
-        )
-        if done is None:
-            raise ClaimLost(
-                "release by a run that does not hold the claim",
-                key=claim.key,
-                flag=claim.flag,
-                run_id=claim.run_id,
-            )
+        self._as_holder(claim, "release", set_, remove=[_attr(claim.flag, s) for s in _CLAIM_ATTRS])
         return failed
 
     def abandon(self, claim: Claim, *, error: str) -> bool:
@@ -397,17 +373,23 @@ class FlagRepository:
             set_[_attr(claim.flag, "_claim_at")] = stale.claimed_at.isoformat()
         if failed:
             set_[_attr(claim.flag, "_failed")] = True
+        self._as_holder(claim, "abandon", set_)
+        return failed
+
+    def _as_holder(
+        self, claim: Claim, what: str, set_: Mapping[str, Any], remove: Sequence[str] = ()
+    ) -> None:
+        """One conditional write that only the claim's holder can make; anyone else gets `ClaimLost`."""
         done = self.store.update_if(
-            claim.key, expect={_attr(claim.flag, "_claim_run"): Eq(claim.run_id)}, set_=set_
+            claim.key, expect={_attr(claim.flag, "_claim_run"): Eq(claim.run_id)}, set_=set_, remove=remove
         )
         if done is None:
             raise ClaimLost(
-                "abandon by a run that does not hold the claim",
+                f"{what} by a run that does not hold the claim",
                 key=claim.key,
                 flag=claim.flag,
                 run_id=claim.run_id,
             )
-        return failed
 
     def reset(self, key: RecordKey, flag: str) -> bool:
         """An operator's reset of a flag that failed for good: open again, attempts cleared."""

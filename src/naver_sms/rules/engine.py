@@ -294,33 +294,30 @@ class RuleEngine:
         do not run; the engine goes on with the next rule and booking. An action that reports `skipped`
         (e.g. the SMS went out already, or another run holds it) quietly ends its rule for that booking.
         """
-        for per_booking in plan.evaluations:
-            for evaluation in per_booking:
-                if evaluation.matched and evaluation.rule.mode == "each":
-                    report.rules_matched[evaluation.rule.name] += 1
-                    ctx = make_context(evaluation.rule, evaluation.facts, ())
-                    self._run_actions(evaluation.rule, ctx, report)
-        for name, group in plan.digest_groups().items():
-            if not group:
-                continue
-            rule = next(r for r in plan.rules if r.name == name)
-            report.rules_matched[name] += len(group)
-            self._run_actions(rule, make_context(rule, None, group), report)
+        self._walk(plan, make_context, report, self._run_actions)
 
     def preview(self, plan: Plan, make_context: ContextFactory, report: RunReport) -> None:
         """What `execute` would do, without doing it: dry runs and `naver-sms plan`."""
+        self._walk(plan, make_context, report, self._preview_actions)
+
+    def _walk(
+        self,
+        plan: Plan,
+        make_context: ContextFactory,
+        report: RunReport,
+        act: Callable[[CompiledRule, ActionContext, RunReport], None],
+    ) -> None:
+        """Every match in order - per booking, rules in order - then each digest rule once."""
         for per_booking in plan.evaluations:
             for evaluation in per_booking:
                 if evaluation.matched and evaluation.rule.mode == "each":
                     report.rules_matched[evaluation.rule.name] += 1
-                    self._preview_actions(
-                        evaluation.rule, make_context(evaluation.rule, evaluation.facts, ()), report
-                    )
+                    act(evaluation.rule, make_context(evaluation.rule, evaluation.facts, ()), report)
         for name, group in plan.digest_groups().items():
             if group:
                 rule = next(r for r in plan.rules if r.name == name)
                 report.rules_matched[name] += len(group)
-                self._preview_actions(rule, make_context(rule, None, group), report)
+                act(rule, make_context(rule, None, group), report)
 
     def _preview_actions(self, rule: CompiledRule, ctx: ActionContext, report: RunReport) -> None:
         for action in rule.actions:
