@@ -169,7 +169,7 @@ def _print_report(report: RunReport) -> None:
         summary.add_row(f"rule {name}", f"{n} matched")
     summary.add_row(
         "sms",
-        f"{counts['sms_sent']} sent, {counts['sms_failed']} failed, "
+        f"{counts['sms_sent']} {'sent' if report.mode == 'live' else 'to the outbox'}, {counts['sms_failed']} failed, "
         f"{counts['sms_reconciled']} reconciled, {counts['sms_planned']} planned",
     )
     summary.add_row("flags changed", str(counts["flags_changed"]))
