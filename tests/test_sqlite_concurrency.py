@@ -13,13 +13,12 @@ import sqlite3
 import subprocess
 import sys
 from collections import Counter
-from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from tests.helpers.bookings import kst, naver_booking, write_bookings
+from tests.helpers.bookings import expected_sends, racing_bookings, write_bookings
 
 ROOT = Path(__file__).resolve().parent.parent
 CONFIG_DIR = ROOT / "config"
@@ -27,42 +26,9 @@ NOW = "2026-11-26 10:00"
 RUNS = 4
 BOOKINGS = 240
 
-GUIDE_OF_STORE = {
-    "1000001": "guide_gangnam",
-    "1000002": "guide_busan",
-    "1000003": "guide_hongdae",
-    "1000004": "guide_jamsil",
-    "1000005": "guide_suwon",
-    "1000006": "guide_incheon",
-    "1000007": "guide_daegu",
-    "1000008": "guide_seongsu",
-}
-
 
 def synthetic_bookings() -> list[dict[str, Any]]:
-    """Even bookings start within two hours of NOW (confirmation + guide), odd ones tomorrow
-    (confirmation only), spread over the eight example stores."""
-    now = kst(NOW)
-    return [
-        naver_booking(
-            960_000_000 + i,
-            store_id=1000001 + i % 8,
-            start=now
-            + (timedelta(minutes=30 + 10 * (i % 9)) if i % 2 == 0 else timedelta(days=1, hours=i % 8)),
-            phone=f"0108{i:07d}",
-        )
-        for i in range(BOOKINGS)
-    ]
-
-
-def expected_sends(raws: list[dict[str, Any]]) -> Counter[tuple[str, str]]:
-    sends: Counter[tuple[str, str]] = Counter()
-    for i, raw in enumerate(raws):
-        num = f"{raw['businessId']}_{raw['bookingId']}"
-        sends[(num, "confirmation")] += 1
-        if i % 2 == 0:
-            sends[(num, GUIDE_OF_STORE[str(raw["businessId"])])] += 1
-    return sends
+    return racing_bookings(BOOKINGS, now=NOW, first_id=960_000_000, phone_prefix="0108")
 
 
 def start_runs(bookings: Path, db: Path, count: int) -> list[subprocess.Popen[str]]:

@@ -7,6 +7,7 @@ Naver does, as UTC in `snapshotJson.startDateTime`.
 from __future__ import annotations
 
 import json
+from collections import Counter
 from collections.abc import Iterable, Sequence
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -91,3 +92,39 @@ def many_bookings(count: int, *, start: datetime | str, first_id: int = 950_000_
         )
         for i in range(count)
     ]
+
+
+#: The guide template of each example store (config/stores.yaml).
+GUIDE_OF_STORE = {
+    f"100000{n}": f"guide_{name}"
+    for n, name in enumerate(
+        ("gangnam", "busan", "hongdae", "jamsil", "suwon", "incheon", "daegu", "seongsu"), start=1
+    )
+}
+
+
+def racing_bookings(count: int, *, now: str, first_id: int, phone_prefix: str) -> list[dict[str, Any]]:
+    """Bookings for concurrent-run tests: even ones start within two hours of `now` (confirmation + guide),
+    odd ones tomorrow (confirmation only), spread over the eight example stores. Synthetic numbers."""
+    at = kst(now)
+    return [
+        naver_booking(
+            first_id + i,
+            store_id=1000001 + i % 8,
+            start=at
+            + (timedelta(minutes=30 + 10 * (i % 9)) if i % 2 == 0 else timedelta(days=1, hours=i % 8)),
+            phone=f"{phone_prefix}{i:07d}",
+        )
+        for i in range(count)
+    ]
+
+
+def expected_sends(raws: list[dict[str, Any]]) -> Counter[tuple[str, str]]:
+    """(booking_num, template) of every SMS the default rules send once for `racing_bookings`."""
+    sends: Counter[tuple[str, str]] = Counter()
+    for i, raw in enumerate(raws):
+        num = f"{raw['businessId']}_{raw['bookingId']}"
+        sends[(num, "confirmation")] += 1
+        if i % 2 == 0:
+            sends[(num, GUIDE_OF_STORE[str(raw["businessId"])])] += 1
+    return sends

@@ -15,14 +15,13 @@ import subprocess
 import sys
 from collections import Counter
 from collections.abc import Iterator
-from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
 import pytest
 
 from naver_sms.database.dynamodb_client import DynamoTarget, make_client
-from tests.helpers.bookings import kst, naver_booking, write_bookings
+from tests.helpers.bookings import expected_sends, racing_bookings, write_bookings
 from tests.integration.conftest import CONFIG_DIR, ROOT
 from tests.standins.dynamo import new_target
 from tests.standins.sens import SensStandIn
@@ -34,38 +33,9 @@ RUNS = 8
 BOOKINGS = 200
 NAVER_SMS = Path(sys.executable).parent / "naver-sms"
 
-GUIDE_OF_STORE = {
-    f"100000{n}": f"guide_{s}"
-    for n, s in enumerate(
-        ("gangnam", "busan", "hongdae", "jamsil", "suwon", "incheon", "daegu", "seongsu"), start=1
-    )
-}
-
 
 def synthetic_bookings() -> list[dict[str, Any]]:
-    """Even bookings start within two hours of NOW (confirmation + guide), odd ones tomorrow (confirmation
-    only), over the eight example stores. Synthetic names and numbers."""
-    now = kst(NOW)
-    return [
-        naver_booking(
-            980_000_000 + i,
-            store_id=1000001 + i % 8,
-            start=now
-            + (timedelta(minutes=30 + 10 * (i % 9)) if i % 2 == 0 else timedelta(days=1, hours=i % 8)),
-            phone=f"0107{i:07d}",
-        )
-        for i in range(BOOKINGS)
-    ]
-
-
-def expected_sends(raws: list[dict[str, Any]]) -> Counter[tuple[str, str]]:
-    sends: Counter[tuple[str, str]] = Counter()
-    for i, raw in enumerate(raws):
-        num = f"{raw['businessId']}_{raw['bookingId']}"
-        sends[(num, "confirmation")] += 1
-        if i % 2 == 0:
-            sends[(num, GUIDE_OF_STORE[str(raw["businessId"])])] += 1
-    return sends
+    return racing_bookings(BOOKINGS, now=NOW, first_id=980_000_000, phone_prefix="0107")
 
 
 def base_env() -> dict[str, str]:
