@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import itertools
 from collections.abc import Collection, Sequence
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from typing import Any
 
-from naver_sms.domain import KST, Booking, BookingRecord
+from naver_sms.domain import Booking, BookingRecord
 from naver_sms.errors import DeliveryError
 from naver_sms.notifications.protocols import ChannelReceipt, SmsMessage, SmsReceipt
+from tests.helpers.bookings import kst as kst  # re-exported: the tests build their clocks with it
+from tests.helpers.bookings import naver_booking as _naver_booking
 
 _ids = itertools.count(1)
 
@@ -25,29 +27,19 @@ def naver_booking(
     options: Sequence[tuple[str, int]] = (("50분 촬영", 1),),
     **extra: Any,
 ) -> dict[str, Any]:
-    """One booking object as the partner API returns it (external-apis.md §1). `start` is Korean time."""
-    if isinstance(start, str):
-        start = datetime.fromisoformat(start).replace(tzinfo=KST)
-    booking_id = booking_id if booking_id is not None else 900000000 + next(_ids)
-    utc = start.astimezone(UTC)
-    opts = [{"optionId": i, "name": n, "price": 0, "bookingCount": c} for i, (n, c) in enumerate(options)]
-    return {
-        "bookingId": booking_id,
-        "businessId": store_id,
-        "bookingStatusCode": status,
-        "name": name,
-        "phone": phone,
-        "bizItemName": "50min",
-        "regDateTime": (start - timedelta(days=2)).isoformat(),
-        "snapshotJson": {
-            "startDateTime": utc.strftime("%Y-%m-%dT%H:%M:%SZ"),
-            "endDateTime": (utc + timedelta(minutes=50)).strftime("%Y-%m-%dT%H:%M:%SZ"),
-            "bookingOptionJson": opts,
-            "couponJson": [],
-        },
-        "bookingOptionJson": opts,
-        **extra,
-    }
+    """One booking object as the partner API returns it (external-apis.md §1), with a fresh id unless one is
+    given; `start` is Korean time; `extra` adds or replaces top-level fields."""
+    raw = _naver_booking(
+        booking_id if booking_id is not None else 900000000 + next(_ids),
+        store_id=store_id,
+        status=status,
+        start=start,
+        name=name,
+        phone=phone,
+        options=options,
+    )
+    raw.update(extra)
+    return raw
 
 
 def booking(**kwargs: Any) -> Booking:
@@ -68,10 +60,6 @@ def record_for(
         option_sms=option_sms,
         extra=extra,
     )
-
-
-def kst(text: str) -> datetime:
-    return datetime.fromisoformat(text).replace(tzinfo=KST)
 
 
 class RecordingSms:
