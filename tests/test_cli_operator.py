@@ -132,3 +132,37 @@ def test_decisions_do_not_depend_on_the_clocks_time_zone(tmp_path: Path) -> None
     ]
     assert sent[0] == sent[1] and len(sent[0]) == 11
     assert json.loads(utc_run.stdout)["now"] == "2026-11-26 18:40"
+
+
+class _Stop(Exception):
+    pass
+
+
+def test_serve_runs_then_waits_for_the_next_twenty_minute_mark(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # GIVEN serve on the sandbox, with its wait intercepted (no test sleeps for time to pass)
+    from naver_sms import cli
+
+    waits: list[float] = []
+
+    def stop_after_first_wait(seconds: float) -> None:
+        waits.append(seconds)
+        raise _Stop
+
+    monkeypatch.setattr(cli.time, "sleep", stop_after_first_wait)
+    # WHEN it starts
+    with pytest.raises(_Stop):
+        cli.serve(
+            bookings=Path("examples/bookings"),
+            db=str(tmp_path / "s.sqlite3"),
+            config=None,
+            live=False,
+            every=20,
+        )
+    # THEN one run wrote its SMS to the outbox, and the wait ends at the next :00/:20/:40
+    db = SqliteDatabase(tmp_path / "s.sqlite3")
+    with db.transaction(write=False) as conn:
+        (count,) = conn.execute("SELECT COUNT(*) FROM outbox WHERE channel = 'sms'").fetchone()
+    assert count > 0
+    assert len(waits) == 1 and 1.0 <= waits[0] <= 20 * 60
