@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -151,6 +151,13 @@ def test_serve_runs_then_waits_for_the_next_twenty_minute_mark(
         raise _Stop
 
     monkeypatch.setattr(cli.time, "sleep", stop_after_first_wait)
+
+    class At1847(datetime):  # serve's own clock, frozen at 18:47:10 Korean time
+        @classmethod
+        def now(cls, tz=None):  # type: ignore[no-untyped-def, override]
+            return datetime(2026, 11, 26, 18, 47, 10, tzinfo=tz)
+
+    monkeypatch.setattr(cli, "datetime", At1847)
     # WHEN it starts
     with pytest.raises(_Stop):
         cli.serve(
@@ -165,4 +172,48 @@ def test_serve_runs_then_waits_for_the_next_twenty_minute_mark(
     with db.transaction(write=False) as conn:
         (count,) = conn.execute("SELECT COUNT(*) FROM outbox WHERE channel = 'sms'").fetchone()
     assert count > 0
-    assert len(waits) == 1 and 1.0 <= waits[0] <= 20 * 60
+    assert waits == [770.0]  # 18:47:10 -> the next :00/:20/:40 mark, 19:00:00: 12 min 50 s
+
+
+def test_the_system_clock_is_korean_time_whatever_the_host_says(monkeypatch: pytest.MonkeyPatch) -> None:
+    # GIVEN a host whose local time is UTC (as on Lambda; legacy-behaviour.md §7)
+    import time as _time
+    from datetime import UTC, datetime, timedelta
+
+    from naver_sms.domain.clock import SystemClock
+
+    monkeypatch.setenv("TZ", "UTC")
+    _time.tzset()
+    try:
+        now = SystemClock()()
+    finally:
+        monkeypatch.undo()
+        _time.tzset()
+    # THEN the clock says Korean wall-clock time for the real instant
+    assert now.utcoffset() == timedelta(hours=9)
+    assert abs((now - datetime.now(UTC)).total_seconds()) < 5
+
+
+def test_history_lists_sends_waiting_for_a_retry_and_those_failed_for_good(tmp_path: Path) -> None:
+    import json
+
+    # GIVEN one flag failed for good and another released once (waiting for a retry)
+    repo = failed_for_good(tmp_path / "s.sqlite3")
+    retrying = SqliteRepository(repo.db, max_attempts=3)
+    claim = retrying.claim(
+        ("1000001_900000001", "010-0000-0001"),
+        "remind_sms",
+        run_id="r2",
+        now=kst("2026-11-26 18:40"),
+        lease=timedelta(minutes=10),
+    )
+    retrying.release(claim, error="sens: 503")
+    # WHEN the operator asks for the history
+    result = runner.invoke(app, ["history", "--db", str(tmp_path / "s.sqlite3"), "--json"])
+    # THEN each is in its list, with attempts and the last error
+    data = json.loads(result.stdout)
+    assert [(e["flag"], e["attempts"]) for e in data["failed"]] == [("confirm_sms", 1)]
+    assert [(e["flag"], e["attempts"], e["last_error"]) for e in data["retrying"]] == [
+        ("remind_sms", 1, "sens: 503")
+    ]
+    assert data["failed"][0]["phone"] == "010-****-0001"

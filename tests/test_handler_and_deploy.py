@@ -40,6 +40,13 @@ def test_the_lambda_handler_runs_one_sandbox_run(
     }
     assert {"SmsSent", "SmsFailed", "Errors", "RunFailed"} <= metric_names
 
+    def value(name: str) -> float:  # the embedded metric format puts each value in a list
+        [found] = [e[name] for e in emitted if "_aws" in e and name in e]
+        return float(found[0] if isinstance(found, list) else found)
+
+    assert (value("SmsSent"), value("SmsFailed"), value("RunFailed")) == (result["counts"]["sms_sent"], 0, 0)
+    assert result["counts"]["sms_sent"] > 0
+
 
 def test_an_invalid_configuration_fails_the_invocation_with_a_clear_result(
     monkeypatch: pytest.MonkeyPatch, tmp_path: Path

@@ -416,13 +416,30 @@ def test_executors_leave_the_context_as_they_found_it(
 ) -> None:
     b = booking()
     ctx = context(config, services, b)
-    before = (ctx.rule, ctx.booking, ctx.record, ctx.store, ctx.now, ctx.options, ctx.bookings)
+
+    def snapshot() -> str:  # the values, not the references: a change through object.__setattr__ shows
+        return repr(
+            (
+                ctx.rule,
+                ctx.booking,
+                ctx.record,
+                ctx.store,
+                ctx.now,
+                ctx.options,
+                ctx.bookings,
+                ctx.known_request_ids,
+                dict(ctx.config.stores),
+                dict(ctx.config.sms_templates),
+            )
+        )
+
+    before = snapshot()
     create_db_record(ctx, NoParams())
     send_sms(ctx, SendSmsParams(template="confirmation", flag="confirm_sms"))
     update_flag(ctx, UpdateFlagParams(flag="confirm_sms"))
     send_telegram(ctx, MessageParams(message="x"))
     log_event(ctx, LogEventParams(message="y"))
-    assert (ctx.rule, ctx.booking, ctx.record, ctx.store, ctx.now, ctx.options, ctx.bookings) == before
+    assert snapshot() == before
 
 
 def test_one_context_is_safe_to_reuse_across_threads(
