@@ -12,7 +12,9 @@ Control API (Python): `rate_limit_next(retry_after)` (429 with a `Retry-After` h
 from __future__ import annotations
 
 import json
+import math
 import threading
+import time
 from collections import deque
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
@@ -41,6 +43,11 @@ class SlackStandIn:
         self._queue: deque[_Behaviour] = deque()
         self._lock = threading.Lock()
         self._release = threading.Event()
+        #: the real limit (about one message a second, external-apis.md §4): when set, a message sooner than
+        #: this after the last one is refused with 429 and `Retry-After`, on `clock`'s time
+        self.min_interval: float | None = None
+        self.clock: Callable[[], float] = time.monotonic
+        self._last_sent: float | None = None
 
     def rate_limit_next(self, retry_after: int, *, times: int = 1) -> None:
         for _ in range(times):
@@ -90,6 +97,15 @@ class SlackStandIn:
             record["text"] = text[:MAX_TEXT]  # Slack truncates past 40,000 characters
             record["truncated"] = True
         with self._lock:
+            now = self.clock()
+            if (
+                self.min_interval is not None
+                and self._last_sent is not None
+                and now - self._last_sent < self.min_interval
+            ):
+                wait = max(1, math.ceil(self.min_interval - (now - self._last_sent)))
+                return _text(429, "rate_limited", {"Retry-After": str(wait)})
+            self._last_sent = now
             self.messages.append(record)
         return _text(200, "ok")
 

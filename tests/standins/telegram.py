@@ -13,6 +13,7 @@ header), `fail_next(status, description)`, `stall_next(seconds)` (held before re
 from __future__ import annotations
 
 import json
+import math
 import re
 import threading
 import time
@@ -68,6 +69,11 @@ class TelegramStandIn:
         self._lock = threading.Lock()
         self._release = threading.Event()
         self._next_id = 1
+        #: the real limit (about one message a second per chat, external-apis.md §3): when set, a message to a
+        #: chat sooner than this after the last one is refused with 429 and `retry_after`, on `clock`'s time
+        self.min_interval: float | None = None
+        self.clock: Callable[[], float] = time.monotonic
+        self._last_sent: dict[str, float] = {}
 
     # -- control API --------------------------------------------------------------------------------------
 
@@ -143,6 +149,13 @@ class TelegramStandIn:
         if parse_mode == "HTML" and not _html_parses(text):
             return _error(400, "Bad Request: can't parse entities: unsupported start tag")
         with self._lock:
+            chat = str(params["chat_id"])
+            now = self.clock()
+            last = self._last_sent.get(chat)
+            if self.min_interval is not None and last is not None and now - last < self.min_interval:
+                wait = max(1, math.ceil(self.min_interval - (now - last)))
+                return _error(429, f"Too Many Requests: retry after {wait}", {"retry_after": wait})
+            self._last_sent[chat] = now
             message_id = self._next_id
             self._next_id += 1
             self.messages.append(params)
