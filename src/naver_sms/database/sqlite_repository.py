@@ -37,8 +37,6 @@ CREATE TABLE IF NOT EXISTS outbox (
     run_id TEXT NOT NULL,
     channel TEXT NOT NULL,
     status TEXT NOT NULL,
-    booking_num TEXT,
-    rule TEXT,
     payload TEXT NOT NULL
 );
 CREATE INDEX IF NOT EXISTS outbox_created ON outbox (created_at);
@@ -206,30 +204,19 @@ class SqliteOutboxStore:
         run_id: str,
         channel: str,
         status: str,
-        booking_num: str | None,
-        rule: str | None,
         payload: Mapping[str, Any],
     ) -> int:
         with self.db.transaction(write=True) as conn:
             cur = conn.execute(
-                "INSERT INTO outbox (created_at, run_id, channel, status, booking_num, rule, payload) "
-                "VALUES (?, ?, ?, ?, ?, ?, ?)",
-                (
-                    created_at,
-                    run_id,
-                    channel,
-                    status,
-                    booking_num,
-                    rule,
-                    json.dumps(dict(payload), ensure_ascii=False),
-                ),
+                "INSERT INTO outbox (created_at, run_id, channel, status, payload) VALUES (?, ?, ?, ?, ?)",
+                (created_at, run_id, channel, status, json.dumps(dict(payload), ensure_ascii=False)),
             )
             return int(cur.lastrowid or 0)
 
     def entries(
         self, *, channel: str | None = None, run_id: str | None = None, limit: int | None = None
     ) -> list[dict[str, Any]]:
-        sql = "SELECT id, created_at, run_id, channel, status, booking_num, rule, payload FROM outbox"
+        sql = "SELECT id, created_at, run_id, channel, status, payload FROM outbox"
         where: list[str] = []
         params: list[Any] = []
         if channel:
@@ -246,5 +233,5 @@ class SqliteOutboxStore:
             params.append(limit)
         with self.db.transaction(write=False) as conn:
             rows = conn.execute(sql, params).fetchall()
-        keys = ("id", "created_at", "run_id", "channel", "status", "booking_num", "rule")
-        return [{**dict(zip(keys, row[:7], strict=True)), "payload": json.loads(row[7])} for row in rows]
+        keys = ("id", "created_at", "run_id", "channel", "status")
+        return [{**dict(zip(keys, row[:5], strict=True)), "payload": json.loads(row[5])} for row in rows]

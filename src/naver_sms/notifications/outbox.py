@@ -25,8 +25,6 @@ class OutboxStore(Protocol):
         run_id: str,
         channel: str,
         status: str,
-        booking_num: str | None,
-        rule: str | None,
         payload: Mapping[str, Any],
     ) -> int: ...
 
@@ -49,8 +47,6 @@ class MemoryOutboxStore:
         run_id: str,
         channel: str,
         status: str,
-        booking_num: str | None,
-        rule: str | None,
         payload: Mapping[str, Any],
     ) -> int:
         with self._lock:
@@ -62,8 +58,6 @@ class MemoryOutboxStore:
                     "run_id": run_id,
                     "channel": channel,
                     "status": status,
-                    "booking_num": booking_num,
-                    "rule": rule,
                     "payload": dict(payload),
                 }
             )
@@ -105,8 +99,6 @@ class OutboxSmsService:
             run_id=self.run_id,
             channel="sms",
             status="outbox",
-            booking_num=None,
-            rule=None,
             payload=message.sens_body(),
         )
         return SmsReceipt("outbox", f"outbox-{row}", at)
@@ -147,8 +139,6 @@ class _OutboxChannel:
             run_id=self.run_id,
             channel=self.channel,
             status="outbox",
-            booking_num=None,
-            rule=None,
             payload={"text": text},
         )
         return ChannelReceipt(self.channel, "outbox")
