@@ -38,7 +38,7 @@ def test_a_long_telegram_text_arrives_whole_at_the_real_pace(
     # GIVEN Telegram allowing one message a second to the chat, and a text that needs three messages
     standin, _ = telegram_server
     time = SharedTime()
-    standin.min_interval, standin.clock = 1.0, time.clock
+    standin.pace.min_interval, standin.pace.clock = 1.0, time.clock
     text = "\n".join(f"{n:04d} " + "가" * 60 for n in range(180))
     # WHEN the client sends it
     receipt = make_telegram_client(sleep=time.sleep).send_message(text)
@@ -54,7 +54,7 @@ def test_slack_posts_one_message_per_booking_at_the_real_pace(
     # GIVEN Slack allowing about one message a second
     standin, _ = slack_server
     time = SharedTime()
-    standin.min_interval, standin.clock = 1.0, time.clock
+    standin.pace.min_interval, standin.pace.clock = 1.0, time.clock
     client: SlackWebhookClient = make_slack_client(sleep=time.sleep)
     # WHEN five rules post one after another
     for n in range(5):

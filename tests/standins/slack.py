@@ -12,15 +12,13 @@ Control API (Python): `rate_limit_next(retry_after)` (429 with a `Retry-After` h
 from __future__ import annotations
 
 import json
-import math
-import threading
-import time
 from collections import deque
-from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Any
 
 from werkzeug.wrappers import Request, Response
+
+from tests.standins.base import RecordingApp
 
 __all__ = ["SlackStandIn"]
 
@@ -35,19 +33,12 @@ class _Behaviour:
     seconds: float = 0.0
 
 
-class SlackStandIn:
+class SlackStandIn(RecordingApp):
     def __init__(self, *, path: str = "/services/T00000000/B00000000/STANDINxxxxxxxxxxxxxxxxxxxx") -> None:
+        super().__init__()
         self.path = path
         self.messages: list[dict[str, Any]] = []
-        self.requests: list[tuple[str, bytes]] = []
         self._queue: deque[_Behaviour] = deque()
-        self._lock = threading.Lock()
-        self._release = threading.Event()
-        #: the real limit (about one message a second, external-apis.md §4): when set, a message sooner than
-        #: this after the last one is refused with 429 and `Retry-After`, on `clock`'s time
-        self.min_interval: float | None = None
-        self.clock: Callable[[], float] = time.monotonic
-        self._last_sent: float | None = None
 
     def rate_limit_next(self, retry_after: int, *, times: int = 1) -> None:
         for _ in range(times):
@@ -59,16 +50,6 @@ class SlackStandIn:
 
     def stall_next(self, seconds: float = 5.0) -> None:
         self._queue.append(_Behaviour("stall", seconds=seconds))
-
-    def release_stalls(self) -> None:
-        self._release.set()
-
-    def __call__(self, environ: dict[str, Any], start_response: Callable[..., Any]) -> Iterable[bytes]:
-        request = Request(environ)
-        body = request.get_data()
-        with self._lock:
-            self.requests.append((request.path, body))
-        return self._handle(request, body)(environ, start_response)
 
     def _handle(self, request: Request, body: bytes) -> Response:
         if request.method != "POST":
@@ -97,15 +78,9 @@ class SlackStandIn:
             record["text"] = text[:MAX_TEXT]  # Slack truncates past 40,000 characters
             record["truncated"] = True
         with self._lock:
-            now = self.clock()
-            if (
-                self.min_interval is not None
-                and self._last_sent is not None
-                and now - self._last_sent < self.min_interval
-            ):
-                wait = max(1, math.ceil(self.min_interval - (now - self._last_sent)))
+            wait = self.pace.admit("webhook")
+            if wait is not None:
                 return _text(429, "rate_limited", {"Retry-After": str(wait)})
-            self._last_sent = now
             self.messages.append(record)
         return _text(200, "ok")
 

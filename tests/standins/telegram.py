@@ -13,17 +13,17 @@ header), `fail_next(status, description)`, `stall_next(seconds)` (held before re
 from __future__ import annotations
 
 import json
-import math
 import re
-import threading
 import time
 from collections import deque
-from collections.abc import Callable, Iterable
+from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import parse_qs
 
 from werkzeug.wrappers import Request, Response
+
+from tests.standins.base import RecordingApp
 
 __all__ = ["TelegramStandIn"]
 
@@ -54,26 +54,19 @@ class _Behaviour:
     seconds: float = 0.0
 
 
-class TelegramStandIn:
+class TelegramStandIn(RecordingApp):
     def __init__(
         self,
         *,
         token: str = "123456:STANDIN-token-0000000000000000000",
         chat_ids: Iterable[str] = ("-1001234567890",),
     ) -> None:
+        super().__init__()
         self.token = token
         self.chat_ids = set(chat_ids)
         self.messages: list[dict[str, Any]] = []  # accepted sendMessage payloads
-        self.requests: list[tuple[str, bytes]] = []  # (path, body) of every request
         self._queue: deque[_Behaviour] = deque()
-        self._lock = threading.Lock()
-        self._release = threading.Event()
         self._next_id = 1
-        #: the real limit (about one message a second per chat, external-apis.md §3): when set, a message to a
-        #: chat sooner than this after the last one is refused with 429 and `retry_after`, on `clock`'s time
-        self.min_interval: float | None = None
-        self.clock: Callable[[], float] = time.monotonic
-        self._last_sent: dict[str, float] = {}
 
     # -- control API --------------------------------------------------------------------------------------
 
@@ -100,18 +93,6 @@ class TelegramStandIn:
 
     def accept_then_stall(self, seconds: float = 5.0) -> None:
         self._queue.append(_Behaviour("accept_then_stall", seconds=seconds))
-
-    def release_stalls(self) -> None:
-        self._release.set()
-
-    # -- WSGI ---------------------------------------------------------------------------------------------
-
-    def __call__(self, environ: dict[str, Any], start_response: Callable[..., Any]) -> Iterable[bytes]:
-        request = Request(environ)
-        body = request.get_data()
-        with self._lock:
-            self.requests.append((request.path, body))
-        return self._handle(request, body)(environ, start_response)
 
     def _handle(self, request: Request, body: bytes) -> Response:
         match = re.fullmatch(r"/bot([^/]+)/([A-Za-z]+)", request.path)
@@ -149,13 +130,9 @@ class TelegramStandIn:
         if parse_mode == "HTML" and not _html_parses(text):
             return _error(400, "Bad Request: can't parse entities: unsupported start tag")
         with self._lock:
-            chat = str(params["chat_id"])
-            now = self.clock()
-            last = self._last_sent.get(chat)
-            if self.min_interval is not None and last is not None and now - last < self.min_interval:
-                wait = max(1, math.ceil(self.min_interval - (now - last)))
+            wait = self.pace.admit(str(params["chat_id"]))
+            if wait is not None:
                 return _error(429, f"Too Many Requests: retry after {wait}", {"retry_after": wait})
-            self._last_sent[chat] = now
             message_id = self._next_id
             self._next_id += 1
             self.messages.append(params)
