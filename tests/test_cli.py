@@ -85,9 +85,10 @@ def cli(*args: str) -> Result:
     return CliRunner().invoke(app, list(args))
 
 
-def run_json(db: Path, *extra: str, bookings: Path = EXAMPLES, now: str = NOW) -> dict[str, Any]:
-    result = cli(
-        "run",
+def sandbox(command: str, db: Path, *extra: str, bookings: Path = EXAMPLES, now: str = NOW) -> Result:
+    """`naver-sms <command>` on the example bookings, the default config and a frozen clock."""
+    return cli(
+        command,
         "--bookings",
         str(bookings),
         "--db",
@@ -96,9 +97,12 @@ def run_json(db: Path, *extra: str, bookings: Path = EXAMPLES, now: str = NOW) -
         str(CONFIG_DIR),
         "--now",
         now,
-        "--json",
         *extra,
     )
+
+
+def run_json(db: Path, *extra: str, bookings: Path = EXAMPLES, now: str = NOW) -> dict[str, Any]:
+    result = sandbox("run", db, "--json", *extra, bookings=bookings, now=now)
     assert result.exit_code == 0, result.output
     report: dict[str, Any] = json.loads(result.stdout)
     return report
@@ -277,21 +281,7 @@ def test_dry_run_plans_exactly_what_the_real_run_then_sends(tmp_path: Path) -> N
 def test_plan_explain_shows_the_failed_condition_and_the_values_seen(tmp_path: Path) -> None:
     # GIVEN booking 900000008, 2 h 20 min ahead at 18:40
     # WHEN the plan explains it as JSON
-    result = cli(
-        "plan",
-        "--bookings",
-        str(EXAMPLES),
-        "--db",
-        str(tmp_path / "s.sqlite3"),
-        "--config",
-        str(CONFIG_DIR),
-        "--now",
-        NOW,
-        "--booking",
-        "900000008",
-        "--explain",
-        "--json",
-    )
+    result = sandbox("plan", tmp_path / "s.sqlite3", "--booking", "900000008", "--explain", "--json")
     assert result.exit_code == 0, result.output
     plan = json.loads(result.stdout)
     (booking,) = plan["bookings"]
@@ -347,18 +337,7 @@ def test_plan_json_lists_planned_sms_and_changes_nothing(tmp_path: Path) -> None
     # GIVEN a fresh database
     db = tmp_path / "s.sqlite3"
     # WHEN the plan is asked for as JSON
-    result = cli(
-        "plan",
-        "--bookings",
-        str(EXAMPLES),
-        "--db",
-        str(db),
-        "--config",
-        str(CONFIG_DIR),
-        "--now",
-        NOW,
-        "--json",
-    )
+    result = sandbox("plan", db, "--json")
     # THEN it lists every booking with its rules and the planned SMS, and writes nothing
     assert result.exit_code == 0, result.output
     plan = json.loads(result.stdout)
@@ -372,19 +351,7 @@ def test_plan_json_lists_planned_sms_and_changes_nothing(tmp_path: Path) -> None
 
 
 def test_plan_of_an_unknown_booking_exits_2(tmp_path: Path) -> None:
-    result = cli(
-        "plan",
-        "--bookings",
-        str(EXAMPLES),
-        "--db",
-        str(tmp_path / "s.sqlite3"),
-        "--config",
-        str(CONFIG_DIR),
-        "--now",
-        NOW,
-        "--booking",
-        "123",
-    )
+    result = sandbox("plan", tmp_path / "s.sqlite3", "--booking", "123")
     assert result.exit_code == 2
     assert "no booking '123'" in result.output
 
