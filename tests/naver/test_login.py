@@ -17,7 +17,7 @@ from naver_sms.database.sqlite_repository import SqliteSessionRepository
 from naver_sms.domain.booking import Store
 from naver_sms.errors import LoginBlocked, LoginError
 from naver_sms.naver.live import NaverBookingSource, log_in_now
-from naver_sms.naver.login import BrowserLogin, LoginPage, diagnose
+from naver_sms.naver.login import BrowserLogin, LoginPage, _new_document_loaded, diagnose
 from tests.naver.conftest import NOW
 from tests.standins.naver import NaverStandIn, synthetic_bookings
 from tests.standins.server import require
@@ -136,6 +136,39 @@ def test_the_check_page_is_legacys_account_page_on_the_login_host() -> None:
         password=None,
     )
     assert login.check_url == "https://nid.naver.com/user2/help/myInfoV2?lang=ko_KR"
+
+
+class _NavigatingDriver:
+    """Answers the mark look-up the way Chromium does while a form submission replaces the page."""
+
+    def __init__(self, answers: list[object]) -> None:
+        self.answers = answers
+
+    def execute_script(self, script: str, *args: object) -> object:
+        answer = self.answers.pop(0)
+        if isinstance(answer, Exception):
+            raise answer
+        return answer
+
+
+def test_waiting_for_the_next_page_survives_chromium_errors_from_the_page_being_replaced() -> None:
+    from selenium.common.exceptions import WebDriverException
+
+    torn_down = WebDriverException(
+        'unknown error: unhandled inspector error: {"code":-32000,'
+        '"message":"Node with given id does not belong to the document"}'
+    )
+    driver = _NavigatingDriver([["m1", "complete"], torn_down, [None, "loading"], [None, "complete"]])
+    seen = [_new_document_loaded(driver, "m1") for _ in range(4)]
+    assert seen == [False, False, False, True]
+
+
+def test_waiting_for_the_next_page_stops_when_the_browser_is_gone() -> None:
+    from selenium.common.exceptions import InvalidSessionIdException, NoSuchWindowException
+
+    for gone in (InvalidSessionIdException("session deleted"), NoSuchWindowException("window closed")):
+        with pytest.raises(type(gone)):
+            _new_document_loaded(_NavigatingDriver([gone]), "m1")
 
 
 @pytest.mark.parametrize(

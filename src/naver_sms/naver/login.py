@@ -15,6 +15,7 @@ What this module does differently from the legacy job (legacy-behaviour.md §7):
 from __future__ import annotations
 
 import logging
+import secrets
 import tempfile
 import time
 from collections.abc import Iterable
@@ -58,6 +59,35 @@ for (const [id, value] of [["id", user], ["pw", password]]) {
   field.dispatchEvent(new Event("change", {bubbles: true}));
 }
 """
+
+# Marks the current document; a new document (the page after submitting) has no mark.
+_MARK_SCRIPT = "window.__naverSmsPage = arguments[0];"
+_READ_MARK_SCRIPT = "return [window.__naverSmsPage || null, document.readyState];"
+
+
+def _new_document_loaded(driver: Any, marker: str) -> bool:
+    """True once the browser shows a fully loaded document other than the one marked before submitting.
+
+    Selenium's `staleness_of` races with the navigation itself: asking about an element while its document
+    is being torn down can fail with an "unknown error" (seen with Chromium 156: "Node with given id does
+    not belong to the document") instead of the stale-element error it waits for. Reading a mark on
+    `window` asks nothing of the old document's nodes, and an answer lost to the navigation only means
+    "not yet". A closed window or a dead session still ends the wait with its own error.
+    """
+    from selenium.common.exceptions import (
+        InvalidSessionIdException,
+        NoSuchWindowException,
+        WebDriverException,
+    )
+
+    try:
+        mark, ready_state = driver.execute_script(_READ_MARK_SCRIPT)
+    except (InvalidSessionIdException, NoSuchWindowException):
+        raise
+    except WebDriverException:  # the old document went away mid-call: the navigation is under way
+        return False
+    return bool(mark != marker and ready_state == "complete")
+
 
 _CAPTCHA_IDS = ("captcha", "captchaimg", "rcapt", "chptcha")
 _CAPTCHA_WORDS = ("자동입력 방지", "자동입력방지", "captcha", "보안문자")
@@ -215,12 +245,12 @@ class BrowserLogin:
             raise LoginError(f"the Naver login page did not show its form ({self._where(driver)})") from exc
         user, password = self._user_id.get_secret_value(), self._password.get_secret_value()
         driver.execute_script(_FILL_SCRIPT, user, password)
-        page = driver.find_element(By.TAG_NAME, "html")
+        marker = secrets.token_hex(8)
+        driver.execute_script(_MARK_SCRIPT, marker)
         # CSS needs [id="log.login"]: "#log.login" means id "log", class "login" (external-apis.md §1)
         driver.find_element(By.CSS_SELECTOR, '[id="log.login"]').click()
         try:
-            wait.until(ec.staleness_of(page))
-            wait.until(lambda d: d.execute_script("return document.readyState") == "complete")
+            wait.until(lambda d: _new_document_loaded(d, marker))
         except TimeoutException:
             log.warning("the page did not change after submitting the login form")
 
@@ -248,14 +278,27 @@ class BrowserLogin:
             "waiting up to %.0fs for a person to finish the login in the browser window", self.person_timeout
         )
         try:
-            WebDriverWait(driver, self.person_timeout, poll_frequency=0.25).until(
-                lambda d: diagnose(self._page(d), self.login_path) is None
-            )
+            WebDriverWait(driver, self.person_timeout, poll_frequency=0.25).until(self._person_done)
         except TimeoutException as exc:
             problem = diagnose(self._page(driver), self.login_path)
             raise LoginBlocked(
                 f"the login was not finished within {self.person_timeout:.0f}s: {problem}"
             ) from exc
+
+    def _person_done(self, driver: Any) -> bool:
+        """One poll of the interactive wait; a page being replaced at that moment means "not yet"."""
+        from selenium.common.exceptions import (
+            InvalidSessionIdException,
+            NoSuchWindowException,
+            WebDriverException,
+        )
+
+        try:
+            return diagnose(self._page(driver), self.login_path) is None
+        except (InvalidSessionIdException, NoSuchWindowException):
+            raise
+        except WebDriverException:
+            return False
 
     def _page(self, driver: Any) -> LoginPage:
         from selenium.common.exceptions import WebDriverException
