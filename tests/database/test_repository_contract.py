@@ -127,6 +127,19 @@ def test_set_flag_false_clears_a_true_flag_once(backend: Backend) -> None:
     assert stored(backend, record()).option_sms is False
 
 
+def test_set_flag_leaves_a_flag_that_a_run_has_claimed_to_that_run(backend: Backend) -> None:
+    # GIVEN another run's live claim on slack_listed
+    backend.repo.create(record())
+    claim = backend.repo.claim(record().key, "slack_listed", run_id="run-a", now=NOW, lease=LEASE)
+    # WHEN a plain update_flag sets it THEN nothing changes: the claim's holder decides
+    assert backend.repo.set_flag(record().key, "slack_listed", True) is False
+    assert stored(backend, record()).flag("slack_listed") is False
+    # AND when that run's post fails, the flag is open again - not marked as listed by someone else
+    backend.repo.release(claim, error="slack 500")
+    assert stored(backend, record()).flag("slack_listed") is False
+    assert backend.repo.set_flag(record().key, "slack_listed", True) is True
+
+
 def test_set_flag_on_a_missing_record_raises_record_missing(backend: Backend) -> None:
     # GIVEN an empty table
     # WHEN a flag is set on a record that does not exist THEN RecordMissing - never a silent insert

@@ -4,15 +4,21 @@ digest rules, registries."""
 from __future__ import annotations
 
 import json
+from datetime import datetime, timedelta
 from pathlib import Path
 
 import pytest
 
 from naver_sms.config.models import AppConfig
 from naver_sms.database.sqlite_repository import SqliteRepository
+from naver_sms.domain import Booking
+from naver_sms.domain.clock import KST
+from naver_sms.errors import DeliveryError
+from naver_sms.notifications.protocols import ChannelReceipt
 from naver_sms.rules.conditions import ConditionType, NoParams
 from naver_sms.rules.context import ActionServicesBundle
 from naver_sms.rules.engine import RuleEngine
+from naver_sms.rules.report import RunReport
 from tests.factories import RecordingChannel, RecordingSms, booking, kst, record_for, sens_down
 from tests.rules.helpers import compile_rules, execute_plan, plan_for, run_rules
 
@@ -215,6 +221,138 @@ def test_a_digest_rule_sends_one_message_listing_every_match_once(
     # AND a second run does not list them again
     run_rules(engine, rules, config, services, [twice, split, once, december], NOW, run_id="run-2")
     assert len(slack.messages) == 1
+
+
+def retouched(n: int) -> Booking:
+    return booking(start=f"2026-11-2{n} 10:00", phone=f"0100000{n:04d}", options=[("전문가 보정", 2)])
+
+
+def test_overlapping_runs_list_each_booking_in_one_digest_only(
+    engine: RuleEngine,
+    config: AppConfig,
+    services: ActionServicesBundle,
+    tmp_path: Path,
+    slack: RecordingChannel,
+    repo: SqliteRepository,
+) -> None:
+    # GIVEN two runs that both evaluated the digest while nothing was listed yet; the second also sees a
+    # booking made in between
+    rules = compile_rules(engine, config, DIGEST, tmp_path)
+    first, second, late = retouched(7), retouched(8), retouched(9)
+    for b in (first, second, late):
+        repo.create(record_for(b))
+    plan_a = plan_for(engine, rules, config, services, [first, second], NOW)
+    plan_b = plan_for(engine, rules, config, services, [first, second, late], NOW)
+    # WHEN run B executes while run A's Slack post is in flight
+    post = slack.post_message
+    reports: dict[str, RunReport] = {}
+    overlapped = False
+
+    def in_flight(text: str) -> ChannelReceipt:
+        nonlocal overlapped
+        if not overlapped:  # only A's post is interrupted; B's own post goes straight out
+            overlapped = True
+            reports["b"] = execute_plan(engine, plan_b, config, services, NOW, run_id="run-b")
+        return post(text)
+
+    slack.post_message = in_flight  # type: ignore[method-assign]
+    report_a = execute_plan(engine, plan_a, config, services, NOW, run_id="run-a")
+    # THEN each booking is listed once: A lists its two, B only the one A did not hold
+    assert sorted(slack.messages) == sorted(
+        [
+            "2 bookings chose retouching twice or more:\n- 11-27 10:00 홍길동 (0007)\n"
+            "- 11-28 10:00 홍길동 (0008)\n\n",
+            "1 bookings chose retouching twice or more:\n- 11-29 10:00 홍길동 (0009)\n\n",
+        ]
+    )
+    assert {f.booking_num for f in report_a.flags} == {first.booking_num, second.booking_num}
+    assert {f.booking_num for f in reports["b"].flags} == {late.booking_num}
+    assert reports["b"].errors == [] and report_a.errors == []
+    # AND every listed booking is flagged, with no claim left behind
+    for b in (first, second, late):
+        row = repo.get((b.booking_num, b.phone))
+        assert row is not None and row.flag("retouch_listed")
+        assert not [k for k in row.extra if k.startswith("retouch_listed_claim")]
+
+
+def test_a_failed_digest_post_lists_the_same_bookings_next_run_and_gives_up_at_the_bound(
+    engine: RuleEngine,
+    config: AppConfig,
+    services: ActionServicesBundle,
+    tmp_path: Path,
+    slack: RecordingChannel,
+    repo: SqliteRepository,
+) -> None:
+    # GIVEN two listable bookings and a Slack that fails the first post
+    rules = compile_rules(engine, config, DIGEST, tmp_path)
+    first, second = retouched(7), retouched(8)
+    for b in (first, second):
+        repo.create(record_for(b))
+    slack.failures.append(DeliveryError("500", channel="slack", status_code=500))
+    # WHEN the digest runs: the post fails
+    report = run_rules(engine, rules, config, services, [first, second], NOW, run_id="run-1")
+    # THEN nothing is flagged, an attempt is counted, and the failure is reported
+    assert report.actions[("retouch_digest", "send_slack", "failed")] == 1
+    assert ("retouch_digest", "update_flag", "ok") not in report.actions
+    row = repo.get((first.booking_num, first.phone))
+    assert row is not None and not row.flag("retouch_listed")
+    assert row.extra.get("retouch_listed_attempts") == 1
+    # AND the next run posts them
+    run_rules(engine, rules, config, services, [first, second], NOW, run_id="run-2")
+    assert len(slack.messages) == 1 and "(0007)" in slack.messages[0] and "(0008)" in slack.messages[0]
+    # AND a post that keeps failing stops at max_attempts (3): failed for good, never posted again
+    third = retouched(9)
+    repo.create(record_for(third))
+    slack.failures.extend(DeliveryError("500", channel="slack", status_code=500) for _ in range(3))
+    for i in range(4):
+        run_rules(engine, rules, config, services, [third], NOW, run_id=f"run-fail-{i}")
+    row = repo.get((third.booking_num, third.phone))
+    assert row is not None and row.extra.get("retouch_listed_failed") is True
+    assert len(slack.messages) == 1
+
+
+def test_a_digest_takes_over_the_claims_of_a_run_that_died_before_posting(
+    engine: RuleEngine,
+    config: AppConfig,
+    services: ActionServicesBundle,
+    tmp_path: Path,
+    slack: RecordingChannel,
+    repo: SqliteRepository,
+) -> None:
+    # GIVEN a booking whose flag a crashed run claimed an hour ago (real time: leases are wall-clock)
+    rules = compile_rules(engine, config, DIGEST, tmp_path)
+    b = retouched(7)
+    repo.create(record_for(b))
+    an_hour_ago = datetime.now(KST) - timedelta(hours=1)
+    repo.claim(
+        (b.booking_num, b.phone),
+        "retouch_listed",
+        run_id="dead",
+        now=an_hour_ago,
+        lease=timedelta(minutes=10),
+    )
+    # WHEN the next run's digest runs THEN its lease has expired: the booking is posted and flagged
+    report = run_rules(engine, rules, config, services, [b], NOW, run_id="run-2")
+    assert len(slack.messages) == 1 and "(0007)" in slack.messages[0]
+    assert [f.booking_num for f in report.flags] == [b.booking_num]
+
+
+def test_a_digest_to_a_disabled_channel_claims_nothing_and_counts_no_attempt(
+    engine: RuleEngine, config: AppConfig, tmp_path: Path, repo: SqliteRepository, sms: RecordingSms
+) -> None:
+    # GIVEN Telegram off and a digest to Telegram
+    telegram_off = RecordingChannel("telegram", enabled=False)
+    services = ActionServicesBundle(repo, sms, telegram_off, RecordingChannel("slack"))
+    rules = compile_rules(engine, config, DIGEST.replace("send_slack", "send_telegram"), tmp_path)
+    b = retouched(7)
+    repo.create(record_for(b))
+    # WHEN it runs
+    report = run_rules(engine, rules, config, services, [b], NOW)
+    # THEN nothing was posted or flagged, and the row carries no claim and no attempt
+    assert report.actions[("retouch_digest", "send_telegram", "disabled")] == 1
+    row = repo.get((b.booking_num, b.phone))
+    assert row is not None and not row.flag("retouch_listed")
+    assert not [k for k in row.extra if k.startswith("retouch_listed_")]
 
 
 def test_a_digest_with_no_match_sends_nothing(

@@ -262,8 +262,14 @@ class FlagRepository:
     # plain flag writes (update_flag without a preceding send)
 
     def set_flag(self, key: RecordKey, flag: str, value: bool) -> bool:
-        """Set a boolean flag. True when it changed; False when it already had that value (idempotent)."""
-        expect: dict[str, Expect] = {flag: NotTrue()} if value else {flag: Eq(True)}
+        """Set a boolean flag. True when it changed; False when it already had that value (idempotent).
+
+        Setting is also refused (False) while a run holds a claim on the flag, live or stale: that run's
+        send decides the flag (commit or release), and a plain write must not mark as done what it may
+        yet fail to deliver."""
+        expect: dict[str, Expect] = (
+            {flag: NotTrue(), _attr(flag, "_claim_run"): Absent()} if value else {flag: Eq(True)}
+        )
         return self.store.update_if(key, expect=expect, set_={flag: value}) is not None
 
     # the claim protocol

@@ -7,8 +7,8 @@ executor's name, the booking and what it was doing; the engine logs, counts and 
     send_sms(template, store_specific=false, flag=None)   SMS through the SmsService, exactly once per flag
     create_db_record()                                    the legacy `sms` row, if absent
     update_flag(flag, value=true)                         one boolean flag, idempotent
-    send_telegram(message)                                a templated Telegram message
-    send_slack(message)                                   a templated Slack message (no-op when disabled)
+    send_telegram(message, flag=None)                     a templated Telegram message, once per flag
+    send_slack(message, flag=None)                        a templated Slack message (no-op when disabled)
     log_event(message, status="info", action="log_event") one JSON log line, personal data masked
 
 Adding an action: write a params model and an executor here, add an `ActionType` to `ACTIONS`, document it
@@ -18,16 +18,19 @@ in docs/rules/actions.md (a test keeps the docs complete).
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
+from dataclasses import replace
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
 from naver_sms.config.loader import suggest
 from naver_sms.config.models import AppConfig, SmsTemplate
+from naver_sms.database.repositories import Claim
 from naver_sms.delivery import deliver_once
 from naver_sms.domain.booking import Booking, BookingRecord, mask_phone
 from naver_sms.domain.sms_text import choose_type
-from naver_sms.errors import FlagFailedForGood, OutcomeUnknown
+from naver_sms.errors import FlagAlreadyDone, FlagClaimed, FlagFailedForGood, OutcomeUnknown
 from naver_sms.logs import emit, mask_text
 from naver_sms.notifications.protocols import SmsMessage
 from naver_sms.rules.conditions import FlagName
@@ -80,6 +83,9 @@ class UpdateFlagParams(_Params):
 
 class MessageParams(_Params):
     message: str = Field(min_length=1)
+    #: claimed on each booking before posting and set after it (overlapping runs never post a booking
+    #: twice); filled from the rule's next update_flag when absent, like send_sms's
+    flag: FlagName | None = None
 
 
 class LogEventParams(_Params):
@@ -233,8 +239,6 @@ def send_sms(ctx: ActionContext, p: SendSmsParams) -> ActionResult:
 def _with(
     record: SmsRecord, status: Any, *, request_id: str | None = None, error: BaseException | None = None
 ) -> SmsRecord:
-    from dataclasses import replace
-
     return replace(
         record,
         status=status,
@@ -355,7 +359,13 @@ def _render_message(ctx: ActionContext, name: str, message: str) -> str:
 
 
 def send_telegram(ctx: ActionContext, p: MessageParams) -> ActionResult:
-    """Post a templated message to the configured Telegram chat (plain text)."""
+    """Post a templated message to the configured Telegram chat (plain text); with a flag, once per booking."""
+    if p.flag is not None and ctx.services.telegram_service.enabled:
+        return _post_once(ctx, "send_telegram", p.flag, lambda listed: _post_telegram(listed, p))
+    return _post_telegram(ctx, p)
+
+
+def _post_telegram(ctx: ActionContext, p: MessageParams) -> ActionResult:
     text = _render_message(ctx, "send_telegram", p.message)
     try:
         receipt = ctx.services.telegram_service.send_message(text)
@@ -373,9 +383,15 @@ def send_telegram(ctx: ActionContext, p: MessageParams) -> ActionResult:
 
 def send_slack(ctx: ActionContext, p: MessageParams) -> ActionResult:
     """Post a templated message to the Slack webhook; a no-op (reported as `disabled`) when Slack is off."""
-    services = ctx.services
-    if not services.slack_service.enabled:
+    if not ctx.services.slack_service.enabled:
         return ActionResult(status="disabled", detail="slack is disabled")
+    if p.flag is not None:
+        return _post_once(ctx, "send_slack", p.flag, lambda listed: _post_slack(listed, p))
+    return _post_slack(ctx, p)
+
+
+def _post_slack(ctx: ActionContext, p: MessageParams) -> ActionResult:
+    services = ctx.services
     text = _render_message(ctx, "send_slack", p.message)
     try:
         receipt = services.slack_service.post_message(text)
@@ -385,6 +401,82 @@ def send_slack(ctx: ActionContext, p: MessageParams) -> ActionResult:
         "slack", text, receipt.status, ctx.rule, ctx.booking.booking_num if ctx.booking else None
     )
     return ActionResult(notifications=(note,))
+
+
+def _post_once(
+    ctx: ActionContext, name: str, flag: str, post: Callable[[ActionContext], ActionResult]
+) -> ActionResult:
+    """Post about each booking at most once per flag, even when runs overlap.
+
+    The flag of every booking is claimed first (the claim protocol of send_sms); only the bookings this run
+    won are posted - in a digest, the message lists just them - and their flags are committed after the
+    post. A booking whose flag is set already or held by another run is left out; when none is left,
+    nothing is posted (`skipped`). A failed post releases the claims and counts an attempt, so the next
+    run posts again (bounded by max_attempts). A run that dies between posting and committing leaves
+    claims that expire after the lease: the next run posts those bookings again - a notification to the
+    owner is at least once, where a customer's SMS is exactly once.
+    """
+    repo = ctx.services.db_repo
+    now = ctx.options.wall_clock()
+    claims: list[tuple[Booking, Claim]] = []
+    problems: list[str] = []
+    for booking in ctx.bookings if ctx.booking is None else (ctx.booking,):
+        key = (booking.booking_num, booking.phone)
+        try:
+            if ctx.booking is None or ctx.record is None:  # a flag needs its row (create-if-absent)
+                repo.create(BookingRecord.for_booking(booking))
+            claim = repo.claim(
+                key,
+                flag,
+                run_id=ctx.options.run_id,
+                now=now,
+                lease=ctx.options.lease,
+                info={"rule": ctx.rule, "action": name},
+            )
+        except (FlagAlreadyDone, FlagClaimed, FlagFailedForGood):
+            continue  # posted already, being posted by another run, or given up on (the run reports it)
+        except Exception as exc:
+            problems.append(f"{booking.booking_num}: {exc}")
+            continue
+        claims.append((booking, claim))
+    if not claims:
+        if problems:
+            raise _fail(name, ctx, RuntimeError("; ".join(problems)), flag=flag)
+        emit(ctx.logger, logging.INFO, "notification_skipped", rule=ctx.rule, action=name, flag=flag)
+        return ActionResult(status="skipped", detail=f"every booking's {flag} is set or held by another run")
+    listed = ctx if ctx.booking is not None else replace(ctx, bookings=tuple(b for b, _ in claims))
+    try:
+        result = post(listed)
+    except Exception as exc:
+        _release(ctx, claims, error=exc)
+        raise
+    if result.status == "disabled":  # nothing went out, nothing was tried: no attempt counted
+        _release(ctx, claims, error=None)
+        return result
+    sent_at = ctx.options.wall_clock()
+    committed: list[FlagChange] = []
+    for booking, claim in claims:
+        try:
+            repo.commit(claim, request_id=None, sent_at=sent_at)
+        except Exception as exc:  # posted, but not marked: after the lease, the booking is posted again
+            problems.append(f"{booking.booking_num}: posted, but {flag} not set: {exc}")
+            continue
+        committed.append(FlagChange(booking.booking_num, booking.phone, flag, True, ctx.rule, "commit"))
+    result = replace(result, flags=(*result.flags, *committed))
+    if problems:
+        raise _fail(name, ctx, RuntimeError("; ".join(problems)), result, flag=flag)
+    return result
+
+
+def _release(ctx: ActionContext, claims: list[tuple[Booking, Claim]], *, error: BaseException | None) -> None:
+    for booking, claim in claims:
+        try:
+            if error is None:
+                ctx.services.db_repo.release(claim, error="the channel is disabled", count_attempt=False)
+            else:
+                ctx.services.db_repo.release(claim, error=f"{type(error).__name__}: {error}")
+        except Exception:  # the claim expires after its lease; the next run takes it over
+            ctx.logger.warning("could not release the claim on %s", booking.booking_num, exc_info=True)
 
 
 def _preview_message(channel: Literal["telegram", "slack"]) -> Any:

@@ -657,14 +657,19 @@ class _Compiler:
     def link_guards(
         self, actions: list[CompiledAction], rule: str, mode: Literal["each", "digest"]
     ) -> list[CompiledAction]:
-        """A rule that sends and then sets a flag claims that flag first (exactly-once): each `send_sms`
-        without its own `flag` is guarded by the next `update_flag(flag, value: true)` of the rule."""
+        """A rule that sends and then sets a flag claims that flag first: each `send_sms`, `send_telegram`
+        or `send_slack` without its own `flag` is guarded by the rule's next `update_flag(flag, value:
+        true)`, unless another send comes first. `send_sms` must be guarded (it would send on every run);
+        an unguarded message to the owner is allowed."""
+        senders = ("send_sms", "send_telegram", "send_slack")
         linked = list(actions)
         for i, action in enumerate(linked):
-            if action.name != "send_sms" or getattr(action.params, "flag", None):
+            if action.name not in senders or getattr(action.params, "flag", None):
                 continue
-            guard = next((a for a in linked[i + 1 :] if a.name in ("update_flag", "send_sms")), None)
+            guard = next((a for a in linked[i + 1 :] if a.name in ("update_flag", *senders)), None)
             if guard is None or guard.name != "update_flag" or not guard.params.value:
+                if action.name != "send_sms":
+                    continue
                 self.error(
                     "send_sms needs a flag, or it would send on every run: follow it with "
                     "update_flag(flag: ..., value: true) or give it `flag`",
