@@ -387,6 +387,30 @@ def test_session_cookies_round_trip_and_clear(backend: Backend) -> None:
     assert backend.sessions.load_cookies() is None
 
 
+def test_the_login_pause_round_trips_and_leaves_the_cookies_alone(backend: Backend) -> None:
+    from naver_sms.database.repositories import LoginPause
+
+    # GIVEN a cached session and no pause
+    cookies = [{"name": "NID_SES", "value": "synthetic", "domain": ".naver.com", "path": "/"}]
+    backend.sessions.save_cookies(cookies)
+    assert backend.sessions.load_login_pause() is None
+    pause = LoginPause(
+        since=NOW, until=NOW + timedelta(hours=6), reason="Naver asked for a captcha (보안문자)."
+    )
+    # WHEN a pause is saved, then lifted
+    backend.sessions.save_login_pause(pause)
+    loaded = backend.sessions.load_login_pause()
+    backend.sessions.clear_cookies()
+    after_clearing_cookies = backend.sessions.load_login_pause()
+    backend.sessions.save_cookies(cookies)
+    backend.sessions.clear_login_pause()
+    # THEN it reads back whole, survives the cookies being cleared, and lifting it keeps the cookies
+    assert loaded == pause and loaded.until.utcoffset() == timedelta(hours=9)
+    assert after_clearing_cookies == pause
+    assert backend.sessions.load_login_pause() is None
+    assert backend.sessions.load_cookies() == cookies
+
+
 def test_a_claim_whose_write_landed_but_whose_answer_was_lost_is_still_ours(tmp_path) -> None:  # type: ignore[no-untyped-def]
     """A transport retry of a claim that DynamoDB had applied finds its condition false; the claim must still
     be recognised as this call's own, or the SMS would wait a whole lease for nothing."""

@@ -7,11 +7,13 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
+from datetime import datetime, timedelta
 from typing import Any
 
 import pytest
 
 from naver_sms.database.sqlite_repository import SqliteSessionRepository
+from naver_sms.domain.clock import KST
 from naver_sms.errors import LoginBlocked, LoginError, RepositoryError
 from naver_sms.naver.session import SessionManager
 
@@ -164,3 +166,73 @@ def test_a_session_that_cannot_be_cached_is_still_used_for_this_run(
     # WHEN cookies are asked for  THEN the fresh login's cookies are used anyway (the next run logs in again)
     assert manager(cache, login, FakeCheck(False)).cookies("1000001") == NEW
     assert login.calls == 1
+
+
+# --- the pause after a blocked login ------------------------------------------------------------------------
+
+
+@dataclass
+class Clock:
+    now: datetime = datetime(2026, 11, 26, 18, 40, tzinfo=KST)
+
+    def __call__(self) -> datetime:
+        return self.now
+
+
+def test_a_blocked_login_pauses_browser_logins_until_a_person_logs_in(
+    sessions: SqliteSessionRepository,
+) -> None:
+    # GIVEN Naver asking for a captcha
+    clock = Clock()
+    login = FakeLogin(error=LoginBlocked("Naver asked for a captcha (자동입력 방지 문자)."))
+    runs = SessionManager(sessions, login, FakeCheck(), pause=timedelta(hours=6), clock=clock)
+    with pytest.raises(LoginBlocked):
+        runs.cookies("1000001")
+    # WHEN the next scheduled runs ask for a session, 20 minutes and 5 hours later
+    for later in (timedelta(minutes=20), timedelta(hours=5)):
+        clock.now += later
+        with pytest.raises(LoginBlocked) as blocked:
+            runs.cookies("1000001")
+        # THEN no browser starts, and the reason says until when, why, and what to do
+        assert login.calls == 1
+        assert "paused until 2026-11-27 00:40 KST" in str(blocked.value)
+        assert "captcha" in str(blocked.value) and "naver-sms login --interactive" in str(blocked.value)
+    # AND the operator's login ignores the pause; once it succeeds, the runs use its session
+    login.error = None
+    operator = SessionManager(sessions, login, FakeCheck(), clock=clock)
+    assert operator.login() == NEW
+    assert sessions.load_login_pause() is None
+    assert runs.cookies("1000001") == NEW and login.calls == 2
+
+
+def test_after_the_pause_the_runs_try_the_browser_again(sessions: SqliteSessionRepository) -> None:
+    clock = Clock()
+    login = FakeLogin(error=LoginBlocked("Naver asked for a second factor."))
+    runs = SessionManager(sessions, login, FakeCheck(), pause=timedelta(hours=6), clock=clock)
+    with pytest.raises(LoginBlocked):
+        runs.cookies("1000001")
+    # WHEN six hours have passed and Naver lets the login through
+    clock.now += timedelta(hours=6)
+    login.error = None
+    # THEN the browser logs in again, the session is cached and the pause lifted
+    assert runs.cookies("1000001") == NEW
+    assert login.calls == 2 and sessions.load_login_pause() is None
+
+
+def test_a_failure_that_is_not_a_block_pauses_nothing(sessions: SqliteSessionRepository) -> None:
+    # GIVEN a browser that crashed (not Naver refusing): the next run may well succeed
+    login = FakeLogin(error=LoginError("the browser failed during the Naver login: chrome not reachable"))
+    runs = SessionManager(sessions, login, FakeCheck(), clock=Clock())
+    for _ in range(2):
+        with pytest.raises(LoginError):
+            runs.cookies("1000001")
+    assert login.calls == 2 and sessions.load_login_pause() is None
+
+
+def test_a_zero_pause_tries_the_browser_on_every_run(sessions: SqliteSessionRepository) -> None:
+    login = FakeLogin(error=LoginBlocked("Naver refused the id or the password."))
+    runs = SessionManager(sessions, login, FakeCheck(), pause=timedelta(0), clock=Clock())
+    for _ in range(2):
+        with pytest.raises(LoginBlocked):
+            runs.cookies("1000001")
+    assert login.calls == 2 and sessions.load_login_pause() is None

@@ -41,6 +41,9 @@ class Settings(BaseModel):
     # fetch windows (external-apis.md §1): completed bookings this many days back (the API allows 31)
     completed_window_days: int = Field(default=3, ge=0, le=31)
     fetch_concurrency: int = Field(default=4, ge=1, le=16)
+    #: after Naver blocks a login (captcha, second factor, wrong password), runs start no browser login for
+    #: this long, or until `naver-sms login`; 0 = try again on every run
+    login_pause_minutes: int = Field(default=360, ge=0)
 
     # endpoints - overridable so tests and local stand-ins can be used; production keeps the defaults
     naver_api_base: str = "https://partner.booking.naver.com"

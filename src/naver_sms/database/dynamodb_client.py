@@ -34,10 +34,12 @@ from botocore.config import Config
 from botocore.exceptions import BotoCoreError, ClientError
 
 from naver_sms.database.repositories import (
+    LOGIN_PAUSE_ID,
     Absent,
     Eq,
     Expect,
     FlagRepository,
+    LoginPause,
     Lt,
     NotTrue,
     RecordKey,
@@ -561,8 +563,34 @@ class DynamoSessionRepository:
             raise self._translate("put_item", exc) from exc
 
     def clear_cookies(self) -> None:
+        self._delete(self.ITEM_ID)
+
+    # The pause: item `id = "login_pause"`, attribute `pause` = its JSON (an item added beside legacy's).
+
+    def load_login_pause(self) -> LoginPause | None:
         try:
-            self.client.delete_item(TableName=self.table, Key={"id": {"S": self.ITEM_ID}})
+            response = self.client.get_item(
+                TableName=self.table, Key={"id": {"S": LOGIN_PAUSE_ID}}, ConsistentRead=True
+            )
+        except (ClientError, BotoCoreError) as exc:
+            raise self._translate("get_item", exc) from exc
+        raw = response.get("Item", {}).get("pause", {}).get("S")
+        return None if raw is None else LoginPause.from_json(raw)
+
+    def save_login_pause(self, pause: LoginPause) -> None:
+        try:
+            self.client.put_item(
+                TableName=self.table, Item={"id": {"S": LOGIN_PAUSE_ID}, "pause": {"S": pause.to_json()}}
+            )
+        except (ClientError, BotoCoreError) as exc:
+            raise self._translate("put_item", exc) from exc
+
+    def clear_login_pause(self) -> None:
+        self._delete(LOGIN_PAUSE_ID)
+
+    def _delete(self, item_id: str) -> None:
+        try:
+            self.client.delete_item(TableName=self.table, Key={"id": {"S": item_id}})
         except (ClientError, BotoCoreError) as exc:
             raise self._translate("delete_item", exc) from exc
 

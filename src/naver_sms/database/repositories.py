@@ -45,6 +45,7 @@ from naver_sms.errors import (
 
 __all__ = [
     "CLAIM_SUFFIXES",
+    "LOGIN_PAUSE_ID",
     "Absent",
     "BookingRepository",
     "Claim",
@@ -52,6 +53,7 @@ __all__ = [
     "Expect",
     "FlagRepository",
     "LoadResult",
+    "LoginPause",
     "Lt",
     "NotTrue",
     "RecordKey",
@@ -62,6 +64,9 @@ __all__ = [
 ]
 
 RecordKey = tuple[str, str]  # (booking_num, phone)
+
+#: the `session` table's item that pauses browser logins (beside legacy's item "1", the cookies)
+LOGIN_PAUSE_ID = "login_pause"
 
 CLAIM_SUFFIXES = (
     "_claim_run",
@@ -175,15 +180,53 @@ class RecordStore(Protocol):
         ...
 
 
+@dataclass(frozen=True, slots=True)
+class LoginPause:
+    """Scheduled runs start no browser login before `until`: Naver blocked the last one (`reason`).
+
+    Every blocked attempt with the password makes Naver's next answer harder (a captcha, then a lock), so
+    after one the runs wait for a person (`naver-sms login --interactive`) or for the pause to end."""
+
+    since: datetime
+    until: datetime
+    reason: str
+
+    def to_json(self) -> str:
+        return json.dumps(
+            {"since": self.since.isoformat(), "until": self.until.isoformat(), "reason": self.reason},
+            ensure_ascii=False,
+        )
+
+    @classmethod
+    def from_json(cls, text: str) -> LoginPause | None:
+        """None for anything unreadable: a damaged marker must not stop logins for good."""
+        try:
+            raw = json.loads(text)
+            return cls(
+                since=datetime.fromisoformat(raw["since"]),
+                until=datetime.fromisoformat(raw["until"]),
+                reason=str(raw["reason"]),
+            )
+        except (ValueError, KeyError, TypeError):
+            return None
+
+
 @runtime_checkable
 class SessionRepository(Protocol):
-    """The `session` table: item `id = "1"`, `cookies` = JSON string of the browser's cookie list."""
+    """The `session` table: item `id = "1"`, `cookies` = JSON string of the browser's cookie list; and the
+    item `id = "login_pause"` while browser logins are paused."""
 
     def load_cookies(self) -> list[dict[str, Any]] | None: ...
 
     def save_cookies(self, cookies: Sequence[Mapping[str, Any]]) -> None: ...
 
     def clear_cookies(self) -> None: ...
+
+    def load_login_pause(self) -> LoginPause | None: ...
+
+    def save_login_pause(self, pause: LoginPause) -> None: ...
+
+    def clear_login_pause(self) -> None: ...
 
 
 # --- the state machine --------------------------------------------------------------------------------------

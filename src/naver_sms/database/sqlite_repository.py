@@ -15,7 +15,14 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-from naver_sms.database.repositories import Expect, FlagRepository, RecordKey, matches
+from naver_sms.database.repositories import (
+    LOGIN_PAUSE_ID,
+    Expect,
+    FlagRepository,
+    LoginPause,
+    RecordKey,
+    matches,
+)
 from naver_sms.errors import RecordMissing, RepositoryError
 
 __all__ = ["SqliteDatabase", "SqliteRecordStore", "SqliteRepository", "SqliteSessionRepository"]
@@ -189,6 +196,26 @@ class SqliteSessionRepository:
     def clear_cookies(self) -> None:
         with self.db.transaction(write=True) as conn:
             conn.execute("DELETE FROM session WHERE id = '1'")
+
+    # The pause is a second row of the table, as it is a second item in DynamoDB; its `cookies` column
+    # holds the pause's JSON.
+
+    def load_login_pause(self) -> LoginPause | None:
+        with self.db.transaction(write=False) as conn:
+            row = conn.execute("SELECT cookies FROM session WHERE id = ?", (LOGIN_PAUSE_ID,)).fetchone()
+        return None if row is None else LoginPause.from_json(row[0])
+
+    def save_login_pause(self, pause: LoginPause) -> None:
+        with self.db.transaction(write=True) as conn:
+            conn.execute(
+                "INSERT INTO session (id, cookies) VALUES (?, ?) "
+                "ON CONFLICT(id) DO UPDATE SET cookies = excluded.cookies",
+                (LOGIN_PAUSE_ID, pause.to_json()),
+            )
+
+    def clear_login_pause(self) -> None:
+        with self.db.transaction(write=True) as conn:
+            conn.execute("DELETE FROM session WHERE id = ?", (LOGIN_PAUSE_ID,))
 
 
 class SqliteOutboxStore:

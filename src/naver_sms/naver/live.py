@@ -19,7 +19,7 @@ import math
 import threading
 from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from naver_sms.config.settings import Settings
@@ -85,7 +85,12 @@ class NaverBookingSource:
         """The production wiring: API client on `naver_api_base`, browser login on `naver_login_url`."""
         api = api or NaverApi(settings.naver_api_base)
         login = login or BrowserLogin.from_settings(settings)
-        session = SessionManager(session_repository, login, api.check_session)
+        session = SessionManager(
+            session_repository,
+            login,
+            api.check_session,
+            pause=timedelta(minutes=settings.login_pause_minutes),
+        )
         return cls(
             api,
             session,

@@ -9,6 +9,10 @@
         429/5xx/no answer      -> use them anyway; a rejected API call later logs in again, once
 
 A login Naver blocks (captcha, second factor, wrong password) raises `LoginBlocked` and caches nothing.
+It also pauses browser logins (`LoginPause`, `login_pause_minutes`, default 6 hours): every further try
+with the password makes Naver's answer harder (a captcha, then a locked account), so until a person logs in
+with `naver-sms login [--interactive]`, which ignores and lifts the pause, or the pause ends, runs fail at
+once with the reason and start no browser.
 The legacy job started a browser on every run (legacy-behaviour.md §7).
 """
 
@@ -16,11 +20,13 @@ from __future__ import annotations
 
 import logging
 import threading
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
+from datetime import datetime, timedelta
 from typing import Any, Protocol
 
-from naver_sms.database.repositories import SessionRepository
-from naver_sms.errors import LoginError, RepositoryError
+from naver_sms.database.repositories import LoginPause, SessionRepository
+from naver_sms.domain.clock import KST, SystemClock
+from naver_sms.errors import LoginBlocked, LoginError, RepositoryError
 
 __all__ = ["Cookies", "Login", "SessionCheck", "SessionManager"]
 
@@ -45,10 +51,20 @@ class SessionCheck(Protocol):
 class SessionManager:
     """Gives the cookies of a valid session, logging in with the browser only when it must."""
 
-    def __init__(self, repository: SessionRepository, login: Login, check: SessionCheck) -> None:
+    def __init__(
+        self,
+        repository: SessionRepository,
+        login: Login,
+        check: SessionCheck,
+        *,
+        pause: timedelta = timedelta(hours=6),
+        clock: Callable[[], datetime] | None = None,
+    ) -> None:
         self._repository = repository
         self._login = login
         self._check = check
+        self._pause = pause
+        self._clock = clock or SystemClock()  # real time: a pause outlives any one run's --now
         self._lock = threading.Lock()
         #: Browser logins made by this manager (for reports, tests and the bench).
         self.logins = 0
@@ -84,16 +100,30 @@ class SessionManager:
         second factor in a visible browser window; the cookies are then cached for the scheduled runs.
         """
         with self._lock:
-            return self._browser_login()
+            return self._browser_login(by_operator=True)
 
-    def _browser_login(self) -> Cookies:
+    def _browser_login(self, *, by_operator: bool = False) -> Cookies:
+        now = self._clock()
+        pause = self._read_pause()
+        if pause is not None and not by_operator and now < pause.until:
+            raise LoginBlocked(
+                f"browser logins are paused until {pause.until.astimezone(KST):%Y-%m-%d %H:%M} KST, "
+                f"because Naver blocked the one at {pause.since.astimezone(KST):%Y-%m-%d %H:%M}: "
+                f"{pause.reason} Run `naver-sms login --interactive` to log in now."
+            )
         self.logins += 1
         try:
             cookies = self._login.login()
+        except LoginBlocked as exc:
+            log.error("Naver blocked the login: nothing cached")
+            self._pause_logins(now, str(exc))
+            raise
         except LoginError:
             # Nothing is cached from a blocked or failed login (legacy cached whatever the browser had).
             log.error("Naver login failed: nothing cached")
             raise
+        if pause is not None:
+            self._lift_pause()
         if not cookies:
             raise LoginError("the Naver login gave no cookies: nothing cached")
         try:
@@ -113,3 +143,34 @@ class SessionManager:
             self._repository.clear_cookies()
         except RepositoryError as exc:  # the rejected cookies will be overwritten by the new ones anyway
             log.warning("could not clear the rejected Naver session (%s)", type(exc).__name__)
+
+    # the pause after a blocked login
+
+    def _read_pause(self) -> LoginPause | None:
+        try:
+            return self._repository.load_login_pause()
+        except RepositoryError as exc:  # an unreadable marker must not stop logins
+            log.warning("could not read the login pause (%s): logging in", type(exc).__name__)
+            return None
+
+    def _pause_logins(self, now: datetime, reason: str) -> None:
+        if self._pause <= timedelta(0):
+            return
+        pause = LoginPause(since=now, until=now + self._pause, reason=reason)
+        try:
+            self._repository.save_login_pause(pause)
+        except RepositoryError as exc:
+            log.warning(
+                "could not pause the browser logins (%s): the next run tries again", type(exc).__name__
+            )
+            return
+        log.error(
+            "browser logins paused until %s KST: log in with `naver-sms login --interactive`",
+            f"{pause.until.astimezone(KST):%Y-%m-%d %H:%M}",
+        )
+
+    def _lift_pause(self) -> None:
+        try:
+            self._repository.clear_login_pause()
+        except RepositoryError as exc:  # it ends by itself
+            log.warning("could not lift the login pause (%s)", type(exc).__name__)
