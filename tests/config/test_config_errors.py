@@ -302,6 +302,26 @@ def test_a_send_without_a_flag_is_refused_because_it_would_repeat_every_run(tmp_
     assert "send on every run" in error.message
 
 
+def test_two_sends_of_one_rule_guarded_by_one_flag_are_refused(tmp_path: Path) -> None:
+    cfg = write_config(
+        tmp_path,
+        rules="""\
+  - name: r1
+    conditions:
+      - type: booking_not_in_db
+    actions:
+      - type: send_sms
+        params: {template: confirmation, flag: confirm_sms}
+      - type: send_telegram
+        params: {message: "new booking", flag: confirm_sms}
+""",
+    )
+    [error] = errors_of(cfg)
+    assert error.rule == "r1" and error.field == "actions[1].params.flag"
+    assert "would never go out" in error.message
+    assert error.line == line_in(cfg / "rules.yaml", "type: send_telegram")
+
+
 def test_a_digest_rule_cannot_send_sms(tmp_path: Path) -> None:
     cfg = write_config(
         tmp_path,

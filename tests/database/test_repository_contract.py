@@ -132,12 +132,35 @@ def test_set_flag_leaves_a_flag_that_a_run_has_claimed_to_that_run(backend: Back
     backend.repo.create(record())
     claim = backend.repo.claim(record().key, "slack_listed", run_id="run-a", now=NOW, lease=LEASE)
     # WHEN a plain update_flag sets it THEN nothing changes: the claim's holder decides
-    assert backend.repo.set_flag(record().key, "slack_listed", True) is False
+    assert backend.repo.set_flag(record().key, "slack_listed", True, now=NOW) is False
     assert stored(backend, record()).flag("slack_listed") is False
     # AND when that run's post fails, the flag is open again - not marked as listed by someone else
     backend.repo.release(claim, error="slack 500")
     assert stored(backend, record()).flag("slack_listed") is False
-    assert backend.repo.set_flag(record().key, "slack_listed", True) is True
+    assert backend.repo.set_flag(record().key, "slack_listed", True, now=NOW) is True
+
+
+def test_set_flag_clears_the_claim_of_a_run_that_died(backend: Backend) -> None:
+    # GIVEN a claim whose lease ran out (its run died)
+    backend.repo.create(record())
+    backend.repo.claim(record().key, "slack_listed", run_id="dead", now=NOW, lease=LEASE)
+    # WHEN update_flag sets the flag after the lease THEN it is set, and the dead claim is gone
+    assert backend.repo.set_flag(record().key, "slack_listed", True, now=NOW + LEASE + timedelta(seconds=1))
+    row = stored(backend, record())
+    assert row.flag("slack_listed") is True
+    assert not [k for k in row.extra if k.startswith("slack_listed_claim")]
+
+
+def test_set_flag_leaves_a_flag_that_failed_for_good_to_the_operator(backend: Backend) -> None:
+    # GIVEN a flag whose sends failed max_attempts times
+    backend.repo.create(record())
+    for i in range(backend.repo.max_attempts):
+        claim = backend.repo.claim(record().key, "slack_listed", run_id=f"run-{i}", now=NOW, lease=LEASE)
+        backend.repo.release(claim, error="slack 500")
+    # WHEN update_flag sets it THEN it stays unset and failed: it was never delivered; `db reset` decides
+    assert backend.repo.set_flag(record().key, "slack_listed", True, now=NOW) is False
+    row = stored(backend, record())
+    assert row.flag("slack_listed") is False and row.extra.get("slack_listed_failed") is True
 
 
 def test_set_flag_on_a_missing_record_raises_record_missing(backend: Backend) -> None:

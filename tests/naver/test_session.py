@@ -236,3 +236,23 @@ def test_a_zero_pause_tries_the_browser_on_every_run(sessions: SqliteSessionRepo
         with pytest.raises(LoginBlocked):
             runs.cookies("1000001")
     assert login.calls == 2 and sessions.load_login_pause() is None
+
+
+def test_a_pause_written_by_hand_without_a_zone_is_korean_time(sessions: SqliteSessionRepository) -> None:
+    from naver_sms.database.repositories import LOGIN_PAUSE_ID, LoginPause
+
+    # GIVEN an operator who wrote the pause item by hand, with no time zone
+    text = '{"since": "2026-11-26T18:00", "until": "2026-11-26T19:00", "reason": "by hand"}'
+    assert LoginPause.from_json(text) == LoginPause(
+        since=datetime(2026, 11, 26, 18, 0, tzinfo=KST),
+        until=datetime(2026, 11, 26, 19, 0, tzinfo=KST),
+        reason="by hand",
+    )
+    with sessions.db.transaction(write=True) as conn:
+        conn.execute("INSERT INTO session (id, cookies) VALUES (?, ?)", (LOGIN_PAUSE_ID, text))
+    login = FakeLogin()
+    runs = SessionManager(sessions, login, FakeCheck(), clock=Clock())  # 18:40 KST: inside the pause
+    # WHEN a run asks for a session THEN the pause holds (no TypeError from comparing times)
+    with pytest.raises(LoginBlocked, match="paused until 2026-11-26 19:00 KST"):
+        runs.cookies("1000001")
+    assert login.calls == 0

@@ -309,6 +309,15 @@ def test_a_failed_digest_post_lists_the_same_bookings_next_run_and_gives_up_at_t
     row = repo.get((third.booking_num, third.phone))
     assert row is not None and row.extra.get("retouch_listed_failed") is True
     assert len(slack.messages) == 1
+    # AND when it is matched again beside a new booking, only the new one is listed and flagged: the
+    # update_flag after the post never marks the given-up booking as listed
+    fourth = retouched(6)
+    repo.create(record_for(fourth))
+    report = run_rules(engine, rules, config, services, [third, fourth], NOW, run_id="run-after")
+    assert "(0006)" in slack.messages[-1] and "(0009)" not in slack.messages[-1]
+    assert {f.booking_num for f in report.flags} == {fourth.booking_num}
+    row = repo.get((third.booking_num, third.phone))
+    assert row is not None and not row.flag("retouch_listed") and row.extra.get("retouch_listed_failed")
 
 
 def test_a_digest_takes_over_the_claims_of_a_run_that_died_before_posting(
@@ -353,6 +362,45 @@ def test_a_digest_to_a_disabled_channel_claims_nothing_and_counts_no_attempt(
     row = repo.get((b.booking_num, b.phone))
     assert row is not None and not row.flag("retouch_listed")
     assert not [k for k in row.extra if k.startswith("retouch_listed_")]
+
+
+def test_a_message_between_an_sms_and_its_flag_is_posted_and_the_sms_stays_exactly_once(
+    engine: RuleEngine,
+    config: AppConfig,
+    services: ActionServicesBundle,
+    tmp_path: Path,
+    sms: RecordingSms,
+    telegram: RecordingChannel,
+) -> None:
+    # GIVEN a rule that tells the staff between the confirmation and its flag
+    rules = compile_rules(
+        engine,
+        config,
+        """\
+  - name: confirm_and_tell
+    conditions:
+      - type: booking_status
+        params: {status: RC03}
+      - type: flag_not_set
+        params: {flag: confirm_sms}
+    actions:
+      - type: send_sms
+        params: {template: confirmation}
+      - type: send_telegram
+        params: {message: "confirmed {{ booking.booking_id }}"}
+      - type: update_flag
+        params: {flag: confirm_sms}
+""",
+        tmp_path,
+    )
+    # THEN the SMS is guarded by confirm_sms and the message (whose flag the SMS sets) is not
+    assert [getattr(a.params, "flag", None) for a in rules[0].actions] == ["confirm_sms", None, "confirm_sms"]
+    # AND two runs send one SMS and one message
+    b = booking()
+    run_rules(engine, rules, config, services, [b], NOW, run_id="run-1")
+    run_rules(engine, rules, config, services, [b], NOW, run_id="run-2")
+    assert len(sms.sent) == 1
+    assert telegram.messages == [f"confirmed {b.booking_id}"]
 
 
 def test_a_digest_with_no_match_sends_nothing(

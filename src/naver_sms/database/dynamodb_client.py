@@ -36,6 +36,7 @@ from botocore.exceptions import BotoCoreError, ClientError
 from naver_sms.database.repositories import (
     LOGIN_PAUSE_ID,
     Absent,
+    AbsentOrLt,
     Eq,
     Expect,
     FlagRepository,
@@ -294,6 +295,8 @@ class _Expression:
         if isinstance(cond, Lt):
             # `<` against a number is false when the attribute is absent or not a number.
             return f"{n} < {self.value(cond.value)}"
+        if isinstance(cond, AbsentOrLt):
+            return f"(attribute_not_exists({n}) OR {n} < {self.value(cond.value)})"
         raise TypeError(f"unknown condition {cond!r}")
 
 

@@ -47,6 +47,7 @@ __all__ = [
     "CLAIM_SUFFIXES",
     "LOGIN_PAUSE_ID",
     "Absent",
+    "AbsentOrLt",
     "BookingRepository",
     "Claim",
     "Eq",
@@ -110,7 +111,14 @@ class Lt:
     value: int
 
 
-Expect = Absent | Eq | NotTrue | Lt
+@dataclass(frozen=True, slots=True)
+class AbsentOrLt:
+    """The attribute is absent, or a number below `value` (DynamoDB: `attribute_not_exists OR <`)."""
+
+    value: int
+
+
+Expect = Absent | Eq | NotTrue | Lt | AbsentOrLt
 
 
 def matches(item: Mapping[str, Any], expect: Mapping[str, Expect]) -> bool:
@@ -125,12 +133,8 @@ def matches(item: Mapping[str, Any], expect: Mapping[str, Expect]) -> bool:
         elif isinstance(cond, NotTrue):
             ok = value is not True
         else:
-            ok = (
-                present
-                and isinstance(value, int | float)
-                and not isinstance(value, bool)
-                and value < cond.value
-            )
+            below = isinstance(value, int | float) and not isinstance(value, bool) and value < cond.value
+            ok = (present and below) or (isinstance(cond, AbsentOrLt) and not present)
         if not ok:
             return False
     return True
@@ -199,12 +203,14 @@ class LoginPause:
 
     @classmethod
     def from_json(cls, text: str) -> LoginPause | None:
-        """None for anything unreadable: a damaged marker must not stop logins for good."""
+        """None for anything unreadable: a damaged marker must not stop logins for good. A time written
+        without a zone (by hand) is Korean time."""
         try:
             raw = json.loads(text)
+            since, until = (datetime.fromisoformat(raw[k]) for k in ("since", "until"))
             return cls(
-                since=datetime.fromisoformat(raw["since"]),
-                until=datetime.fromisoformat(raw["until"]),
+                since=since if since.tzinfo else since.replace(tzinfo=KST),
+                until=until if until.tzinfo else until.replace(tzinfo=KST),
                 reason=str(raw["reason"]),
             )
         except (ValueError, KeyError, TypeError):
@@ -304,16 +310,22 @@ class FlagRepository:
 
     # plain flag writes (update_flag without a preceding send)
 
-    def set_flag(self, key: RecordKey, flag: str, value: bool) -> bool:
+    def set_flag(self, key: RecordKey, flag: str, value: bool, *, now: datetime | None = None) -> bool:
         """Set a boolean flag. True when it changed; False when it already had that value (idempotent).
 
-        Setting is also refused (False) while a run holds a claim on the flag, live or stale: that run's
-        send decides the flag (commit or release), and a plain write must not mark as done what it may
-        yet fail to deliver."""
-        expect: dict[str, Expect] = (
-            {flag: NotTrue(), _attr(flag, "_claim_run"): Absent()} if value else {flag: Eq(True)}
-        )
-        return self.store.update_if(key, expect=expect, set_={flag: value}) is not None
+        Setting true is also refused (False) while a run holds a live claim on the flag - that run's send
+        decides, by committing or releasing - and when the flag failed for good (an operator's reset
+        decides). A stale claim (its run died) is cleared: nothing is left to send once the flag is true."""
+        if not value:
+            return self.store.update_if(key, expect={flag: Eq(True)}, set_={flag: False}) is not None
+        at = now if now is not None else datetime.now(KST)
+        expect: dict[str, Expect] = {
+            flag: NotTrue(),
+            _attr(flag, "_failed"): NotTrue(),
+            _attr(flag, "_claim_until"): AbsentOrLt(_epoch(at) + 1),
+        }
+        remove = [_attr(flag, s) for s in _CLAIM_ATTRS]
+        return self.store.update_if(key, expect=expect, set_={flag: True}, remove=remove) is not None
 
     # the claim protocol
 
@@ -516,7 +528,7 @@ class BookingRepository(Protocol):
 
     def records(self, limit: int | None = None) -> list[BookingRecord]: ...
 
-    def set_flag(self, key: RecordKey, flag: str, value: bool) -> bool: ...
+    def set_flag(self, key: RecordKey, flag: str, value: bool, *, now: datetime | None = None) -> bool: ...
 
     def claim(
         self,

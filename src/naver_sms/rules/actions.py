@@ -326,7 +326,8 @@ def update_flag(ctx: ActionContext, p: UpdateFlagParams) -> ActionResult:
         try:
             if p.value and (ctx.booking is None or ctx.record is None):
                 ctx.services.db_repo.create(BookingRecord.for_booking(booking))  # a flag needs its row
-            if ctx.services.db_repo.set_flag((booking.booking_num, booking.phone), p.flag, p.value):
+            key = (booking.booking_num, booking.phone)
+            if ctx.services.db_repo.set_flag(key, p.flag, p.value, now=ctx.options.wall_clock()):
                 changes.append(
                     FlagChange(booking.booking_num, booking.phone, p.flag, p.value, ctx.rule, "set")
                 )

@@ -657,30 +657,58 @@ class _Compiler:
     def link_guards(
         self, actions: list[CompiledAction], rule: str, mode: Literal["each", "digest"]
     ) -> list[CompiledAction]:
-        """A rule that sends and then sets a flag claims that flag first: each `send_sms`, `send_telegram`
-        or `send_slack` without its own `flag` is guarded by the rule's next `update_flag(flag, value:
-        true)`, unless another send comes first. `send_sms` must be guarded (it would send on every run);
-        an unguarded message to the owner is allowed."""
-        senders = ("send_sms", "send_telegram", "send_slack")
+        """A rule that sends and then sets a flag claims that flag first.
+
+        Each `send_sms` without its own `flag` is guarded by the rule's next `update_flag(flag, value: true)`
+        before another `send_sms` (messages to the owner in between are passed over); it must be guarded,
+        or it would send on every run. Each `send_telegram` / `send_slack` without its own `flag` is guarded
+        by the next `update_flag(flag, value: true)` when no other send comes first and no earlier send of
+        the rule is guarded by that flag; otherwise it stays unguarded, as it is allowed to. Two sends of
+        one rule guarded by the same flag are an error: the second would never go out."""
+        messages = ("send_telegram", "send_slack")
         linked = list(actions)
+        guarded: set[str] = set()
         for i, action in enumerate(linked):
-            if action.name not in senders or getattr(action.params, "flag", None):
+            if action.name not in ("send_sms", *messages):
                 continue
-            guard = next((a for a in linked[i + 1 :] if a.name in ("update_flag", *senders)), None)
-            if guard is None or guard.name != "update_flag" or not guard.params.value:
-                if action.name != "send_sms":
-                    continue
+            field = f"actions[{action.index}]"
+            own = getattr(action.params, "flag", None)
+            if own:
+                if own in guarded:
+                    self.error(
+                        f"{own} already guards an earlier send of this rule: this {action.name} would "
+                        "never go out (it finds the flag set); give it a flag of its own",
+                        line=action.line,
+                        rule=rule,
+                        field=f"{field}.params.flag",
+                    )
+                guarded.add(own)
+                continue
+            stops = (
+                ("update_flag", "send_sms")
+                if action.name == "send_sms"
+                else ("update_flag", "send_sms", *messages)
+            )
+            guard = next((a for a in linked[i + 1 :] if a.name in stops), None)
+            flag: str | None = None
+            if guard is not None and guard.name == "update_flag" and guard.params.value:
+                flag = guard.params.flag
+            if action.name != "send_sms":
+                if flag is None or flag in guarded:
+                    continue  # an unguarded message: posted whenever the rule matches
+            elif flag is None:
                 self.error(
                     "send_sms needs a flag, or it would send on every run: follow it with "
                     "update_flag(flag: ..., value: true) or give it `flag`",
                     line=action.line,
                     rule=rule,
-                    field=f"actions[{action.index}]",
+                    field=field,
                 )
                 continue
+            guarded.add(flag)
             linked[i] = CompiledAction(
                 action.atype,
-                action.params.model_copy(update={"flag": guard.params.flag}),
+                action.params.model_copy(update={"flag": flag}),
                 action.index,
                 action.line,
             )
