@@ -322,6 +322,53 @@ def test_two_sends_of_one_rule_guarded_by_one_flag_are_refused(tmp_path: Path) -
     assert error.line == line_in(cfg / "rules.yaml", "type: send_telegram")
 
 
+@pytest.mark.parametrize(
+    ("actions", "field"),
+    [
+        (  # the message sets confirm_sms first: the customer's confirmation would be skipped for good
+            """\
+      - type: send_telegram
+        params: {message: "new booking", flag: confirm_sms}
+      - type: send_sms
+        params: {template: confirmation}
+      - type: update_flag
+        params: {flag: confirm_sms}
+""",
+            "actions[1]",
+        ),
+        (
+            """\
+      - type: send_sms
+        params: {template: confirmation}
+      - type: update_flag
+        params: {flag: confirm_sms}
+      - type: send_sms
+        params: {template: event}
+      - type: update_flag
+        params: {flag: confirm_sms}
+""",
+            "actions[2]",
+        ),
+    ],
+)
+def test_an_sms_whose_flag_an_earlier_send_of_its_rule_sets_is_refused(
+    tmp_path: Path, actions: str, field: str
+) -> None:
+    cfg = write_config(
+        tmp_path,
+        rules="""\
+  - name: r1
+    conditions:
+      - type: booking_not_in_db
+    actions:
+"""
+        + actions,
+    )
+    [error] = errors_of(cfg)
+    assert (error.rule, error.field) == ("r1", field)
+    assert "would never go out" in error.message
+
+
 def test_a_digest_rule_cannot_send_sms(tmp_path: Path) -> None:
     cfg = write_config(
         tmp_path,

@@ -275,6 +275,43 @@ def test_overlapping_runs_list_each_booking_in_one_digest_only(
         assert not [k for k in row.extra if k.startswith("retouch_listed_claim")]
 
 
+def test_a_digest_never_flags_a_booking_it_left_out_for_another_run(
+    engine: RuleEngine,
+    config: AppConfig,
+    services: ActionServicesBundle,
+    tmp_path: Path,
+    slack: RecordingChannel,
+    repo: SqliteRepository,
+) -> None:
+    # GIVEN booking `held`, whose flag another run has claimed, and booking `free`
+    rules = compile_rules(engine, config, DIGEST, tmp_path)
+    held, free = retouched(7), retouched(8)
+    for b in (held, free):
+        repo.create(record_for(b))
+    other = repo.claim(
+        (held.booking_num, held.phone),
+        "retouch_listed",
+        run_id="run-2",
+        now=datetime.now(KST),
+        lease=timedelta(minutes=10),
+    )
+    # WHEN this run posts, and meanwhile the other run's post fails and releases `held`
+    post = slack.post_message
+
+    def other_run_fails(text: str) -> ChannelReceipt:
+        repo.release(other, error="slack 500")
+        return post(text)
+
+    slack.post_message = other_run_fails  # type: ignore[method-assign]
+    report = run_rules(engine, rules, config, services, [held, free], NOW, run_id="run-1")
+    # THEN this run listed and flagged only `free`; `held` stays open for the next run to list
+    assert "(0008)" in slack.messages[0] and "(0007)" not in slack.messages[0]
+    assert [f.booking_num for f in report.flags] == [free.booking_num]
+    assert report.actions[("retouch_digest", "update_flag", "noop")] == 1
+    row = repo.get((held.booking_num, held.phone))
+    assert row is not None and not row.flag("retouch_listed")
+
+
 def test_a_failed_digest_post_lists_the_same_bookings_next_run_and_gives_up_at_the_bound(
     engine: RuleEngine,
     config: AppConfig,
@@ -389,12 +426,20 @@ def test_a_message_between_an_sms_and_its_flag_is_posted_and_the_sms_stays_exact
       - type: send_telegram
         params: {message: "confirmed {{ booking.booking_id }}"}
       - type: update_flag
+        params: {flag: staff_busy, value: false}
+      - type: update_flag
         params: {flag: confirm_sms}
 """,
         tmp_path,
     )
-    # THEN the SMS is guarded by confirm_sms and the message (whose flag the SMS sets) is not
-    assert [getattr(a.params, "flag", None) for a in rules[0].actions] == ["confirm_sms", None, "confirm_sms"]
+    # THEN the SMS is guarded by confirm_sms (past the message and an update_flag to false) and the
+    # message, whose flag the SMS sets, is not
+    assert [getattr(a.params, "flag", None) for a in rules[0].actions] == [
+        "confirm_sms",
+        None,
+        "staff_busy",
+        "confirm_sms",
+    ]
     # AND two runs send one SMS and one message
     b = booking()
     run_rules(engine, rules, config, services, [b], NOW, run_id="run-1")

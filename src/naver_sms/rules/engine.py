@@ -18,7 +18,7 @@ import json
 import logging
 import re
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any, Literal
 
 from pydantic import BaseModel, ValidationError
@@ -664,55 +664,71 @@ class _Compiler:
         or it would send on every run. Each `send_telegram` / `send_slack` without its own `flag` is guarded
         by the next `update_flag(flag, value: true)` when no other send comes first and no earlier send of
         the rule is guarded by that flag; otherwise it stays unguarded, as it is allowed to. Two sends of
-        one rule guarded by the same flag are an error: the second would never go out."""
+        one rule guarded by the same flag are an error: the second would never go out.
+
+        An `update_flag(flag, value: true)` after a send guarded by `flag` writes nothing: the send
+        committed exactly what went out (in a digest, only the bookings it listed), and a write of its own
+        could mark bookings that another run holds or that were never posted."""
         messages = ("send_telegram", "send_slack")
         linked = list(actions)
         guarded: set[str] = set()
         for i, action in enumerate(linked):
+            field = f"actions[{action.index}]"
+            if action.name == "update_flag":
+                if action.params.value and action.params.flag in guarded:
+                    linked[i] = CompiledAction(
+                        replace(action.atype, execute=_set_by_its_send),
+                        action.params,
+                        action.index,
+                        action.line,
+                    )
+                continue
             if action.name not in ("send_sms", *messages):
                 continue
-            field = f"actions[{action.index}]"
-            own = getattr(action.params, "flag", None)
-            if own:
-                if own in guarded:
+            flag: str | None = getattr(action.params, "flag", None)
+            if flag is None:
+                flag = self._guard_of(linked[i + 1 :], action.name)
+                if flag is None and action.name == "send_sms":
                     self.error(
-                        f"{own} already guards an earlier send of this rule: this {action.name} would "
-                        "never go out (it finds the flag set); give it a flag of its own",
+                        "send_sms needs a flag, or it would send on every run: follow it with "
+                        "update_flag(flag: ..., value: true) or give it `flag`",
                         line=action.line,
                         rule=rule,
-                        field=f"{field}.params.flag",
+                        field=field,
                     )
-                guarded.add(own)
-                continue
-            stops = (
-                ("update_flag", "send_sms")
-                if action.name == "send_sms"
-                else ("update_flag", "send_sms", *messages)
-            )
-            guard = next((a for a in linked[i + 1 :] if a.name in stops), None)
-            flag: str | None = None
-            if guard is not None and guard.name == "update_flag" and guard.params.value:
-                flag = guard.params.flag
-            if action.name != "send_sms":
-                if flag is None or flag in guarded:
-                    continue  # an unguarded message: posted whenever the rule matches
-            elif flag is None:
+                    continue
+                if flag is None or (flag in guarded and action.name != "send_sms"):
+                    continue  # an unguarded message: posted each time the rule gets this far
+                linked[i] = CompiledAction(
+                    action.atype, action.params.model_copy(update={"flag": flag}), action.index, action.line
+                )
+            if flag in guarded:
                 self.error(
-                    "send_sms needs a flag, or it would send on every run: follow it with "
-                    "update_flag(flag: ..., value: true) or give it `flag`",
+                    f"{flag} already guards an earlier send of this rule: this {action.name} would never "
+                    "go out (it finds the flag set); give it a flag of its own",
                     line=action.line,
                     rule=rule,
-                    field=field,
+                    field=f"{field}.params.flag" if getattr(action.params, "flag", None) else field,
                 )
-                continue
             guarded.add(flag)
-            linked[i] = CompiledAction(
-                action.atype,
-                action.params.model_copy(update={"flag": flag}),
-                action.index,
-                action.line,
-            )
         return linked
+
+    @staticmethod
+    def _guard_of(following: Sequence[CompiledAction], sender: str) -> str | None:
+        """The flag of the next `update_flag(value: true)`, unless a send comes first (for `send_sms`, only
+        another `send_sms` counts: messages to the owner between an SMS and its flag are common)."""
+        stops = ("send_sms",) if sender == "send_sms" else ("send_sms", "send_telegram", "send_slack")
+        for action in following:
+            if action.name == "update_flag" and action.params.value:
+                return str(action.params.flag)
+            if action.name in stops:
+                return None
+        return None
+
+
+def _set_by_its_send(ctx: ActionContext, params: Any) -> ActionResult:
+    """The executor of an `update_flag` whose flag guards an earlier send of its rule (see `link_guards`)."""
+    return ActionResult(status="noop", detail=f"{params.flag} is set by the send it guards")
 
 
 def describe_rules(rules: Sequence[CompiledRule]) -> list[Mapping[str, Any]]:
