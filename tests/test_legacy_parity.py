@@ -669,6 +669,29 @@ def test_a_record_read_error_skips_the_booking(failing_world: Any) -> None:
     assert item == "{not json"
 
 
+def test_a_state_store_that_cannot_be_read_at_all_fails_the_run(failing_world: Any) -> None:
+    # GIVEN two bookings and a state store that answers no read (down, or a misnamed table)
+    failing_world.bookings(TOMORROW, rc(503, 3, at(1, "15:00"), phone="01055550003"))
+    sms = FlakySms(failures=0)
+    failing_world.use(sms)
+    real_load = failing_world.rt.repo.load
+
+    def unreadable(keys: Any) -> Any:
+        result = real_load(keys)
+        return replace(
+            result, records={}, errors={k: "ResourceNotFoundException: no table sms2" for k in keys}
+        )
+
+    failing_world.rt.repo.load = unreadable
+    # WHEN a run comes
+    report = failing_world.run(at(0, "10:00"))
+    # THEN it fails as a whole - never "nothing to send" - and sends nothing
+    assert report.failed is not None and "could not be read for any of the 2 bookings" in report.failed
+    assert "no table sms2" in report.failed
+    assert report.summary == "요청중 오류 발생"
+    assert sms.calls == []
+
+
 class BrokenSource:
     description = "a source that cannot be reached"
 

@@ -17,7 +17,7 @@ from naver_sms.config.models import AppConfig
 from naver_sms.database.repositories import BookingRepository
 from naver_sms.domain.booking import Booking, legacy_phone_key
 from naver_sms.domain.clock import KST, Clock, SystemClock
-from naver_sms.errors import LoginBlocked
+from naver_sms.errors import LoginBlocked, RepositoryError
 from naver_sms.logs import emit
 from naver_sms.naver.source import BookingSource
 from naver_sms.notifications.protocols import TelegramService
@@ -131,6 +131,7 @@ def build_plan(rt: Runtime, report: RunReport, bookings: Sequence[Booking]) -> P
     loaded = rt.repo.load(keys + [(num, old) for num, old in old_keys.items()])
     report.read_calls += loaded.read_calls
     facts = []
+    unread: list[RunError] = []
     lease_now = rt.wall_clock()
     for booking in bookings:
         key = (booking.booking_num, booking.phone)
@@ -139,7 +140,7 @@ def build_plan(rt: Runtime, report: RunReport, bookings: Sequence[Booking]) -> P
             if old_key in loaded.records or old_key in loaded.errors:
                 booking, key = replace(booking, phone=old_key[1]), old_key  # keep writing to the row it has
         if key in loaded.errors:  # a read error is never "not in the database" (legacy-behaviour.md §7)
-            report.errors.append(
+            unread.append(
                 RunError(
                     "record_read",
                     loaded.errors[key],
@@ -158,6 +159,11 @@ def build_plan(rt: Runtime, report: RunReport, bookings: Sequence[Booking]) -> P
                 lease_now,
             )
         )
+    if unread and not facts:  # not one row could be read: the state store itself is down or misnamed
+        raise RepositoryError(
+            f"the state store could not be read for any of the {len(unread)} bookings: {unread[0].message}"
+        )
+    report.errors.extend(unread)
     return rt.engine.evaluate(rt.rules, facts)
 
 

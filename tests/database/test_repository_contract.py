@@ -269,11 +269,13 @@ def test_reset_by_an_operator_opens_a_failed_flag(backend: Backend) -> None:
         backend.repo.release(claim, error="SENS 500")
     # WHEN an operator resets it (twice: the second finds nothing to reset)
     first, second = (
-        backend.repo.reset(record().key, "remind_sms"),
-        backend.repo.reset(record().key, "remind_sms"),
+        backend.repo.reset(record().key, "remind_sms", now=NOW),
+        backend.repo.reset(record().key, "remind_sms", now=NOW),
     )
-    # THEN it can be claimed again, as attempt 1
+    # THEN the time of the reset is on the row (it makes the flag due for a retry), and it can be claimed
+    # again, as attempt 1
     assert (first, second) == (True, False)
+    assert stored(backend, record()).extra.get("remind_sms_reset_at") == NOW.isoformat()
     claim = backend.repo.claim(record().key, "remind_sms", run_id="run-ok", now=NOW, lease=LEASE)
     assert claim.attempt == 1
 

@@ -122,6 +122,45 @@ def test_send_sms_renders_variables_in_the_sandbox(
     assert sms.sent[0].type == "SMS"  # `auto`: it fits in 90 bytes
 
 
+def test_a_text_that_cannot_be_built_is_a_reported_failure_that_is_retried_and_bounded(
+    config: AppConfig, services: ActionServicesBundle, sms: RecordingSms, repo: SqliteRepository
+) -> None:
+    from naver_sms.config.models import SmsTemplate
+    from naver_sms.rules.conditions import CONDITIONS, FlagParams
+    from naver_sms.rules.facts import Facts
+
+    # GIVEN a template that only fails with this booking's data (static checks cannot see it)
+    broken = SmsTemplate(type="SMS", text="{{ booking.name[50] }}님 예약 확인", label="확인")
+    cfg = dataclasses.replace(config, sms_templates={**config.sms_templates, "hello": broken})
+    b = booking(name="김철수")
+    params = SendSmsParams(template="hello", flag="hello_sms")
+    # WHEN it is sent
+    with pytest.raises(ActionExecutionError) as info:
+        send_sms(context(cfg, services, b), params)
+    # THEN nothing went out, and the failure is an SMS of the report like a refused send
+    assert sms.sent == []
+    [failed] = info.value.context_data["result"].sms
+    assert (failed.status, failed.template, failed.label, failed.booking_num) == (
+        "failed",
+        "hello",
+        "확인",
+        b.booking_num,
+    )
+    assert failed.error == "TemplateProblem: cannot render template: str object has no element 50"
+    # AND the attempt is counted, so flag_retry_due holds and a later run retries it
+    row = repo.get((b.booking_num, b.phone))
+    assert row is not None and row.extra.get("hello_sms_attempts") == 1
+    retry_due = next(c for c in CONDITIONS if c.name == "flag_retry_due")
+    facts = Facts(b, row, NOW, cfg.store(b.store_id), cfg.option_keywords)
+    assert retry_due.check(facts, FlagParams(flag="hello_sms"))
+    # AND it fails for good at the bound instead of being retried for ever
+    for run in ("run-2", "run-3"):
+        with pytest.raises(ActionExecutionError):
+            send_sms(context(cfg, services, b, run_id=run), params)
+    row = repo.get((b.booking_num, b.phone))
+    assert row is not None and row.extra.get("hello_sms_failed") is True
+
+
 def test_a_failed_send_is_wrapped_not_recorded_as_sent_and_counted(
     config: AppConfig, services: ActionServicesBundle, sms: RecordingSms, repo: SqliteRepository
 ) -> None:

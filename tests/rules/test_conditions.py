@@ -113,6 +113,8 @@ def test_flag_retry_due_only_after_a_failed_or_interrupted_send() -> None:
     assert not holds("flag_retry_due", {"flag": "confirm_sms"}, b, record=live)
     assert holds("flag_retry_due", {"flag": "confirm_sms"}, b, record=stale)
     assert seen("flag_retry_due", {"flag": "confirm_sms"}, b, record=stale)["confirm_sms"] == "stale"
+    reset = record_for(b, confirm_sms_attempts=0, confirm_sms_reset_at="2026-11-26T18:00:00+09:00")
+    assert holds("flag_retry_due", {"flag": "confirm_sms"}, b, record=reset)  # an operator's `db reset`
 
 
 @pytest.mark.parametrize(

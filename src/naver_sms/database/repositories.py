@@ -81,6 +81,7 @@ CLAIM_SUFFIXES = (
     "_request_id",
     "_sent_at",
     "_lookups",
+    "_reset_at",
 )
 
 
@@ -452,13 +453,15 @@ class FlagRepository:
                 run_id=claim.run_id,
             )
 
-    def reset(self, key: RecordKey, flag: str) -> bool:
-        """An operator's reset of a flag that failed for good: open again, attempts cleared."""
+    def reset(self, key: RecordKey, flag: str, *, now: datetime | None = None) -> bool:
+        """An operator's reset of a flag that failed for good: open again, attempts cleared, and the time of
+        the reset recorded (`<flag>_reset_at`), which makes the flag due for a retry (`flag_retry_due`)."""
+        at = now if now is not None else datetime.now(KST)
         return (
             self.store.update_if(
                 key,
                 expect={_attr(flag, "_failed"): Eq(True)},
-                set_={_attr(flag, "_attempts"): 0},
+                set_={_attr(flag, "_attempts"): 0, _attr(flag, "_reset_at"): at.isoformat()},
                 remove=[_attr(flag, "_failed"), _attr(flag, "_last_error"), _attr(flag, "_lookups")],
             )
             is not None
@@ -547,4 +550,4 @@ class BookingRepository(Protocol):
 
     def abandon(self, claim: Claim, *, error: str) -> bool: ...
 
-    def reset(self, key: RecordKey, flag: str) -> bool: ...
+    def reset(self, key: RecordKey, flag: str, *, now: datetime | None = None) -> bool: ...

@@ -166,7 +166,7 @@ def send_sms(ctx: ActionContext, p: SendSmsParams) -> ActionResult:
     try:
         message, record = _compose(ctx, p)
     except Exception as exc:
-        raise _fail("send_sms", ctx, exc, template=p.template) from exc
+        raise _unbuildable(ctx, p, exc) from exc
     booking = _need_booking(ctx)
     services = ctx.services
     if p.flag is None:  # compiled rules always have one (engine.link_guards); direct callers may not
@@ -234,6 +234,67 @@ def send_sms(ctx: ActionContext, p: SendSmsParams) -> ActionResult:
         detail=outcome.detail,
         flags=(FlagChange(booking.booking_num, booking.phone, p.flag, True, ctx.rule, "commit"),),
     )
+
+
+def _unbuildable(ctx: ActionContext, p: SendSmsParams, exc: Exception) -> ActionExecutionError:
+    """The SMS text could not be built (a template that fails only with this booking's data, a store with
+    no template for the role): nothing was sent. It is reported as a failed SMS - in the report's `sms`,
+    the counts and the summary - and, with a flag, counted as an attempt like a refused send, so the flag is
+    retried on the next runs (after a fix) and fails for good at the bound instead of being forgotten."""
+    booking = ctx.booking
+    if booking is None:
+        return _fail("send_sms", ctx, exc, template=p.template)
+    label = None
+    try:
+        label = _template_for(ctx, p)[1].label
+    except Exception:  # the template itself is what is missing
+        label = None
+    failed = SmsRecord(
+        to=booking.phone_digits,
+        sender="",
+        type="",
+        subject="",
+        content="",
+        store_id=booking.store_id,
+        template=p.template,
+        rule=ctx.rule,
+        status="failed",
+        booking_num=booking.booking_num,
+        phone=booking.phone,
+        label=label,
+        error=f"{type(exc).__name__}: {exc}",
+        flag=p.flag,
+    )
+    _log_sms(ctx, failed)
+    result = ActionResult(sms=(failed,))
+    if p.flag is None:
+        return _fail("send_sms", ctx, exc, result, template=p.template)
+    repo = ctx.services.db_repo
+    key = (booking.booking_num, booking.phone)
+    error = f"the text could not be built: {type(exc).__name__}: {exc}"
+    try:
+        if ctx.record is None:
+            repo.create(BookingRecord.for_booking(booking))
+        claim = repo.claim(
+            key,
+            p.flag,
+            run_id=ctx.options.run_id,
+            now=ctx.options.wall_clock(),
+            lease=ctx.options.lease,
+            info={"template": p.template, "rule": ctx.rule},
+        )
+        if claim.stale is not None:  # a crashed run's send may have gone out: leave it to the look-up
+            for_good = repo.abandon(claim, error=error)
+        else:
+            for_good = repo.release(claim, error=error)
+    except (FlagAlreadyDone, FlagClaimed):  # sent meanwhile, or another run is on it: nothing to count
+        return _fail("send_sms", ctx, exc, result, template=p.template)
+    except FlagFailedForGood:
+        for_good = True
+    except Exception:  # the attempt could not be counted; the failure itself is still reported
+        ctx.logger.warning("could not count the failed attempt of %s", booking.booking_num, exc_info=True)
+        for_good = False
+    return _fail("send_sms", ctx, exc, result, template=p.template, failed_for_good=for_good)
 
 
 def _with(

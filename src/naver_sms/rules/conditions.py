@@ -149,13 +149,15 @@ def _flag_set(f: Facts, p: FlagParams) -> bool:
 
 
 def _retry_due(f: Facts, p: FlagParams) -> bool:
-    """An earlier send of this flag failed (attempts counted) or its run crashed (stale claim)."""
+    """An earlier send of this flag failed (attempts counted), its run crashed (stale claim), or an operator
+    reset it after it failed for good (`db reset`)."""
     if f.record is None:
         return False
     state = FlagRepository.flag_state(f.record, p.flag, f.lease_time)
     if state == "stale":
         return True
-    return state == "open" and int(f.record.extra.get(f"{p.flag}_attempts", 0) or 0) > 0
+    failed_before = int(f.record.extra.get(f"{p.flag}_attempts", 0) or 0) > 0
+    return state == "open" and (failed_before or f"{p.flag}_reset_at" in f.record.extra)
 
 
 def _seen_flag(f: Facts, p: FlagParams) -> Mapping[str, Any]:
