@@ -433,7 +433,8 @@ def test_history_json_lists_the_outbox_and_the_sent_flags(tmp_path: Path) -> Non
         for e in history["outbox"]
         if e["channel"] == "sms"
     }
-    assert outbox_sms == {(s["to"], s["content"]) for s in report["sms"]}
+    masked = {(f"{s['to'][:3]}-****-{s['to'][-4:]}", s["content"]) for s in report["sms"]}
+    assert outbox_sms == masked
     assert {(e["booking_num"], e["flag"]) for e in history["sent"]} == {
         (f["booking_num"], f["flag"]) for f in report["flags"]
     }
@@ -467,3 +468,252 @@ def test_a_bad_now_exits_non_zero_with_a_clear_message(tmp_path: Path, bad: str)
     assert "--now" in message and "YYYY-MM-DDHH:MM" in message and bad.replace(" ", "") in message
     assert result.stdout == ""
     assert not db.exists()
+
+
+#: A phone number as written anywhere (dashed or digits only), and the one masked form history shows.
+RAW_PHONE = re.compile(r"(?<!\d)0\d{1,2}-?\d{3,4}-?\d{4}(?!\d)")
+MASKED_PHONE = re.compile(r"(?<![\d*])\d{2,3}-?\*+-?\d{4}(?!\d)")
+
+
+def console_script(
+    *args: str, cwd: Path = ROOT, columns: int | None = None
+) -> subprocess.CompletedProcess[str]:
+    """`naver-sms ARGS` as a subprocess whose output is not a terminal (rich then assumes 80 columns)."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("NAVER_SMS_") and k != "COLUMNS"}
+    if columns is not None:
+        env["COLUMNS"] = str(columns)
+    exe = Path(sys.executable).parent / "naver-sms"
+    return subprocess.run(
+        [str(exe), *args], capture_output=True, text=True, timeout=60, cwd=cwd, env=env, check=False
+    )
+
+
+def test_history_masks_every_phone_number_in_one_form(tmp_path: Path) -> None:
+    # GIVEN one run: its SMS go to digits-only numbers, its Telegram summary names dashed numbers
+    db = tmp_path / "s.sqlite3"
+    run_json(db)
+    # WHEN the history is shown as JSON and as tables
+    as_json = cli("history", "--db", str(db), "--json")
+    as_table = CliRunner().invoke(app, ["history", "--db", str(db)], env={"COLUMNS": "250"})
+    # THEN no phone number appears unmasked, and every masked one reads 010-****-0008
+    assert as_json.exit_code == 0 and as_table.exit_code == 0, as_json.output + as_table.output
+    history = json.loads(as_json.stdout)
+    text = json.dumps(history, ensure_ascii=False)
+    senders = {e["payload"]["from"] for e in history["outbox"] if e["channel"] == "sms"}
+    for output in (text, as_table.stdout):
+        assert [p for p in RAW_PHONE.findall(output) if p not in senders] == [], output
+        assert all(re.fullmatch(r"\d{3}-\*{4}-\d{4}", m) for m in MASKED_PHONE.findall(output)), output
+    tos = [m["to"] for e in history["outbox"] for m in e["payload"].get("messages", [])]
+    assert "010-****-0008" in tos and all(re.fullmatch(r"\d{3}-\*{4}-\d{4}", t) for t in tos)
+    (summary,) = [e["payload"]["text"] for e in history["outbox"] if e["channel"] == "telegram"]
+    assert summary.splitlines()[0] == "010-****-0001 예약확정 문자 발송 완료"
+    assert "010-****-0001" in as_table.stdout and "010-****-0008" in as_table.stdout
+
+
+def test_history_shows_times_in_korean_time(tmp_path: Path) -> None:
+    # GIVEN a flag sent at 09:40 UTC and an outbox entry written at the same instant (stored in UTC)
+    from datetime import UTC, timedelta
+
+    from naver_sms.database.sqlite_repository import SqliteDatabase, SqliteOutboxStore, SqliteRepository
+    from naver_sms.domain import BookingRecord
+
+    db = tmp_path / "s.sqlite3"
+    database = SqliteDatabase(db)
+    repo = SqliteRepository(database)
+    key = ("1000001_900000001", "010-0000-0001")
+    repo.create(BookingRecord(*key, "홍길동", "2026-11-27 14:00:00"))
+    at = datetime(2026, 11, 26, 9, 40, tzinfo=UTC)
+    claim = repo.claim(key, "confirm_sms", run_id="r1", now=at, lease=timedelta(minutes=10))
+    repo.commit(claim, request_id="req-1", sent_at=at)
+    SqliteOutboxStore(database).append(
+        created_at=at.isoformat(),
+        run_id="r1",
+        channel="sms",
+        status="outbox",
+        payload={"content": "hello", "messages": [{"to": "01000000001"}]},
+    )
+    database.close()
+    # WHEN the history is shown
+    table = CliRunner().invoke(app, ["history", "--db", str(db)], env={"COLUMNS": "250"})
+    as_json = json.loads(cli("history", "--db", str(db), "--json").stdout)
+    # THEN both times read 18:40 Korean time, and the headers say so
+    assert table.exit_code == 0, table.output
+    assert "sent at (KST)" in table.stdout and "at (KST)" in table.stdout
+    assert table.stdout.count("2026-11-26 18:40") == 2 and "09:40" not in table.stdout
+    assert as_json["sent"][0]["sent_at"] == "2026-11-26T18:40:00+09:00"
+    assert as_json["outbox"][0]["created_at"] == "2026-11-26T18:40:00+09:00"
+
+
+# --- --db ------------------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("command", "db", "expected"),
+    [
+        (["history"], "dynamo://x", "did you mean 'dynamodb://x'?"),
+        (["db", "reset", "1_2", "confirm_sms"], "dynamo://x", "did you mean 'dynamodb://x'?"),
+        (
+            ["run", "--bookings", str(EXAMPLES), "--config", str(CONFIG_DIR), "--now", NOW],
+            "dynamo://x",
+            "did you mean 'dynamodb://x'?",
+        ),
+        (
+            ["plan", "--bookings", str(EXAMPLES), "--config", str(CONFIG_DIR), "--now", NOW],
+            "dynamo://x",
+            "did you mean 'dynamodb://x'?",
+        ),
+        (["history"], "DynamoDB://ap-northeast-2", "did you mean 'dynamodb://ap-northeast-2'?"),
+        (["history"], "sqlite:///tmp/x.db", "give the file's path itself, e.g. --db /tmp/x.db"),
+        (
+            ["run", "--bookings", str(EXAMPLES), "--config", str(CONFIG_DIR), "--now", NOW],
+            "sqlite:///tmp/x.db",
+            "--db /tmp/x.db",
+        ),
+        (["history"], "https://example.invalid/x", "the only URL understood is dynamodb://"),
+    ],
+)
+def test_a_db_url_of_another_scheme_is_refused_not_created(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, command: list[str], db: str, expected: str
+) -> None:
+    # GIVEN a --db with a scheme that is not dynamodb:// (a typo, or a SQLAlchemy-style SQLite URL)
+    monkeypatch.chdir(tmp_path)
+    # WHEN a command is given it
+    result = cli(*command, "--db", db)
+    # THEN it exits 2 with a clear error, and creates nothing (no `dynamo:` directory, no SQLite file)
+    assert result.exit_code == 2, result.output
+    assert expected in result.output and "--db" in result.output
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_a_db_url_of_another_scheme_in_the_environment_is_refused(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("NAVER_SMS_DB", "dynamo://x")
+    result = cli("history")
+    assert result.exit_code == 2
+    assert "NAVER_SMS_DB" in result.output and "did you mean 'dynamodb://x'?" in result.output
+    assert list(tmp_path.iterdir()) == []
+
+
+# --- db init ---------------------------------------------------------------------------------------------
+
+
+def test_db_init_suggests_a_db_url_with_the_table_names_it_used(monkeypatch: pytest.MonkeyPatch) -> None:
+    # GIVEN tables created under other names (the endpoint stood in: no network)
+    from naver_sms.database import dynamodb_client
+
+    made: list[Any] = []
+
+    def create_tables(target: Any) -> list[str]:
+        made.append(target)
+        return [target.sms_table, target.session_table]
+
+    monkeypatch.setattr(dynamodb_client, "create_tables", create_tables)
+    # WHEN db init reports
+    result = cli(
+        "db", "init", "--endpoint", "http://127.0.0.1:8000", "--sms-table", "sms2", "--session-table", "s2"
+    )
+    # THEN the suggested --db names those tables, and it is the target that was created
+    assert result.exit_code == 0, result.output
+    url = "dynamodb://ap-northeast-2?endpoint=http://127.0.0.1:8000&sms_table=sms2&session_table=s2"
+    assert f"--db '{url}'" in result.stdout
+    assert dynamodb_client.DynamoTarget.parse(url) == made[0]
+    # AND with the default names the suggestion stays short
+    plain = cli("db", "init", "--endpoint", "http://127.0.0.1:8000")
+    assert "--db 'dynamodb://ap-northeast-2?endpoint=http://127.0.0.1:8000')" in plain.stdout
+
+
+# --- plan and rules check at 80 columns ----------------------------------------------------------------------
+
+
+def test_plan_names_a_malformed_booking_once(tmp_path: Path) -> None:
+    # GIVEN the example bookings, one of them (900000031) without a phone
+    # WHEN the plan is shown
+    result = sandbox("plan", tmp_path / "s.sqlite3")
+    # THEN the booking is named once in its line
+    assert result.exit_code == 0, result.output
+    (line,) = [x for x in result.output.splitlines() if "900000031" in x]
+    assert line.count("900000031") == 1 and "missing (field 'phone')" in line
+
+
+def test_plan_explain_never_cuts_a_booking_number_at_80_columns(tmp_path: Path) -> None:
+    # GIVEN output that is not a terminal (80 columns)
+    # WHEN a booking's plan is explained
+    proc = console_script(
+        "plan",
+        "--bookings",
+        str(EXAMPLES),
+        "--db",
+        str(tmp_path / "s.sqlite3"),
+        "--config",
+        str(CONFIG_DIR),
+        "--now",
+        NOW,
+        "--booking",
+        "900000004",
+        "--explain",
+    )
+    # THEN every row shows the whole booking number, and the table fits
+    assert proc.returncode == 0, proc.stderr
+    rows = [x for x in proc.stdout.splitlines() if x.startswith("│ 1000004")]
+    assert len(rows) == 4 and all("1000004_900000004" in x for x in rows), proc.stdout
+    assert max(len(x) for x in proc.stdout.splitlines()) <= 80
+
+
+def test_rules_check_prints_each_error_on_one_line_at_80_columns(tmp_path: Path) -> None:
+    # GIVEN a copy of config/ with a misspelt condition type, and output that is not a terminal (80 columns)
+    broken = tmp_path / "config"
+    shutil.copytree(CONFIG_DIR, broken)
+    rules = broken / "rules.yaml"
+    text = rules.read_text(encoding="utf-8")
+    rules.write_text(text.replace("- type: booking_not_in_db", "- type: booking_not_in_dbb", 1), "utf-8")
+    # WHEN it is checked
+    proc = console_script("rules", "check", "--config", str(broken))
+    # THEN the error is one line, longer than 80 columns, starting with file:line
+    assert proc.returncode == 2
+    (line,) = [x for x in proc.stderr.splitlines() if "booking_not_in_dbb" in x]
+    assert re.match(rf"{re.escape(str(rules))}:\d+: ", line) and len(line) > 80
+    assert line.endswith("(did you mean 'booking_not_in_db'?)")
+
+
+def typo_example() -> tuple[str, list[str]]:
+    """The typo example of docs/rules/rules-config.md: the rule, and the error lines the page shows."""
+    doc = (ROOT / "docs" / "rules" / "rules-config.md").read_text(encoding="utf-8")
+    found = re.search(r"```yaml\n# invalid: did you mean 'time_before_booking'\?\n(.*?)```", doc, re.DOTALL)
+    shown = re.search(r"```text\n\$ naver-sms rules check\nconfiguration error\n(.*?)```", doc, re.DOTALL)
+    assert found and shown, "rules-config.md: the typo example and its output"
+    return found.group(1), shown.group(1).splitlines()
+
+
+def test_the_typo_example_of_rules_config_prints_what_the_page_shows(tmp_path: Path) -> None:
+    # GIVEN the page's typo rule appended, as written, to the shipped rules.yaml
+    rule, shown = typo_example()
+    config = tmp_path / "config"
+    shutil.copytree(CONFIG_DIR, config)
+    path = config / "rules.yaml"
+    lines = rule.splitlines()
+    appended = [f"  - {lines[0]}", *(f"    {x}" if x else x for x in lines[1:])]
+    path.write_text(path.read_text(encoding="utf-8") + "\n".join(appended) + "\n", encoding="utf-8")
+    # WHEN it is checked from the repository's root, as the page does
+    proc = console_script("rules", "check", "--config", str(config))
+    # THEN it prints exactly the lines shown, file:line included
+    assert proc.returncode == 2
+    printed = [x.replace(str(path), "config/rules.yaml") for x in proc.stderr.splitlines()[1:]]
+    assert printed == shown
+
+
+# --- docs -----------------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("doc", ["cli.md", "operations.md", "rules/rules-config.md"])
+def test_doc_examples_keep_their_state_under_var(doc: str) -> None:
+    # a fixed path in /tmp may be left from an earlier try, and its rows change what the example shows
+    text = (ROOT / "docs" / doc).read_text(encoding="utf-8")
+    assert "/tmp/" not in text
+
+
+def test_cli_doc_says_serve_runs_at_once_then_on_the_marks() -> None:
+    section = (ROOT / "docs" / "cli.md").read_text(encoding="utf-8").split("## `naver-sms serve`")[1]
+    section = " ".join(section.split("\n## ")[0].split())
+    assert "runs once at start" in section and ":00, :20 and :40" in section

@@ -217,3 +217,126 @@ def test_history_lists_sends_waiting_for_a_retry_and_those_failed_for_good(tmp_p
         ("remind_sms", 1, "sens: 503")
     ]
     assert data["failed"][0]["phone"] == "010-****-0001"
+
+
+# --- a state that is not there, not a database, or not reachable: one line, never a traceback -------------
+
+
+@pytest.mark.parametrize("command", [["history"], ["db", "reset", "1000001_900000001", "confirm_sms"]])
+def test_a_misspelt_sqlite_path_is_refused_not_created(tmp_path: Path, command: list[str]) -> None:
+    # GIVEN a path where there is no database (a typo of the runs' state)
+    missing = tmp_path / "sandbx.sqlite3"
+    # WHEN history or db reset is given it
+    result = runner.invoke(app, [*command, "--db", str(missing)])
+    # THEN it says so and exits 2, and creates nothing
+    assert result.exit_code == 2, result.output
+    assert f"no database at {missing} (a run creates it)" in " ".join(result.output.split())
+    assert not missing.exists()
+
+
+@pytest.mark.parametrize("command", [["history"], ["db", "reset", "1000001_900000001", "confirm_sms"]])
+def test_a_directory_as_the_database_is_a_one_line_error(tmp_path: Path, command: list[str]) -> None:
+    result = runner.invoke(app, [*command, "--db", str(tmp_path)])
+    assert result.exit_code == 2
+    assert result.output.strip() == f"error: {tmp_path} is a directory, not a SQLite database"
+
+
+@pytest.mark.parametrize("command", [["history"], ["db", "reset", "1000001_900000001", "confirm_sms"]])
+def test_a_file_that_is_not_a_database_is_a_one_line_error(tmp_path: Path, command: list[str]) -> None:
+    # GIVEN a file that is not SQLite (the store refuses it: RepositoryError)
+    junk = tmp_path / "notes.txt"
+    junk.write_text("not a database\n" * 100, encoding="utf-8")
+    result = runner.invoke(app, [*command, "--db", str(junk)])
+    assert result.exit_code == 1
+    assert "Traceback" not in result.output and len(result.output.strip().splitlines()) == 1
+    assert result.output.startswith(f"error: cannot open SQLite database {junk}")
+
+
+class _Unreachable:
+    """A DynamoDB client whose endpoint does not answer (botocore's own error, no network involved)."""
+
+    def scan(self, **kwargs: object) -> None:
+        from botocore.exceptions import EndpointConnectionError
+
+        raise EndpointConnectionError(endpoint_url="http://127.0.0.1:8000/")
+
+
+UNREACHABLE = "dynamodb://ap-northeast-2?endpoint=http://127.0.0.1:8000"
+
+
+def test_history_on_an_unreachable_dynamodb_is_a_one_line_error(monkeypatch: pytest.MonkeyPatch) -> None:
+    from naver_sms.database import dynamodb_client
+
+    monkeypatch.setattr(dynamodb_client, "make_client", lambda target, **kw: _Unreachable())
+    result = runner.invoke(app, ["history", "--db", UNREACHABLE])
+    assert result.exit_code == 1
+    assert "Traceback" not in result.output and len(result.output.strip().splitlines()) == 1
+    assert "EndpointConnectionError" in result.output and "127.0.0.1:8000" in result.output
+
+
+def test_a_botocore_error_that_escapes_the_store_is_a_one_line_error(monkeypatch: pytest.MonkeyPatch) -> None:
+    # GIVEN a client that cannot even be made (botocore's error, not translated by the store)
+    from botocore.exceptions import NoRegionError
+
+    from naver_sms.database import dynamodb_client
+
+    def no_client(target: object, **kw: object) -> None:
+        raise NoRegionError()
+
+    monkeypatch.setattr(dynamodb_client, "make_client", no_client)
+    for command in (["history"], ["db", "reset", "1000001_900000001", "confirm_sms"]):
+        result = runner.invoke(app, [*command, "--db", UNREACHABLE])
+        assert result.exit_code == 1, result.output
+        assert result.output.startswith("error: state store: NoRegionError:"), result.output
+        assert len(result.output.strip().splitlines()) == 1
+
+
+# --- db reset of a flag the row does not have --------------------------------------------------------------
+
+
+def test_db_reset_of_a_misspelt_flag_suggests_the_known_one(tmp_path: Path) -> None:
+    failed_for_good(tmp_path / "s.sqlite3")
+    result = runner.invoke(
+        app, ["db", "reset", "1000001_900000001", "confrim_sms", "--db", str(tmp_path / "s.sqlite3")]
+    )
+    assert result.exit_code == 2
+    assert "has not failed for good" not in result.output
+    assert "1000001_900000001 has no flag 'confrim_sms' (did you mean 'confirm_sms'?)" in result.output
+
+
+def test_db_reset_suggests_the_flags_the_rules_name(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    # GIVEN rules that add a flag of their own, review_sms
+    import shutil
+
+    from tests.conftest import CONFIG_DIR
+
+    config = tmp_path / "config"
+    shutil.copytree(CONFIG_DIR, config)
+    rules = config / "rules.yaml"
+    rules.write_text(
+        rules.read_text(encoding="utf-8")
+        + """\
+  - name: review_thanks
+    conditions:
+      - type: flag_not_set
+        params: {flag: review_sms}
+    actions:
+      - type: send_sms
+        params: {template: confirmation}
+      - type: update_flag
+        params: {flag: review_sms, value: true}
+""",
+        encoding="utf-8",
+    )
+    monkeypatch.setenv("NAVER_SMS_CONFIG_DIR", str(config))
+    failed_for_good(tmp_path / "s.sqlite3")
+    # WHEN the operator misspells it
+    result = runner.invoke(
+        app, ["db", "reset", "1000001_900000001", "reveiw_sms", "--db", str(tmp_path / "s.sqlite3")]
+    )
+    # THEN the rules' flag is suggested; and the flag itself, not failed, is "nothing to reset"
+    assert result.exit_code == 2 and "(did you mean 'review_sms'?)" in result.output
+    right = runner.invoke(
+        app, ["db", "reset", "1000001_900000001", "review_sms", "--db", str(tmp_path / "s.sqlite3")]
+    )
+    assert right.exit_code == 1 and "has not failed for good" in right.output

@@ -8,11 +8,14 @@ from __future__ import annotations
 
 import json
 import logging
+import re
 import sys
 import time
-from datetime import datetime, timedelta
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 from rich.console import Console
@@ -21,8 +24,12 @@ from rich.table import Table
 from naver_sms.config.settings import Settings
 from naver_sms.domain.booking import mask_phone
 from naver_sms.domain.clock import KST, FixedClock, SystemClock, parse_kst
-from naver_sms.errors import ConfigError, NaverSmsError
-from naver_sms.rules.report import RunReport
+from naver_sms.errors import ConfigError, NaverSmsError, did_you_mean
+from naver_sms.logs import mask_text
+from naver_sms.rules.report import RunError, RunReport
+
+if TYPE_CHECKING:
+    from naver_sms.wiring import State
 
 app = typer.Typer(add_completion=False, no_args_is_help=True, help=__doc__.splitlines()[0] if __doc__ else "")
 rules_app = typer.Typer(no_args_is_help=True, help="Validate and inspect the rules.")
@@ -55,10 +62,33 @@ def _settings(
     db: str | None = None,
     bookings: Path | None = None,
     live: bool | None = None,
+    state: bool = True,
 ) -> Settings:
+    """The settings of a command; with `state`, the `--db` value (or NAVER_SMS_DB) is checked first."""
     from naver_sms.config.secrets import load_settings
 
-    return load_settings(config_dir=config, db=db, bookings_path=bookings, live=live or None)
+    settings = load_settings(config_dir=config, db=db, bookings_path=bookings, live=live or None)
+    if state:
+        _check_db(settings.db, option="--db" if db is not None else "NAVER_SMS_DB")
+    return settings
+
+
+_URL_SCHEME = re.compile(r"^([A-Za-z][A-Za-z0-9+.-]*)://")
+
+
+def _check_db(value: str, *, option: str) -> None:
+    """Refuse a `--db` that looks like a URL but is not `dynamodb://...`: it would be taken for a SQLite path
+    and silently create a directory named after the scheme (`dynamo:/x`)."""
+    text = value.strip()
+    found = _URL_SCHEME.match(text)
+    if found is None or text.startswith("dynamodb://"):
+        return
+    scheme, rest = found.group(1), text[found.end() :]
+    problem = f"{value!r} is not a SQLite path or a DynamoDB target: the only URL understood is dynamodb://"
+    if scheme.lower() == "dynamodb" or did_you_mean(scheme.lower(), ["dynamodb"]):
+        raise ConfigError(problem, file=option, suggestion=f"dynamodb://{rest}")
+    path = rest if scheme.lower() in ("sqlite", "sqlite3", "file") and rest else "PATH"
+    raise ConfigError(f"{problem}; for SQLite give the file's path itself, e.g. --db {path}", file=option)
 
 
 def _clock(now: str | None) -> Any:
@@ -73,8 +103,106 @@ def _clock(now: str | None) -> Any:
 
 
 def _fail_config(exc: ConfigError) -> None:
-    err.print(f"[bold red]configuration error[/]\n{exc.render()}", highlight=False)
+    # soft_wrap: one error per line however narrow the console (CI logs are grepped for file:line)
+    err.print(f"[bold red]configuration error[/]\n{exc.render()}", highlight=False, soft_wrap=True)
     raise typer.Exit(2)
+
+
+def _error(message: str, *, code: int) -> typer.Exit:
+    """Print a one-line error (never wrapped) and return the exit to raise."""
+    err.print(f"[bold red]error:[/] {message}", highlight=False, soft_wrap=True)
+    return typer.Exit(code)
+
+
+@contextmanager
+def _state_errors() -> Iterator[None]:
+    """For the commands that open the state: a failure is one line and an exit code, never a traceback.
+    Invalid settings exit 2; the state store failing (RepositoryError, botocore) exits 1."""
+    try:
+        yield
+    except ConfigError as exc:
+        _fail_config(exc)
+    except NaverSmsError as exc:
+        raise _error(str(exc), code=1) from None
+    except Exception as exc:
+        if not type(exc).__module__.startswith("botocore"):
+            raise
+        raise _error(f"state store: {type(exc).__name__}: {exc}", code=1) from None
+
+
+def _open_existing_state(settings: Settings) -> State:
+    """The state of a command that only reads or repairs it: a SQLite file that is not there is refused
+    (a misspelt path would otherwise be created empty and show nothing)."""
+    from naver_sms.database.dynamodb_client import is_dynamo_url
+    from naver_sms.wiring import open_state
+
+    if not is_dynamo_url(settings.db) and settings.db != ":memory:":
+        path = Path(settings.db)
+        if path.is_dir():
+            raise _error(f"{path} is a directory, not a SQLite database", code=2)
+        if not path.exists():
+            raise _error(f"no database at {path} (a run creates it)", code=2)
+    return open_state(settings)
+
+
+_DIGIT_PHONE = re.compile(r"(?<![\d-])(0\d{1,2})(\d{3,4})(\d{4})(?![\d-])")
+
+
+def _mask(text: str) -> str:
+    """Every phone number in `text` masked in one form, `010-****-0008` (digits-only ones too)."""
+    return mask_text(_DIGIT_PHONE.sub(r"\1-\2-\3", text))
+
+
+def _mask_phone(phone: str) -> str:
+    """A phone number masked in the same form as `_mask`, whatever its shape."""
+    return mask_phone(_DIGIT_PHONE.sub(r"\1-\2-\3", phone.strip()))
+
+
+def _masked(value: Any) -> Any:
+    """A JSON value with every phone number in its strings masked - except a message's `from` (the
+    studio's own sender number)."""
+    if isinstance(value, str):
+        return _mask(value)
+    if isinstance(value, list):
+        return [_masked(v) for v in value]
+    if isinstance(value, dict):
+        return {
+            k: v if k == "from" else _mask_phone(v) if k == "to" and isinstance(v, str) else _masked(v)
+            for k, v in value.items()
+        }
+    return value
+
+
+def _kst(timestamp: Any) -> datetime | None:
+    """A stored ISO timestamp (UTC) in Korean time; None when there is none or it cannot be read."""
+    if not timestamp:
+        return None
+    try:
+        value = datetime.fromisoformat(str(timestamp))
+    except ValueError:
+        return None
+    return (value if value.tzinfo else value.replace(tzinfo=UTC)).astimezone(KST)
+
+
+def _kst_iso(timestamp: Any) -> Any:
+    at = _kst(timestamp)
+    return at.isoformat() if at is not None else timestamp
+
+
+def _kst_short(timestamp: Any) -> str:
+    at = _kst(timestamp)
+    return f"{at:%Y-%m-%d %H:%M}" if at is not None else str(timestamp or "")
+
+
+def _print_errors(errors: list[RunError]) -> None:
+    for e in errors:
+        if e.kind == "booking":  # the message names the booking already
+            err.print(f"[red]skipped[/] {e.message}", highlight=False, soft_wrap=True)
+            continue
+        where = " ".join(
+            x for x in (e.rule, e.action, e.booking_num, e.store_id and f"store {e.store_id}") if x
+        )
+        err.print(f"[red]{e.kind}[/] {where}: {e.message}", highlight=False, soft_wrap=True)
 
 
 def _runtime(
@@ -113,8 +241,7 @@ def run(
         _fail_config(exc)
         return
     except NaverSmsError as exc:
-        err.print(f"[bold red]error:[/] {exc}", highlight=False)
-        raise typer.Exit(1) from None
+        raise _error(str(exc), code=1) from None
     if not as_json:
         err.print(
             f"[bold]naver-sms[/] {runtime.mode}{' (dry run)' if dry_run else ''} · state: {state.description}"
@@ -137,7 +264,7 @@ def run(
 
 def _print_report(report: RunReport) -> None:
     for warning in report.warnings:
-        err.print(f"[yellow]warning:[/] {warning}", highlight=False)
+        err.print(f"[yellow]warning:[/] {warning}", highlight=False, soft_wrap=True)
     if report.sms:
         table = Table(title=f"SMS ({'planned' if report.dry_run else report.mode})", show_lines=False)
         for col in ("rule", "to", "from", "template", "type", "status"):
@@ -176,14 +303,7 @@ def _print_report(report: RunReport) -> None:
     summary.add_row("errors", str(counts["errors"]))
     summary.add_row("duration", f"{report.duration_seconds:.3f} s")
     out.print(summary)
-    for e in report.errors:
-        if e.kind == "booking":
-            err.print(f"[red]skipped[/] {e.message}", highlight=False)
-            continue
-        where = " ".join(
-            x for x in (e.rule, e.action, e.booking_num, e.store_id and f"store {e.store_id}") if x
-        )
-        err.print(f"[red]{e.kind}[/] {where}: {e.message}", highlight=False)
+    _print_errors(report.errors)
     if report.failed:
         err.print(f"[bold red]run failed:[/] {report.failed}", highlight=False)
 
@@ -211,8 +331,7 @@ def plan(
         _fail_config(exc)
         return
     except NaverSmsError as exc:
-        err.print(f"[bold red]error:[/] {exc}", highlight=False)
-        raise typer.Exit(1) from None
+        raise _error(str(exc), code=1) from None
     clock_now = runtime.clock().astimezone(KST)
     report = RunReport(
         run_id=run_id,
@@ -225,8 +344,7 @@ def plan(
     try:
         the_plan = decide(runtime, report, only_booking=booking)
     except NaverSmsError as exc:
-        err.print(f"[bold red]error:[/] {exc}", highlight=False)
-        raise typer.Exit(1) from None
+        raise _error(str(exc), code=1) from None
     finally:
         runtime.close()
     if booking is not None and not the_plan.facts:
@@ -263,8 +381,14 @@ def plan(
         sys.stdout.write(json.dumps(payload, ensure_ascii=False) + "\n")
         return
     table = Table(title=f"plan at {clock_now:%Y-%m-%d %H:%M} KST · {runtime.source.description}")
-    for col in ("booking", "status", "starts", "in db", "rule", "decision"):
-        table.add_column(col)
+    # a booking number is never cut, however narrow the console: the long texts fold instead
+    widest = max((len(ev[0].facts.booking.booking_num) for ev in evaluations if ev), default=7)
+    table.add_column("booking", no_wrap=True, min_width=widest)
+    table.add_column("status", no_wrap=True, min_width=4)
+    table.add_column("starts", no_wrap=True, min_width=11)
+    table.add_column("in db", no_wrap=True)
+    table.add_column("rule", overflow="fold")
+    table.add_column("decision", overflow="fold")
     for ev in evaluations:
         for e in ev:
             b = e.facts.booking
@@ -296,8 +420,7 @@ def plan(
         out.print(n.text, highlight=False, markup=False)
     if not report.sms and not report.notifications:
         out.print("nothing would be sent now")
-    for problem in report.errors:
-        err.print(f"[red]{problem.kind}[/] {problem.booking_num or ''}: {problem.message}", highlight=False)
+    _print_errors(report.errors)
 
 
 @rules_app.command("check")
@@ -307,7 +430,7 @@ def rules_check(config: ConfigOpt = None, as_json: JsonOpt = False) -> None:
     from naver_sms.rules.engine import describe_rules
     from naver_sms.wiring import compile_config
 
-    config_dir = config or _settings().config_dir
+    config_dir = config or _settings(state=False).config_dir
     try:
         cfg, _, rules = compile_config(config_dir)
     except ConfigError as exc:
@@ -346,7 +469,7 @@ def rules_check(config: ConfigOpt = None, as_json: JsonOpt = False) -> None:
         )
         return
     for warning in cfg.warnings:
-        err.print(f"[yellow]warning:[/] {warning}", highlight=False)
+        err.print(f"[yellow]warning:[/] {warning}", highlight=False, soft_wrap=True)
     out.print(
         f"[green]ok[/] {len(cfg.stores)} stores, {len(cfg.sms_templates)} SMS templates, "
         f"{len(rules)} rules ({sum(r.enabled for r in rules)} enabled) in {config_dir}"
@@ -364,14 +487,19 @@ def rules_test(
     from naver_sms.rule_fixtures import load_fixtures, run_fixture
     from naver_sms.wiring import fixture_runtimes
 
-    config_dir = config or _settings().config_dir
+    config_dir = config or _settings(state=False).config_dir
     paths = files or sorted((config_dir / "tests").glob("*.yaml"))
     if not paths:
         err.print(f"no fixtures: give files or put them in {config_dir / 'tests'}")
         raise typer.Exit(2)
+    from naver_sms.config.loader import load_config
+
     try:
         make = fixture_runtimes(config_dir)
-        loaded = [(path, fixture, line) for path in paths for fixture, line in load_fixtures(path)]
+        app_config = load_config(config_dir)  # valid: fixture_runtimes compiled it
+        loaded = [
+            (path, fixture, line) for path in paths for fixture, line in load_fixtures(path, app_config)
+        ]
     except ConfigError as exc:
         _fail_config(exc)
         return
@@ -397,38 +525,42 @@ def history(
     as_json: JsonOpt = False,
 ) -> None:
     """What was sent (or written to the outbox), what failed and is waiting for a retry."""
-    from naver_sms.wiring import open_state
-
-    settings = _settings(db=db)
-    state = open_state(settings)
-    outbox = state.outbox.entries(limit=limit)
+    with _state_errors():
+        state = _open_existing_state(_settings(db=db))
+        outbox = [
+            {**row, "created_at": _kst_iso(row["created_at"]), "payload": _masked(row["payload"])}
+            for row in state.outbox.entries(limit=limit)
+        ]
+        records = state.repo.records()
     sent: list[dict[str, Any]] = []
     pending: list[dict[str, Any]] = []
     failed: list[dict[str, Any]] = []
-    for record in state.repo.records():
+    for record in records:
         item = record.to_item()
+        phone = _mask_phone(record.phone)
         for flag in sorted({k[: -len("_sent_at")] for k in item if k.endswith("_sent_at")}):
             sent.append(
                 {
                     "booking_num": record.booking_num,
-                    "phone": mask_phone(record.phone),
+                    "phone": phone,
                     "flag": flag,
-                    "sent_at": item.get(f"{flag}_sent_at"),
+                    "sent_at": _kst_iso(item.get(f"{flag}_sent_at")),
                     "request_id": item.get(f"{flag}_request_id"),
                 }
             )
         for key in item:
             if key.endswith("_attempts") and not item.get(key[: -len("_attempts")]):
                 flag = key[: -len("_attempts")]
+                last_error = item.get(f"{flag}_last_error")
                 entry = {
                     "booking_num": record.booking_num,
-                    "phone": mask_phone(record.phone),
+                    "phone": phone,
                     "flag": flag,
                     "attempts": item[key],
-                    "last_error": item.get(f"{flag}_last_error"),
+                    "last_error": _mask(last_error) if isinstance(last_error, str) else last_error,
                 }
                 (failed if item.get(f"{flag}_failed") else pending).append(entry)
-    sent.sort(key=lambda e: str(e["sent_at"]), reverse=True)
+    sent.sort(key=lambda e: _kst(e["sent_at"]) or datetime.min.replace(tzinfo=KST), reverse=True)
     if as_json:
         sys.stdout.write(
             json.dumps(
@@ -439,11 +571,11 @@ def history(
         )
         return
     table = Table(title=f"sent ({state.description})")
-    for col in ("sent at", "booking", "phone", "flag", "request id"):
-        table.add_column(col)
+    for col in ("sent at (KST)", "booking", "phone", "flag", "request id"):
+        table.add_column(col, no_wrap=col in ("booking", "phone"))
     for e in sent[:limit]:
         table.add_row(
-            str(e["sent_at"])[:19], e["booking_num"], e["phone"], e["flag"], str(e["request_id"] or "")
+            _kst_short(e["sent_at"]), e["booking_num"], e["phone"], e["flag"], str(e["request_id"] or "")
         )
     out.print(table)
     if pending or failed:
@@ -466,22 +598,27 @@ def history(
         out.print(problems)
     if outbox:
         box = Table(title="outbox (sandbox)")
-        for col in ("at", "channel", "to", "text"):
+        for col in ("at (KST)", "channel", "to", "text"):
             box.add_column(col)
         for row in outbox:
             payload = row["payload"]
-            to = ",".join(mask_phone(m["to"]) for m in payload.get("messages", []))
+            to = ",".join(str(m.get("to", "")) for m in payload.get("messages", []))
             text = str(payload.get("content") or payload.get("text") or "")
-            box.add_row(row["created_at"][:19], row["channel"], to, text.splitlines()[0][:60] if text else "")
+            box.add_row(
+                _kst_short(row["created_at"]), row["channel"], to, text.splitlines()[0][:60] if text else ""
+            )
         out.print(box)
+
+
+_DEFAULT_TARGET = {"sms_table": "sms", "session_table": "session"}
 
 
 @db_app.command("init")
 def db_init(
     endpoint: Annotated[str, typer.Option("--endpoint", help="A DynamoDB-compatible endpoint URL.")],
     region: Annotated[str, typer.Option("--region")] = "ap-northeast-2",
-    sms_table: Annotated[str, typer.Option("--sms-table")] = "sms",
-    session_table: Annotated[str, typer.Option("--session-table")] = "session",
+    sms_table: Annotated[str, typer.Option("--sms-table")] = _DEFAULT_TARGET["sms_table"],
+    session_table: Annotated[str, typer.Option("--session-table")] = _DEFAULT_TARGET["session_table"],
 ) -> None:
     """Create the `sms` and `session` tables (production key schema) on a DynamoDB-compatible endpoint."""
     from naver_sms.database.dynamodb_client import DynamoTarget, create_tables
@@ -490,12 +627,54 @@ def db_init(
     try:
         created = create_tables(target)
     except NaverSmsError as exc:
-        err.print(f"[bold red]error:[/] {exc}", highlight=False)
-        raise typer.Exit(1) from None
+        raise _error(str(exc), code=1) from None
+    query = [f"endpoint={endpoint}"] + [
+        f"{name}={value}"
+        for name, value in (("sms_table", sms_table), ("session_table", session_table))
+        if value != _DEFAULT_TARGET[name]
+    ]
     out.print(
         f"tables ready at {endpoint}: {', '.join(created) or 'already there'}"
-        f" (use --db 'dynamodb://{region}?endpoint={endpoint}')"
+        f" (use --db 'dynamodb://{region}?{'&'.join(query)}')",
+        highlight=False,
+        soft_wrap=True,
     )
+
+
+def _flags_of_rules(config_dir: Path) -> set[str]:
+    """The flags the rules of `config_dir` name (none when the configuration cannot be loaded)."""
+    from naver_sms.rules.engine import describe_rules
+    from naver_sms.wiring import compile_config
+
+    try:
+        _, _, rules = compile_config(config_dir)
+    except NaverSmsError:
+        return set()
+    found: set[str] = set()
+
+    def walk(value: Any) -> None:
+        if isinstance(value, dict):
+            for key, inner in value.items():
+                if key == "flag" and isinstance(inner, str):
+                    found.add(inner)
+                walk(inner)
+        elif isinstance(value, list):
+            for inner in value:
+                walk(inner)
+
+    walk(describe_rules(rules))
+    return found
+
+
+_FLAG_ATTRS = ("_failed", "_attempts", "_sent_at", "_last_error", "_request_id", "_claim_run", "_reset_at")
+
+
+def _flags_on(item: dict[str, Any]) -> set[str]:
+    """The flags a row holds: boolean attributes, and the flags its bookkeeping attributes belong to."""
+    found = {k for k, v in item.items() if isinstance(v, bool)}
+    for key in item:
+        found |= {key[: -len(suffix)] for suffix in _FLAG_ATTRS if key.endswith(suffix)}
+    return found
 
 
 @db_app.command("reset")
@@ -505,18 +684,29 @@ def db_reset(
     db: DbOpt = None,
 ) -> None:
     """Open a flag that failed for good again, so the next run retries it (the operator's explicit reset)."""
-    from naver_sms.wiring import open_state
+    from naver_sms.domain.booking import FLAG_NAMES
 
-    state = open_state(_settings(db=db))
-    rows = [r for r in state.repo.records() if r.booking_num == booking_num]
-    if not rows:
-        err.print(f"no record {booking_num!r} in {state.description}")
-        raise typer.Exit(2)
-    changed = [r for r in rows if state.repo.reset(r.key, flag)]
+    with _state_errors():
+        settings = _settings(db=db)
+        state = _open_existing_state(settings)
+        rows = [r for r in state.repo.records() if r.booking_num == booking_num]
+        if not rows:
+            err.print(f"no record {booking_num!r} in {state.description}", highlight=False, soft_wrap=True)
+            raise typer.Exit(2)
+        on_rows = set().union(*(_flags_on(r.to_item()) for r in rows))
+        if flag not in on_rows:
+            known = {*FLAG_NAMES, *_flags_of_rules(settings.config_dir)}
+            if flag not in known:
+                close = did_you_mean(flag, sorted(known | on_rows))
+                hint = (
+                    f" (did you mean {close!r}?)" if close else f" (known flags: {', '.join(sorted(known))})"
+                )
+                raise _error(f"{booking_num} has no flag {flag!r}{hint}", code=2)
+        changed = [r for r in rows if state.repo.reset(r.key, flag)]
     if not changed:
-        err.print(f"{booking_num} {flag} has not failed for good: nothing to reset")
+        err.print(f"{booking_num} {flag} has not failed for good: nothing to reset", highlight=False)
         raise typer.Exit(1)
-    out.print(f"{booking_num} {flag}: open again; the next run retries it")
+    out.print(f"{booking_num} {flag}: open again; the next run retries it", highlight=False)
 
 
 @app.command()
@@ -532,14 +722,16 @@ def login(
     from naver_sms.naver.live import log_in_now
     from naver_sms.wiring import open_state
 
-    settings = _settings(db=db)
+    with _state_errors():
+        settings = _settings(db=db)
     if settings.naver_id is None or settings.naver_password is None:
         err.print(
             "Naver credentials are missing: set NAVER_SMS_NAVER_ID and NAVER_SMS_NAVER_PASSWORD "
             "(or a secret in NAVER_SMS_SECRET_NAMES)"
         )
         raise typer.Exit(2)
-    state = open_state(settings)
+    with _state_errors():
+        state = open_state(settings)
     try:
         count = log_in_now(settings, state.sessions, interactive=interactive)
     except LoginError as exc:

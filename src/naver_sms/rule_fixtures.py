@@ -28,13 +28,15 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic_core import PydanticCustomError
 
 from naver_sms.config.loader import validation_errors
+from naver_sms.config.models import AppConfig
 from naver_sms.config.yaml_lines import line_of, load_yaml
 from naver_sms.domain.booking import Booking, BookingRecord
 from naver_sms.domain.clock import FixedClock, parse_kst
-from naver_sms.errors import ConfigError, ConfigErrors
+from naver_sms.errors import ConfigError, ConfigErrors, did_you_mean
 from naver_sms.naver.source import FetchResult
 from naver_sms.runner import run_once
 
@@ -45,6 +47,17 @@ class _Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True, coerce_numbers_to_str=True)
 
 
+def _korean_time(value: str) -> str:
+    """A fixture's clock or start: Korean time, as `--now` takes it (refused at load, with its line)."""
+    try:
+        parse_kst(value)
+    except ValueError:
+        raise PydanticCustomError(
+            "korean_time", 'expected "YYYY-MM-DD HH:MM" in Korean time, got {value}', {"value": repr(value)}
+        ) from None
+    return value
+
+
 class FixtureBooking(_Strict):
     id: str
     store: str
@@ -53,6 +66,8 @@ class FixtureBooking(_Strict):
     name: str = "홍길동"
     phone: str = ""
     options: list[str] = Field(default_factory=list)
+
+    _start = field_validator("start")(_korean_time)
 
 
 class FixtureRecord(_Strict):
@@ -81,6 +96,8 @@ class Fixture(_Strict):
     records: list[FixtureRecord] = Field(default_factory=list)
     expect: Expectations
 
+    _now = field_validator("now")(_korean_time)
+
 
 @dataclass
 class FixtureResult:
@@ -94,23 +111,65 @@ class FixtureResult:
         return not self.problems
 
 
-def load_fixtures(path: Path) -> list[tuple[Fixture, int | None]]:
+def load_fixtures(path: Path, config: AppConfig | None = None) -> list[tuple[Fixture, int | None]]:
+    """The fixtures of one file, with the line of each. Raises `ConfigErrors` naming file, line and field.
+
+    With `config`, a fixture is also checked against it: every booking's store is in stores.yaml (a real
+    run ignores the bookings of other stores) and every expected template exists."""
     data = load_yaml(path)
     if not isinstance(data, dict) or not isinstance(data.get("tests"), list):
         raise ConfigError("expected `tests:` with a list of fixtures", file=str(path), line=1, field="tests")
     fixtures, errors = [], []
     for index, raw in enumerate(data["tests"]):
         try:
-            fixtures.append((Fixture.model_validate(raw), line_of(data["tests"], index)))
+            fixture = Fixture.model_validate(raw)
         except ValidationError as exc:
             errors.extend(
                 validation_errors(
                     exc, raw, file=str(path), prefix=f"tests[{index}].", known_fields=Fixture.model_fields
                 )
             )
+            continue
+        fixtures.append((fixture, line_of(data["tests"], index)))
+        if config is not None:
+            errors.extend(_against_config(fixture, raw, config, file=str(path), prefix=f"tests[{index}]."))
     if errors:
         raise ConfigErrors(errors)
     return fixtures
+
+
+def _against_config(
+    fixture: Fixture, raw: Any, config: AppConfig, *, file: str, prefix: str
+) -> list[ConfigError]:
+    """What the configuration cannot run as the fixture says: unknown stores and templates."""
+    errors = []
+    bookings = raw.get("bookings") if isinstance(raw, dict) else None
+    for j, booking in enumerate(fixture.bookings):
+        if config.store(booking.store) is None:
+            errors.append(
+                ConfigError(
+                    f"fixture {fixture.name!r}: store {booking.store!r} is not in stores.yaml "
+                    "(a run ignores the bookings of other stores)",
+                    file=file,
+                    line=line_of(bookings, j) if bookings is not None else line_of(raw),
+                    field=f"{prefix}bookings[{j}].store",
+                    suggestion=did_you_mean(booking.store, config.stores),
+                )
+            )
+    expect = raw.get("expect") if isinstance(raw, dict) else None
+    sms = expect.get("sms") if isinstance(expect, dict) else None
+    for k, expected in enumerate(fixture.expect.sms):
+        if expected.template not in config.sms_templates:
+            errors.append(
+                ConfigError(
+                    f"fixture {fixture.name!r}: no SMS template {expected.template!r} in templates.yaml",
+                    file=file,
+                    line=line_of(sms, k) if sms is not None else line_of(raw),
+                    field=f"{prefix}expect.sms[{k}].template",
+                    suggestion=did_you_mean(expected.template, config.sms_templates),
+                )
+            )
+    return errors
 
 
 def _naver_object(b: FixtureBooking, index: int) -> dict[str, Any]:
