@@ -63,6 +63,23 @@ def test_an_invalid_configuration_fails_the_invocation_with_a_clear_result(
     assert result["ok"] is False and result["error"] == "invalid configuration"
 
 
+def test_a_db_url_of_another_scheme_fails_the_invocation_and_creates_nothing(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    # GIVEN a deployment whose NAVER_SMS_DB says dynamo:// instead of dynamodb://
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("NAVER_SMS_CONFIG_DIR", str(CONFIG_DIR))
+    monkeypatch.setenv("NAVER_SMS_DB", "dynamo://ap-northeast-2")
+    monkeypatch.setenv("POWERTOOLS_METRICS_NAMESPACE", "NaverSmsTest")
+    from naver_sms import handler
+
+    monkeypatch.setattr(handler, "_state", None)
+    # WHEN it is invoked THEN it fails with a result, and no SQLite file was made under a `dynamo:` directory
+    result = handler.lambda_handler({}, None)
+    assert result["ok"] is False
+    assert not (tmp_path / "dynamo:").exists()
+
+
 def test_the_sam_template_passes_cfn_lint() -> None:
     cfn_lint = shutil.which("cfn-lint") or str(
         Path(__file__).resolve().parents[1] / ".venv" / "bin" / "cfn-lint"

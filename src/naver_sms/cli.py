@@ -21,7 +21,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from naver_sms.config.settings import Settings
+from naver_sms.config.settings import Settings, check_db_target
 from naver_sms.domain.booking import mask_phone
 from naver_sms.domain.clock import KST, FixedClock, SystemClock, parse_kst
 from naver_sms.errors import ConfigError, NaverSmsError, did_you_mean
@@ -69,26 +69,8 @@ def _settings(
 
     settings = load_settings(config_dir=config, db=db, bookings_path=bookings, live=live or None)
     if state:
-        _check_db(settings.db, option="--db" if db is not None else "NAVER_SMS_DB")
+        check_db_target(settings.db, where="--db" if db is not None else "NAVER_SMS_DB")
     return settings
-
-
-_URL_SCHEME = re.compile(r"^([A-Za-z][A-Za-z0-9+.-]*)://")
-
-
-def _check_db(value: str, *, option: str) -> None:
-    """Refuse a `--db` that looks like a URL but is not `dynamodb://...`: it would be taken for a SQLite path
-    and silently create a directory named after the scheme (`dynamo:/x`)."""
-    text = value.strip()
-    found = _URL_SCHEME.match(text)
-    if found is None or text.startswith("dynamodb://"):
-        return
-    scheme, rest = found.group(1), text[found.end() :]
-    problem = f"{value!r} is not a SQLite path or a DynamoDB target: the only URL understood is dynamodb://"
-    if scheme.lower() == "dynamodb" or did_you_mean(scheme.lower(), ["dynamodb"]):
-        raise ConfigError(problem, file=option, suggestion=f"dynamodb://{rest}")
-    path = rest if scheme.lower() in ("sqlite", "sqlite3", "file") and rest else "PATH"
-    raise ConfigError(f"{problem}; for SQLite give the file's path itself, e.g. --db {path}", file=option)
 
 
 def _clock(now: str | None) -> Any:

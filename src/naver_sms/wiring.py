@@ -16,7 +16,7 @@ from pathlib import Path
 
 from naver_sms.config.loader import load_config
 from naver_sms.config.models import AppConfig
-from naver_sms.config.settings import Settings
+from naver_sms.config.settings import Settings, check_db_target
 from naver_sms.database.repositories import BookingRepository, SessionRepository
 from naver_sms.database.sqlite_repository import (
     SqliteDatabase,
@@ -53,7 +53,8 @@ class State:
 
 
 def open_state(settings: Settings) -> State:
-    """The state backend named by `settings.db`."""
+    """The state backend named by `settings.db` (a URL other than `dynamodb://` is a `ConfigError`)."""
+    check_db_target(settings.db)
     if settings.db.startswith("dynamodb://"):
         from naver_sms.database.dynamodb_client import DynamoTarget, open_dynamodb
 

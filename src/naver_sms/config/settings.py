@@ -8,16 +8,35 @@ line or an error. Going live is an explicit switch (`live`), never implied by cr
 from __future__ import annotations
 
 import os
+import re
 from collections.abc import Mapping
 from pathlib import Path
 
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError
 
-from naver_sms.errors import ConfigError
+from naver_sms.errors import ConfigError, did_you_mean
 
-__all__ = ["ENV_PREFIX", "Settings"]
+__all__ = ["ENV_PREFIX", "Settings", "check_db_target"]
 
 ENV_PREFIX = "NAVER_SMS_"
+
+_URL_SCHEME = re.compile(r"^([A-Za-z][A-Za-z0-9+.-]*)://")
+
+
+def check_db_target(value: str, *, where: str = "NAVER_SMS_DB") -> None:
+    """Refuse a state target that looks like a URL but is not `dynamodb://...`: it would be taken for a
+    SQLite path and silently create a directory named after the scheme (`dynamo:/x`). `where` names the
+    option or variable it came from."""
+    text = value.strip()
+    found = _URL_SCHEME.match(text)
+    if found is None or text.startswith("dynamodb://"):
+        return
+    scheme, rest = found.group(1), text[found.end() :]
+    problem = f"{value!r} is not a SQLite path or a DynamoDB target: the only URL understood is dynamodb://"
+    if scheme.lower() == "dynamodb" or did_you_mean(scheme.lower(), ["dynamodb"]):
+        raise ConfigError(problem, file=where, suggestion=f"dynamodb://{rest}")
+    path = rest if scheme.lower() in ("sqlite", "sqlite3", "file") and rest else "PATH"
+    raise ConfigError(f"{problem}; for SQLite give the file's path itself, e.g. --db {path}", file=where)
 
 
 class Settings(BaseModel):
