@@ -717,3 +717,20 @@ def test_cli_doc_says_serve_runs_at_once_then_on_the_marks() -> None:
     section = (ROOT / "docs" / "cli.md").read_text(encoding="utf-8").split("## `naver-sms serve`")[1]
     section = " ".join(section.split("\n## ")[0].split())
     assert "runs once at start" in section and ":00, :20 and :40" in section
+
+
+@pytest.mark.parametrize(
+    ("text", "masked"),
+    [
+        ("to 01012345678", "to 010-****-5678"),
+        ("to 010-1234-5678", "to 010-****-5678"),
+        ("call 0212345678", "call 02-****-5678"),
+        ("call 031-123-4567", "call 031-****-4567"),
+        ("booking 1000001_900000001", "booking 1000001_900000001"),
+        ("at 2026-11-26 18:40", "at 2026-11-26 18:40"),
+    ],
+)
+def test_history_masks_korean_numbers_and_nothing_else(text: str, masked: str) -> None:
+    from naver_sms.cli import _mask
+
+    assert _mask(text) == masked

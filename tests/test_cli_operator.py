@@ -284,7 +284,13 @@ def test_a_botocore_error_that_escapes_the_store_is_a_one_line_error(monkeypatch
         raise NoRegionError()
 
     monkeypatch.setattr(dynamodb_client, "make_client", no_client)
-    for command in (["history"], ["db", "reset", "1000001_900000001", "confirm_sms"]):
+    sandbox = ["--bookings", "examples/bookings", "--now", "2026-11-26 18:40"]
+    for command in (
+        ["history"],
+        ["db", "reset", "1000001_900000001", "confirm_sms"],
+        ["run", *sandbox],
+        ["plan", *sandbox],
+    ):
         result = runner.invoke(app, [*command, "--db", UNREACHABLE])
         assert result.exit_code == 1, result.output
         assert result.output.startswith("error: state store: NoRegionError:"), result.output
@@ -340,3 +346,19 @@ def test_db_reset_suggests_the_flags_the_rules_name(tmp_path: Path, monkeypatch:
         app, ["db", "reset", "1000001_900000001", "review_sms", "--db", str(tmp_path / "s.sqlite3")]
     )
     assert right.exit_code == 1 and "has not failed for good" in right.output
+
+
+def test_history_and_db_reset_go_on_past_a_damaged_row(tmp_path: Path) -> None:
+    # GIVEN a database with a failed-for-good row and a damaged row of another booking
+    db_path = tmp_path / "s.sqlite3"
+    repo = failed_for_good(db_path)
+    repo.create(BookingRecord("1000002_900000002", "010-0000-0002", "홍길동", "2026-11-27 15:00:00"))
+    with repo.db.transaction(write=True) as conn:
+        conn.execute("UPDATE sms SET item = '{not json' WHERE booking_num = '1000002_900000002'")
+    # WHEN an operator lists the history and resets the failed flag
+    history = runner.invoke(app, ["history", "--json", "--db", str(db_path)])
+    reset = runner.invoke(app, ["db", "reset", "1000001_900000001", "confirm_sms", "--db", str(db_path)])
+    # THEN both work on the readable rows: no traceback
+    assert history.exit_code == 0, history.output
+    assert "1000001_900000001" in history.stdout and "Traceback" not in history.output
+    assert reset.exit_code == 0, reset.output

@@ -692,6 +692,20 @@ def test_a_state_store_that_cannot_be_read_at_all_fails_the_run(failing_world: A
     assert sms.calls == []
 
 
+def test_a_single_damaged_row_is_that_bookings_problem_not_the_stores(failing_world: Any) -> None:
+    # GIVEN one booking, whose row is damaged
+    failing_world.bookings(TOMORROW)
+    failing_world.use(FlakySms(failures=0))
+    b = Booking.from_naver(TOMORROW)
+    failing_world.st.repo.create(replace(BookingRecord.for_booking(b), confirm_sms=True))
+    with failing_world.st.sqlite.transaction(write=True) as conn:
+        conn.execute("UPDATE sms SET item = '{not json' WHERE booking_num = ?", (b.booking_num,))
+    # WHEN a run comes THEN the booking is skipped and reported, and the run itself has not failed
+    report = failing_world.run(at(0, "10:00"))
+    assert report.failed is None
+    assert [e.kind for e in report.errors] == ["record_read"]
+
+
 class BrokenSource:
     description = "a source that cannot be reached"
 

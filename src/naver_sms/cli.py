@@ -127,7 +127,9 @@ def _open_existing_state(settings: Settings) -> State:
     return open_state(settings)
 
 
-_DIGIT_PHONE = re.compile(r"(?<![\d-])(0\d{1,2})(\d{3,4})(\d{4})(?![\d-])")
+# a Korean number written as digits only: Seoul's 02 first (there is no 021-029), then the 3-digit prefixes;
+# never inside a longer run of letters, digits or `_` (booking numbers `1000001_900000001`, request ids)
+_DIGIT_PHONE = re.compile(r"(?<![\w-])(02|0\d{2})(\d{3,4})(\d{4})(?![\w-])")
 
 
 def _mask(text: str) -> str:
@@ -216,14 +218,9 @@ def run(
     live: Annotated[bool, typer.Option("--live", help="Send for real (SENS, Telegram, Slack).")] = False,
 ) -> None:
     """One run: fetch bookings, decide with the rules, act, report."""
-    try:
+    with _state_errors():
         settings = _settings(config=config, db=db, bookings=bookings, live=live)
         runtime, state, run_id = _runtime(settings, now, quiet=as_json, dry_run=dry_run)
-    except ConfigError as exc:
-        _fail_config(exc)
-        return
-    except NaverSmsError as exc:
-        raise _error(str(exc), code=1) from None
     if not as_json:
         err.print(
             f"[bold]naver-sms[/] {runtime.mode}{' (dry run)' if dry_run else ''} · state: {state.description}"
@@ -306,14 +303,9 @@ def plan(
     from naver_sms.rules.engine import Evaluation
     from naver_sms.runner import decide
 
-    try:
+    with _state_errors():
         settings = _settings(config=config, db=db, bookings=bookings)
         runtime, _, run_id = _runtime(settings, now, quiet=True, dry_run=True)
-    except ConfigError as exc:
-        _fail_config(exc)
-        return
-    except NaverSmsError as exc:
-        raise _error(str(exc), code=1) from None
     clock_now = runtime.clock().astimezone(KST)
     report = RunReport(
         run_id=run_id,

@@ -14,7 +14,7 @@ from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 
 from naver_sms.config.models import AppConfig
-from naver_sms.database.repositories import BookingRepository
+from naver_sms.database.repositories import UNREADABLE_ROW, BookingRepository
 from naver_sms.domain.booking import Booking, legacy_phone_key
 from naver_sms.domain.clock import KST, Clock, SystemClock
 from naver_sms.errors import LoginBlocked, RepositoryError
@@ -159,7 +159,8 @@ def build_plan(rt: Runtime, report: RunReport, bookings: Sequence[Booking]) -> P
                 lease_now,
             )
         )
-    if unread and not facts:  # not one row could be read: the state store itself is down or misnamed
+    if unread and not facts and not any(e.message.startswith(UNREADABLE_ROW) for e in unread):
+        # not one row could be read, and not for damaged rows: the state store itself is down or misnamed
         raise RepositoryError(
             f"the state store could not be read for any of the {len(unread)} bookings: {unread[0].message}"
         )

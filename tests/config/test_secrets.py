@@ -200,3 +200,12 @@ def test_secrets_are_read_from_a_secrets_manager_endpoint(moto_endpoint: str) ->
     # THEN the webhook comes from it
     assert settings.slack_webhook_url is not None
     assert settings.slack_webhook_url.get_secret_value().endswith("/synthetic")
+
+
+def test_a_padded_state_target_is_the_dynamodb_target_not_a_sqlite_path() -> None:
+    from naver_sms.config.settings import Settings
+
+    settings = Settings.from_env(
+        {"NAVER_SMS_DB": "  dynamodb://ap-northeast-2?endpoint=http://127.0.0.1:1 \n"}
+    )
+    assert settings.db == "dynamodb://ap-northeast-2?endpoint=http://127.0.0.1:1"

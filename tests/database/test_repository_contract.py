@@ -280,6 +280,24 @@ def test_reset_by_an_operator_opens_a_failed_flag(backend: Backend) -> None:
     assert claim.attempt == 1
 
 
+def test_a_sent_flag_forgets_its_reset_and_a_flag_opened_again_forgets_its_failures(backend: Backend) -> None:
+    # GIVEN a flag that failed, was reset by an operator, and then went out
+    backend.repo.create(record())
+    claim = backend.repo.claim(record().key, "remind_sms", run_id="run-1", now=NOW, lease=LEASE)
+    backend.repo.release(claim, error="SENS 500")
+    for n in range(2, backend.repo.max_attempts + 1):
+        claim = backend.repo.claim(record().key, "remind_sms", run_id=f"run-{n}", now=NOW, lease=LEASE)
+        backend.repo.release(claim, error="SENS 500")
+    backend.repo.reset(record().key, "remind_sms", now=NOW)
+    claim = backend.repo.claim(record().key, "remind_sms", run_id="run-ok", now=NOW, lease=LEASE)
+    backend.repo.commit(claim, request_id="req-1", sent_at=NOW)
+    assert "remind_sms_reset_at" not in stored(backend, record()).extra
+    # WHEN a rule sets it back to false THEN it is a fresh flag: nothing makes it "due for a retry"
+    assert backend.repo.set_flag(record().key, "remind_sms", False)
+    extra = stored(backend, record()).extra
+    assert not {"remind_sms_attempts", "remind_sms_last_error", "remind_sms_reset_at"} & set(extra)
+
+
 def test_a_stale_claim_is_taken_over_after_its_lease_with_what_it_recorded(backend: Backend) -> None:
     # GIVEN run-a claimed a flag, recording what it would send, and then crashed
     backend.repo.create(record())

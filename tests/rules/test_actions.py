@@ -15,7 +15,7 @@ import pytest
 from naver_sms.config.models import AppConfig
 from naver_sms.database.sqlite_repository import SqliteRepository
 from naver_sms.domain import Booking, FixedClock
-from naver_sms.errors import DeliveryRejected, OutcomeUnknown
+from naver_sms.errors import DeliveryRejected, FlagFailedForGood, OutcomeUnknown
 from naver_sms.rules.actions import (
     ACTIONS,
     LogEventParams,
@@ -159,6 +159,11 @@ def test_a_text_that_cannot_be_built_is_a_reported_failure_that_is_retried_and_b
             send_sms(context(cfg, services, b, run_id=run), params)
     row = repo.get((b.booking_num, b.phone))
     assert row is not None and row.extra.get("hello_sms_failed") is True
+    # AND afterwards it is reported as failed for good (once), not as another template failure
+    with pytest.raises(ActionExecutionError) as info:
+        send_sms(context(cfg, services, b, run_id="run-4"), params)
+    assert isinstance(info.value.original_error, FlagFailedForGood)
+    assert info.value.context_data["result"].sms[0].error.startswith("FlagFailedForGood")
 
 
 def test_a_failed_send_is_wrapped_not_recorded_as_sent_and_counted(

@@ -12,7 +12,7 @@ import re
 from collections.abc import Mapping
 from pathlib import Path
 
-from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, field_validator
 
 from naver_sms.errors import ConfigError, did_you_mean
 
@@ -86,6 +86,12 @@ class Settings(BaseModel):
     aws_region: str = "ap-northeast-2"
     secrets_endpoint: str | None = None
     secret_names: tuple[str, ...] = ()
+
+    @field_validator("db")
+    @classmethod
+    def _without_padding(cls, value: str) -> str:
+        """` dynamodb://...` from a padded env file is the DynamoDB target, never a SQLite path."""
+        return value.strip()
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None, **overrides: object) -> Settings:

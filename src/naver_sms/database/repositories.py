@@ -21,6 +21,7 @@ Attributes the project adds to a row, per flag ``F`` (the legacy boolean ``F`` k
     F_claim_info   JSON: what the claim will send     F_request_id   the provider's id of the send
     F_attempt      the attempt number of the claim    F_sent_at      time of the send, ISO 8601
     F_lookups      look-ups of a stale claim that could not tell whether it was sent (int)
+    F_reset_at     an operator's reset after the flag failed for good, ISO 8601 (makes it due for a retry)
 """
 
 from __future__ import annotations
@@ -46,6 +47,7 @@ from naver_sms.errors import (
 __all__ = [
     "CLAIM_SUFFIXES",
     "LOGIN_PAUSE_ID",
+    "UNREADABLE_ROW",
     "Absent",
     "AbsentOrLt",
     "BookingRepository",
@@ -68,6 +70,10 @@ RecordKey = tuple[str, str]  # (booking_num, phone)
 
 #: the `session` table's item that pauses browser logins (beside legacy's item "1", the cookies)
 LOGIN_PAUSE_ID = "login_pause"
+
+#: how a store's read error starts when the row itself is damaged (the store answered): a problem of that
+#: booking, never of the store as a whole
+UNREADABLE_ROW = "unreadable row"
 
 CLAIM_SUFFIXES = (
     "_claim_run",
@@ -317,8 +323,12 @@ class FlagRepository:
         Setting true is also refused (False) while a run holds a live claim on the flag - that run's send
         decides, by committing or releasing - and when the flag failed for good (an operator's reset
         decides). A stale claim (its run died) is cleared: nothing is left to send once the flag is true."""
-        if not value:
-            return self.store.update_if(key, expect={flag: Eq(True)}, set_={flag: False}) is not None
+        if not value:  # a flag opened again by a rule starts afresh: no earlier failures make it "due"
+            history = [_attr(flag, s) for s in ("_attempts", "_last_error", "_reset_at")]
+            return (
+                self.store.update_if(key, expect={flag: Eq(True)}, set_={flag: False}, remove=history)
+                is not None
+            )
         at = now if now is not None else datetime.now(KST)
         expect: dict[str, Expect] = {
             flag: NotTrue(),
@@ -393,7 +403,8 @@ class FlagRepository:
         set_: dict[str, Any] = {claim.flag: True, _attr(claim.flag, "_sent_at"): sent_at.isoformat()}
         if request_id:
             set_[_attr(claim.flag, "_request_id")] = request_id
-        self._as_holder(claim, "commit", set_, remove=[_attr(claim.flag, s) for s in _CLAIM_ATTRS])
+        remove = [_attr(claim.flag, s) for s in (*_CLAIM_ATTRS, "_reset_at")]
+        self._as_holder(claim, "commit", set_, remove=remove)
 
     def release(self, claim: Claim, *, error: str, count_attempt: bool = True) -> bool:
         """The send failed: back to open with attempts + 1, or to failed when the bound is reached.

@@ -8,6 +8,7 @@ processes checking the same condition are serialised: one wins, the other sees t
 from __future__ import annotations
 
 import json
+import logging
 import sqlite3
 import threading
 from collections.abc import Iterable, Iterator, Mapping, Sequence
@@ -17,6 +18,7 @@ from typing import Any
 
 from naver_sms.database.repositories import (
     LOGIN_PAUSE_ID,
+    UNREADABLE_ROW,
     Expect,
     FlagRepository,
     LoginPause,
@@ -26,6 +28,8 @@ from naver_sms.database.repositories import (
 from naver_sms.errors import RecordMissing, RepositoryError
 
 __all__ = ["SqliteDatabase", "SqliteRecordStore", "SqliteRepository", "SqliteSessionRepository"]
+
+log = logging.getLogger("naver_sms.database.sqlite")
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS sms (
@@ -115,7 +119,7 @@ class SqliteRecordStore:
                 try:
                     found[(booking_num, phone)] = json.loads(item)
                 except ValueError as exc:
-                    errors[(booking_num, phone)] = f"unreadable row: {exc}"
+                    errors[(booking_num, phone)] = f"{UNREADABLE_ROW}: {exc}"
         return found, errors, calls
 
     def put_if_absent(self, item: Mapping[str, Any]) -> bool:
@@ -141,7 +145,7 @@ class SqliteRecordStore:
             try:
                 item = json.loads(row[0])
             except ValueError as exc:
-                raise RepositoryError(f"{key[0]}: unreadable row: {exc}") from exc
+                raise RepositoryError(f"{key[0]}: {UNREADABLE_ROW}: {exc}") from exc
             if not matches(item, expect):
                 return None
             item.update(set_)
@@ -157,7 +161,15 @@ class SqliteRecordStore:
         sql = "SELECT item FROM sms ORDER BY booking_num"
         with self.db.transaction(write=False) as conn:
             rows = conn.execute(sql + (" LIMIT ?" if limit else ""), (limit,) if limit else ()).fetchall()
-        return [json.loads(r[0]) for r in rows]
+        items = []
+        for (text,) in rows:
+            try:
+                items.append(json.loads(text))
+            except ValueError as exc:  # one damaged row must not hide the others from an operator
+                log.warning(
+                    "skipped a damaged row of the sms table (%s: %s): %.60s", UNREADABLE_ROW, exc, text
+                )
+        return items
 
 
 class SqliteRepository(FlagRepository):

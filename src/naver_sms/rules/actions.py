@@ -236,20 +236,13 @@ def send_sms(ctx: ActionContext, p: SendSmsParams) -> ActionResult:
     )
 
 
-def _unbuildable(ctx: ActionContext, p: SendSmsParams, exc: Exception) -> ActionExecutionError:
-    """The SMS text could not be built (a template that fails only with this booking's data, a store with
-    no template for the role): nothing was sent. It is reported as a failed SMS - in the report's `sms`,
-    the counts and the summary - and, with a flag, counted as an attempt like a refused send, so the flag is
-    retried on the next runs (after a fix) and fails for good at the bound instead of being forgotten."""
-    booking = ctx.booking
-    if booking is None:
-        return _fail("send_sms", ctx, exc, template=p.template)
-    label = None
+def _unbuilt(booking: Booking, ctx: ActionContext, p: SendSmsParams, exc: BaseException) -> SmsRecord:
+    """The report's record of an SMS whose text could not be built: failed, with what is known of it."""
     try:
         label = _template_for(ctx, p)[1].label
     except Exception:  # the template itself is what is missing
         label = None
-    failed = SmsRecord(
+    return SmsRecord(
         to=booking.phone_digits,
         sender="",
         type="",
@@ -265,36 +258,53 @@ def _unbuildable(ctx: ActionContext, p: SendSmsParams, exc: Exception) -> Action
         error=f"{type(exc).__name__}: {exc}",
         flag=p.flag,
     )
+
+
+def _unbuildable(ctx: ActionContext, p: SendSmsParams, exc: Exception) -> ActionExecutionError:
+    """The SMS text could not be built (a template that fails only with this booking's data, a store with
+    no template for the role): nothing was sent. It is reported as a failed SMS - in the report's `sms`,
+    the counts and the summary - and, with a flag, counted as an attempt like a refused send, so the flag is
+    retried on the next runs (after a fix) and fails for good at the bound instead of being forgotten."""
+    booking = ctx.booking
+    if booking is None:
+        return _fail("send_sms", ctx, exc, template=p.template)
+    cause: BaseException = exc
+    for_good = False
+    if p.flag is not None:
+        try:
+            for_good = _count_unbuilt_attempt(ctx, booking, p.flag, p.template, exc)
+        except FlagFailedForGood as gone:  # given up on already: report that, as a send would
+            cause, for_good = gone, True
+        except (FlagAlreadyDone, FlagClaimed):  # sent meanwhile, or another run is on it: nothing to count
+            pass
+        except Exception:  # the attempt could not be counted; the failure itself is still reported
+            ctx.logger.warning("could not count the failed attempt of %s", booking.booking_num, exc_info=True)
+    failed = _unbuilt(booking, ctx, p, cause)
     _log_sms(ctx, failed)
-    result = ActionResult(sms=(failed,))
-    if p.flag is None:
-        return _fail("send_sms", ctx, exc, result, template=p.template)
+    return _fail(
+        "send_sms", ctx, cause, ActionResult(sms=(failed,)), template=p.template, failed_for_good=for_good
+    )
+
+
+def _count_unbuilt_attempt(
+    ctx: ActionContext, booking: Booking, flag: str, template: str, exc: Exception
+) -> bool:
+    """Claim and release the flag, counting one attempt; True when the flag is now failed for good."""
     repo = ctx.services.db_repo
-    key = (booking.booking_num, booking.phone)
+    if ctx.record is None:
+        repo.create(BookingRecord.for_booking(booking))
+    claim = repo.claim(
+        (booking.booking_num, booking.phone),
+        flag,
+        run_id=ctx.options.run_id,
+        now=ctx.options.wall_clock(),
+        lease=ctx.options.lease,
+        info={"template": template, "rule": ctx.rule},
+    )
     error = f"the text could not be built: {type(exc).__name__}: {exc}"
-    try:
-        if ctx.record is None:
-            repo.create(BookingRecord.for_booking(booking))
-        claim = repo.claim(
-            key,
-            p.flag,
-            run_id=ctx.options.run_id,
-            now=ctx.options.wall_clock(),
-            lease=ctx.options.lease,
-            info={"template": p.template, "rule": ctx.rule},
-        )
-        if claim.stale is not None:  # a crashed run's send may have gone out: leave it to the look-up
-            for_good = repo.abandon(claim, error=error)
-        else:
-            for_good = repo.release(claim, error=error)
-    except (FlagAlreadyDone, FlagClaimed):  # sent meanwhile, or another run is on it: nothing to count
-        return _fail("send_sms", ctx, exc, result, template=p.template)
-    except FlagFailedForGood:
-        for_good = True
-    except Exception:  # the attempt could not be counted; the failure itself is still reported
-        ctx.logger.warning("could not count the failed attempt of %s", booking.booking_num, exc_info=True)
-        for_good = False
-    return _fail("send_sms", ctx, exc, result, template=p.template, failed_for_good=for_good)
+    if claim.stale is not None:  # a crashed run's send may have gone out: leave it to the look-up
+        return repo.abandon(claim, error=error)
+    return repo.release(claim, error=error)
 
 
 def _with(
@@ -326,7 +336,13 @@ def _log_sms(ctx: ActionContext, record: SmsRecord) -> None:
 
 
 def _preview_sms(ctx: ActionContext, p: SendSmsParams) -> ActionResult:
-    return ActionResult(status="planned", sms=(_compose(ctx, p)[1],))
+    try:
+        return ActionResult(status="planned", sms=(_compose(ctx, p)[1],))
+    except Exception as exc:  # shown as the failed SMS the run would report (nothing is claimed or counted)
+        if ctx.booking is None:
+            raise
+        failed = _unbuilt(ctx.booking, ctx, p, exc)
+        raise _fail("send_sms", ctx, exc, ActionResult(sms=(failed,)), template=p.template) from exc
 
 
 def _validate_sms(p: SendSmsParams, config: AppConfig, mode: str) -> list[tuple[str, str, str | None]]:

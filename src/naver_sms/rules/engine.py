@@ -326,15 +326,22 @@ class RuleEngine:
                 try:
                     _record(report, action.atype.preview(ctx, action.params))
                 except Exception as exc:  # a template that cannot render: show it, as execute would fail
+                    cause = exc.original_error if isinstance(exc, ActionExecutionError) else exc
+                    partial = (
+                        exc.context_data.get("result") if isinstance(exc, ActionExecutionError) else None
+                    )
+                    if isinstance(partial, ActionResult):
+                        _record(report, partial)
                     report.errors.append(
                         RunError(
                             "action",
-                            f"{action.name}: {exc}",
+                            f"{action.name}: {cause}",
                             rule=rule.name,
                             action=action.name,
                             booking_num=ctx.booking_id,
                         )
                     )
+                    return  # as in a real run, the rule's later actions would not run
 
     def _run_actions(self, rule: CompiledRule, ctx: ActionContext, report: RunReport) -> None:
         for action in rule.actions:
