@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import math
 from datetime import timedelta
 
@@ -210,7 +211,7 @@ def test_retries_are_bounded_and_the_store_is_reported(
     given_bookings(naver, STORE.id, confirmed=5)
     given_logged_in(naver, sessions)
     naver.fail(STORE.id, 500, times=1000, kind="list")
-    api.retry = RetryPolicy(attempts=3)
+    api.retry = dataclasses.replace(RetryPolicy.for_naver(), max_attempts=3)
     source = NaverBookingSource(api, SessionManager(sessions, login, api.check_session))
     # WHEN fetched  THEN 3 tries, 2 waits, the store reported with the status
     result = source.fetch([STORE], NOW)

@@ -34,6 +34,7 @@ import httpx
 
 from naver_sms.domain.clock import KST
 from naver_sms.errors import BookingSourceError, StoreFetchError
+from naver_sms.retry import RetryPolicy
 from naver_sms.retry_after import parse_retry_after
 
 __all__ = [
@@ -180,28 +181,6 @@ def is_login_url(url: str) -> bool:
 # --- the HTTP client ----------------------------------------------------------------------------------------
 
 
-@dataclass(frozen=True, slots=True)
-class RetryPolicy:
-    """Bounded retries of 429, 5xx and connection failures; never of 4xx.
-
-    The n-th wait is `d/2 + uniform(0, d/2)` with `d = min(max_delay, base_delay * 2**(n-1))` ("equal
-    jitter": concurrent stores do not retry in lock step, and no wait is near zero). A `Retry-After` is
-    honoured (plus a little jitter) up to `max_retry_after`; a longer one gives up at once rather than stall
-    the run.
-    """
-
-    attempts: int = 5
-    base_delay: float = 0.5
-    max_delay: float = 20.0
-    max_retry_after: float = 60.0
-
-    def delay(self, attempt: int, rng: random.Random, retry_after: float | None = None) -> float:
-        if retry_after is not None:
-            return retry_after + rng.uniform(0, self.base_delay)
-        ceiling: float = min(self.max_delay, self.base_delay * 2.0 ** (attempt - 1))
-        return ceiling / 2 + rng.uniform(0, ceiling / 2)
-
-
 class NaverApi:
     """Count and list calls of the partner API for one account's cookies. Thread-safe."""
 
@@ -222,9 +201,7 @@ class NaverApi:
         # Redirects are not followed: a redirect to the login page is the answer (not logged in).
         self._client = client or httpx.Client(transport=transport, timeout=timeout, follow_redirects=False)
         self._sleep = sleep
-        self.retry = retry or RetryPolicy()
-        self._rng = rng or random.Random()
-        self._rng_lock = threading.Lock()
+        self.retry = retry or RetryPolicy.for_naver(rng)
         self._epoch_ms = epoch_ms or (lambda: int(time.time() * 1000))
         self._user_agent = user_agent
         self._cookies: str = ""
@@ -350,7 +327,7 @@ class NaverApi:
         cookies: str | None = None,
         attempts: int | None = None,
     ) -> httpx.Response:
-        max_attempts = attempts or self.retry.attempts
+        max_attempts = attempts or self.retry.max_attempts
         attempt = 0
         while True:
             attempt += 1
@@ -373,15 +350,14 @@ class NaverApi:
                     raise StoreFetchError(f"{what}: HTTP {status}", store_id=store_id)
                 problem = f"HTTP {status}"
                 retry_after = parse_retry_after(response.headers.get("retry-after"), time.time())
-                if retry_after is not None and retry_after > self.retry.max_retry_after:
+                if retry_after is not None and retry_after > self.retry.max_hint:
                     raise StoreFetchError(
                         f"{what}: {problem}, Naver asks to wait {retry_after:.0f}s - giving up for this run",
                         store_id=store_id,
                     )
             if attempt >= max_attempts:
                 raise StoreFetchError(f"{what}: {problem} after {attempt} tries", store_id=store_id)
-            with self._rng_lock:
-                wait = self.retry.delay(attempt, self._rng, retry_after)
+            wait = self.retry.backoff(attempt) if retry_after is None else self.retry.after_hint(retry_after)
             self.waits.append(wait)
             log.warning(
                 "store %s, %s: %s; retrying in %.2fs (try %d of %d)",

@@ -9,11 +9,10 @@ from __future__ import annotations
 
 import json
 import logging
-import random
 import threading
 import time
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any, ClassVar, Self
 
 import httpx
@@ -22,6 +21,7 @@ from pydantic import SecretStr
 from naver_sms.config.settings import ENV_PREFIX, Settings
 from naver_sms.errors import DeliveryError, DeliveryRejected, DeliveryUnavailable, OutcomeUnknown
 from naver_sms.logs import mask_text
+from naver_sms.retry import RetryPolicy
 from naver_sms.retry_after import parse_retry_after
 
 __all__ = [
@@ -54,35 +54,6 @@ BEFORE_SEND_ERRORS: tuple[type[httpx.TransportError], ...] = (
     httpx.UnsupportedProtocol,  # a misconfigured base URL: nothing was sent (retrying is harmless, bounded)
     httpx.LocalProtocolError,  # h11 refused to write our request
 )
-
-
-@dataclass(frozen=True, slots=True)
-class RetryPolicy:
-    """Bounded exponential backoff with jitter.
-
-    `max_attempts` counts every request of one call (the first one included). The n-th retry waits
-    `min(max_delay, base_delay * 2**(n-1))`, reduced by up to `jitter` (a fraction) at random so that several
-    runs do not retry in lockstep. A server's own hint (`Retry-After`, Telegram's `retry_after`) replaces
-    the computed delay but may not exceed `max_hint` - a longer hint ends the retries at once.
-    """
-
-    max_attempts: int = 4
-    base_delay: float = 0.5
-    max_delay: float = 8.0
-    jitter: float = 0.3
-    max_hint: float = 60.0
-    rng: random.Random = field(default_factory=random.Random, compare=False, repr=False)
-
-    def __post_init__(self) -> None:
-        if self.max_attempts < 1:
-            raise ValueError("max_attempts must be at least 1")
-        if not 0.0 <= self.jitter <= 1.0:
-            raise ValueError("jitter is a fraction between 0 and 1")
-
-    def backoff(self, retry: int) -> float:
-        """Seconds to wait before retry number `retry` (1-based)."""
-        delay = min(self.max_delay, self.base_delay * (2 ** (retry - 1)))
-        return float(delay * (1.0 - self.jitter * self.rng.random()))
 
 
 def reveal(value: SecretStr | str | None) -> str:
