@@ -227,6 +227,14 @@ def retouched(n: int) -> Booking:
     return booking(start=f"2026-11-2{n} 10:00", phone=f"0100000{n:04d}", options=[("전문가 보정", 2)])
 
 
+def listable(repo: SqliteRepository, *ns: int) -> list[Booking]:
+    """Bookings `retouched(n)` the digest lists, each with its row."""
+    bookings = [retouched(n) for n in ns]
+    for b in bookings:
+        repo.create(record_for(b))
+    return bookings
+
+
 def test_overlapping_runs_list_each_booking_in_one_digest_only(
     engine: RuleEngine,
     config: AppConfig,
@@ -238,9 +246,7 @@ def test_overlapping_runs_list_each_booking_in_one_digest_only(
     # GIVEN two runs that both evaluated the digest while nothing was listed yet; the second also sees a
     # booking made in between
     rules = compile_rules(engine, config, DIGEST, tmp_path)
-    first, second, late = retouched(7), retouched(8), retouched(9)
-    for b in (first, second, late):
-        repo.create(record_for(b))
+    first, second, late = listable(repo, 7, 8, 9)
     plan_a = plan_for(engine, rules, config, services, [first, second], NOW)
     plan_b = plan_for(engine, rules, config, services, [first, second, late], NOW)
     # WHEN run B executes while run A's Slack post is in flight
@@ -285,9 +291,7 @@ def test_a_digest_never_flags_a_booking_it_left_out_for_another_run(
 ) -> None:
     # GIVEN booking `held`, whose flag another run has claimed, and booking `free`
     rules = compile_rules(engine, config, DIGEST, tmp_path)
-    held, free = retouched(7), retouched(8)
-    for b in (held, free):
-        repo.create(record_for(b))
+    held, free = listable(repo, 7, 8)
     other = repo.claim(
         (held.booking_num, held.phone),
         "retouch_listed",
@@ -322,9 +326,7 @@ def test_a_failed_digest_post_lists_the_same_bookings_next_run_and_gives_up_at_t
 ) -> None:
     # GIVEN two listable bookings and a Slack that fails the first post
     rules = compile_rules(engine, config, DIGEST, tmp_path)
-    first, second = retouched(7), retouched(8)
-    for b in (first, second):
-        repo.create(record_for(b))
+    first, second = listable(repo, 7, 8)
     slack.failures.append(DeliveryError("500", channel="slack", status_code=500))
     # WHEN the digest runs: the post fails
     report = run_rules(engine, rules, config, services, [first, second], NOW, run_id="run-1")
@@ -338,8 +340,7 @@ def test_a_failed_digest_post_lists_the_same_bookings_next_run_and_gives_up_at_t
     run_rules(engine, rules, config, services, [first, second], NOW, run_id="run-2")
     assert len(slack.messages) == 1 and "(0007)" in slack.messages[0] and "(0008)" in slack.messages[0]
     # AND a post that keeps failing stops at max_attempts (3): failed for good, never posted again
-    third = retouched(9)
-    repo.create(record_for(third))
+    [third] = listable(repo, 9)
     slack.failures.extend(DeliveryError("500", channel="slack", status_code=500) for _ in range(3))
     for i in range(4):
         run_rules(engine, rules, config, services, [third], NOW, run_id=f"run-fail-{i}")
@@ -348,8 +349,7 @@ def test_a_failed_digest_post_lists_the_same_bookings_next_run_and_gives_up_at_t
     assert len(slack.messages) == 1
     # AND when it is matched again beside a new booking, only the new one is listed and flagged: the
     # update_flag after the post never marks the given-up booking as listed
-    fourth = retouched(6)
-    repo.create(record_for(fourth))
+    [fourth] = listable(repo, 6)
     report = run_rules(engine, rules, config, services, [third, fourth], NOW, run_id="run-after")
     assert "(0006)" in slack.messages[-1] and "(0009)" not in slack.messages[-1]
     assert {f.booking_num for f in report.flags} == {fourth.booking_num}
@@ -367,8 +367,7 @@ def test_a_digest_takes_over_the_claims_of_a_run_that_died_before_posting(
 ) -> None:
     # GIVEN a booking whose flag a crashed run claimed an hour ago (real time: leases are wall-clock)
     rules = compile_rules(engine, config, DIGEST, tmp_path)
-    b = retouched(7)
-    repo.create(record_for(b))
+    [b] = listable(repo, 7)
     an_hour_ago = datetime.now(KST) - timedelta(hours=1)
     repo.claim(
         (b.booking_num, b.phone),
@@ -390,8 +389,7 @@ def test_a_digest_to_a_disabled_channel_claims_nothing_and_counts_no_attempt(
     telegram_off = RecordingChannel("telegram", enabled=False)
     services = ActionServicesBundle(repo, sms, telegram_off, RecordingChannel("slack"))
     rules = compile_rules(engine, config, DIGEST.replace("send_slack", "send_telegram"), tmp_path)
-    b = retouched(7)
-    repo.create(record_for(b))
+    [b] = listable(repo, 7)
     # WHEN it runs
     report = run_rules(engine, rules, config, services, [b], NOW)
     # THEN nothing was posted or flagged, and the row carries no claim and no attempt
