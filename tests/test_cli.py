@@ -85,9 +85,9 @@ def cli(*args: str) -> Result:
     return CliRunner().invoke(app, list(args))
 
 
-def sandbox(command: str, db: Path, *extra: str, bookings: Path = EXAMPLES, now: str = NOW) -> Result:
-    """`naver-sms <command>` on the example bookings, the default config and a frozen clock."""
-    return cli(
+def sandbox_args(command: str, db: Path, *extra: str, bookings: Path = EXAMPLES, now: str = NOW) -> list[str]:
+    """The arguments of `naver-sms <command>` on the example bookings, the default config and a frozen clock."""
+    return [
         command,
         "--bookings",
         str(bookings),
@@ -98,6 +98,24 @@ def sandbox(command: str, db: Path, *extra: str, bookings: Path = EXAMPLES, now:
         "--now",
         now,
         *extra,
+    ]
+
+
+def sandbox(command: str, db: Path, *extra: str, bookings: Path = EXAMPLES, now: str = NOW) -> Result:
+    """`naver-sms <command>` on the example bookings, in this process."""
+    return cli(*sandbox_args(command, db, *extra, bookings=bookings, now=now))
+
+
+def console_script(
+    *args: str, cwd: Path = ROOT, columns: int | None = None
+) -> subprocess.CompletedProcess[str]:
+    """`naver-sms ARGS` as a subprocess whose output is not a terminal (rich then assumes 80 columns)."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("NAVER_SMS_") and k != "COLUMNS"}
+    if columns is not None:
+        env["COLUMNS"] = str(columns)
+    exe = Path(sys.executable).parent / "naver-sms"
+    return subprocess.run(
+        [str(exe), *args], capture_output=True, text=True, timeout=60, cwd=cwd, env=env, check=False
     )
 
 
@@ -129,28 +147,8 @@ def example_raws() -> list[dict[str, Any]]:
 
 def test_run_json_prints_one_json_object_from_the_console_script(tmp_path: Path) -> None:
     # GIVEN the installed console script, a fresh database and the example bookings
-    exe = Path(sys.executable).parent / "naver-sms"
     # WHEN it runs with --json
-    proc = subprocess.run(
-        [
-            str(exe),
-            "run",
-            "--bookings",
-            str(EXAMPLES),
-            "--db",
-            str(tmp_path / "s.sqlite3"),
-            "--config",
-            str(CONFIG_DIR),
-            "--now",
-            NOW,
-            "--json",
-        ],
-        capture_output=True,
-        text=True,
-        timeout=60,
-        cwd=ROOT,
-        env={k: v for k, v in os.environ.items() if not k.startswith("NAVER_SMS_")},
-    )
+    proc = console_script(*sandbox_args("run", tmp_path / "s.sqlite3", "--json"))
     # THEN it exits 0 and stdout is exactly one JSON object on one line, nothing else
     assert proc.returncode == 0, proc.stderr
     assert proc.stdout.endswith("\n") and proc.stdout.count("\n") == 1
@@ -301,31 +299,11 @@ def test_plan_explain_shows_the_failed_condition_and_the_values_seen(tmp_path: P
 
 def test_plan_explain_table_names_the_condition_and_the_values_seen(tmp_path: Path) -> None:
     # GIVEN the installed console script and a wide terminal
-    exe = Path(sys.executable).parent / "naver-sms"
-    env = {k: v for k, v in os.environ.items() if not k.startswith("NAVER_SMS_")} | {"COLUMNS": "2000"}
     # WHEN the plan of booking 900000013 (completed, no keyword) is explained at 20:10
-    proc = subprocess.run(
-        [
-            str(exe),
-            "plan",
-            "--bookings",
-            str(EXAMPLES),
-            "--db",
-            str(tmp_path / "s.sqlite3"),
-            "--config",
-            str(CONFIG_DIR),
-            "--now",
-            "2026-11-26 20:10",
-            "--booking",
-            "900000013",
-            "--explain",
-        ],
-        capture_output=True,
-        text=True,
-        timeout=60,
-        cwd=ROOT,
-        env=env,
+    args = sandbox_args(
+        "plan", tmp_path / "s.sqlite3", "--booking", "900000013", "--explain", now="2026-11-26 20:10"
     )
+    proc = console_script(*args, columns=2000)
     # THEN the table says which condition failed and what it saw
     assert proc.returncode == 0, proc.stderr
     row = next(line for line in proc.stdout.splitlines() if "review_request_event" in line)
@@ -473,19 +451,6 @@ def test_a_bad_now_exits_non_zero_with_a_clear_message(tmp_path: Path, bad: str)
 #: A phone number as written anywhere (dashed or digits only), and the one masked form history shows.
 RAW_PHONE = re.compile(r"(?<!\d)0\d{1,2}-?\d{3,4}-?\d{4}(?!\d)")
 MASKED_PHONE = re.compile(r"(?<![\d*])\d{2,3}-?\*+-?\d{4}(?!\d)")
-
-
-def console_script(
-    *args: str, cwd: Path = ROOT, columns: int | None = None
-) -> subprocess.CompletedProcess[str]:
-    """`naver-sms ARGS` as a subprocess whose output is not a terminal (rich then assumes 80 columns)."""
-    env = {k: v for k, v in os.environ.items() if not k.startswith("NAVER_SMS_") and k != "COLUMNS"}
-    if columns is not None:
-        env["COLUMNS"] = str(columns)
-    exe = Path(sys.executable).parent / "naver-sms"
-    return subprocess.run(
-        [str(exe), *args], capture_output=True, text=True, timeout=60, cwd=cwd, env=env, check=False
-    )
 
 
 def test_history_masks_every_phone_number_in_one_form(tmp_path: Path) -> None:
@@ -641,18 +606,7 @@ def test_plan_explain_never_cuts_a_booking_number_at_80_columns(tmp_path: Path) 
     # GIVEN output that is not a terminal (80 columns)
     # WHEN a booking's plan is explained
     proc = console_script(
-        "plan",
-        "--bookings",
-        str(EXAMPLES),
-        "--db",
-        str(tmp_path / "s.sqlite3"),
-        "--config",
-        str(CONFIG_DIR),
-        "--now",
-        NOW,
-        "--booking",
-        "900000004",
-        "--explain",
+        *sandbox_args("plan", tmp_path / "s.sqlite3", "--booking", "900000004", "--explain")
     )
     # THEN every row shows the whole booking number, and the table fits
     assert proc.returncode == 0, proc.stderr
