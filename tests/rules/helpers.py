@@ -72,9 +72,11 @@ def execute_plan(
     now: datetime,
     *,
     run_id: str = "run-1",
+    dry_run: bool = False,
 ) -> RunReport:
-    report = RunReport(run_id=run_id, now=now, started_at=now, mode="test", source="test")
-    options = RunOptions(run_id=run_id, lease=timedelta(minutes=10))
+    """Execute `plan` as a run would - or, with `dry_run`, preview it as `--dry-run` and `plan` do."""
+    report = RunReport(run_id=run_id, now=now, started_at=now, mode="test", source="test", dry_run=dry_run)
+    options = RunOptions(run_id=run_id, lease=timedelta(minutes=10), dry_run=dry_run)
 
     def make(rule: CompiledRule, facts: Facts | None, group: Sequence[Facts]) -> ActionContext:
         return ActionContext(
@@ -89,5 +91,5 @@ def execute_plan(
             bookings=tuple(f.booking for f in group),
         )
 
-    engine.execute(plan, make, report)
+    (engine.preview if dry_run else engine.execute)(plan, make, report)
     return report

@@ -520,8 +520,6 @@ def test_a_dry_run_shows_an_sms_whose_text_cannot_be_built_as_the_run_would_repo
     import dataclasses
 
     from naver_sms.config.models import SmsTemplate
-    from naver_sms.rules.context import ActionContext, RunOptions
-    from naver_sms.rules.report import RunReport
 
     # GIVEN a confirmation template that fails with this booking's data
     broken = SmsTemplate(type="SMS", text="{{ booking.name[50] }}님 예약 확인", label="확인")
@@ -543,22 +541,8 @@ def test_a_dry_run_shows_an_sms_whose_text_cannot_be_built_as_the_run_would_repo
     )
     b = booking()
     plan = plan_for(engine, rules, cfg, services, [b], NOW)
-    report = RunReport(run_id="dry", now=NOW, started_at=NOW, mode="test", source="test", dry_run=True)
-
-    def make(rule, facts, group):  # type: ignore[no-untyped-def]
-        return ActionContext(
-            rule=rule.name,
-            booking=facts.booking,
-            record=facts.record,
-            store=facts.store,
-            now=NOW,
-            config=cfg,
-            services=services,
-            options=RunOptions(run_id="dry"),
-        )
-
     # WHEN it is previewed
-    engine.preview(plan, make, report)
+    report = execute_plan(engine, plan, cfg, services, NOW, run_id="dry", dry_run=True)
     # THEN the SMS shows as failed, the flag is not shown as set, and nothing was written
     assert [(s.status, s.template) for s in report.sms] == [("failed", "confirmation")]
     assert report.flags == []
