@@ -291,20 +291,26 @@ def _count_unbuilt_attempt(
 ) -> bool:
     """Claim and release the flag, counting one attempt; True when the flag is now failed for good."""
     repo = ctx.services.db_repo
-    if ctx.record is None:
-        repo.create(BookingRecord.for_booking(booking))
-    claim = repo.claim(
+    claim = _claim(ctx, booking, flag, {"template": template, "rule": ctx.rule})
+    error = f"the text could not be built: {type(exc).__name__}: {exc}"
+    if claim.stale is not None:  # a crashed run's send may have gone out: leave it to the look-up
+        return repo.abandon(claim, error=error)
+    return repo.release(claim, error=error)
+
+
+def _claim(ctx: ActionContext, booking: Booking, flag: str, info: dict[str, Any]) -> Claim:
+    """Claim `flag` on the booking's row for this run, in real time (leases live in real time, whatever
+    the decision clock says); a row the run did not load is created first (a flag needs its row)."""
+    if ctx.booking is None or ctx.record is None:
+        ctx.services.db_repo.create(BookingRecord.for_booking(booking))
+    return ctx.services.db_repo.claim(
         (booking.booking_num, booking.phone),
         flag,
         run_id=ctx.options.run_id,
         now=ctx.options.wall_clock(),
         lease=ctx.options.lease,
-        info={"template": template, "rule": ctx.rule},
+        info=info,
     )
-    error = f"the text could not be built: {type(exc).__name__}: {exc}"
-    if claim.stale is not None:  # a crashed run's send may have gone out: leave it to the look-up
-        return repo.abandon(claim, error=error)
-    return repo.release(claim, error=error)
 
 
 def _with(
@@ -495,22 +501,11 @@ def _post_once(
     owner is at least once, where a customer's SMS is exactly once.
     """
     repo = ctx.services.db_repo
-    now = ctx.options.wall_clock()
     claims: list[tuple[Booking, Claim]] = []
     problems: list[str] = []
     for booking in ctx.bookings if ctx.booking is None else (ctx.booking,):
-        key = (booking.booking_num, booking.phone)
         try:
-            if ctx.booking is None or ctx.record is None:  # a flag needs its row (create-if-absent)
-                repo.create(BookingRecord.for_booking(booking))
-            claim = repo.claim(
-                key,
-                flag,
-                run_id=ctx.options.run_id,
-                now=now,
-                lease=ctx.options.lease,
-                info={"rule": ctx.rule, "action": name},
-            )
+            claim = _claim(ctx, booking, flag, {"rule": ctx.rule, "action": name})
         except (FlagAlreadyDone, FlagClaimed, FlagFailedForGood):
             continue  # posted already, being posted by another run, or given up on (the run reports it)
         except Exception as exc:
