@@ -326,12 +326,7 @@ class RuleEngine:
                 try:
                     _record(report, action.atype.preview(ctx, action.params))
                 except Exception as exc:  # a template that cannot render: show it, as execute would fail
-                    cause = exc.original_error if isinstance(exc, ActionExecutionError) else exc
-                    partial = (
-                        exc.context_data.get("result") if isinstance(exc, ActionExecutionError) else None
-                    )
-                    if isinstance(partial, ActionResult):
-                        _record(report, partial)
+                    cause = _record_partial(report, exc)
                     report.errors.append(
                         RunError(
                             "action",
@@ -354,9 +349,7 @@ class RuleEngine:
                     raise ActionExecutionError(action.name, ctx.booking_id, exc, {"rule": rule.name}) from exc
             except ActionExecutionError as err:
                 report.actions[(rule.name, action.name, "failed")] += 1
-                partial = err.context_data.get("result")
-                if isinstance(partial, ActionResult):
-                    _record(report, partial)
+                _record_partial(report, err)
                 report.errors.append(
                     RunError(
                         "action",
@@ -387,6 +380,16 @@ class RuleEngine:
                 # nothing went out (done elsewhere, or the channel is off): what follows (e.g. an
                 # update_flag marking bookings as notified) must not run
                 return
+
+
+def _record_partial(report: RunReport, exc: Exception) -> BaseException:
+    """Record what a failing action did before it failed (e.g. the failed SMS); returns the cause."""
+    if not isinstance(exc, ActionExecutionError):
+        return exc
+    partial = exc.context_data.get("result")
+    if isinstance(partial, ActionResult):
+        _record(report, partial)
+    return exc.original_error
 
 
 def _record(report: RunReport, result: ActionResult) -> None:
