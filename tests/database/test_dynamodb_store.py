@@ -284,3 +284,11 @@ def test_open_dynamodb_gives_both_repositories_on_one_client(
     sessions.save_cookies([])
     assert sessions.load_cookies() == []
     assert repo.client is sessions.client and repo.max_attempts == 5
+
+
+def test_a_target_botocore_cannot_make_a_client_for_is_a_repository_error() -> None:
+    # GIVEN a target whose region botocore refuses (no request is ever made)
+    target = DynamoTarget.parse("dynamodb://bad region?endpoint=http://127.0.0.1:9")
+    # WHEN its repositories are opened THEN the failure is the state store's, named, not botocore's
+    with pytest.raises(RepositoryError, match=r"InvalidRegionError: .*'bad region'"):
+        open_dynamodb(target)

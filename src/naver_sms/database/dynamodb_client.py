@@ -175,12 +175,15 @@ def make_client(target: DynamoTarget, *, max_attempts: int = 3, timeout: float =
     credentials: dict[str, str] = {}
     if target.endpoint and not os.environ.get("AWS_ACCESS_KEY_ID"):
         credentials = {"aws_access_key_id": "local", "aws_secret_access_key": "local"}
-    client: DynamoDBClient = boto3.session.Session().client(
-        "dynamodb",
-        endpoint_url=target.endpoint,
-        config=config,
-        **credentials,  # type: ignore[call-overload]
-    )
+    try:
+        client: DynamoDBClient = boto3.session.Session().client(
+            "dynamodb",
+            endpoint_url=target.endpoint,
+            config=config,
+            **credentials,  # type: ignore[call-overload]
+        )
+    except BotoCoreError as exc:  # e.g. an invalid region or endpoint: no client, so no state store
+        raise RepositoryError(f"DynamoDB {target.describe()}: {_describe(exc)}") from exc
     return client
 
 
