@@ -23,9 +23,9 @@ from typing import Any
 import pytest
 from typer.testing import CliRunner, Result
 
-from naver_sms.cli import app
-from tests.helpers.bookings import kst
+from naver_sms.cli import Seams, app
 from tests.legacy_oracle import LegacyConfig, LegacyJob
+from tests.world import kst
 
 ROOT = Path(__file__).resolve().parent.parent
 CONFIG_DIR = ROOT / "config"
@@ -564,17 +564,28 @@ def test_a_db_url_of_another_scheme_in_the_environment_is_refused(
 # --- db init ---------------------------------------------------------------------------------------------
 
 
-def test_db_init_suggests_a_db_url_with_the_table_names_it_used(monkeypatch: pytest.MonkeyPatch) -> None:
+def test_db_init_suggests_a_db_url_with_the_table_names_it_used() -> None:
     # GIVEN tables created under other names (the endpoint stood in: no network)
-    from naver_sms.database import dynamodb_client
+    from naver_sms.database.dynamo_target import DynamoTarget
 
     made: list[Any] = []
 
-    def create_tables(target: Any) -> list[str]:
-        made.append(target)
-        return [target.sms_table, target.session_table]
+    class Endpoint:
+        """The DynamoDB client of `db init`'s seam: it creates every table at once."""
 
-    monkeypatch.setattr(dynamodb_client, "create_tables", create_tables)
+        def create_table(self, **definition: Any) -> None:
+            pass
+
+        def describe_table(self, TableName: str) -> dict[str, Any]:
+            return {"Table": {"TableStatus": "ACTIVE"}}
+
+    def client_for(target: Any) -> Endpoint:
+        made.append(target)
+        return Endpoint()
+
+    def cli(*args: str) -> Result:  # this test's commands reach DynamoDB through the seam
+        return CliRunner().invoke(app, list(args), obj=Seams(dynamo_client=client_for))
+
     # WHEN db init reports
     result = cli(
         "db", "init", "--endpoint", "http://127.0.0.1:8000", "--sms-table", "sms2", "--session-table", "s2"
@@ -583,7 +594,7 @@ def test_db_init_suggests_a_db_url_with_the_table_names_it_used(monkeypatch: pyt
     assert result.exit_code == 0, result.output
     url = "dynamodb://ap-northeast-2?endpoint=http://127.0.0.1:8000&sms_table=sms2&session_table=s2"
     assert f"--db '{url}'" in result.stdout
-    assert dynamodb_client.DynamoTarget.parse(url) == made[0]
+    assert DynamoTarget.parse(url) == made[0]
     # AND with the default names the suggestion stays short
     plain = cli("db", "init", "--endpoint", "http://127.0.0.1:8000")
     assert "--db 'dynamodb://ap-northeast-2?endpoint=http://127.0.0.1:8000')" in plain.stdout
@@ -685,6 +696,6 @@ def test_cli_doc_says_serve_runs_at_once_then_on_the_marks() -> None:
     ],
 )
 def test_history_masks_korean_numbers_and_nothing_else(text: str, masked: str) -> None:
-    from naver_sms.cli import _mask
+    from naver_sms.domain.privacy import mask_uniform as _mask
 
     assert _mask(text) == masked

@@ -1,17 +1,38 @@
-"""One retry policy for every HTTP client (the Naver partner API, SENS, Telegram, Slack).
+"""One retry helper for every client of an outside service: the Naver partner API, SENS, Telegram, Slack and
+DynamoDB's unprocessed keys.
 
-Bounded exponential backoff with jitter, and servers' own hints (`Retry-After`, read by
-`naver_sms.retry_after.parse_retry_after`; Telegram's `retry_after`). The clients differ only in their
-numbers: the Naver fetch waits longer and spreads concurrent store workers further apart
-(`RetryPolicy.for_naver`); the channels use the defaults.
+The loop is written once, on `tenacity`; each client only classifies one answer (style.md §13):
+
+    def attempt() -> Response | Again:
+        ...                      # a final answer: return it (done) or raise the error (final)
+        return Again("HTTP 503", give_up=lambda tries: DeliveryUnavailable(...), hint=retry_after)
+
+    response = retry_call(attempt, policy, sleep=self._sleep, on_wait=log_the_wait)
+
+The wait before the n-th retry is the policy's bounded exponential backoff with jitter, or - when the service
+said how long (`Retry-After`, Telegram's `retry_after`) - that hint (`RetryPolicy.after_hint`). A hint longer
+than `RetryPolicy.max_hint` ends the retries at once rather than stall the run. When no try is left, the
+answer's `give_up(tries)` is raised (chained to its `cause`).
 """
 
 from __future__ import annotations
 
+import email.utils
 import random
+import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
+from datetime import UTC
+from typing import TypeVar, cast
 
-__all__ = ["RetryPolicy"]
+import tenacity
+
+__all__ = ["Again", "RetryPolicy", "Sleep", "parse_retry_after", "retry_call"]
+
+T = TypeVar("T")
+
+#: An injectable `time.sleep`.
+Sleep = Callable[[float], None]
 
 
 @dataclass(frozen=True, slots=True)
@@ -55,3 +76,81 @@ class RetryPolicy:
     def after_hint(self, hint: float) -> float:
         """Seconds to wait when the server said `hint` (already checked against `max_hint`)."""
         return hint + (self.rng.uniform(0.0, self.hint_jitter) if self.hint_jitter else 0.0)
+
+    def wait(self, retry: int, hint: float | None) -> float:
+        """Seconds to wait before retry number `retry`: the server's hint if it gave one, else the backoff."""
+        return self.backoff(retry) if hint is None else self.after_hint(hint)
+
+
+@dataclass(frozen=True, slots=True)
+class Again:
+    """An answer worth another try: why (for the log), the error to raise when no try is left (given the
+    number of tries made), the wait the service asked for, and the exception behind it."""
+
+    reason: str
+    give_up: Callable[[int], BaseException]
+    hint: float | None = None
+    cause: BaseException | None = None
+
+
+def retry_call(
+    attempt: Callable[[], T | Again],
+    policy: RetryPolicy,
+    *,
+    sleep: Sleep = time.sleep,
+    on_wait: Callable[[int, Again, float], None] | None = None,
+    max_attempts: int | None = None,
+) -> T:
+    """Call `attempt` until it returns something other than `Again`, at most `max_attempts` times (default:
+    the policy's). `on_wait(tries, again, seconds)` is told before each wait. Exceptions of `attempt` are
+    final and propagate at once."""
+    tries = max_attempts or policy.max_attempts
+
+    def again_of(state: tenacity.RetryCallState) -> Again:
+        assert state.outcome is not None
+        return cast(Again, state.outcome.result())
+
+    def stops(state: tenacity.RetryCallState) -> bool:
+        hint = again_of(state).hint
+        return state.attempt_number >= tries or (hint is not None and hint > policy.max_hint)
+
+    def wait(state: tenacity.RetryCallState) -> float:
+        # tenacity asks for the wait before it asks whether to stop: no random draw for a wait never taken
+        return 0.0 if stops(state) else policy.wait(state.attempt_number, again_of(state).hint)
+
+    def before_sleep(state: tenacity.RetryCallState) -> None:
+        if on_wait is not None and state.next_action is not None:
+            on_wait(state.attempt_number, again_of(state), state.next_action.sleep)
+
+    def give_up(state: tenacity.RetryCallState) -> T:
+        again = again_of(state)
+        raise again.give_up(state.attempt_number) from again.cause
+
+    retrying = tenacity.Retrying(
+        sleep=sleep,
+        stop=stops,
+        wait=wait,
+        retry=tenacity.retry_if_result(lambda result: isinstance(result, Again)),
+        before_sleep=before_sleep,
+        retry_error_callback=give_up,
+    )
+    return cast(T, retrying(attempt))
+
+
+def parse_retry_after(value: str | None, now: float | None = None) -> float | None:
+    """Seconds to wait, from a `Retry-After` value (RFC 9110 §10.2.3: `"30"`, `"1.5"`, or an HTTP date);
+    None when absent or unreadable. `now` is epoch seconds (default: the real time) for the date form."""
+    if value is None or not value.strip():
+        return None
+    value = value.strip()
+    try:
+        return max(0.0, float(value))
+    except ValueError:
+        pass
+    try:
+        moment = email.utils.parsedate_to_datetime(value)
+    except (TypeError, ValueError):
+        return None
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=UTC)
+    return max(0.0, float(moment.timestamp()) - (time.time() if now is None else now))

@@ -34,11 +34,11 @@ from pydantic_core import PydanticCustomError
 from naver_sms.config.loader import validation_errors
 from naver_sms.config.models import AppConfig
 from naver_sms.config.yaml_lines import line_of, load_yaml
-from naver_sms.domain.booking import Booking, BookingRecord
-from naver_sms.domain.clock import FixedClock, parse_kst
+from naver_sms.domain.booking import Booking, BookingRecord, Store
+from naver_sms.domain.clock import Clock, FixedClock, parse_kst
 from naver_sms.errors import ConfigError, ConfigErrors, did_you_mean
-from naver_sms.naver.source import FetchResult
-from naver_sms.runner import run_once
+from naver_sms.ports import BookingSource, FetchResult
+from naver_sms.runner import Runtime, run_once
 
 __all__ = ["FixtureResult", "load_fixtures", "run_fixture"]
 
@@ -191,12 +191,12 @@ class _ListSource:
     def __init__(self, bookings: Sequence[Booking]) -> None:
         self.bookings = list(bookings)
 
-    def fetch(self, stores: Sequence[Any], now: datetime) -> FetchResult:
+    def fetch(self, stores: Sequence[Store], now: datetime) -> FetchResult:
         return FetchResult(bookings=list(self.bookings))
 
 
 def run_fixture(
-    fixture: Fixture, *, make_runtime: Callable[..., Any], file: str, line: int | None
+    fixture: Fixture, *, make_runtime: Callable[[BookingSource, Clock], Runtime], file: str, line: int | None
 ) -> FixtureResult:
     """Run one fixture. `make_runtime(source, clock)` returns a fresh `Runtime` (in-memory state, outbox)."""
     result = FixtureResult(fixture.name, file, line)

@@ -18,7 +18,7 @@ from typing import Any, TypeVar
 
 from pydantic import BaseModel, ValidationError
 
-from naver_sms.config.models import AppConfig, SmsTemplate, StoresFile, TemplatesFile
+from naver_sms.config.models import AppConfig, SmsTemplate, StoreEntry, StoresFile, TemplatesFile
 from naver_sms.config.yaml_lines import LineDict, line_of, load_yaml
 from naver_sms.domain.booking import Store
 from naver_sms.domain.sms_text import (
@@ -107,8 +107,6 @@ def _parse(model: type[M], data: Any, file: str, errors: list[ConfigError]) -> M
 
 
 def _nested_fields(name: str) -> set[str]:
-    from naver_sms.config.models import StoreEntry
-
     model: type[BaseModel] = StoreEntry if name == "stores" else SmsTemplate
     return set(model.model_fields) | {f.alias for f in model.model_fields.values() if f.alias}
 

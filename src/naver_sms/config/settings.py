@@ -16,11 +16,19 @@ from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, f
 
 from naver_sms.errors import ConfigError, did_you_mean
 
-__all__ = ["ENV_PREFIX", "Settings", "check_db_target"]
+__all__ = ["DYNAMO_SCHEME", "ENV_PREFIX", "Settings", "check_db_target", "is_dynamo_url"]
 
 ENV_PREFIX = "NAVER_SMS_"
 
+#: the scheme of a DynamoDB state target, `dynamodb://REGION?endpoint=URL&...` (anything else is SQLite)
+DYNAMO_SCHEME = "dynamodb"
+
 _URL_SCHEME = re.compile(r"^([A-Za-z][A-Za-z0-9+.-]*)://")
+
+
+def is_dynamo_url(value: str) -> bool:
+    """True for a `dynamodb://...` target (the `--db` option takes either this or a SQLite path)."""
+    return value.strip().lower().startswith(DYNAMO_SCHEME + "://")
 
 
 def check_db_target(value: str, *, where: str = "NAVER_SMS_DB") -> None:

@@ -16,16 +16,10 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-from naver_sms.database.repositories import (
-    LOGIN_PAUSE_ID,
-    UNREADABLE_ROW,
-    Expect,
-    FlagRepository,
-    LoginPause,
-    RecordKey,
-    matches,
-)
 from naver_sms.errors import RecordMissing, RepositoryError
+from naver_sms.flags.machine import FlagRepository
+from naver_sms.flags.store import UNREADABLE_ROW, Expect, RecordKey, matches
+from naver_sms.ports import LOGIN_PAUSE_ID, LoginPause
 
 __all__ = ["SqliteDatabase", "SqliteRecordStore", "SqliteRepository", "SqliteSessionRepository"]
 

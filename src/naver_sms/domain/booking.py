@@ -13,6 +13,7 @@ from types import MappingProxyType
 from typing import Any
 
 from naver_sms.domain.clock import KST
+from naver_sms.domain.privacy import mask_name, mask_phone
 
 __all__ = [
     "FLAG_NAMES",
@@ -23,8 +24,6 @@ __all__ = [
     "Store",
     "format_phone_key",
     "legacy_phone_key",
-    "mask_name",
-    "mask_phone",
 ]
 
 #: The three legacy flags of the `sms` table (legacy-behaviour.md §3-4).
@@ -66,28 +65,6 @@ def legacy_phone_key(digits: str) -> str:
     """The key the legacy job wrote: always 3-4-rest (`011-1234-567` for a 10-digit number). Rows it left
     keep their key; the runner finds them under it (runner.build_plan), so no booking is taken for new."""
     return f"{digits[:3]}-{digits[3:7]}-{digits[7:]}"
-
-
-def mask_phone(phone: str) -> str:
-    """`010-1234-5678` -> `010-****-5678`; digits-only numbers keep their first three and last four."""
-    digits = re.sub(r"\D", "", phone)
-    if len(digits) < 7:
-        return "*" * len(phone)
-    if len(digits) < 9 or not digits.startswith("0"):  # not a Korean number: keep only the last four
-        return "*" * (len(digits) - 4) + digits[-4:]
-    if "-" in phone:
-        head, *_, tail = phone.split("-")
-        return f"{head}-****-{tail}"
-    return f"{digits[:3]}****{digits[-4:]}"
-
-
-def mask_name(name: str) -> str:
-    """`홍길동` -> `홍*동`, `김철` -> `김*`, `Alexander` -> `A*******r`."""
-    if len(name) <= 1:
-        return "*" * len(name)
-    if len(name) == 2:
-        return name[0] + "*"
-    return name[0] + "*" * (len(name) - 2) + name[-1]
 
 
 @dataclass(frozen=True, slots=True)

@@ -34,8 +34,7 @@ import httpx
 
 from naver_sms.domain.clock import KST
 from naver_sms.errors import BookingSourceError, StoreFetchError
-from naver_sms.retry import RetryPolicy
-from naver_sms.retry_after import parse_retry_after
+from naver_sms.retry import Again, RetryPolicy, parse_retry_after, retry_call
 
 __all__ = [
     "CHROME_USER_AGENT",
@@ -328,44 +327,53 @@ class NaverApi:
         attempts: int | None = None,
     ) -> httpx.Response:
         max_attempts = attempts or self.retry.max_attempts
-        attempt = 0
-        while True:
-            attempt += 1
+
+        def attempt() -> httpx.Response | Again:
             with self._count_lock:
                 self._requests += 1
             headers = self._headers(store_id, self._cookies if cookies is None else cookies)
-            retry_after: float | None = None
             try:
                 response = self._client.get(url, params=self._params(window, page), headers=headers)
             except httpx.TransportError as exc:
                 problem = f"no answer ({type(exc).__name__})"
-            else:
-                status = response.status_code
-                location = response.headers.get("location", "")
-                if status in (401, 403) or (response.is_redirect and is_login_url(location)):
-                    raise SessionRejected(f"store {store_id}, {what}: HTTP {status}, not logged in")
-                if status == 200:
-                    return response
-                if status != 429 and status < 500:
-                    raise StoreFetchError(f"{what}: HTTP {status}", store_id=store_id)
-                problem = f"HTTP {status}"
-                retry_after = parse_retry_after(response.headers.get("retry-after"), time.time())
-                if retry_after is not None and retry_after > self.retry.max_hint:
-                    raise StoreFetchError(
-                        f"{what}: {problem}, Naver asks to wait {retry_after:.0f}s - giving up for this run",
-                        store_id=store_id,
-                    )
-            if attempt >= max_attempts:
-                raise StoreFetchError(f"{what}: {problem} after {attempt} tries", store_id=store_id)
-            wait = self.retry.backoff(attempt) if retry_after is None else self.retry.after_hint(retry_after)
+                return Again(
+                    problem,
+                    lambda tries: StoreFetchError(
+                        f"{what}: {problem} after {tries} tries", store_id=store_id
+                    ),
+                )
+            status = response.status_code
+            location = response.headers.get("location", "")
+            if status in (401, 403) or (response.is_redirect and is_login_url(location)):
+                raise SessionRejected(f"store {store_id}, {what}: HTTP {status}, not logged in")
+            if status == 200:
+                return response
+            if status != 429 and status < 500:
+                raise StoreFetchError(f"{what}: HTTP {status}", store_id=store_id)
+            problem = f"HTTP {status}"
+            hint = parse_retry_after(response.headers.get("retry-after"), time.time())
+            if hint is not None and hint > self.retry.max_hint:
+                too_long = StoreFetchError(
+                    f"{what}: {problem}, Naver asks to wait {hint:.0f}s - giving up for this run",
+                    store_id=store_id,
+                )
+                return Again(problem, lambda tries: too_long, hint=hint)
+            return Again(
+                problem,
+                lambda tries: StoreFetchError(f"{what}: {problem} after {tries} tries", store_id=store_id),
+                hint=hint,
+            )
+
+        def log_wait(tries: int, again: Again, wait: float) -> None:
             self.waits.append(wait)
             log.warning(
                 "store %s, %s: %s; retrying in %.2fs (try %d of %d)",
                 store_id,
                 what,
-                problem,
+                again.reason,
                 wait,
-                attempt + 1,
+                tries + 1,
                 max_attempts,
             )
-            self._sleep(wait)
+
+        return retry_call(attempt, self.retry, sleep=self._sleep, on_wait=log_wait, max_attempts=max_attempts)

@@ -23,7 +23,6 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from naver_sms.config.settings import Settings
-from naver_sms.database.repositories import SessionRepository
 from naver_sms.domain.booking import Booking, BookingError, Store
 from naver_sms.domain.clock import KST
 from naver_sms.errors import BookingSourceError, LoginError, StoreFetchError
@@ -39,7 +38,7 @@ from naver_sms.naver.api import (
 )
 from naver_sms.naver.login import BrowserLogin
 from naver_sms.naver.session import Login, SessionManager
-from naver_sms.naver.source import FetchResult
+from naver_sms.ports import FetchResult, SessionRepository
 
 __all__ = ["NaverBookingSource", "log_in_now"]
 

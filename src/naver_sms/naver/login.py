@@ -74,6 +74,7 @@ def _new_document_loaded(driver: Any, marker: str) -> bool:
     `window` asks nothing of the old document's nodes, and an answer lost to the navigation only means
     "not yet". A closed window or a dead session still ends the wait with its own error.
     """
+    # selenium only where the browser is driven: a run with a valid session never loads it
     from selenium.common.exceptions import (
         InvalidSessionIdException,
         NoSuchWindowException,
@@ -191,6 +192,7 @@ class BrowserLogin:
                 "no Naver credentials: set NAVER_SMS_NAVER_ID and NAVER_SMS_NAVER_PASSWORD "
                 "(or the secret) to log in"
             )
+        # selenium only where the browser is driven: a run with a valid session never loads it
         from selenium.common.exceptions import WebDriverException
 
         started = time.monotonic()
@@ -214,6 +216,7 @@ class BrowserLogin:
     # -- steps --
 
     def _start(self, profile: str) -> Any:
+        # selenium only where the browser is driven: a run with a valid session never loads it
         from selenium import webdriver
         from selenium.webdriver.chrome.service import Service
 
@@ -231,6 +234,7 @@ class BrowserLogin:
         return driver
 
     def _log_in(self, driver: Any) -> list[dict[str, Any]]:
+        # selenium only where the browser is driven: a run with a valid session never loads it
         from selenium.common.exceptions import TimeoutException
         from selenium.webdriver.common.by import By
         from selenium.webdriver.support import expected_conditions as ec
@@ -271,6 +275,7 @@ class BrowserLogin:
         return self._cookies(driver)
 
     def _wait_for_person(self, driver: Any) -> None:
+        # selenium only where the browser is driven: a run with a valid session never loads it
         from selenium.common.exceptions import TimeoutException
         from selenium.webdriver.support.ui import WebDriverWait
 
@@ -287,6 +292,7 @@ class BrowserLogin:
 
     def _person_done(self, driver: Any) -> bool:
         """One poll of the interactive wait; a page being replaced at that moment means "not yet"."""
+        # selenium only where the browser is driven: a run with a valid session never loads it
         from selenium.common.exceptions import (
             InvalidSessionIdException,
             NoSuchWindowException,
@@ -301,6 +307,7 @@ class BrowserLogin:
             return False
 
     def _page(self, driver: Any) -> LoginPage:
+        # selenium only where the browser is driven: a run with a valid session never loads it
         from selenium.common.exceptions import WebDriverException
         from selenium.webdriver.common.by import By
 

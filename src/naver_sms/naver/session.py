@@ -24,9 +24,9 @@ from collections.abc import Callable, Mapping, Sequence
 from datetime import datetime, timedelta
 from typing import Any, Protocol
 
-from naver_sms.database.repositories import LoginPause, SessionRepository
 from naver_sms.domain.clock import KST, SystemClock
 from naver_sms.errors import LoginBlocked, LoginError, RepositoryError
+from naver_sms.ports import LoginPause, SessionRepository
 
 __all__ = ["Cookies", "Login", "SessionCheck", "SessionManager"]
 

@@ -19,10 +19,9 @@ import httpx
 from pydantic import SecretStr
 
 from naver_sms.config.settings import ENV_PREFIX, Settings
+from naver_sms.domain.privacy import mask_text
 from naver_sms.errors import DeliveryError, DeliveryRejected, DeliveryUnavailable, OutcomeUnknown
-from naver_sms.logs import mask_text
-from naver_sms.retry import RetryPolicy
-from naver_sms.retry_after import parse_retry_after
+from naver_sms.retry import Again, RetryPolicy, Sleep, parse_retry_after, retry_call
 
 __all__ = [
     "BEFORE_SEND_ERRORS",
@@ -31,7 +30,6 @@ __all__ = [
     "PostingClient",
     "RetryPolicy",
     "Sleep",
-    "mask_phones",
     "redact_httpx_logs",
     "retry_after_header",
     "reveal",
@@ -39,9 +37,6 @@ __all__ = [
     "unset_settings",
     "utf16_length",
 ]
-
-#: An injectable `time.sleep`.
-Sleep = Callable[[float], None]
 
 #: Transport failures that happen before a byte of the request reached the server: always safe to retry.
 #: Every other `httpx.TransportError` (read timeout, connection reset, server disconnected) may come after
@@ -111,17 +106,21 @@ class ChannelClient:
     def __exit__(self, *exc: object) -> None:
         self.close()
 
-    def _wait(self, attempt: int, what: str, reason: str, delay: float) -> None:
-        self.log.warning(
-            "%s: %s: %s; retry %d of %d in %.2fs",
-            self.LOG_NAME,
-            what,
-            reason,
-            attempt,
-            self._retry.max_attempts - 1,
-            delay,
-        )
-        self._sleep(delay)
+    def _waiting(self, what: str) -> Callable[[int, Again, float], None]:
+        """The log line before a retry of `what` (the retry helper sleeps)."""
+
+        def log_wait(attempt: int, again: Again, delay: float) -> None:
+            self.log.warning(
+                "%s: %s: %s; retry %d of %d in %.2fs",
+                self.LOG_NAME,
+                what,
+                again.reason,
+                attempt,
+                self._retry.max_attempts - 1,
+                delay,
+            )
+
+        return log_wait
 
 
 @dataclass(frozen=True, slots=True)
@@ -138,7 +137,7 @@ class Answer:
 class PostingClient(ChannelClient):
     """A channel that posts one JSON body per message part and never looks up what it sent (Telegram, Slack).
 
-    `_post_with_retries` is the one retry loop: 429 waits the service's hint (bounded by
+    `_post_with_retries` classifies each answer for the retry helper (`naver_sms.retry`): 429 waits the service's hint (bounded by
     `RetryPolicy.max_hint`; without a hint, backoff); 5xx and connection failures before the request went out
     back off; all bounded by `RetryPolicy.max_attempts`, then `DeliveryUnavailable`. Any other answer that is
     not `Answer.ok` is final: `DeliveryRejected`. No answer after the request went out is `OutcomeUnknown`:
@@ -175,18 +174,20 @@ class PostingClient(ChannelClient):
         body = json.dumps(payload, ensure_ascii=False).encode("utf-8")
         headers = {"Content-Type": "application/json; charset=utf-8"}
         channel = self.CHANNEL
-        attempts = self._retry.max_attempts
-        for attempt in range(1, attempts + 1):
+
+        def unavailable(message: str, **details: Any) -> Callable[[int], DeliveryError]:
+            return lambda tries: DeliveryUnavailable(
+                f"{where} not {self.DONE}: {message}; gave up after {tries} attempt(s)",
+                channel=channel,
+                **details,
+            )
+
+        def attempt() -> Answer | Again:
             try:
                 response = self._http.post(url, content=body, headers=headers)
             except BEFORE_SEND_ERRORS as exc:
                 reason = f"connection failed ({type(exc).__name__})"
-                if attempt < attempts:
-                    self._wait(attempt, where, reason, self._retry.backoff(attempt))
-                    continue
-                raise DeliveryUnavailable(
-                    f"{where} not {self.DONE}: {reason}; gave up after {attempt} attempt(s)", channel=channel
-                ) from exc
+                return Again(reason, unavailable(reason), cause=exc)
             except httpx.TransportError as exc:
                 raise OutcomeUnknown(
                     f"{where}: no answer after the request was sent ({type(exc).__name__}); "
@@ -196,44 +197,23 @@ class PostingClient(ChannelClient):
             answer = self._read(response)
             if answer.ok:
                 return answer
-            status = response.status_code
-            error = answer.provider_message
-            if status == 429:
-                hint = answer.retry_after  # absent: fall back to our own backoff
-                if attempt < attempts and (hint is None or hint <= self._retry.max_hint):
-                    delay = hint if hint is not None else self._retry.backoff(attempt)
-                    self._wait(attempt, where, "rate limited (429)", delay)
-                    continue
-                raise DeliveryUnavailable(
-                    f"{where} not {self.DONE}: rate limited ({self.HINT_NAME} {hint}); "
-                    f"gave up after {attempt} attempt(s)",
-                    channel=channel,
-                    status_code=429,
-                    provider_message=error,
-                )
+            status, error = response.status_code, answer.provider_message
+            if status == 429:  # the service's hint, when it gave one; otherwise our own backoff
+                limited = f"rate limited ({self.HINT_NAME} {answer.retry_after})"
+                details = {"status_code": 429, "provider_message": error}
+                return Again("rate limited (429)", unavailable(limited, **details), hint=answer.retry_after)
             if status >= 500:
-                if attempt < attempts:
-                    reason = f"HTTP {status} {error}" if self.ERROR_IN_RETRY_LOG else f"HTTP {status}"
-                    self._wait(attempt, where, reason, self._retry.backoff(attempt))
-                    continue
-                raise DeliveryUnavailable(
-                    f"{where} not {self.DONE}: HTTP {status} {error}; gave up after {attempt} attempt(s)",
-                    channel=channel,
-                    status_code=status,
-                    provider_message=error,
-                )
+                reason = f"HTTP {status} {error}" if self.ERROR_IN_RETRY_LOG else f"HTTP {status}"
+                details = {"status_code": status, "provider_message": error}
+                return Again(reason, unavailable(f"HTTP {status} {error}", **details))
             raise DeliveryRejected(
                 f"{where} refused: HTTP {status} {error}".rstrip(),
                 channel=channel,
                 status_code=answer.code if answer.code is not None else status,
                 provider_message=error,
             )
-        raise AssertionError("unreachable")  # pragma: no cover
 
-
-# A Korean phone number as digits (mobile 01x, Seoul 02, area 0xx), with or without hyphens. Used only to
-# scrub text that came from outside (provider error messages, library log lines).
-mask_phones = mask_text  # every phone number masked the project's way (`010-****-5678`, `010****5678`)
+        return retry_call(attempt, self._retry, sleep=self._sleep, on_wait=self._waiting(where))
 
 
 class _Redactor(logging.Filter):
@@ -254,7 +234,7 @@ class _Redactor(logging.Filter):
             secrets = sorted(self._secrets, key=len, reverse=True)
         for secret in secrets:
             text = text.replace(secret, "***")
-        return mask_phones(text)
+        return mask_text(text)
 
     def filter(self, record: logging.LogRecord) -> bool:
         try:

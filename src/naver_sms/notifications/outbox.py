@@ -8,11 +8,12 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Collection, Mapping
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any, Protocol
 
-from naver_sms.notifications.protocols import ChannelReceipt, SmsMessage, SmsReceipt
-from naver_sms.notifications.sms_service import check_sendable, resolve_type
+from naver_sms.domain.clock import Clock, SystemClock
+from naver_sms.notifications.sendable import check_sendable, resolve_type
+from naver_sms.ports import ChannelReceipt, SmsMessage, SmsReceipt
 
 __all__ = ["MemoryOutboxStore", "OutboxSlack", "OutboxSmsService", "OutboxStore", "OutboxTelegram"]
 
@@ -75,19 +76,15 @@ class MemoryOutboxStore:
         return rows[:limit] if limit else rows
 
 
-def _wall() -> datetime:
-    return datetime.now(UTC)
-
-
 class OutboxSmsService:
     """`SmsService` of the sandbox: the SENS body is written to the outbox; nothing is sent."""
 
     live = False
 
-    def __init__(self, store: OutboxStore, *, run_id: str, clock: Any = _wall) -> None:
+    def __init__(self, store: OutboxStore, *, run_id: str, clock: Clock | None = None) -> None:
         self.store = store
         self.run_id = run_id
-        self.clock = clock
+        self.clock = clock or SystemClock()  # the run's real clock: the look-up window is real time
 
     def send(self, message: SmsMessage) -> SmsReceipt:
         # the sandbox refuses what the live client would refuse: a rehearsal must not hide a too-long text
@@ -126,16 +123,19 @@ class _OutboxChannel:
 
     channel = ""
 
-    def __init__(self, store: OutboxStore, *, run_id: str, enabled: bool = True) -> None:
+    def __init__(
+        self, store: OutboxStore, *, run_id: str, enabled: bool = True, clock: Clock | None = None
+    ) -> None:
         self.store = store
         self.run_id = run_id
         self.enabled = enabled
+        self.clock = clock or SystemClock()
 
     def _write(self, text: str) -> ChannelReceipt:
         if not self.enabled:
             return ChannelReceipt(self.channel, "disabled", 0, f"{self.channel} is disabled")
         self.store.append(
-            created_at=_wall().isoformat(),
+            created_at=self.clock().isoformat(),
             run_id=self.run_id,
             channel=self.channel,
             status="outbox",

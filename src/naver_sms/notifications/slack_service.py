@@ -29,20 +29,20 @@ import httpx
 from pydantic import SecretStr
 
 from naver_sms.config.settings import ENV_PREFIX, Settings
+from naver_sms.domain.privacy import mask_text
 from naver_sms.errors import ConfigError, DeliveryRejected
 from naver_sms.notifications._http import (
     Answer,
     PostingClient,
     RetryPolicy,
     Sleep,
-    mask_phones,
     redact_httpx_logs,
     retry_after_header,
     reveal,
     split_text,
     unset_settings,
 )
-from naver_sms.notifications.protocols import ChannelReceipt
+from naver_sms.ports import ChannelReceipt
 
 __all__ = ["SLACK_MAX_CHARS", "SlackWebhookClient", "escape_slack"]
 
@@ -141,4 +141,4 @@ class SlackWebhookClient(PostingClient):
         if isinstance(data, dict) and isinstance(data.get("error"), str):
             text = data["error"]
         text = text[:200].replace(self._url, "***") if self._url else text[:200]
-        return mask_phones(text)
+        return mask_text(text)

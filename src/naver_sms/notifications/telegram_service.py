@@ -28,19 +28,19 @@ import httpx
 from pydantic import SecretStr
 
 from naver_sms.config.settings import ENV_PREFIX, Settings
+from naver_sms.domain.privacy import mask_text
 from naver_sms.errors import ConfigError, DeliveryRejected
 from naver_sms.notifications._http import (
     Answer,
     PostingClient,
     RetryPolicy,
     Sleep,
-    mask_phones,
     redact_httpx_logs,
     reveal,
     split_text,
     unset_settings,
 )
-from naver_sms.notifications.protocols import ChannelReceipt
+from naver_sms.ports import ChannelReceipt
 
 __all__ = ["TELEGRAM_MAX_CHARS", "TelegramClient", "escape_html"]
 
@@ -155,7 +155,7 @@ class TelegramClient(PostingClient):
     def _scrub(self, text: str) -> str:
         if self._token:
             text = text.replace(self._token, "***")
-        return mask_phones(text)
+        return mask_text(text)
 
 
 def _chat_id(value: str | int | None) -> str | int | None:

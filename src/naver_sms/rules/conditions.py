@@ -15,7 +15,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, model_validator
 
-from naver_sms.database.repositories import CLAIM_SUFFIXES, FlagRepository
+from naver_sms.flags.state import CLAIM_SUFFIXES
 from naver_sms.rules.facts import Facts
 
 __all__ = ["CONDITIONS", "ConditionType", "FlagName"]
@@ -101,6 +101,9 @@ class DateRangeParams(Params):
 
 @dataclass(frozen=True, slots=True)
 class ConditionType:
+    """A condition type: its parameter model, a pure `check` of the facts, what it looked at (`observe`, for
+    `plan --explain`) and a one-line summary."""
+
     name: str
     params: type[Params]
     check: Callable[[Facts, Any], bool]
@@ -141,30 +144,22 @@ def _seen_before(f: Facts, p: TimeBeforeBookingParams) -> Mapping[str, Any]:
 
 
 def _flag_not_set(f: Facts, p: FlagParams) -> bool:
-    return f.record is None or not f.record.flag(p.flag)
+    return f.flag(p.flag).status != "done"
 
 
 def _flag_set(f: Facts, p: FlagParams) -> bool:
-    return f.record is not None and f.record.flag(p.flag)
+    return f.flag(p.flag).status == "done"
 
 
 def _retry_due(f: Facts, p: FlagParams) -> bool:
     """An earlier send of this flag failed (attempts counted), its run crashed (stale claim), or an operator
     reset it after it failed for good (`db reset`)."""
-    if f.record is None:
-        return False
-    state = FlagRepository.flag_state(f.record, p.flag, f.lease_time)
-    if state == "stale":
-        return True
-    failed_before = int(f.record.extra.get(f"{p.flag}_attempts", 0) or 0) > 0
-    return state == "open" and (failed_before or f"{p.flag}_reset_at" in f.record.extra)
+    return f.record is not None and f.flag(p.flag).retry_due
 
 
 def _seen_flag(f: Facts, p: FlagParams) -> Mapping[str, Any]:
-    return {
-        p.flag: FlagRepository.flag_state(f.record, p.flag, f.lease_time) if f.record else "no record",
-        "attempts": int(f.record.extra.get(f"{p.flag}_attempts", 0) or 0) if f.record else 0,
-    }
+    state = f.flag(p.flag)
+    return {p.flag: state.status if f.record else "no record", "attempts": state.attempts or 0}
 
 
 def _hour_in(f: Facts, p: CurrentHourParams) -> bool:

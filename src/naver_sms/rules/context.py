@@ -1,33 +1,31 @@
-"""What executors receive and what they give back.
+"""What executors receive: one run's scope and the context of one action.
+
+`RunScope` is built once per run by the runner (`naver_sms.runner`): the configuration, the services, the run
+id, and the run's two times - the decision time (`now`, read once from the decision clock: `--now`, tests) and
+the real clock (`real`: claims, leases, the provider's look-up window, the times written to rows). The engine
+makes an `ActionContext` from it for every action it runs (`ActionContext.of`).
 
 `ActionContext` is frozen (and holds only immutable data and thread-safe services), so one context may be
 passed to any number of executors, in any thread, without one seeing another's changes. Executors return an
-`ActionResult` describing their effects; they never change the context.
+`ActionResult` (`naver_sms.rules.results`) describing their effects; they never change the context.
 """
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import Any, Literal
+from typing import Any
 
 from naver_sms.config.models import AppConfig
-from naver_sms.database.repositories import BookingRepository
 from naver_sms.domain.booking import Booking, BookingRecord, Store
-from naver_sms.domain.clock import SystemClock
-from naver_sms.notifications.protocols import SlackService, SmsService, TelegramService
+from naver_sms.domain.clock import Clock, SystemClock
+from naver_sms.flags.machine import BookingRepository
+from naver_sms.ports import SlackService, SmsService, TelegramService
+from naver_sms.rules.facts import Facts
 
-__all__ = [
-    "ActionContext",
-    "ActionResult",
-    "ActionServicesBundle",
-    "FlagChange",
-    "NotificationRecord",
-    "RunOptions",
-    "SmsRecord",
-]
+__all__ = ["ActionContext", "ActionServicesBundle", "RunScope"]
 
 
 @dataclass(frozen=True)
@@ -42,39 +40,75 @@ class ActionServicesBundle:
 
 
 @dataclass(frozen=True, slots=True)
-class RunOptions:
+class RunScope:
+    """What every action of one run shares."""
+
     run_id: str
+    config: AppConfig
+    services: ActionServicesBundle
+    #: the decision time, Korean (aware): what the rules and templates see
+    now: datetime
+    #: real time, for claims and leases (which live in real time even when `now` is set by --now)
+    real: Clock = field(default_factory=SystemClock)
+    #: how long a claim holds before another run may take it over
     lease: timedelta = timedelta(minutes=10)
-    dry_run: bool = False
-    #: real time for claims and leases; the decision clock (`ActionContext.now`) may be set anywhere
-    wall_clock: Callable[[], datetime] = field(default=SystemClock())
 
 
 @dataclass(frozen=True)
 class ActionContext:
     """Immutable context of one action: the booking (or, for digest rules, the bookings), the state before the
-    run, the clock, the configuration and the services."""
+    run, and the run's scope (configuration, services, run id, clocks)."""
 
     rule: str
     booking: Booking | None
     record: BookingRecord | None
     store: Store | None
-    now: datetime
-    config: AppConfig
-    services: ActionServicesBundle
-    options: RunOptions
+    scope: RunScope
     bookings: tuple[Booking, ...] = ()
     #: SMS requests already recorded for this booking's phone number (on any loaded row): a look-up of a
     #: send with no answer must never take one of them for this one
     known_request_ids: frozenset[str] = frozenset()
 
+    @classmethod
+    def of(
+        cls,
+        scope: RunScope,
+        rule: str,
+        facts: Facts | None,
+        group: tuple[Facts, ...] = (),
+        known: Mapping[str, frozenset[str]] | None = None,
+    ) -> ActionContext:
+        """The context of one action of `rule`: about one booking (`facts`), or a digest of `group`."""
+        if facts is None:
+            return cls(rule, None, None, None, scope, tuple(f.booking for f in group))
+        ids = (known or {}).get(facts.booking.phone_digits, frozenset())
+        return cls(rule, facts.booking, facts.record, facts.store, scope, (), ids)
+
     @property
-    def booking_id(self) -> str:
-        return self.booking.booking_num if self.booking else f"digest:{self.rule}"
+    def now(self) -> datetime:
+        return self.scope.now
+
+    @property
+    def config(self) -> AppConfig:
+        return self.scope.config
+
+    @property
+    def services(self) -> ActionServicesBundle:
+        return self.scope.services
 
     @property
     def logger(self) -> logging.Logger:
-        return self.services.logger
+        return self.scope.services.logger
+
+    @property
+    def subject(self) -> str:
+        """What the action is about, for errors and logs: the booking's `booking_num`, or `digest:<rule>`."""
+        return self.booking.booking_num if self.booking else f"digest:{self.rule}"
+
+    @property
+    def targets(self) -> tuple[Booking, ...]:
+        """The bookings the action acts on: its booking, or every booking of a digest."""
+        return (self.booking,) if self.booking is not None else self.bookings
 
     def template_vars(self) -> dict[str, Any]:
         return {
@@ -86,93 +120,3 @@ class ActionContext:
             "count": len(self.bookings),
             "stores": self.config.stores,
         }
-
-
-SmsStatus = Literal["sent", "outbox", "planned", "failed", "unknown", "reconciled"]
-
-
-@dataclass(frozen=True, slots=True)
-class SmsRecord:
-    """One SMS of a run: the public shape of the report's `sms` list (docs/cli.md)."""
-
-    to: str
-    sender: str
-    type: str
-    subject: str
-    content: str
-    store_id: str
-    template: str
-    rule: str
-    status: SmsStatus
-    booking_num: str
-    phone: str  # the hyphenated key form
-    label: str | None = None
-    request_id: str | None = None
-    error: str | None = None
-    flag: str | None = None
-
-    def to_json(self) -> dict[str, Any]:
-        return {
-            "to": self.to,
-            "from": self.sender,
-            "type": self.type,
-            "subject": self.subject,
-            "content": self.content,
-            "store_id": self.store_id,
-            "template": self.template,
-            "rule": self.rule,
-            "status": self.status,
-            "booking_num": self.booking_num,
-            "flag": self.flag,
-            "request_id": self.request_id,
-            "error": self.error,
-        }
-
-
-@dataclass(frozen=True, slots=True)
-class FlagChange:
-    booking_num: str
-    phone: str
-    flag: str
-    value: bool
-    rule: str
-    via: Literal["commit", "set", "create"] = "set"
-
-    def to_json(self) -> dict[str, Any]:
-        return {
-            "booking_num": self.booking_num,
-            "phone": self.phone,
-            "flag": self.flag,
-            "value": self.value,
-            "rule": self.rule,
-            "via": self.via,
-        }
-
-
-@dataclass(frozen=True, slots=True)
-class NotificationRecord:
-    channel: Literal["telegram", "slack", "log"]
-    text: str
-    status: str
-    rule: str
-    booking_num: str | None = None
-
-    def to_json(self) -> dict[str, Any]:
-        return {
-            "channel": self.channel,
-            "text": self.text,
-            "status": self.status,
-            "rule": self.rule,
-            "booking_num": self.booking_num,
-        }
-
-
-@dataclass(frozen=True, slots=True)
-class ActionResult:
-    """What an executor did. `status`: ok | skipped | planned (dry run) | noop."""
-
-    status: str = "ok"
-    detail: str = ""
-    sms: tuple[SmsRecord, ...] = ()
-    flags: tuple[FlagChange, ...] = ()
-    notifications: tuple[NotificationRecord, ...] = ()

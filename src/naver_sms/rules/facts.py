@@ -6,6 +6,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from naver_sms.domain.booking import Booking, BookingRecord, Store
+from naver_sms.flags.state import FlagState, read_flag
 
 __all__ = ["Facts"]
 
@@ -14,12 +15,12 @@ __all__ = ["Facts"]
 class Facts:
     booking: Booking
     record: BookingRecord | None  # None: not in the database
-    now: datetime  # Korean wall-clock time (aware)
+    now: datetime  # the decision time: Korean wall-clock time (aware)
     store: Store | None
     option_keywords: tuple[str, ...]
-    #: real time, for claims and leases (which live in real time even when `now` is set by --now)
-    lease_now: datetime | None = None
+    #: the real time the record was read at: a claim is live or stale relative to it (default: `now`)
+    read_at: datetime | None = None
 
-    @property
-    def lease_time(self) -> datetime:
-        return self.lease_now or self.now
+    def flag(self, name: str) -> FlagState:
+        """The state of flag `name` of the record, as it was when the record was read."""
+        return read_flag(self.record, name, self.read_at or self.now)

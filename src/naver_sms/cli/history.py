@@ -1,0 +1,96 @@
+"""`naver-sms history`: what was sent (or written to the outbox), what waits for a retry, what failed for
+good - read from the rows' flag states (`naver_sms.flags.ledger`); every phone number masked in one form."""
+
+from __future__ import annotations
+
+import json
+import sys
+from datetime import datetime
+from typing import Annotated, Any
+
+import typer
+from rich.table import Table
+
+from naver_sms.cli.common import DbOpt, JsonOpt, open_existing_state, out, seams, settings_of, state_errors
+from naver_sms.cli.render import kst, kst_iso, kst_short, masked
+from naver_sms.domain.clock import KST
+from naver_sms.domain.privacy import mask_phone_uniform, mask_uniform
+from naver_sms.flags.ledger import WaitingFlag, ledger
+
+__all__ = ["history"]
+
+
+def _waiting(entry: WaitingFlag) -> dict[str, Any]:
+    return {
+        "booking_num": entry.booking_num,
+        "phone": mask_phone_uniform(entry.phone),
+        "flag": entry.flag,
+        "attempts": entry.attempts,
+        "last_error": mask_uniform(entry.last_error) if entry.last_error is not None else None,
+    }
+
+
+def history(
+    ctx: typer.Context,
+    db: DbOpt = None,
+    limit: Annotated[int, typer.Option("--limit", help="Most recent entries to show.")] = 50,
+    as_json: JsonOpt = False,
+) -> None:
+    """What was sent (or written to the outbox), what failed and is waiting for a retry."""
+    world = seams(ctx)
+    with state_errors():
+        state = open_existing_state(settings_of(db=db), world)
+        outbox = [
+            {**row, "created_at": kst_iso(row["created_at"]), "payload": masked(row["payload"])}
+            for row in state.outbox.entries(limit=limit)
+        ]
+        book = ledger(state.repo.records(), world.clock())
+    sent: list[dict[str, Any]] = [
+        {
+            "booking_num": e.booking_num,
+            "phone": mask_phone_uniform(e.phone),
+            "flag": e.flag,
+            "sent_at": kst_iso(e.sent_at),
+            "request_id": e.request_id,
+        }
+        for e in book.sent
+    ]
+    sent.sort(key=lambda e: kst(e["sent_at"]) or datetime.min.replace(tzinfo=KST), reverse=True)
+    pending = [_waiting(e) for e in book.retrying]
+    failed = [_waiting(e) for e in book.failed]
+    if as_json:
+        payload = {"outbox": outbox, "sent": sent[:limit], "retrying": pending, "failed": failed}
+        sys.stdout.write(json.dumps(payload, ensure_ascii=False) + "\n")
+        return
+    table = Table(title=f"sent ({state.description})")
+    for col in ("sent at (KST)", "booking", "phone", "flag", "request id"):
+        table.add_column(col, no_wrap=col in ("booking", "phone"))
+    for e in sent[:limit]:
+        table.add_row(
+            kst_short(e["sent_at"]), e["booking_num"], e["phone"], e["flag"], str(e["request_id"] or "")
+        )
+    out.print(table)
+    if pending or failed:
+        problems = Table(title="failed sends")
+        for col in ("booking", "phone", "flag", "attempts", "state", "last error"):
+            problems.add_column(col)
+        for e, shown in [
+            *((e, "retrying") for e in pending),
+            *((e, "[red]failed for good[/]") for e in failed),
+        ]:
+            problems.add_row(
+                e["booking_num"], e["phone"], e["flag"], str(e["attempts"]), shown, str(e["last_error"])
+            )
+        out.print(problems)
+    if outbox:
+        box = Table(title="outbox (sandbox)")
+        for col in ("at (KST)", "channel", "to", "text"):
+            box.add_column(col)
+        for row in outbox:
+            payload = row["payload"]
+            to = ",".join(str(m.get("to", "")) for m in payload.get("messages", []))
+            text = str(payload.get("content") or payload.get("text") or "")
+            box.add_row(
+                kst_short(row["created_at"]), row["channel"], to, text.splitlines()[0][:60] if text else ""
+            )
+        out.print(box)
