@@ -192,13 +192,9 @@ def test_a_function_local_import_says_why() -> None:
             for inner in ast.walk(node)
         }
         for node in ast.walk(tree):
-            if (
-                isinstance(node, ast.Import | ast.ImportFrom)
-                and node.col_offset > 0
-                and id(node) not in checked
-            ):
-                if not _explained(text, node.lineno):
-                    unexplained.append(f"{path.relative_to(SRC)}:{node.lineno}")
+            local = isinstance(node, ast.Import | ast.ImportFrom) and node.col_offset > 0
+            if local and id(node) not in checked and not _explained(text, node.lineno):
+                unexplained.append(f"{path.relative_to(SRC)}:{node.lineno}")
     assert unexplained == []
 
 

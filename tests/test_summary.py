@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from naver_sms.rules.results import SmsRecord
+from naver_sms.rules.context import SmsRecord
 from naver_sms.runner import NOTHING_TO_SEND, legacy_summary
 
 

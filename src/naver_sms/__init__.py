@@ -11,11 +11,10 @@ from naver_sms.domain import Booking, BookingRecord, FixedClock, Store, SystemCl
 from naver_sms.errors import ConfigError, NaverSmsError
 from naver_sms.rules.actions import register_actions
 from naver_sms.rules.conditions import ConditionType
-from naver_sms.rules.context import ActionContext, ActionServicesBundle, RunScope
+from naver_sms.rules.context import ActionContext, ActionResult, ActionServicesBundle, RunScope
 from naver_sms.rules.engine import RuleEngine
 from naver_sms.rules.exceptions import ActionExecutionError
 from naver_sms.rules.report import RunReport
-from naver_sms.rules.results import ActionResult
 from naver_sms.rules.types import ActionType
 from naver_sms.runner import Runtime, preview, run_once
 

@@ -20,7 +20,7 @@ from typing import Any, Literal
 
 from naver_sms.errors import FlagAlreadyDone, OutcomeUnknown
 from naver_sms.flags.effect import Done, guarded_effect
-from naver_sms.flags.machine import BookingRepository, Claim
+from naver_sms.flags.machine import Claim, FlagRepository
 from naver_sms.flags.store import RecordKey
 from naver_sms.ports import LOOKUP_MARGIN, SmsMessage, SmsReceipt, SmsService
 
@@ -42,7 +42,7 @@ class DeliveryOutcome:
 
 def deliver_once(
     *,
-    repo: BookingRepository,
+    repo: FlagRepository,
     sms: SmsService,
     message: SmsMessage,
     key: RecordKey,

@@ -22,17 +22,16 @@ from naver_sms.config.models import AppConfig
 from naver_sms.domain.booking import Booking, legacy_phone_key
 from naver_sms.domain.clock import KST, Clock, SystemClock
 from naver_sms.errors import LoginBlocked, RepositoryError
-from naver_sms.flags.ledger import failed_for_good
-from naver_sms.flags.machine import BookingRepository
+from naver_sms.flags.machine import FlagRepository
+from naver_sms.flags.state import flag_states
 from naver_sms.flags.store import UNREADABLE_ROW
 from naver_sms.logs import emit
 from naver_sms.ports import BookingSource, TelegramService
-from naver_sms.rules.context import ActionServicesBundle, RunScope
+from naver_sms.rules.context import ActionServicesBundle, NotificationRecord, RunScope, SmsRecord
 from naver_sms.rules.engine import RuleEngine
 from naver_sms.rules.facts import Facts
 from naver_sms.rules.plan import CompiledRule, Plan
 from naver_sms.rules.report import RunError, RunReport
-from naver_sms.rules.results import NotificationRecord, SmsRecord
 
 __all__ = [
     "Preview",
@@ -72,7 +71,7 @@ class Runtime:
     progress: Callable[[str, str], None] = field(default=lambda stage, detail: None)
 
     @property
-    def repo(self) -> BookingRepository:
+    def repo(self) -> FlagRepository:
         return self.services.db_repo
 
     def scope(self, report: RunReport) -> RunScope:
@@ -239,8 +238,8 @@ def _report_failed_flags(plan: Plan, report: RunReport, at: datetime) -> None:
             continue
         seen.add(facts.booking.booking_num)
         num = facts.booking.booking_num
-        for state in failed_for_good(facts.record, at):
-            if (num, state.flag) in reported:
+        for state in flag_states(facts.record, at):
+            if not state.failed_for_good or (num, state.flag) in reported:
                 continue
             report.errors.append(
                 RunError(

@@ -26,10 +26,9 @@ from naver_sms.database.sqlite_repository import (
 )
 from naver_sms.domain.clock import Clock, SystemClock
 from naver_sms.errors import ConfigError
-from naver_sms.flags.machine import BookingRepository
+from naver_sms.flags.machine import FlagRepository
 from naver_sms.naver.files import JsonFileSource
 from naver_sms.notifications.outbox import (
-    MemoryOutboxStore,
     OutboxSlack,
     OutboxSmsService,
     OutboxStore,
@@ -53,7 +52,7 @@ __all__ = ["State", "build_runtime", "compile_config", "fixture_runtimes", "open
 
 @dataclass
 class State:
-    repo: BookingRepository
+    repo: FlagRepository
     sessions: SessionRepository
     outbox: OutboxStore
     description: str
@@ -71,7 +70,10 @@ def open_state(settings: Settings, *, dynamo_client: DynamoClientFactory | None 
         target = DynamoTarget.parse(settings.db)
         client = dynamo_client(target) if dynamo_client is not None else None
         repo, sessions = open_dynamodb(target, max_attempts=settings.max_attempts, client=client)
-        return State(repo, sessions, MemoryOutboxStore(), f"dynamodb {target.describe()}")
+        outbox = SqliteOutboxStore(
+            SqliteDatabase(":memory:")
+        )  # the sandbox's outbox lives as long as the process
+        return State(repo, sessions, outbox, f"dynamodb {target.describe()}")
     db = SqliteDatabase(Path(settings.db))
     return State(
         SqliteRepository(db, max_attempts=settings.max_attempts),
@@ -114,7 +116,7 @@ def _live_services(settings: Settings, state: State, real_clock: Clock) -> Actio
 
 
 def _sandbox_services(
-    repo: BookingRepository, outbox: OutboxStore, run_id: str, real: Clock, settings: Settings | None = None
+    repo: FlagRepository, outbox: OutboxStore, run_id: str, real: Clock, settings: Settings | None = None
 ) -> ActionServicesBundle:
     """The sandbox: every SMS and message to the outbox (Telegram and Slack as `settings` enable them; off
     without settings)."""

@@ -15,10 +15,14 @@ import pytest
 from botocore.stub import Stubber
 
 from naver_sms.config.settings import is_dynamo_url
-from naver_sms.database.dynamo_sessions import DynamoSessionRepository
 from naver_sms.database.dynamo_tables import create_tables
 from naver_sms.database.dynamo_target import DynamoTarget, make_client
-from naver_sms.database.dynamodb_client import DynamoRecordStore, DynamoRepository, open_dynamodb
+from naver_sms.database.dynamodb_client import (
+    DynamoRecordStore,
+    DynamoRepository,
+    DynamoSessionRepository,
+    open_dynamodb,
+)
 from naver_sms.domain.booking import BookingRecord
 from naver_sms.errors import ConfigError, RecordReadError, RepositoryError
 from naver_sms.flags.store import Eq

@@ -3,8 +3,8 @@
 One module per command or command group - it parses options and renders results; everything else is the
 core's. A new command is a function in a module of its own, registered below:
 
-    run.py      run, plan          render.py   the report and times for people, masked JSON
-    rules.py    rules check|test   common.py   consoles, options, seams, settings, errors and exit codes
+    run.py      run, plan          common.py   consoles, options, seams, settings, errors and exit codes,
+    rules.py    rules check|test               rendering for people (the report, times, masked JSON)
     history.py  history
     db.py       db init|reset
     login.py    login

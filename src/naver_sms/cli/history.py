@@ -1,5 +1,6 @@
 """`naver-sms history`: what was sent (or written to the outbox), what waits for a retry, what failed for
-good - read from the rows' flag states (`naver_sms.flags.ledger`); every phone number masked in one form."""
+good - as the rows' flag states say (`FlagState.sent_at`, `.waiting`, `.status`); every phone number masked in
+one form."""
 
 from __future__ import annotations
 
@@ -11,22 +12,48 @@ from typing import Annotated, Any
 import typer
 from rich.table import Table
 
-from naver_sms.cli.common import DbOpt, JsonOpt, open_existing_state, out, seams, settings_of, state_errors
-from naver_sms.cli.render import kst, kst_iso, kst_short, masked
+from naver_sms.cli.common import (
+    DbOpt,
+    JsonOpt,
+    kst,
+    kst_iso,
+    kst_short,
+    masked,
+    open_existing_state,
+    out,
+    seams,
+    settings_of,
+    state_errors,
+)
+from naver_sms.domain.booking import BookingRecord
 from naver_sms.domain.clock import KST
 from naver_sms.domain.privacy import mask_phone_uniform, mask_uniform
-from naver_sms.flags.ledger import WaitingFlag, ledger
+from naver_sms.flags.state import FlagState, flag_states
 
 __all__ = ["history"]
 
 
-def _waiting(entry: WaitingFlag) -> dict[str, Any]:
+def _sent(record: BookingRecord, state: FlagState) -> dict[str, Any]:
+    phone = mask_phone_uniform(record.phone)
+    at = kst_iso(state.sent_at)
     return {
-        "booking_num": entry.booking_num,
-        "phone": mask_phone_uniform(entry.phone),
-        "flag": entry.flag,
-        "attempts": entry.attempts,
-        "last_error": mask_uniform(entry.last_error) if entry.last_error is not None else None,
+        "booking_num": record.booking_num,
+        "phone": phone,
+        "flag": state.flag,
+        "sent_at": at,
+        "request_id": state.request_id,
+    }
+
+
+def _waiting(record: BookingRecord, state: FlagState) -> dict[str, Any]:
+    phone = mask_phone_uniform(record.phone)
+    error = mask_uniform(state.last_error) if state.last_error is not None else None
+    return {
+        "booking_num": record.booking_num,
+        "phone": phone,
+        "flag": state.flag,
+        "attempts": state.attempts,
+        "last_error": error,
     }
 
 
@@ -44,20 +71,11 @@ def history(
             {**row, "created_at": kst_iso(row["created_at"]), "payload": masked(row["payload"])}
             for row in state.outbox.entries(limit=limit)
         ]
-        book = ledger(state.repo.records(), world.clock())
-    sent: list[dict[str, Any]] = [
-        {
-            "booking_num": e.booking_num,
-            "phone": mask_phone_uniform(e.phone),
-            "flag": e.flag,
-            "sent_at": kst_iso(e.sent_at),
-            "request_id": e.request_id,
-        }
-        for e in book.sent
-    ]
+        rows = [(record, flag_states(record, world.clock())) for record in state.repo.records()]
+    sent = [_sent(r, s) for r, states in rows for s in sorted(states, key=lambda s: s.flag) if s.sent_at]
     sent.sort(key=lambda e: kst(e["sent_at"]) or datetime.min.replace(tzinfo=KST), reverse=True)
-    pending = [_waiting(e) for e in book.retrying]
-    failed = [_waiting(e) for e in book.failed]
+    pending = [_waiting(r, s) for r, states in rows for s in states if s.waiting and s.status != "failed"]
+    failed = [_waiting(r, s) for r, states in rows for s in states if s.waiting and s.status == "failed"]
     if as_json:
         payload = {"outbox": outbox, "sent": sent[:limit], "retrying": pending, "failed": failed}
         sys.stdout.write(json.dumps(payload, ensure_ascii=False) + "\n")

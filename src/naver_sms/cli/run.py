@@ -20,12 +20,12 @@ from naver_sms.cli.common import (
     error,
     out,
     print_errors,
+    print_report,
     runtime_for,
     seams,
     settings_of,
     state_errors,
 )
-from naver_sms.cli.render import print_report
 from naver_sms.domain.privacy import mask_phone
 from naver_sms.errors import NaverSmsError
 from naver_sms.rules.plan import Evaluation

@@ -14,11 +14,11 @@ from naver_sms.cli.common import (
     DbOpt,
     err,
     fail_config,
+    print_report,
     runtime_for,
     seams,
     settings_of,
 )
-from naver_sms.cli.render import print_report
 from naver_sms.domain.clock import KST
 from naver_sms.errors import ConfigError, NaverSmsError
 from naver_sms.runner import run_once

@@ -29,7 +29,6 @@ from typing import Any
 from botocore.exceptions import BotoCoreError, ClientError
 
 from naver_sms.database.dynamo_items import Expression, from_item, to_item
-from naver_sms.database.dynamo_sessions import DynamoSessionRepository
 from naver_sms.database.dynamo_target import (
     DynamoDBClient,
     DynamoTarget,
@@ -37,12 +36,19 @@ from naver_sms.database.dynamo_target import (
     error_code,
     make_client,
 )
+from naver_sms.database.sessions import SessionTable
 from naver_sms.errors import RecordMissing, RepositoryError
 from naver_sms.flags.machine import FlagRepository
 from naver_sms.flags.store import Expect, RecordKey, matches
 from naver_sms.retry import Again, RetryPolicy, Sleep, retry_call
 
-__all__ = ["BATCH_GET_LIMIT", "DynamoRecordStore", "DynamoRepository", "open_dynamodb"]
+__all__ = [
+    "BATCH_GET_LIMIT",
+    "DynamoRecordStore",
+    "DynamoRepository",
+    "DynamoSessionRepository",
+    "open_dynamodb",
+]
 
 #: BatchGetItem takes at most 100 keys per call (DynamoDB API limit).
 BATCH_GET_LIMIT = 100
@@ -286,6 +292,40 @@ class DynamoRepository(FlagRepository):
         super().__init__(
             DynamoRecordStore(self.client, target.sms_table, **store_options), max_attempts=max_attempts
         )
+
+
+class DynamoSessionRepository(SessionTable):
+    """The `session` table on DynamoDB (partition key `id`; each item's text in its own attribute)."""
+
+    def __init__(self, target: DynamoTarget, *, client: DynamoDBClient | None = None) -> None:
+        self.target = target
+        self.client = client if client is not None else make_client(target)
+        self.table = target.session_table
+
+    def _failed(self, operation: str, exc: Exception) -> RepositoryError:
+        return RepositoryError(f"DynamoDB {operation} on {self.table}: {describe_error(exc)}")
+
+    def get_text(self, item_id: str, attribute: str) -> str | None:
+        try:
+            response = self.client.get_item(
+                TableName=self.table, Key={"id": {"S": item_id}}, ConsistentRead=True
+            )
+        except (ClientError, BotoCoreError) as exc:
+            raise self._failed("get_item", exc) from exc
+        text = response.get("Item", {}).get(attribute, {}).get("S")
+        return None if text is None else str(text)
+
+    def put_text(self, item_id: str, attribute: str, text: str) -> None:
+        try:
+            self.client.put_item(TableName=self.table, Item={"id": {"S": item_id}, attribute: {"S": text}})
+        except (ClientError, BotoCoreError) as exc:
+            raise self._failed("put_item", exc) from exc
+
+    def delete(self, item_id: str) -> None:
+        try:
+            self.client.delete_item(TableName=self.table, Key={"id": {"S": item_id}})
+        except (ClientError, BotoCoreError) as exc:
+            raise self._failed("delete_item", exc) from exc
 
 
 def open_dynamodb(

@@ -31,7 +31,7 @@ from datetime import datetime, timedelta
 from typing import Any, Generic, Literal, TypeVar
 
 from naver_sms.errors import FlagAlreadyDone, FlagClaimed, FlagFailedForGood, NaverSmsError
-from naver_sms.flags.machine import BookingRepository, Claim
+from naver_sms.flags.machine import Claim, FlagRepository
 from naver_sms.flags.store import RecordKey
 
 __all__ = ["Done", "Guarded", "KeyOutcome", "NotTried", "describe", "guarded_effect"]
@@ -93,7 +93,7 @@ def describe(exc: BaseException) -> str:
 
 
 def guarded_effect(
-    repo: BookingRepository,
+    repo: FlagRepository,
     keys: Sequence[RecordKey],
     flag: str,
     act: Callable[[tuple[Claim, ...]], Done[T] | NotTried[T]],
@@ -149,7 +149,7 @@ def guarded_effect(
 
 
 def _resolve(
-    repo: BookingRepository, claim: Claim, resolve: Callable[[Claim], Done[Any] | None]
+    repo: FlagRepository, claim: Claim, resolve: Callable[[Claim], Done[Any] | None]
 ) -> KeyOutcome | None:
     """Did the crashed run's effect happen? The key's outcome if settled; None to act now."""
     assert claim.stale is not None
@@ -181,7 +181,7 @@ def _resolve(
 
 
 def _commit(
-    repo: BookingRepository, claim: Claim, done: Done[Any], status: KeyStatus, detail: str = ""
+    repo: FlagRepository, claim: Claim, done: Done[Any], status: KeyStatus, detail: str = ""
 ) -> KeyOutcome:
     try:
         repo.commit(claim, request_id=done.request_id, sent_at=done.at)
@@ -190,7 +190,7 @@ def _commit(
     return KeyOutcome(claim.key, status, claim.attempt, done.request_id, detail=detail)
 
 
-def _release(repo: BookingRepository, claims: Sequence[Claim], *, error: str, count: bool = True) -> None:
+def _release(repo: FlagRepository, claims: Sequence[Claim], *, error: str, count: bool = True) -> None:
     for claim in claims:
         try:
             repo.release(claim, error=error, count_attempt=count)

@@ -23,7 +23,7 @@ import uuid
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any, Protocol, runtime_checkable
+from typing import Any
 
 from naver_sms.domain.booking import BookingRecord
 from naver_sms.domain.clock import SystemClock
@@ -48,7 +48,7 @@ from naver_sms.flags.store import (
     RecordStore,
 )
 
-__all__ = ["BookingRepository", "Claim", "FlagRepository"]
+__all__ = ["Claim", "FlagRepository"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -277,39 +277,3 @@ def _refuse_unless_open(key: RecordKey, state: FlagState) -> None:
     if state.status == "claimed":
         run = state.claim.run_id if state.claim else None
         raise FlagClaimed(f"claimed by run {run}", key=key, flag=state.flag, run_id=run)
-
-
-@runtime_checkable
-class BookingRepository(Protocol):
-    """What the engine and the executors use. `FlagRepository` implements it for every backend."""
-
-    max_attempts: int
-
-    def load(self, keys: Sequence[RecordKey]) -> LoadResult: ...
-
-    def get(self, key: RecordKey) -> BookingRecord | None: ...
-
-    def create(self, record: BookingRecord) -> bool: ...
-
-    def records(self, limit: int | None = None) -> list[BookingRecord]: ...
-
-    def set_flag(self, key: RecordKey, flag: str, value: bool, *, now: datetime | None = None) -> bool: ...
-
-    def claim(
-        self,
-        key: RecordKey,
-        flag: str,
-        *,
-        run_id: str,
-        now: datetime,
-        lease: timedelta,
-        info: Mapping[str, Any] | None = None,
-    ) -> Claim: ...
-
-    def commit(self, claim: Claim, *, request_id: str | None, sent_at: datetime) -> None: ...
-
-    def release(self, claim: Claim, *, error: str, count_attempt: bool = True) -> bool: ...
-
-    def abandon(self, claim: Claim, *, error: str) -> bool: ...
-
-    def reset(self, key: RecordKey, flag: str, *, now: datetime | None = None) -> bool: ...

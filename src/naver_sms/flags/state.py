@@ -1,8 +1,8 @@
 """A flag's state, read from its row by one function: the only code that knows the bookkeeping attributes.
 
-Like Powertools' `DataRecord` (style.md §11), the state is read once into a frozen value (`read_flag`) and
-passed around; conditions, the run report, `history`, `db reset` and the state machine read it, nobody parses
-a row's attributes by hand. The attributes the project adds to a row, per flag ``F`` (the legacy boolean ``F``
+Like Powertools' `DataRecord` (style.md §11), the state is read once into a frozen value (`read_flag`,
+`flag_states`) and passed around; conditions, the run report, `history`, `db reset` and the state machine read
+it, nobody parses a row's attributes by hand. The attributes the project adds to a row, per flag ``F`` (the legacy boolean ``F``
 keeps its name and type; docs/database.md):
 
     F_claim_run    run id holding the claim          F_attempts     failed attempts so far (int)
@@ -31,6 +31,7 @@ __all__ = [
     "FlagState",
     "FlagStatus",
     "HeldClaim",
+    "flag_states",
     "flags_on",
     "read_flag",
     "request_ids",
@@ -61,7 +62,7 @@ class FlagAttrs(NamedTuple):
 
     @classmethod
     def of(cls, flag: str) -> FlagAttrs:
-        return cls(flag, *(flag + suffix for suffix in CLAIM_SUFFIXES))
+        return cls(flag, *(f"{flag}_{name}" for name in cls._fields[1:]))
 
     @property
     def claim(self) -> tuple[str, ...]:
@@ -69,21 +70,8 @@ class FlagAttrs(NamedTuple):
         return (self.claim_run, self.claim_until, self.claim_at, self.claim_info, self.attempt)
 
 
-#: the suffixes of the bookkeeping attributes, in the order of `FlagAttrs` (a flag name may not end in one)
-CLAIM_SUFFIXES = (
-    "_claim_run",
-    "_claim_until",
-    "_claim_at",
-    "_claim_info",
-    "_attempt",
-    "_attempts",
-    "_last_error",
-    "_failed",
-    "_request_id",
-    "_sent_at",
-    "_lookups",
-    "_reset_at",
-)
+#: the suffixes of the bookkeeping attributes (`_claim_run`, ..., `_reset_at`): a flag name may not end in one
+CLAIM_SUFFIXES = tuple(f"_{name}" for name in FlagAttrs._fields[1:])
 
 
 @dataclass(frozen=True, slots=True)
@@ -122,8 +110,13 @@ class FlagState:
 
     @property
     def waiting(self) -> bool:
-        """Attempts were counted and the flag is not done: failed for good, or waiting for a retry."""
+        """Attempts were counted and the flag is not done: failed for good, or waiting for a retry (`history`)."""
         return self.attempts is not None and self.status != "done"
+
+    @property
+    def failed_for_good(self) -> bool:
+        """Attempts reached the bound: reported on every run until an operator resets it (`db reset`)."""
+        return self.status == "failed" and self.attempts is not None
 
 
 def _item(row: BookingRecord | Mapping[str, Any] | None) -> Mapping[str, Any]:
@@ -205,6 +198,11 @@ def flags_on(row: BookingRecord | Mapping[str, Any]) -> list[str]:
         elif isinstance(value, bool):
             found.setdefault(key)
     return list(found)
+
+
+def flag_states(row: BookingRecord | Mapping[str, Any], at: datetime) -> list[FlagState]:
+    """Every flag of a row (`flags_on`), read at `at`."""
+    return [read_flag(row, flag, at) for flag in flags_on(row)]
 
 
 def request_ids(row: BookingRecord | Mapping[str, Any]) -> set[str]:

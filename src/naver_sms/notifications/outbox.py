@@ -1,79 +1,31 @@
 """The sandbox: channels that write to an outbox instead of sending.
 
 With no explicit `--live`, every SMS, Telegram and Slack message of a run goes here - a table of the SQLite
-database (or memory, when state is kept elsewhere) - and the CLI prints it. Nothing leaves the machine.
+database (an in-memory one, when the state is kept elsewhere) - and the CLI prints it. Nothing leaves the
+machine.
 """
 
 from __future__ import annotations
 
-import threading
 from collections.abc import Collection, Mapping
 from datetime import datetime
 from typing import Any, Protocol
 
 from naver_sms.domain.clock import Clock, SystemClock
-from naver_sms.notifications.sendable import check_sendable, resolve_type
+from naver_sms.notifications.sens_wire import check_sendable, resolve_type
 from naver_sms.ports import ChannelReceipt, SmsMessage, SmsReceipt
 
-__all__ = ["MemoryOutboxStore", "OutboxSlack", "OutboxSmsService", "OutboxStore", "OutboxTelegram"]
+__all__ = ["OutboxSlack", "OutboxSmsService", "OutboxStore", "OutboxTelegram"]
 
 
 class OutboxStore(Protocol):
     def append(
-        self,
-        *,
-        created_at: str,
-        run_id: str,
-        channel: str,
-        status: str,
-        payload: Mapping[str, Any],
+        self, *, created_at: str, run_id: str, channel: str, status: str, payload: Mapping[str, Any]
     ) -> int: ...
 
     def entries(
         self, *, channel: str | None = None, run_id: str | None = None, limit: int | None = None
     ) -> list[dict[str, Any]]: ...
-
-
-class MemoryOutboxStore:
-    """An outbox that lives as long as the process (sandbox runs whose state is not in SQLite)."""
-
-    def __init__(self) -> None:
-        self._rows: list[dict[str, Any]] = []
-        self._lock = threading.Lock()
-
-    def append(
-        self,
-        *,
-        created_at: str,
-        run_id: str,
-        channel: str,
-        status: str,
-        payload: Mapping[str, Any],
-    ) -> int:
-        with self._lock:
-            row_id = len(self._rows) + 1
-            self._rows.append(
-                {
-                    "id": row_id,
-                    "created_at": created_at,
-                    "run_id": run_id,
-                    "channel": channel,
-                    "status": status,
-                    "payload": dict(payload),
-                }
-            )
-            return row_id
-
-    def entries(
-        self, *, channel: str | None = None, run_id: str | None = None, limit: int | None = None
-    ) -> list[dict[str, Any]]:
-        with self._lock:
-            rows = [
-                r
-                for r in reversed(self._rows)
-                if (channel is None or r["channel"] == channel) and (run_id is None or r["run_id"] == run_id)
-            ]
-        return rows[:limit] if limit else rows
 
 
 class OutboxSmsService:

@@ -16,8 +16,8 @@ from urllib.parse import quote, urlencode
 from naver_sms.domain.clock import Clock
 from naver_sms.domain.privacy import mask_phone, mask_text
 from naver_sms.errors import DeliveryUnavailable
-from naver_sms.notifications.sendable import CHANNEL, resolve_type
 from naver_sms.notifications.sens_wire import (
+    CHANNEL,
     LOOKUP_MAX_CANDIDATES,
     LOOKUP_MAX_PAGES,
     LOOKUP_PAGE_SIZE,
@@ -25,6 +25,7 @@ from naver_sms.notifications.sens_wire import (
     digits,
     lookup_time,
     parse_sens_time,
+    resolve_type,
     same_text,
     windows,
 )

@@ -1,5 +1,6 @@
-"""SENS's wire format (external-apis.md §2): the request signature, the look-up's windows and times, its
-answers' times and error texts, and how a listed message is compared with ours. No HTTP client here."""
+"""What SENS takes, without HTTP (external-apis.md §2): the checks of a message before any request (the sandbox
+outbox refuses the same texts the live client would, so a rehearsal never hides a too-long message), the
+request signature, the look-up's windows and times, and how a listed message is compared with ours."""
 
 from __future__ import annotations
 
@@ -7,32 +8,65 @@ import base64
 import hashlib
 import hmac
 from collections.abc import Iterator
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-import httpx
-
 from naver_sms.domain.clock import KST
-from naver_sms.domain.privacy import mask_text
-from naver_sms.domain.sms_text import non_euc_kr_chars
+from naver_sms.domain.sms_text import (
+    LMS_MAX_BYTES,
+    SMS_MAX_BYTES,
+    SUBJECT_MAX_BYTES,
+    choose_type,
+    euc_kr_length,
+    non_euc_kr_chars,
+)
+from naver_sms.errors import DeliveryRejected, MessageTooLong
 from naver_sms.ports import LOOKUP_MARGIN, SmsMessage
 
-__all__ = [
-    "CLOCK_SKEW_MARGIN",
-    "LOOKUP_MAX_CANDIDATES",
-    "LOOKUP_MAX_PAGES",
-    "LOOKUP_MAX_WINDOW",
-    "LOOKUP_PAGE_SIZE",
-    "LOOKUP_TIME_FORMAT",
-    "aware",
-    "digits",
-    "error_message",
-    "lookup_time",
-    "make_signature",
-    "parse_sens_time",
-    "same_text",
-    "windows",
-]
+CHANNEL = "sens"
+SENS_TYPES = ("SMS", "LMS", "MMS")
+CONTENT_TYPES = ("COMM", "AD")
+
+
+def resolve_type(message: SmsMessage) -> SmsMessage:
+    """A template's `type: auto` becomes SMS when the content fits in 90 EUC-KR bytes, LMS otherwise."""
+    if message.type.strip().lower() == "auto":
+        return replace(message, type=choose_type(message.content))
+    return message
+
+
+def check_sendable(message: SmsMessage) -> None:
+    """Refuse, before any request, what SENS would refuse or - worse - silently truncate.
+
+    Raises `MessageTooLong` (content over 90 bytes for SMS / 2000 for LMS and MMS, subject over 40 bytes,
+    counted in EUC-KR) or `DeliveryRejected` (unknown type, empty content, a number that is not digits)."""
+    if message.type not in SENS_TYPES:
+        raise DeliveryRejected(f"unknown SMS type {message.type!r} (SMS, LMS, MMS or auto)", channel=CHANNEL)
+    if message.content_type not in CONTENT_TYPES:
+        raise DeliveryRejected(f"unknown contentType {message.content_type!r} (COMM or AD)", channel=CHANNEL)
+    if not message.to.isdigit() or not message.to.isascii():
+        raise DeliveryRejected("the recipient must be digits only", channel=CHANNEL)
+    if not message.sender.isdigit() or not message.sender.isascii():
+        raise DeliveryRejected("the sender number must be digits only", channel=CHANNEL)
+    if not message.content:
+        raise DeliveryRejected("the content is empty", channel=CHANNEL)
+    limit = SMS_MAX_BYTES if message.type == "SMS" else LMS_MAX_BYTES
+    size = euc_kr_length(message.content)
+    if size > limit:
+        raise MessageTooLong(
+            f"{message.type} content is {size} bytes in EUC-KR, over the limit of {limit} "
+            "(SENS would truncate it)",
+            channel=CHANNEL,
+        )
+    if message.type != "SMS":
+        subject_size = euc_kr_length(message.subject)
+        if subject_size > SUBJECT_MAX_BYTES:
+            raise MessageTooLong(
+                f"subject is {subject_size} bytes in EUC-KR, over the limit of {SUBJECT_MAX_BYTES}",
+                channel=CHANNEL,
+            )
+
 
 #: `requestStartTime` / `requestEndTime` of the look-up, in Asia/Seoul (external-apis.md §2).
 LOOKUP_TIME_FORMAT = "%Y-%m-%d %H:%M:%S"
@@ -55,28 +89,6 @@ def make_signature(method: str, uri: str, timestamp_ms: int | str, access_key: s
     text = f"{method} {uri}\n{timestamp_ms}\n{access_key}"
     digest = hmac.new(secret_key.encode("utf-8"), text.encode("utf-8"), hashlib.sha256).digest()
     return base64.b64encode(digest).decode("ascii")
-
-
-def error_message(response: httpx.Response) -> str | None:
-    """SENS's `errorMessage` (400), or the API gateway's `error.message` / `error.details` (401, 403),
-    with any phone number masked; None when the body says nothing usable."""
-    try:
-        data = response.json()
-    except ValueError:
-        text = response.text.strip()
-        return mask_text(text[:200]) if text else None
-    if not isinstance(data, dict):
-        return None
-    parts: list[str] = []
-    if isinstance(data.get("errorMessage"), str):
-        parts.append(data["errorMessage"])
-    errors = data.get("errors")
-    if isinstance(errors, list):
-        parts.extend(str(e) for e in errors[:5])
-    gateway = data.get("error")
-    if isinstance(gateway, dict):
-        parts.extend(str(gateway[k]) for k in ("errorCode", "message", "details") if gateway.get(k))
-    return mask_text("; ".join(parts)) if parts else None
 
 
 def aware(value: datetime) -> datetime:

@@ -32,7 +32,7 @@ from pydantic import SecretStr
 
 from naver_sms.config.settings import Settings
 from naver_sms.domain.clock import Clock, SystemClock
-from naver_sms.domain.privacy import mask_phone
+from naver_sms.domain.privacy import mask_phone, mask_text
 from naver_sms.domain.sms_text import non_euc_kr_chars
 from naver_sms.errors import ConfigError, DeliveryError, DeliveryRejected, DeliveryUnavailable, OutcomeUnknown
 from naver_sms.notifications._http import (
@@ -45,14 +45,15 @@ from naver_sms.notifications._http import (
     reveal,
     unset_settings,
 )
-from naver_sms.notifications.sendable import CHANNEL, check_sendable, resolve_type
 from naver_sms.notifications.sens_lookup import SensLookup
 from naver_sms.notifications.sens_wire import (
+    CHANNEL,
     CLOCK_SKEW_MARGIN,
     LOOKUP_TIME_FORMAT,
-    error_message,
+    check_sendable,
     make_signature,
     parse_sens_time,
+    resolve_type,
 )
 from naver_sms.ports import SmsMessage, SmsReceipt
 from naver_sms.retry import Again, retry_call
@@ -316,3 +317,25 @@ def _unavailable(message: str, **details: Any) -> Callable[[int], DeliveryError]
     return lambda tries: DeliveryUnavailable(
         f"{message}; gave up after {tries} attempt(s)", channel=CHANNEL, **details
     )
+
+
+def error_message(response: httpx.Response) -> str | None:
+    """SENS's `errorMessage` (400), or the API gateway's `error.message` / `error.details` (401, 403),
+    with any phone number masked; None when the body says nothing usable."""
+    try:
+        data = response.json()
+    except ValueError:
+        text = response.text.strip()
+        return mask_text(text[:200]) if text else None
+    if not isinstance(data, dict):
+        return None
+    parts: list[str] = []
+    if isinstance(data.get("errorMessage"), str):
+        parts.append(data["errorMessage"])
+    errors = data.get("errors")
+    if isinstance(errors, list):
+        parts.extend(str(e) for e in errors[:5])
+    gateway = data.get("error")
+    if isinstance(gateway, dict):
+        parts.extend(str(gateway[k]) for k in ("errorCode", "message", "details") if gateway.get(k))
+    return mask_text("; ".join(parts)) if parts else None

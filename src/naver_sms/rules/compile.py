@@ -46,10 +46,7 @@ class RuleCompiler:
     collecting every problem (`errors`) with its file, line, rule, field and a suggestion."""
 
     def __init__(
-        self,
-        config: AppConfig,
-        conditions: Mapping[str, ConditionType],
-        actions: Mapping[str, ActionType],
+        self, config: AppConfig, conditions: Mapping[str, ConditionType], actions: Mapping[str, ActionType]
     ) -> None:
         self.conditions = conditions
         self.actions = actions
@@ -60,7 +57,6 @@ class RuleCompiler:
     def error(
         self,
         message: str,
-        *,
         line: int | None,
         rule: str | None,
         field: str | None,
@@ -70,35 +66,46 @@ class RuleCompiler:
             ConfigError(message, file=self.file, line=line, rule=rule, field=field, suggestion=suggestion)
         )
 
+    def unknown_fields(
+        self,
+        raw: dict[str, Any],
+        known: tuple[str, ...],
+        rule: str,
+        prefix: str = "",
+        hints: tuple[str, ...] = (),
+    ) -> None:
+        for key in raw:
+            if key not in known:
+                self.error(
+                    "unknown field", line_of(raw, key), rule, f"{prefix}{key}", suggest(key, hints or known)
+                )
+
     def compile_all(self, raw_rules: Any) -> tuple[CompiledRule, ...]:
         compiled: list[CompiledRule] = []
         names: set[str] = set()
         for index, raw in enumerate(raw_rules):
             where = f"rules[{index}]"
             if not isinstance(raw, dict):
-                self.error("a rule must be a mapping", line=line_of(raw_rules, index), rule=None, field=where)
+                self.error("a rule must be a mapping", line_of(raw_rules, index), None, where)
                 continue
             name = raw.get("name")
             if name is None or name == "":
-                self.error("required field is missing", line=line_of(raw), rule=None, field=f"{where}.name")
+                self.error("required field is missing", line_of(raw), None, f"{where}.name")
                 name = where
             elif not isinstance(name, str):  # `name: off` is a YAML boolean
                 self.error(
-                    f"must be text, got {name!r} (quote it)",
-                    line=line_of(raw, "name"),
-                    rule=None,
-                    field=f"{where}.name",
+                    f"must be text, got {name!r} (quote it)", line_of(raw, "name"), None, f"{where}.name"
                 )
                 name = where
             elif not re.match(_NAME_PATTERN, name):
                 self.error(
                     "a rule name is letters, digits, '_', '.' or '-' (it keys reports and logs)",
-                    line=line_of(raw, "name"),
-                    rule=name,
-                    field="name",
+                    line_of(raw, "name"),
+                    name,
+                    "name",
                 )
             elif name in names:
-                self.error("duplicate rule name", line=line_of(raw, "name"), rule=name, field="name")
+                self.error("duplicate rule name", line_of(raw, "name"), name, "name")
             names.add(name)
             rule = self.compile_rule(raw, name)
             if rule is not None:
@@ -107,35 +114,24 @@ class RuleCompiler:
 
     def compile_rule(self, raw: dict[str, Any], name: str) -> CompiledRule | None:
         before = len(self.errors)
-        for key in raw:
-            if key not in _RULE_FIELDS:
-                self.error(
-                    "unknown field",
-                    line=line_of(raw, key),
-                    rule=name,
-                    field=key,
-                    suggestion=suggest(key, _RULE_FIELDS),
-                )
+        self.unknown_fields(raw, _RULE_FIELDS, name)
         enabled = raw.get("enabled", True)
         if not isinstance(enabled, bool):
-            self.error("must be true or false", line=line_of(raw, "enabled"), rule=name, field="enabled")
+            self.error("must be true or false", line_of(raw, "enabled"), name, "enabled")
         mode = raw.get("mode", "each")
         if mode not in ("each", "digest"):
             self.error(
                 "must be `each` or `digest`",
-                line=line_of(raw, "mode"),
-                rule=name,
-                field="mode",
-                suggestion=suggest(str(mode), ("each", "digest")),
+                line_of(raw, "mode"),
+                name,
+                "mode",
+                suggest(str(mode), ("each", "digest")),
             )
             mode = "each"
         conditions = raw.get("conditions")
         if not isinstance(conditions, list) or not conditions:
             self.error(
-                "a rule needs a non-empty list of conditions",
-                line=line_of(raw, "conditions"),
-                rule=name,
-                field="conditions",
+                "a rule needs a non-empty list of conditions", line_of(raw, "conditions"), name, "conditions"
             )
             conditions = []
         root = AllOf(
@@ -148,12 +144,7 @@ class RuleCompiler:
         )
         actions_raw = raw.get("actions")
         if not isinstance(actions_raw, list) or not actions_raw:
-            self.error(
-                "a rule needs a non-empty list of actions",
-                line=line_of(raw, "actions"),
-                rule=name,
-                field="actions",
-            )
+            self.error("a rule needs a non-empty list of actions", line_of(raw, "actions"), name, "actions")
             actions_raw = []
         actions = [
             a
@@ -173,23 +164,16 @@ class RuleCompiler:
             raw_dict.line, raw_dict.key_lines = line or 0, {}
             raw = raw_dict
         if not isinstance(raw, dict):
-            self.error(
-                "a condition must be a mapping like {type: ..., params: {...}}",
-                line=line,
-                rule=rule,
-                field=path,
-            )
+            self.error("a condition must be a mapping like {type: ..., params: {...}}", line, rule, path)
             return AllOf((), path, line)
         line = line_of(raw) or line
         for combinator in ("all", "any"):
             if combinator in raw:
                 if len(raw) != 1:
-                    self.error(
-                        f"`{combinator}` stands alone in its mapping", line=line, rule=rule, field=path
-                    )
+                    self.error(f"`{combinator}` stands alone in its mapping", line, rule, path)
                 items = raw[combinator]
                 if not isinstance(items, list) or not items:
-                    self.error(f"`{combinator}` takes a non-empty list", line=line, rule=rule, field=path)
+                    self.error(f"`{combinator}` takes a non-empty list", line, rule, path)
                     return AllOf((), path, line)
                 children = tuple(
                     self.condition(c, rule, f"{path}.{combinator}[{i}]", line_of(items, i))
@@ -198,26 +182,20 @@ class RuleCompiler:
                 return AllOf(children, path, line) if combinator == "all" else AnyOf(children, path, line)
         if "not" in raw:
             if len(raw) != 1:
-                self.error("`not` stands alone in its mapping", line=line, rule=rule, field=path)
+                self.error("`not` stands alone in its mapping", line, rule, path)
             return NotOf(self.condition(raw["not"], rule, f"{path}.not", line_of(raw, "not")), path, line)
-        for key in raw:
-            if key not in ("type", "params"):
-                self.error(
-                    "unknown field",
-                    line=line_of(raw, key),
-                    rule=rule,
-                    field=f"{path}.{key}",
-                    suggestion=suggest(key, ("type", "params", "any", "all", "not")),
-                )
+        self.unknown_fields(
+            raw, ("type", "params"), rule, f"{path}.", ("type", "params", "any", "all", "not")
+        )
         ctype_name = raw.get("type")
         ctype = self.conditions.get(ctype_name) if isinstance(ctype_name, str) else None
         if ctype is None:
             self.error(
                 f"unknown condition type {ctype_name!r}",
-                line=line_of(raw, "type"),
-                rule=rule,
-                field=f"{path}.type",
-                suggestion=suggest(str(ctype_name), self.conditions),
+                line_of(raw, "type"),
+                rule,
+                f"{path}.type",
+                suggest(str(ctype_name), self.conditions),
             )
             return AllOf((), path, line)
         params = self.params(
@@ -232,7 +210,7 @@ class RuleCompiler:
     ) -> BaseModel | None:
         raw = {} if raw is None else raw
         if not isinstance(raw, dict):
-            self.error("params must be a mapping", line=line, rule=rule, field=path)
+            self.error("params must be a mapping", line, rule, path)
             return None
         try:
             return model.model_validate(raw)
@@ -241,17 +219,7 @@ class RuleCompiler:
             for err in validation_errors(
                 exc, raw, file=self.file, rule=rule, prefix=f"{path}.", known_fields=known
             ):
-                err.line = err.line or line
-                self.errors.append(
-                    ConfigError(
-                        err.message,
-                        file=self.file,
-                        line=err.line,
-                        rule=rule,
-                        field=err.field,
-                        suggestion=err.suggestion,
-                    )
-                )
+                self.error(err.message, err.line or line, rule, err.field, err.suggestion)
             return None
 
     def action(self, raw: Any, rule: str, index: int, line: int | None, mode: Mode) -> CompiledAction | None:
@@ -259,39 +227,26 @@ class RuleCompiler:
         if isinstance(raw, str):
             raw = {"type": raw}
         if not isinstance(raw, dict):
-            self.error(
-                "an action must be a mapping like {type: ..., params: {...}}",
-                line=line,
-                rule=rule,
-                field=path,
-            )
+            self.error("an action must be a mapping like {type: ..., params: {...}}", line, rule, path)
             return None
-        for key in raw:
-            if key not in ("type", "params"):
-                self.error(
-                    "unknown field",
-                    line=line_of(raw, key),
-                    rule=rule,
-                    field=f"{path}.{key}",
-                    suggestion=suggest(key, ("type", "params")),
-                )
+        self.unknown_fields(raw, ("type", "params"), rule, f"{path}.")
         name = raw.get("type")
         atype = self.actions.get(name) if isinstance(name, str) else None
         if atype is None:
             self.error(
                 f"unknown action type {name!r}",
-                line=line_of(raw, "type") or line,
-                rule=rule,
-                field=f"{path}.type",
-                suggestion=suggest(str(name), self.actions),
+                line_of(raw, "type") or line,
+                rule,
+                f"{path}.type",
+                suggest(str(name), self.actions),
             )
             return None
         if mode == "digest" and not atype.digest:
             self.error(
                 f"{atype.name} cannot run in a digest rule",
-                line=line_of(raw, "type") or line,
-                rule=rule,
-                field=f"{path}.type",
+                line_of(raw, "type") or line,
+                rule,
+                f"{path}.type",
             )
             return None
         params = self.params(
@@ -304,11 +259,9 @@ class RuleCompiler:
                 params_node = raw.get("params")
                 self.error(
                     message,
-                    line=line_of(params_node, field_name.split(".")[0])
-                    if isinstance(params_node, dict)
-                    else line,
-                    rule=rule,
-                    field=f"{path}.params.{field_name}",
-                    suggestion=suggestion,
+                    line_of(params_node, field_name.split(".")[0]) if isinstance(params_node, dict) else line,
+                    rule,
+                    f"{path}.params.{field_name}",
+                    suggestion,
                 )
         return CompiledAction(atype, params, index, line)

@@ -7,7 +7,8 @@ makes an `ActionContext` from it for every action it runs (`ActionContext.of`).
 
 `ActionContext` is frozen (and holds only immutable data and thread-safe services), so one context may be
 passed to any number of executors, in any thread, without one seeing another's changes. Executors return an
-`ActionResult` (`naver_sms.rules.results`) describing their effects; they never change the context.
+`ActionResult` describing their effects (with the records of its SMS, flag changes and notifications, which
+the run report lists); they never change the context.
 """
 
 from __future__ import annotations
@@ -16,23 +17,32 @@ import logging
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, Literal
 
 from naver_sms.config.models import AppConfig
 from naver_sms.domain.booking import Booking, BookingRecord, Store
 from naver_sms.domain.clock import Clock, SystemClock
-from naver_sms.flags.machine import BookingRepository
+from naver_sms.flags.machine import FlagRepository
 from naver_sms.ports import SlackService, SmsService, TelegramService
 from naver_sms.rules.facts import Facts
 
-__all__ = ["ActionContext", "ActionServicesBundle", "RunScope"]
+__all__ = [
+    "ActionContext",
+    "ActionResult",
+    "ActionServicesBundle",
+    "FlagChange",
+    "NotificationRecord",
+    "RunScope",
+    "SmsRecord",
+    "SmsStatus",
+]
 
 
 @dataclass(frozen=True)
 class ActionServicesBundle:
     """The services executors reach the outside world through (injected once, at bootstrap)."""
 
-    db_repo: BookingRepository
+    db_repo: FlagRepository
     sms_service: SmsService
     telegram_service: TelegramService
     slack_service: SlackService
@@ -120,3 +130,96 @@ class ActionContext:
             "count": len(self.bookings),
             "stores": self.config.stores,
         }
+
+
+# --- what executors give back ---------------------------------------------------------------------------
+
+SmsStatus = Literal["sent", "outbox", "planned", "failed", "unknown", "reconciled"]
+
+
+@dataclass(frozen=True, slots=True)
+class SmsRecord:
+    """One SMS of a run: the public shape of the report's `sms` list (docs/cli.md)."""
+
+    to: str
+    sender: str
+    type: str
+    subject: str
+    content: str
+    store_id: str
+    template: str
+    rule: str
+    status: SmsStatus
+    booking_num: str
+    phone: str  # the hyphenated key form
+    label: str | None = None
+    request_id: str | None = None
+    error: str | None = None
+    flag: str | None = None
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "to": self.to,
+            "from": self.sender,
+            "type": self.type,
+            "subject": self.subject,
+            "content": self.content,
+            "store_id": self.store_id,
+            "template": self.template,
+            "rule": self.rule,
+            "status": self.status,
+            "booking_num": self.booking_num,
+            "flag": self.flag,
+            "request_id": self.request_id,
+            "error": self.error,
+        }
+
+
+@dataclass(frozen=True, slots=True)
+class FlagChange:
+    booking_num: str
+    phone: str
+    flag: str
+    value: bool
+    rule: str
+    via: Literal["commit", "set", "create"] = "set"
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "booking_num": self.booking_num,
+            "phone": self.phone,
+            "flag": self.flag,
+            "value": self.value,
+            "rule": self.rule,
+            "via": self.via,
+        }
+
+
+@dataclass(frozen=True, slots=True)
+class NotificationRecord:
+    channel: Literal["telegram", "slack", "log"]
+    text: str
+    status: str
+    rule: str
+    booking_num: str | None = None
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "channel": self.channel,
+            "text": self.text,
+            "status": self.status,
+            "rule": self.rule,
+            "booking_num": self.booking_num,
+        }
+
+
+@dataclass(frozen=True, slots=True)
+class ActionResult:
+    """What an executor did. `status`: ok | noop | skipped (ends the rule for this booking quietly) |
+    disabled (the channel is off) | planned (a preview)."""
+
+    status: str = "ok"
+    detail: str = ""
+    sms: tuple[SmsRecord, ...] = ()
+    flags: tuple[FlagChange, ...] = ()
+    notifications: tuple[NotificationRecord, ...] = ()

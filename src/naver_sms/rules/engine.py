@@ -19,12 +19,11 @@ from collections.abc import Callable, Iterable, Sequence
 from naver_sms.config.models import AppConfig
 from naver_sms.rules.compile import compile_rules
 from naver_sms.rules.conditions import CONDITIONS, ConditionType
-from naver_sms.rules.context import ActionContext, RunScope
+from naver_sms.rules.context import ActionContext, ActionResult, RunScope
 from naver_sms.rules.exceptions import ActionExecutionError
 from naver_sms.rules.facts import Facts
 from naver_sms.rules.plan import CompiledRule, Evaluation, Plan
 from naver_sms.rules.report import RunError, RunReport
-from naver_sms.rules.results import ActionResult
 from naver_sms.rules.types import ActionType
 
 __all__ = ["ActionType", "RuleEngine"]

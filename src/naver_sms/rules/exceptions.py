@@ -6,7 +6,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from naver_sms.errors import ConfigError, ConfigErrors, NaverSmsError
-from naver_sms.rules.results import ActionResult
+from naver_sms.rules.context import ActionResult
 
 __all__ = ["ActionExecutionError", "ConfigError", "ConfigErrors"]
 

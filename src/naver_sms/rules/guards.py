@@ -21,9 +21,8 @@ from collections.abc import Sequence
 from dataclasses import replace
 from typing import Any, Protocol
 
-from naver_sms.rules.context import ActionContext
+from naver_sms.rules.context import ActionContext, ActionResult
 from naver_sms.rules.plan import CompiledAction
-from naver_sms.rules.results import ActionResult
 from naver_sms.rules.types import Mode
 
 __all__ = ["ErrorSink", "link_guards"]
@@ -33,7 +32,6 @@ class ErrorSink(Protocol):
     def __call__(
         self,
         message: str,
-        *,
         line: int | None,
         rule: str | None,
         field: str | None,

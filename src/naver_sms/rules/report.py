@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from naver_sms.rules.results import FlagChange, NotificationRecord, SmsRecord
+from naver_sms.rules.context import FlagChange, NotificationRecord, SmsRecord
 
 __all__ = ["RunError", "RunReport"]
 

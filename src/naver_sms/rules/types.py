@@ -22,8 +22,7 @@ from typing import Any, Literal
 from pydantic import BaseModel
 
 from naver_sms.config.models import AppConfig
-from naver_sms.rules.context import ActionContext
-from naver_sms.rules.results import ActionResult
+from naver_sms.rules.context import ActionContext, ActionResult
 
 __all__ = ["ActionType", "Executor", "Mode", "Problem", "Sends", "Validator"]
 

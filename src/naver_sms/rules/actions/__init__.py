@@ -1,23 +1,19 @@
-"""Action executors: every side effect of a rule (the seed story, story 3.3), one module per concept.
+"""Action executors: every side effect of a rule (the seed story, story 3.3), one module per concept, and
+the registry of the built-in ones (`ACTIONS`, `register_actions`).
 
     sms.py       send_sms(template, store_specific=false, flag=None)  an SMS, exactly once per flag
-    records.py   create_db_record()                                   the legacy `sms` row, if absent
-                 update_flag(flag, value=true)                        one boolean flag, idempotent
-    messages.py  send_telegram(message, flag=None)                    a Telegram message, once per flag
-                 send_slack(message, flag=None)                       a Slack message (no-op when disabled)
+    records.py   create_db_record(), update_flag(flag, value=true)    the booking's `sms` row
+    messages.py  send_telegram / send_slack(message, flag=None)       messages to the owner, once per flag
                  log_event(message, status="info", ...)               one JSON log line, personal data masked
-    registry.py  ACTIONS, register_actions(engine)
+    common.py    ActionParams, fail(): what they share
 
-Each executor is a synchronous function `(ActionContext, Params) -> ActionResult` that reaches the outside
-world only through the services of its context. Failures are raised as `ActionExecutionError` (`fail`) with
-the executor's name, the booking, what it was doing and what it did before failing; the engine logs, counts
-and goes on.
-
-Adding an action: a params model, an executor and one `ActionType` (with its traits: what it sends, whether
-it sets a flag) in the `ACTIONS` of the module it belongs to - or a new module, added to `registry.ACTIONS` -
-and a section in docs/rules/actions.md (a test keeps the docs complete).
+An executor is a synchronous function `(ActionContext, Params) -> ActionResult` that reaches the outside world
+only through the services of its context; a failure is an `ActionExecutionError` (`fail`) carrying what it did
+before failing. Adding an action: a params model, an executor and an `ActionType` (with its traits) in the
+`ACTIONS` of its module - or of a new module, added below - and a section in docs/rules/actions.md.
 """
 
+from naver_sms.rules.actions import messages, records, sms
 from naver_sms.rules.actions.messages import (
     LogEventParams,
     MessageParams,
@@ -26,9 +22,10 @@ from naver_sms.rules.actions.messages import (
     send_telegram,
 )
 from naver_sms.rules.actions.records import NoParams, UpdateFlagParams, create_db_record, update_flag
-from naver_sms.rules.actions.registry import ACTIONS, register_actions
 from naver_sms.rules.actions.sms import SendSmsParams, send_sms
 from naver_sms.rules.context import ActionContext, ActionServicesBundle
+from naver_sms.rules.engine import RuleEngine
+from naver_sms.rules.types import ActionType
 
 __all__ = [
     "ACTIONS",
@@ -47,3 +44,12 @@ __all__ = [
     "send_telegram",
     "update_flag",
 ]
+
+#: every built-in action type, in the order the docs list them: the SMS, the row, the messages to the owner
+ACTIONS: tuple[ActionType, ...] = (*sms.ACTIONS, *records.ACTIONS, *messages.ACTIONS)
+
+
+def register_actions(engine: RuleEngine) -> None:
+    """Register every built-in action type with `engine` (the services come with each run's scope)."""
+    for atype in ACTIONS:
+        engine.register_action(atype)

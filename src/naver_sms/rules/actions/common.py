@@ -6,9 +6,8 @@ from __future__ import annotations
 from pydantic import BaseModel, ConfigDict
 
 from naver_sms.domain.booking import Booking
-from naver_sms.rules.context import ActionContext
+from naver_sms.rules.context import ActionContext, ActionResult
 from naver_sms.rules.exceptions import ActionExecutionError
-from naver_sms.rules.results import ActionResult
 from naver_sms.rules.templates import TemplateProblem, render
 
 __all__ = ["DIGEST_VARS", "EACH_VARS", "ActionParams", "fail", "need_booking", "render_message"]

@@ -21,8 +21,7 @@ from naver_sms.flags.store import RecordKey
 from naver_sms.logs import emit
 from naver_sms.rules.actions.common import DIGEST_VARS, EACH_VARS, ActionParams, fail, render_message
 from naver_sms.rules.conditions import FlagName
-from naver_sms.rules.context import ActionContext
-from naver_sms.rules.results import ActionResult, FlagChange, NotificationRecord
+from naver_sms.rules.context import ActionContext, ActionResult, FlagChange, NotificationRecord
 from naver_sms.rules.templates import TemplateProblem, check_template, render
 from naver_sms.rules.types import ActionType, Executor, Mode, Problem
 

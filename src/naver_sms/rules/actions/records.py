@@ -6,8 +6,7 @@ from __future__ import annotations
 from naver_sms.domain.booking import BookingRecord
 from naver_sms.rules.actions.common import ActionParams, fail, need_booking
 from naver_sms.rules.conditions import FlagName
-from naver_sms.rules.context import ActionContext
-from naver_sms.rules.results import ActionResult, FlagChange
+from naver_sms.rules.context import ActionContext, ActionResult, FlagChange
 from naver_sms.rules.types import ActionType
 
 __all__ = ["ACTIONS", "NoParams", "UpdateFlagParams", "create_db_record", "update_flag"]

@@ -29,9 +29,8 @@ from naver_sms.logs import emit
 from naver_sms.ports import SmsMessage
 from naver_sms.rules.actions.common import EACH_VARS, ActionParams, fail, need_booking
 from naver_sms.rules.conditions import FlagName
-from naver_sms.rules.context import ActionContext
+from naver_sms.rules.context import ActionContext, ActionResult, FlagChange, SmsRecord, SmsStatus
 from naver_sms.rules.exceptions import ActionExecutionError
-from naver_sms.rules.results import ActionResult, FlagChange, SmsRecord, SmsStatus
 from naver_sms.rules.templates import TemplateProblem, check_template, render
 from naver_sms.rules.types import ActionType, Mode, Problem
 
