@@ -211,3 +211,18 @@ def _explained(text: list[str], line: int) -> bool:
         if not (above.startswith(("from ", "import ")) or above.endswith((",", "(")) or above == ")"):
             return False
     return False
+
+
+def test_the_lambda_handler_imports_no_http_client_browser_or_retry_library() -> None:
+    """Cold start: the handler's import path stays free of what only live channels, Naver and DynamoDB use
+    (they are imported when a run needs them; see the function-local imports of naver_sms.wiring)."""
+    import subprocess
+    import sys
+
+    code = "import sys, naver_sms.handler; print(' '.join(sorted({m.split('.')[0] for m in sys.modules})))"
+    loaded = set(
+        subprocess.run(
+            [sys.executable, "-c", code], capture_output=True, text=True, check=True
+        ).stdout.split()
+    )
+    assert not loaded & {"httpx", "selenium", "tenacity"}

@@ -103,10 +103,6 @@ class DynamoRecordStore:
             rng=rng or random.Random(),
         )
 
-    @classmethod
-    def for_target(cls, target: DynamoTarget, **kwargs: Any) -> DynamoRecordStore:
-        return cls(make_client(target), target.sms_table, **kwargs)
-
     @staticmethod
     def _key(key: RecordKey) -> dict[str, Any]:
         return {"booking_num": {"S": key[0]}, "phone": {"S": key[1]}}
