@@ -23,7 +23,7 @@ from naver_sms.domain.booking import Booking, legacy_phone_key
 from naver_sms.domain.clock import KST, Clock, SystemClock
 from naver_sms.errors import LoginBlocked, RepositoryError
 from naver_sms.flags.machine import FlagRepository
-from naver_sms.flags.state import flag_states
+from naver_sms.flags.state import failed_flags
 from naver_sms.flags.store import UNREADABLE_ROW
 from naver_sms.logs import emit
 from naver_sms.ports import BookingSource, TelegramService
@@ -238,8 +238,8 @@ def _report_failed_flags(plan: Plan, report: RunReport, at: datetime) -> None:
             continue
         seen.add(facts.booking.booking_num)
         num = facts.booking.booking_num
-        for state in flag_states(facts.record, at):
-            if not state.failed_for_good or (num, state.flag) in reported:
+        for state in failed_flags(facts.record, at):
+            if (num, state.flag) in reported:
                 continue
             report.errors.append(
                 RunError(

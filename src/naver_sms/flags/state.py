@@ -20,6 +20,7 @@ import json
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
+from functools import lru_cache
 from typing import Any, Literal, NamedTuple
 
 from naver_sms.domain.booking import BookingRecord
@@ -31,6 +32,7 @@ __all__ = [
     "FlagState",
     "FlagStatus",
     "HeldClaim",
+    "failed_flags",
     "flag_states",
     "flags_on",
     "read_flag",
@@ -62,12 +64,17 @@ class FlagAttrs(NamedTuple):
 
     @classmethod
     def of(cls, flag: str) -> FlagAttrs:
-        return cls(flag, *(f"{flag}_{name}" for name in cls._fields[1:]))
+        return _attrs_of(flag)
 
     @property
     def claim(self) -> tuple[str, ...]:
         """What a live claim holds; commit and release remove all of it."""
         return (self.claim_run, self.claim_until, self.claim_at, self.claim_info, self.attempt)
+
+
+@lru_cache(maxsize=256)  # a handful of flags, read for every booking and rule: names built once each
+def _attrs_of(flag: str) -> FlagAttrs:
+    return FlagAttrs(flag, *(f"{flag}_{name}" for name in FlagAttrs._fields[1:]))
 
 
 #: the suffixes of the bookkeeping attributes (`_claim_run`, ..., `_reset_at`): a flag name may not end in one
@@ -161,10 +168,14 @@ def _claim_of(item: Mapping[str, Any], names: FlagAttrs) -> HeldClaim | None:
 def read_flag(row: BookingRecord | Mapping[str, Any] | None, flag: str, at: datetime) -> FlagState:
     """The state of `flag` in a row (a `BookingRecord`, a stored item, or None for no row) at real time `at`:
     done, failed, claimed, stale or open (the table of docs/database.md)."""
-    item = _item(row)
-    names = FlagAttrs.of(flag)
+    if isinstance(row, BookingRecord):  # the bookkeeping is in `extra`; no copy of the row (the hot path)
+        item, done = row.extra, row.flag(flag)
+    else:
+        item = row or {}
+        done = item.get(flag) is True
+    names = _attrs_of(flag)
     status: FlagStatus
-    if item.get(flag) is True:
+    if done:
         status = "done"
     elif item.get(names.failed) is True:
         status = "failed"
@@ -205,7 +216,16 @@ def flag_states(row: BookingRecord | Mapping[str, Any], at: datetime) -> list[Fl
     return [read_flag(row, flag, at) for flag in flags_on(row)]
 
 
-def request_ids(row: BookingRecord | Mapping[str, Any]) -> set[str]:
+def failed_flags(row: BookingRecord, at: datetime) -> list[FlagState]:
+    """The flags of a row that failed for good (read only for the rows that have one: every run asks)."""
+    suffix = "_failed"
+    owners = [
+        key[: -len(suffix)] for key, value in row.extra.items() if value is True and key.endswith(suffix)
+    ]
+    return [state for flag in owners if (state := read_flag(row, flag, at)).failed_for_good]
+
+
+def request_ids(row: BookingRecord) -> set[str]:
     """The provider's request ids of every send recorded on a row (any flag)."""
-    item = _item(row)
-    return {str(item[name]) for flag in flags_on(item) if item.get(name := FlagAttrs.of(flag).request_id)}
+    suffix = "_request_id"
+    return {str(value) for key, value in row.extra.items() if value and key.endswith(suffix)}

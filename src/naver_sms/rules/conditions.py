@@ -144,11 +144,11 @@ def _seen_before(f: Facts, p: TimeBeforeBookingParams) -> Mapping[str, Any]:
 
 
 def _flag_not_set(f: Facts, p: FlagParams) -> bool:
-    return f.flag(p.flag).status != "done"
+    return f.record is None or not f.record.flag(p.flag)  # the flag's value itself (its bookkeeping: f.flag)
 
 
 def _flag_set(f: Facts, p: FlagParams) -> bool:
-    return f.flag(p.flag).status == "done"
+    return f.record is not None and f.record.flag(p.flag)
 
 
 def _retry_due(f: Facts, p: FlagParams) -> bool:
