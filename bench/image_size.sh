@@ -13,7 +13,7 @@ DOCKER="${DOCKER:-/usr/bin/docker}"
 bytes="$("$DOCKER" image inspect --format '{{.Size}}' "$TAG")"
 line="$(awk -v t="$TAG" -v b="$bytes" 'BEGIN { printf "image %s: %d bytes (%.0f MB) uncompressed", t, b, b / 1e6 }')"
 if [ "$compressed" = 1 ]; then
-  gz="$("$DOCKER" save "$TAG" | gzip -1 -c | wc -c)"
+  gz="$("$DOCKER" save "$TAG" | gzip -c | wc -c)"  # gzip's default level, as `docker push` uses
   line="$line, $(awk -v b="$gz" 'BEGIN { printf "%d bytes (%.0f MB) gzip-compressed", b, b / 1e6 }')"
 fi
 echo "$line"

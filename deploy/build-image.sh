@@ -25,4 +25,5 @@ started=$(date +%s)
 DOCKER_BUILDKIT=1 "$DOCKER" build --network host --progress plain \
   --build-arg "BASE_IMAGE=$BASE_IMAGE" "${secret[@]}" \
   -f "$ROOT/deploy/Dockerfile" -t "$TAG" "$ROOT"
+"$DOCKER" image prune --force >/dev/null  # the previous build of the tag, now untagged (this daemon's only)
 echo "build-image: $TAG built in $(($(date +%s) - started))s; $("$ROOT/bench/image_size.sh" "$TAG")" >&2
