@@ -44,6 +44,7 @@ chmod 700 "$BASE"
 echo '{}' >"$RUN/daemon.json"
 DOCKERD_PID=""
 CONTAINERD_PID=""
+COMMAND_PID=""
 # Paths outside its directories that dockerd 20.10, its containerd and runc create whatever the flags say
 # (the daemon's key, empty plugin and socket directories): removed afterwards unless they were there before.
 SYSTEM_PATHS=(/etc/docker/key.json /run/docker /run/containerd /run/runc)
@@ -71,6 +72,12 @@ stop_pid() {  # TERM, wait up to $2 seconds, then KILL
 cleanup() {
   local rc=$? pid mounts bad=0
   trap - EXIT INT TERM
+  if [ -n "$COMMAND_PID" ] && kill -0 "$COMMAND_PID" 2>/dev/null; then
+    # interrupted: COMMAND and everything it started (its own process group) go first
+    kill -TERM -- "-$COMMAND_PID" 2>/dev/null || true
+    for ((i = 0; i < 100; i++)); do kill -0 "$COMMAND_PID" 2>/dev/null || break; sleep 0.1; done
+    kill -KILL -- "-$COMMAND_PID" 2>/dev/null || true
+  fi
   if [ -n "$DOCKERD_PID" ] && kill -0 "$DOCKERD_PID" 2>/dev/null; then
     # this daemon's containers only (it has no others)
     local ids
@@ -132,4 +139,8 @@ done
 echo "with-dockerd: dockerd pid $DOCKERD_PID (containerd ${CONTAINERD_PID:-?}), storage $("$DOCKER" info --format '{{.Driver}}'), socket $SOCK" >&2
 ip link show docker0 >/dev/null 2>&1 && die "a docker0 bridge appeared"
 
-"$@"
+# In its own process group, waited for in the background: a signal reaches the trap at once (bash runs
+# traps only between foreground commands), and the trap can stop the whole group.
+setsid "$@" &
+COMMAND_PID=$!
+wait "$COMMAND_PID"
