@@ -14,7 +14,7 @@ from collections.abc import Iterable, Mapping
 from functools import lru_cache
 from typing import Any
 
-from jinja2 import StrictUndefined, TemplateSyntaxError, nodes
+from jinja2 import StrictUndefined, Template, TemplateSyntaxError, nodes
 from jinja2.exceptions import SecurityError, UndefinedError
 from jinja2.sandbox import ImmutableSandboxedEnvironment
 
@@ -56,7 +56,7 @@ class TemplateProblem(ValueError):
 
 
 @lru_cache(maxsize=512)
-def _compile(text: str) -> Any:
+def _compile(text: str) -> Template:
     return _ENV.from_string(text)
 
 
