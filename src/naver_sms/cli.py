@@ -418,6 +418,7 @@ def rules_check(config: ConfigOpt = None, as_json: JsonOpt = False) -> None:
                             {
                                 "file": e.file,
                                 "line": e.line,
+                                "column": e.column,
                                 "rule": e.rule,
                                 "field": e.field,
                                 "message": e.message,
