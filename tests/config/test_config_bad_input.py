@@ -200,7 +200,13 @@ def test_every_command_that_loads_the_configuration_exits_2_with_the_located_err
     cfg = config_copy(tmp_path)
     insert_line(cfg / "rules.yaml", 0, "# \x07\n")
     result = CliRunner().invoke(
-        app, [*command, "--config", str(cfg), *(["--db", str(tmp_path / "s.db")] if command[0] != "rules" else [])]
+        app,
+        [
+            *command,
+            "--config",
+            str(cfg),
+            *(["--db", str(tmp_path / "s.db")] if command[0] != "rules" else []),
+        ],
     )
     assert result.exit_code == 2, result.output
     assert f"{cfg / 'rules.yaml'}:1:3:" in result.stderr
@@ -215,3 +221,136 @@ def test_aliases_that_nest_deeper_than_the_bound_when_expanded_are_refused(tmp_p
     (cfg / "rules.yaml").write_text("\n".join(lines) + "\nrules: *a4\n", encoding="utf-8")
     error = the_error(cfg)
     assert f"nested deeper than {MAX_DEPTH} levels" in error.message and "aliases" in error.message
+
+
+# --- item 6: every numeric parameter is bounded at load ---------------------------------------------------------
+
+
+def rule_with(condition: str) -> str:
+    return f"""\
+rules:
+  - name: bounded
+    conditions:
+      - {condition}
+    actions:
+      - type: log_event
+        params: {{message: hi}}
+"""
+
+
+@pytest.mark.parametrize(
+    ("condition", "field", "words"),
+    [
+        ("{type: time_before_booking, params: {hours: 1e400}}", "hours", "finite"),
+        ("{type: time_before_booking, params: {hours: 1.0e400}}", "hours", "finite"),
+        ("{type: time_before_booking, params: {hours: .inf}}", "hours", "finite"),
+        ("{type: time_before_booking, params: {hours: .nan}}", "hours", "finite"),
+        ("{type: time_before_booking, params: {hours: 1e10}}", "hours", "8760"),
+        ("{type: time_before_booking, params: {hours: 8761}}", "hours", "8760"),
+        ("{type: time_before_booking, params: {hours: 0}}", "hours", "greater than 0"),
+        ("{type: time_before_booking, params: {hours: true}}", "hours", "number"),
+        ("{type: current_hour, params: {hour: 24}}", "", "0-23"),
+        ("{type: current_hour, params: {hour: 99999999999999999999999}}", "", "0-23"),
+        ("{type: current_hour, params: {hour: true}}", "", "integer"),
+        ("{type: current_hour, params: {hour: 20.5}}", "", "integer"),
+        ("{type: has_multiple_options, params: {keywords: [x], min_count: 0}}", "min_count", "1"),
+        ("{type: has_multiple_options, params: {keywords: [x], min_count: 1001}}", "min_count", "1000"),
+        ("{type: has_multiple_options, params: {keywords: [x], min_count: 1e400}}", "min_count", "integer"),
+        ("{type: date_range, params: {start: 2026-01-01, end: 99999-01-01}}", "end", "date"),
+    ],
+)
+def test_a_numeric_parameter_out_of_its_documented_range_is_refused_at_load(
+    tmp_path: Path, condition: str, field: str, words: str
+) -> None:
+    # GIVEN a rule whose parameter is infinite, not a number, or far outside any sane range
+    cfg = config_copy(tmp_path)
+    (cfg / "rules.yaml").write_text(rule_with(condition), encoding="utf-8")
+    # WHEN checked THEN refused at the parameter's line, naming the field and the bound
+    error = the_error(cfg)
+    assert (error.file, error.line, error.rule) == (str(cfg / "rules.yaml"), 4, "bounded")
+    # (current_hour's one check covers both of its shapes: it names the parameters, as it always did)
+    assert error.field is not None and error.field.endswith(f"params.{field}".rstrip(".")), error.render()
+    assert words in error.message, error.render()
+
+
+@pytest.mark.parametrize(
+    "condition",
+    [
+        "{type: time_before_booking, params: {hours: 8760}}",
+        "{type: time_before_booking, params: {hours: 0.01}}",
+        "{type: current_hour, params: {hour: [0, 23]}}",
+        "{type: has_multiple_options, params: {keywords: [x], min_count: 1000}}",
+    ],
+)
+def test_the_bounds_themselves_are_allowed(tmp_path: Path, condition: str) -> None:
+    cfg = config_copy(tmp_path)
+    (cfg / "rules.yaml").write_text(rule_with(condition), encoding="utf-8")
+    compile_config(cfg)
+
+
+def test_the_widest_window_decides_without_overflow(tmp_path: Path) -> None:
+    # GIVEN the widest window allowed, a booking far in the future and one long past
+    from naver_sms.runner import run_once
+    from naver_sms.config.settings import Settings
+    from naver_sms.domain import FixedClock
+    from naver_sms.wiring import build_runtime
+    from tests.factories import kst, naver_booking
+
+    cfg = config_copy(tmp_path)
+    (cfg / "rules.yaml").write_text(
+        rule_with("{type: time_before_booking, params: {hours: 8760}}"), encoding="utf-8"
+    )
+    raws = [
+        naver_booking(booking_id=900000071, start="9999-12-30 10:00"),
+        naver_booking(booking_id=900000072, start="2026-12-25 10:00"),
+        naver_booking(booking_id=900000073, start="0001-01-05 10:00"),
+    ]
+    (tmp_path / "b.json").write_text(json.dumps(raws), encoding="utf-8")
+    settings = Settings(config_dir=cfg, db=str(tmp_path / "s.db"), bookings_path=tmp_path / "b.json")
+    runtime, _ = build_runtime(settings, clock=FixedClock(kst("2026-11-26 18:40")), run_id="r1")
+    # WHEN a run decides THEN no overflow: only the booking inside the year matched
+    report = run_once(runtime, run_id="r1")
+    assert report.ok, report.failed
+    assert report.rules_matched == {"bounded": 1}
+
+
+# --- item 7: templates the sandbox would refuse, unknown top-level keys ----------------------------------------------
+
+
+@pytest.mark.parametrize("key", ["rulez", "Rules", "rule"])
+def test_a_misspelt_top_level_key_of_rules_yaml_is_refused_with_a_suggestion(
+    tmp_path: Path, key: str
+) -> None:
+    cfg = config_copy(tmp_path)
+    text = (cfg / "rules.yaml").read_text(encoding="utf-8")
+    (cfg / "rules.yaml").write_text(text.replace("\nrules:\n", f"\n{key}:\n", 1), encoding="utf-8")
+    error = the_error(cfg)
+    assert error.file == str(cfg / "rules.yaml")
+    assert error.line == line_in(cfg / "rules.yaml", f"{key}:")
+    assert (error.field, error.suggestion) == (key, "rules")
+    assert "unknown" in error.message
+
+
+def test_an_extra_top_level_key_beside_rules_is_refused(tmp_path: Path) -> None:
+    cfg = config_copy(tmp_path)
+    with (cfg / "rules.yaml").open("a", encoding="utf-8") as f:
+        f.write("\nrulez:\n  - name: forgotten\n")
+    error = the_error(cfg)
+    assert (error.field, error.suggestion) == ("rulez", "rules")
+    assert error.line == line_in(cfg / "rules.yaml", "rulez:")
+
+
+def line_in(path: Path, needle: str) -> int:
+    for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), start=1):
+        if line.startswith(needle):
+            return number
+    raise AssertionError(f"{needle!r} not in {path}")
+
+
+def test_the_documented_bounds_are_the_bounds_of_the_code() -> None:
+    from naver_sms.rules.conditions import MAX_HOURS, MAX_OPTION_COUNT
+
+    doc = (CONFIG_DIR.parent / "docs" / "rules" / "conditions.md").read_text(encoding="utf-8")
+    assert f"| `time_before_booking.hours` | a number, `0 < hours <= {MAX_HOURS}` (one year) |" in doc
+    assert f"| `has_multiple_options.min_count` | an integer `1`–`{MAX_OPTION_COUNT}` |" in doc
+    assert f"{MAX_DEPTH} YAML levels" in doc
