@@ -9,7 +9,6 @@ from __future__ import annotations
 import json
 import logging
 import re
-import sys
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -18,7 +17,6 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
-from rich.console import Console
 from rich.table import Table
 
 from naver_sms.config.settings import Settings, check_db_target
@@ -27,6 +25,7 @@ from naver_sms.domain.clock import KST, FixedClock, SystemClock, parse_kst
 from naver_sms.errors import ConfigError, NaverSmsError, did_you_mean
 from naver_sms.logs import mask_text
 from naver_sms.rules.report import RunError, RunReport
+from naver_sms.safe_output import SafeConsole, write_json
 
 if TYPE_CHECKING:
     from naver_sms.wiring import State
@@ -37,8 +36,9 @@ db_app = typer.Typer(no_args_is_help=True, help="State backend tools.")
 app.add_typer(rules_app, name="rules")
 app.add_typer(db_app, name="db")
 
-out = Console()
-err = Console(stderr=True)
+# a report is never lost to text its stream cannot encode (issue 9 item 4): see safe_output
+out = SafeConsole()
+err = SafeConsole(stderr=True)
 
 BookingsOpt = Annotated[
     Path | None, typer.Option("--bookings", help="Naver-format JSON file or directory (sandbox source).")
@@ -234,7 +234,7 @@ def run(
     finally:
         runtime.close()
     if as_json:
-        sys.stdout.write(json.dumps(report.to_json(), ensure_ascii=False) + "\n")
+        write_json(report.to_json())
     else:
         _print_report(report)
     if not report.ok:
@@ -352,7 +352,7 @@ def plan(
             "notifications": [n.to_json() for n in report.notifications],
             "errors": [e.to_json() for e in report.errors],
         }
-        sys.stdout.write(json.dumps(payload, ensure_ascii=False) + "\n")
+        write_json(payload)
         return
     table = Table(title=f"plan at {clock_now:%Y-%m-%d %H:%M} KST · {runtime.source.description}")
     # a booking number is never cut, however narrow the console: the long texts fold instead
@@ -410,38 +410,28 @@ def rules_check(config: ConfigOpt = None, as_json: JsonOpt = False) -> None:
     except ConfigError as exc:
         errors = exc.errors if isinstance(exc, ConfigErrors) else [exc]
         if as_json:
-            sys.stdout.write(
-                json.dumps(
-                    {
-                        "ok": False,
-                        "errors": [
-                            {
-                                "file": e.file,
-                                "line": e.line,
-                                "column": e.column,
-                                "rule": e.rule,
-                                "field": e.field,
-                                "message": e.message,
-                                "suggestion": e.suggestion,
-                            }
-                            for e in errors
-                        ],
-                    },
-                    ensure_ascii=False,
-                )
-                + "\n"
+            write_json(
+                {
+                    "ok": False,
+                    "errors": [
+                        {
+                            "file": e.file,
+                            "line": e.line,
+                            "column": e.column,
+                            "rule": e.rule,
+                            "field": e.field,
+                            "message": e.message,
+                            "suggestion": e.suggestion,
+                        }
+                        for e in errors
+                    ],
+                }
             )
             raise typer.Exit(2) from None
         _fail_config(exc)
         return
     if as_json:
-        sys.stdout.write(
-            json.dumps(
-                {"ok": True, "rules": describe_rules(rules), "warnings": list(cfg.warnings)},
-                ensure_ascii=False,
-            )
-            + "\n"
-        )
+        write_json({"ok": True, "rules": describe_rules(rules), "warnings": list(cfg.warnings)})
         return
     for warning in cfg.warnings:
         err.print(f"[yellow]warning:[/] {warning}", highlight=False, soft_wrap=True)
@@ -537,13 +527,7 @@ def history(
                 (failed if item.get(f"{flag}_failed") else pending).append(entry)
     sent.sort(key=lambda e: _kst(e["sent_at"]) or datetime.min.replace(tzinfo=KST), reverse=True)
     if as_json:
-        sys.stdout.write(
-            json.dumps(
-                {"outbox": outbox, "sent": sent[:limit], "retrying": pending, "failed": failed},
-                ensure_ascii=False,
-            )
-            + "\n"
-        )
+        write_json({"outbox": outbox, "sent": sent[:limit], "retrying": pending, "failed": failed})
         return
     table = Table(title=f"sent ({state.description})")
     for col in ("sent at (KST)", "booking", "phone", "flag", "request id"):

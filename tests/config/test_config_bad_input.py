@@ -290,9 +290,9 @@ def test_the_bounds_themselves_are_allowed(tmp_path: Path, condition: str) -> No
 
 def test_the_widest_window_decides_without_overflow(tmp_path: Path) -> None:
     # GIVEN the widest window allowed, a booking far in the future and one long past
-    from naver_sms.runner import run_once
     from naver_sms.config.settings import Settings
     from naver_sms.domain import FixedClock
+    from naver_sms.runner import run_once
     from naver_sms.wiring import build_runtime
     from tests.factories import kst, naver_booking
 

@@ -203,13 +203,12 @@ def load_config(config_dir: Path | str) -> AppConfig:
     templates_file = _parse(TemplatesFile, raw[templates_path], str(templates_path), errors)
     rules_raw = raw[rules_path]
     misspelt = _unknown_top_level_keys(rules_raw, str(rules_path), errors)
-    if not isinstance(rules_raw, dict) or not isinstance(rules_raw.get("rules"), list):
-        if not misspelt:  # `rulez:` said it already
-            errors.append(
-                ConfigError(
-                    "expected `rules:` with a list of rules", file=str(rules_path), line=1, field="rules"
-                )
-            )
+    if not misspelt and (  # a misspelt `rulez:` said it already
+        not isinstance(rules_raw, dict) or not isinstance(rules_raw.get("rules"), list)
+    ):
+        errors.append(
+            ConfigError("expected `rules:` with a list of rules", file=str(rules_path), line=1, field="rules")
+        )
     if stores_file is None or templates_file is None or errors:
         raise ConfigErrors(errors)
 

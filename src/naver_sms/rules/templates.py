@@ -105,15 +105,19 @@ def _sandbox_refusals(tree: nodes.Template) -> Iterator[tuple[str, int, str | No
         if why := _refused_name(attr.attr):
             yield why, attr.lineno, None
     for item in tree.find_all(nodes.Getitem):
-        if isinstance(item.arg, nodes.Const) and isinstance(item.arg.value, str):
-            if why := _refused_name(item.arg.value):
-                yield why, item.lineno, None
+        key = item.arg.value if isinstance(item.arg, nodes.Const) else None
+        if isinstance(key, str) and (why := _refused_name(key)):
+            yield why, item.lineno, None
     for flt in tree.find_all(nodes.Filter):
         if flt.name not in _ENV.filters:
             yield f"unknown filter {flt.name!r}", flt.lineno, did_you_mean(flt.name, _ENV.filters)
-        elif flt.name == "attr" and flt.args and isinstance(flt.args[0], nodes.Const):
-            if why := _refused_name(str(flt.args[0].value)):
-                yield why, flt.lineno, None
+        elif (
+            flt.name == "attr"
+            and flt.args
+            and isinstance(flt.args[0], nodes.Const)
+            and (why := _refused_name(str(flt.args[0].value)))
+        ):
+            yield why, flt.lineno, None
     for test in tree.find_all(nodes.Test):
         if test.name not in _ENV.tests:
             yield f"unknown test {test.name!r}", test.lineno, did_you_mean(test.name, _ENV.tests)

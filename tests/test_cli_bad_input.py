@@ -1,0 +1,149 @@
+"""A run that acted never loses its report to bad input (issue 9, items 4, 5 and 8): the malformed booking or
+file is skipped and named in the report, every other booking is handled, and the report is printed - as one
+valid JSON object with `--json`, as tables without - whatever text it carries."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import pytest
+from typer.testing import CliRunner
+
+from naver_sms.cli import app
+from tests.factories import naver_booking
+
+ROOT = Path(__file__).resolve().parent.parent
+CONFIG_DIR = ROOT / "config"
+NOW = "2026-11-26 18:40"
+
+
+@pytest.fixture(autouse=True)
+def _no_outside_settings(monkeypatch: pytest.MonkeyPatch) -> None:
+    for name in list(os.environ):
+        if name.startswith("NAVER_SMS_"):
+            monkeypatch.delenv(name)
+
+
+def args(command: str, bookings: Path, db: Path, *extra: str) -> list[str]:
+    return [
+        command,
+        "--bookings",
+        str(bookings),
+        "--db",
+        str(db),
+        "--config",
+        str(CONFIG_DIR),
+        "--now",
+        NOW,
+        *extra,
+    ]
+
+
+def console_script(*argv: str) -> subprocess.CompletedProcess[str]:
+    """The installed `naver-sms`, its stdout a pipe that takes UTF-8 and nothing else (errors="strict", as
+    in a UTF-8 locale; the C.UTF-8 locale's "surrogateescape" would write bytes that are not UTF-8)."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("NAVER_SMS_")}
+    env["PYTHONIOENCODING"] = "utf-8:strict"
+    exe = Path(sys.executable).parent / "naver-sms"
+    result = subprocess.run([str(exe), *argv], capture_output=True, timeout=120, env=env)
+    stdout = result.stdout.decode("utf-8")  # stdout is always UTF-8, whatever the report holds
+    return subprocess.CompletedProcess(result.args, result.returncode, stdout, result.stderr.decode("utf-8"))
+
+
+def good(n: int) -> dict[str, Any]:
+    return naver_booking(
+        booking_id=900000200 + n, store_id=1000001, start="2026-11-27 15:00", phone=f"0100000{n:04d}"
+    )
+
+
+def sms_to(report: dict[str, Any]) -> list[str]:
+    return sorted(s["to"] for s in report["sms"])
+
+
+def test_a_lone_surrogate_in_a_booking_id_no_longer_loses_the_report_of_the_run(tmp_path: Path) -> None:
+    # GIVEN one good booking and one whose bookingId is a lone surrogate (valid JSON: "\ud800")
+    bad = good(2)
+    bad["bookingId"] = "\ud800"
+    (tmp_path / "b").mkdir()
+    (tmp_path / "b" / "a.json").write_text(json.dumps([good(1), bad]), encoding="utf-8")
+    # WHEN the real console script runs with --json
+    result = console_script(*args("run", tmp_path / "b", tmp_path / "s.db", "--json"))
+    # THEN the run acted for the good booking and its report is printed whole, naming the bad one
+    assert result.returncode == 0, result.stderr
+    report = json.loads(result.stdout)
+    assert sms_to(report) == ["01000000001"]
+    [error] = report["errors"]
+    assert error["kind"] == "booking"
+    assert error["message"].startswith("booking \\ud800 in a.json: ")
+    assert report["counts"]["bookings_skipped"] == 1
+
+
+@pytest.mark.parametrize("as_json", [True, False])
+@pytest.mark.parametrize("command", ["run", "plan"])
+def test_a_report_carrying_text_stdout_cannot_encode_is_still_printed(
+    tmp_path: Path, as_json: bool, command: str
+) -> None:
+    # GIVEN bookings in a directory whose name is not UTF-8 (the file system hands it over with a lone
+    # surrogate, and the report names its source), one good file and one bad file in it
+    bookings = tmp_path / os.fsdecode(b"b\xff")
+    bookings.mkdir()
+    (bookings / "a.json").write_text(json.dumps([good(3)]), encoding="utf-8")
+    (bookings / os.fsdecode(b"\xff.json")).write_text("{", encoding="utf-8")
+    # WHEN the real console script runs, with --json and without
+    result = console_script(*args(command, bookings, tmp_path / "s.db", *(["--json"] if as_json else [])))
+    # THEN no crash: the good booking is handled, the bad file named, the report printed as valid UTF-8
+    assert result.returncode == 0, result.stderr
+    assert "Traceback" not in result.stderr and "UnicodeEncodeError" not in result.stderr
+    if as_json:
+        report = json.loads(result.stdout)
+        assert [s["to"] for s in report["sms"]] == ["01000000003"]
+        [error] = report["errors"]
+        assert error["message"] == (
+            "file \\udcff.json: not JSON: Expecting property name enclosed in double quotes at line 1 column 2"
+        )
+        if command == "run":  # the source is named as it is, the lone surrogate as its JSON escape
+            assert report["source"] == f"files: {bookings}"
+            assert '"source": "files: ' + str(tmp_path) + '/b\\udcff"' in result.stdout
+    else:
+        assert "\\udcff.json" in result.stderr
+        assert "010-****-0003" in result.stdout
+
+
+def test_a_deep_bookings_file_is_named_and_the_other_files_bookings_are_handled(tmp_path: Path) -> None:
+    bookings = tmp_path / "b"
+    bookings.mkdir()
+    (bookings / "a.json").write_text(json.dumps([good(4)]), encoding="utf-8")
+    (bookings / "deep.json").write_text("[" * 100_000 + "]" * 100_000, encoding="utf-8")
+    (bookings / "z.json").write_text(json.dumps([good(5)]), encoding="utf-8")
+    result = CliRunner().invoke(app, args("run", bookings, tmp_path / "s.db", "--json"))
+    assert result.exit_code == 0, result.output
+    report = json.loads(result.stdout)
+    assert report["ok"] is True
+    assert sms_to(report) == ["01000000004", "01000000005"]
+    [error] = report["errors"]
+    assert error["message"].startswith("file deep.json: nested too deeply")
+
+
+def test_misdirected_numbers_are_never_sent_and_korean_ones_are_sent_to_their_national_form(
+    tmp_path: Path,
+) -> None:
+    # GIVEN a booking with its phone as a JSON number, one in +82 form, one in a foreign country
+    as_number = good(6)
+    as_number["phone"] = 1000000006
+    international = good(7) | {"phone": "+82 10-0000-0007"}
+    foreign = good(8) | {"phone": "+1 212 555 0108"}
+    (tmp_path / "b.json").write_text(json.dumps([as_number, international, foreign]), encoding="utf-8")
+    # WHEN run
+    result = CliRunner().invoke(app, args("run", tmp_path / "b.json", tmp_path / "s.db", "--json"))
+    # THEN only the Korean number gets its SMS, at 010..., and the other two are named, never sent
+    assert result.exit_code == 0, result.output
+    report = json.loads(result.stdout)
+    assert sms_to(report) == ["01000000007"]
+    skipped = sorted(e["message"] for e in report["errors"])
+    assert skipped[0].startswith("booking 900000206 in b.json: phone given as a JSON number")
+    assert skipped[1].startswith("booking 900000208 in b.json: ") and "not a Korean number" in skipped[1]
