@@ -147,3 +147,46 @@ def test_misdirected_numbers_are_never_sent_and_korean_ones_are_sent_to_their_na
     skipped = sorted(e["message"] for e in report["errors"])
     assert skipped[0].startswith("booking 900000206 in b.json: phone given as a JSON number")
     assert skipped[1].startswith("booking 900000208 in b.json: ") and "not a Korean number" in skipped[1]
+
+
+# --- found by the fuzz suite (tests/fuzz): rich markup in the data printed for people ---------------------------
+
+
+def test_a_booking_id_that_looks_like_markup_is_printed_as_written_not_a_crash(tmp_path: Path) -> None:
+    # GIVEN a malformed booking whose id is "[/]" (a closing tag of rich markup), and a good one
+    bad = good(9) | {"bookingId": "[/]"}
+    (tmp_path / "b.json").write_text(json.dumps([good(10), bad]), encoding="utf-8")
+    # WHEN run for people (tables and lines on the console, not --json)
+    result = CliRunner().invoke(app, args("run", tmp_path / "b.json", tmp_path / "s.db"))
+    # THEN the run's report is printed, the bad booking named as written (it was a MarkupError, exit 1)
+    assert result.exception is None or isinstance(result.exception, SystemExit), result.exception
+    assert result.exit_code == 0, result.output
+    assert "skipped booking [/] in b.json: not an id: '[/]' (field 'bookingId')" in result.stderr
+    assert "010-****-0010" in result.stdout
+
+
+def test_a_file_name_that_looks_like_markup_is_named_as_written(tmp_path: Path) -> None:
+    bookings = tmp_path / "b"
+    bookings.mkdir()
+    (bookings / "[red]x.json").write_text("[", encoding="utf-8")
+    (bookings / "ok.json").write_text(json.dumps([good(11)]), encoding="utf-8")
+    result = CliRunner().invoke(app, args("run", bookings, tmp_path / "s.db"))
+    assert result.exit_code == 0, result.output
+    assert "skipped file [red]x.json: not JSON" in result.stderr  # not styled red and lost
+
+
+def test_a_configuration_key_that_looks_like_markup_is_a_configuration_error_exit_2(tmp_path: Path) -> None:
+    import shutil
+
+    cfg = tmp_path / "config"
+    shutil.copytree(CONFIG_DIR, cfg)
+    text = (cfg / "rules.yaml").read_text(encoding="utf-8")
+    (cfg / "rules.yaml").write_text(
+        text.replace(
+            "  - name: new_booking_confirmation\n", "  - name: new_booking_confirmation\n    '[/]': 1\n"
+        ),
+        encoding="utf-8",
+    )
+    result = CliRunner().invoke(app, ["rules", "check", "--config", str(cfg)])
+    assert result.exit_code == 2, result.output
+    assert "rule 'new_booking_confirmation': [/]: unknown field" in result.stderr

@@ -49,3 +49,18 @@ def test_the_console_writes_what_its_stream_cannot_encode_as_escapes() -> None:
         out = written(stream).decode(encoding)
         assert "b\\udcff" in out
         assert ("예약" if encoding == "utf-8" else "\\uc608\\uc57d") in out
+
+
+def test_text_that_is_not_valid_markup_is_printed_as_it_is_in_lines_and_tables() -> None:
+    from rich.table import Table
+
+    stream = strict_stream("utf-8")
+    console = SafeConsole(file=stream, width=80)
+    console.print("status [/] of booking 1")  # a MarkupError in a plain rich Console
+    table = Table()
+    table.add_column("status")
+    table.add_row("[/]")
+    console.print(table)
+    out = written(stream).decode("utf-8")
+    assert "status [/] of booking 1" in out
+    assert "│ [/]" in out

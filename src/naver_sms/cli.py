@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
+from rich.markup import escape
 from rich.table import Table
 
 from naver_sms.config.settings import Settings, check_db_target
@@ -86,13 +87,13 @@ def _clock(now: str | None) -> Any:
 
 def _fail_config(exc: ConfigError) -> None:
     # soft_wrap: one error per line however narrow the console (CI logs are grepped for file:line)
-    err.print(f"[bold red]configuration error[/]\n{exc.render()}", highlight=False, soft_wrap=True)
+    err.print(f"[bold red]configuration error[/]\n{escape(exc.render())}", highlight=False, soft_wrap=True)
     raise typer.Exit(2)
 
 
 def _error(message: str, *, code: int) -> typer.Exit:
     """Print a one-line error (never wrapped) and return the exit to raise."""
-    err.print(f"[bold red]error:[/] {message}", highlight=False, soft_wrap=True)
+    err.print(f"[bold red]error:[/] {escape(message)}", highlight=False, soft_wrap=True)
     return typer.Exit(code)
 
 
@@ -181,12 +182,12 @@ def _kst_short(timestamp: Any) -> str:
 def _print_errors(errors: list[RunError]) -> None:
     for e in errors:
         if e.kind == "booking":  # the message names the booking already
-            err.print(f"[red]skipped[/] {e.message}", highlight=False, soft_wrap=True)
+            err.print(f"[red]skipped[/] {escape(e.message)}", highlight=False, soft_wrap=True)
             continue
         where = " ".join(
             x for x in (e.rule, e.action, e.booking_num, e.store_id and f"store {e.store_id}") if x
         )
-        err.print(f"[red]{e.kind}[/] {where}: {e.message}", highlight=False, soft_wrap=True)
+        err.print(f"[red]{e.kind}[/] {escape(where)}: {escape(e.message)}", highlight=False, soft_wrap=True)
 
 
 def _runtime(
@@ -243,7 +244,7 @@ def run(
 
 def _print_report(report: RunReport) -> None:
     for warning in report.warnings:
-        err.print(f"[yellow]warning:[/] {warning}", highlight=False, soft_wrap=True)
+        err.print(f"[yellow]warning:[/] {escape(warning)}", highlight=False, soft_wrap=True)
     if report.sms:
         table = Table(title=f"SMS ({'planned' if report.dry_run else report.mode})", show_lines=False)
         for col in ("rule", "to", "from", "template", "type", "status"):
@@ -284,7 +285,7 @@ def _print_report(report: RunReport) -> None:
     out.print(summary)
     _print_errors(report.errors)
     if report.failed:
-        err.print(f"[bold red]run failed:[/] {report.failed}", highlight=False)
+        err.print(f"[bold red]run failed:[/] {escape(report.failed)}", highlight=False)
 
 
 @app.command()
@@ -434,7 +435,7 @@ def rules_check(config: ConfigOpt = None, as_json: JsonOpt = False) -> None:
         write_json({"ok": True, "rules": describe_rules(rules), "warnings": list(cfg.warnings)})
         return
     for warning in cfg.warnings:
-        err.print(f"[yellow]warning:[/] {warning}", highlight=False, soft_wrap=True)
+        err.print(f"[yellow]warning:[/] {escape(warning)}", highlight=False, soft_wrap=True)
     out.print(
         f"[green]ok[/] {len(cfg.stores)} stores, {len(cfg.sms_templates)} SMS templates, "
         f"{len(rules)} rules ({sum(r.enabled for r in rules)} enabled) in {config_dir}"
@@ -725,9 +726,9 @@ def serve(
                 runtime.close()
             _print_report(report)
         except ConfigError as exc:  # an edited file: say so, keep serving, pick up the fix next time
-            err.print(f"[bold red]configuration error[/] {exc.render()}", highlight=False)
+            err.print(f"[bold red]configuration error[/] {escape(exc.render())}", highlight=False)
         except NaverSmsError as exc:  # e.g. the state store unavailable: this run fails, the next one tries
-            err.print(f"[bold red]run failed:[/] {exc}", highlight=False)
+            err.print(f"[bold red]run failed:[/] {escape(str(exc))}", highlight=False)
         now = datetime.now(KST)
         wait = every - now.minute % every
         next_at = (now + timedelta(minutes=wait)).replace(second=0, microsecond=0)

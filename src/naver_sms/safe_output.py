@@ -8,7 +8,9 @@ encoding. Python's stdout refuses it with `UnicodeEncodeError` - after the run h
   valid JSON that `json.loads` reads back to the same string; where even that cannot be encoded, the
   whole object is written in ASCII escapes (`ensure_ascii`).
 - `SafeConsole` is a rich `Console` whose writes fall back to backslash escapes for what the stream's
-  encoding cannot carry, instead of raising.
+  encoding cannot carry, instead of raising; and a text that is not valid rich markup (data such as a
+  booking id `[/]` inside a styled line) is printed as plain text instead of raising `MarkupError`.
+  Lines that carry data escape it (`rich.markup.escape`), so it is shown as written, not styled.
 """
 
 from __future__ import annotations
@@ -18,6 +20,8 @@ import sys
 from typing import IO, Any, TextIO, cast
 
 from rich.console import Console
+from rich.errors import MarkupError
+from rich.text import Text
 
 from naver_sms.domain.text import printable
 
@@ -68,3 +72,9 @@ class SafeConsole(Console):
     @file.setter
     def file(self, new_file: IO[str]) -> None:
         self._file = new_file
+
+    def render_str(self, text: str, **options: Any) -> Text:
+        try:
+            return super().render_str(text, **options)
+        except MarkupError:  # data that looks like markup and is not: show the text as it is
+            return super().render_str(text, **{**options, "markup": False})

@@ -1,0 +1,113 @@
+"""Fuzzing bookings files through the real CLI (issue 9, deliverable b): `naver-sms run` over a directory of
+generated files - good ones, bad objects, files that cannot be read - never shows a traceback, exits 0 (a
+bad input never fails the run: docs/cli.md, "Exit codes"), prints its report whole (one JSON object with
+`--json`), sends every valid booking its confirmation at its national number, and names every bad object
+and file."""
+
+from __future__ import annotations
+
+import json
+import os
+import tempfile
+from pathlib import Path
+from typing import Any
+
+from hypothesis import given
+from hypothesis import strategies as st
+from typer.testing import CliRunner, Result
+
+from naver_sms.cli import app
+from naver_sms.domain.booking import Booking, BookingError
+from naver_sms.domain.text import printable
+from tests.conftest import CONFIG_DIR
+from tests.fuzz.strategies import STORE_IDS, BookingsFile, bookings_files, fuzz_settings
+
+NOW = "2026-11-26 18:40"
+
+directories = st.lists(st.integers(0, 99), min_size=1, max_size=3, unique=True).flatmap(
+    lambda starts: st.tuples(*(bookings_files(900200000 + 10 * s) for s in starts))
+)
+
+
+def invoke(*args: str) -> Result:
+    env = {k: None for k in os.environ if k.startswith("NAVER_SMS_")}  # none of the developer's settings
+    return CliRunner().invoke(app, list(args), env=env)
+
+
+def oracle(files: list[BookingsFile]) -> tuple[dict[str, Booking], int, set[str]]:
+    """From `Booking.from_naver` (fuzzed on its own): every booking the run must handle (by booking_num,
+    first one wins), how many entries it must skip, and which files it must name as unreadable."""
+    handled: dict[str, Booking] = {}
+    skipped = 0
+    unreadable: set[str] = set()
+    for f in sorted(files, key=lambda f: Path(f.name)):
+        objects: Any = f.objects
+        if objects is None:
+            try:
+                objects = json.loads(f.content.decode("utf-8"))
+            except (ValueError, RecursionError):
+                objects = None
+            if not isinstance(objects, list):
+                unreadable.add(printable(f.name))
+                skipped += 1
+                continue
+        for obj in objects:
+            try:
+                b = Booking.from_naver(obj)
+            except BookingError:
+                skipped += 1
+                continue
+            if int(b.store_id) in STORE_IDS and b.booking_num not in handled:
+                handled[b.booking_num] = b
+    return handled, skipped, unreadable
+
+
+def unique(files: tuple[BookingsFile, ...]) -> list[BookingsFile]:
+    by_name: dict[str, BookingsFile] = {}
+    for f in files:
+        by_name.setdefault(f.name, f)
+    return list(by_name.values())
+
+
+def assert_clean_exit(result: Result) -> None:
+    """Exit 0, and no exception of any kind escaped the command (a traceback is a failure)."""
+    assert result.exception is None or isinstance(result.exception, SystemExit), repr(result.exception)
+    assert result.exit_code == 0, result.output
+    assert "Traceback" not in result.output
+
+
+@given(directories, st.booleans())
+@fuzz_settings(max_examples=60)
+def test_a_run_over_any_bookings_files_handles_every_valid_booking_and_names_every_bad_one(
+    generated: tuple[BookingsFile, ...], as_json: bool
+) -> None:
+    files = unique(generated)
+    handled, skipped, unreadable = oracle(files)
+    with tempfile.TemporaryDirectory() as tmp:
+        bookings = Path(tmp) / "bookings"
+        bookings.mkdir()
+        for f in files:
+            (bookings / f.name).write_bytes(f.content)
+        args = ["run", "--bookings", str(bookings), "--db", f"{tmp}/s.db", "--config", str(CONFIG_DIR)]
+        result = invoke(*args, "--now", NOW, *(["--json"] if as_json else []))
+    assert_clean_exit(result)
+    if not as_json:
+        assert f"{len(handled)} ({skipped} skipped as malformed)" in result.stdout
+        for name in unreadable:
+            assert f"skipped file {name}: " in result.stderr
+        return
+    report = json.loads(result.stdout)  # exactly one JSON object
+    assert report["ok"] is True
+    assert report["counts"]["bookings"] == len(handled)
+    assert report["counts"]["bookings_skipped"] == skipped
+    # every valid booking was handled: a confirmed one got its confirmation, at its national number, once
+    confirmations = [(s["booking_num"], s["to"]) for s in report["sms"] if s["template"] == "confirmation"]
+    assert sorted(confirmations) == sorted(
+        (num, b.phone_digits) for num, b in handled.items() if b.status == "RC03"
+    )
+    messages = [e["message"] for e in report["errors"] if e["kind"] == "booking"]
+    assert len(messages) == skipped
+    assert {
+        m.split(": ", 1)[0].removeprefix("file ") for m in messages if m.startswith("file ")
+    } == unreadable
+    assert all(m.startswith(("file ", "booking ")) for m in messages)
