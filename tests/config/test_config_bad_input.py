@@ -354,3 +354,22 @@ def test_the_documented_bounds_are_the_bounds_of_the_code() -> None:
     assert f"| `time_before_booking.hours` | a number, `0 < hours <= {MAX_HOURS}` (one year) |" in doc
     assert f"| `has_multiple_options.min_count` | an integer `1`–`{MAX_OPTION_COUNT}` |" in doc
     assert f"{MAX_DEPTH} YAML levels" in doc
+
+
+@pytest.mark.parametrize("digits", ["9" * 5000, "-" + "9" * 5000, "0x" + "f" * 5000, "1" + "0" * 100])
+def test_a_number_with_more_digits_than_python_converts_is_located_not_a_traceback(
+    tmp_path: Path, digits: str
+) -> None:
+    # found by the fuzz suite: PyYAML's int() raised ValueError (Python's 4,300-digit limit), and a long hex
+    # number, which int() takes, raised it later from pydantic's str() of it
+    cfg = config_copy(tmp_path)
+    text = (cfg / "rules.yaml").read_text(encoding="utf-8")
+    (cfg / "rules.yaml").write_text(text.replace("hour: 20", f"hour: {digits}"), encoding="utf-8")
+    error = the_error(cfg)
+    code, stderr, _ = rules_check(cfg)
+    assert (error.file, error.line) == (
+        str(cfg / "rules.yaml"),
+        line_in(cfg / "rules.yaml", "        params: {hour:"),
+    )
+    assert "more than 100 digits" in error.message
+    assert code == 2 and "Traceback" not in stderr

@@ -158,3 +158,11 @@ def test_a_phone_given_as_a_json_number_in_a_file_is_refused() -> None:
     raw = json.loads(json.dumps(naver_booking(booking_id=900000098)).replace('"01000000001"', "1000000001"))
     assert raw["phone"] == 1000000001
     assert "leading 0" in str(refused(raw))
+
+
+@pytest.mark.parametrize("field", ["bookingId", "name", "phone", "bookingStatusCode", "bizItemName"])
+def test_an_int_with_more_digits_than_python_converts_to_text_is_a_malformed_booking(field: str) -> None:
+    raw = naver_booking(booking_id=900000099)
+    raw[field] = 10**5000  # str() refuses it (Python's 4,300-digit limit): never a ValueError escaping
+    error = refused(raw)
+    assert error.booking_id in ("900000099", "(a number too long to show)")

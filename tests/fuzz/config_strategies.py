@@ -31,6 +31,10 @@ YAML_VALUES = (
     "-1",
     "0.0001",
     "99999999999999999999999",
+    "9" * 5000,  # more digits than Python converts to an int
+    "-" + "9" * 5000,
+    "0x" + "f" * 5000,
+    "1" * 5000 + ".5",
     "true",
     "null",
     "~",
@@ -51,54 +55,52 @@ YAML_VALUES = (
     '"[/]"',
 )
 
-#: Pieces of Jinja templates: valid ones, ones the sandbox refuses, and broken ones.
-JINJA_PIECES = (
-    "{{ ",
-    " }}",
-    "{% ",
-    " %}",
-    "booking",
-    ".",
-    "name",
-    "masked_name",
-    "reserve_at.strftime('%H:%M')",
-    "__class__",
-    "_x",
-    "|",
-    "upper",
-    "attr('__class__')",
-    "nosuch",
-    "range(",
-    "1000000",
-    "3",
-    ")",
-    "'{0.__class__}'.format(booking)",
-    "include 'x'",
-    "extends 'x'",
-    "for i in range(3)",
-    "endfor",
-    "if booking.name",
-    "endif",
-    " is nosuch",
-    "now",
-    "store",
-    "store.alias",
-    "bookings",
-    "count",
-    "[",
-    "]",
-    "'",
-    '"',
-    "~",
-    "+",
-    "x",
-    "loop.index",
-    ".append(1)",
-    "extra",
-    "[/]",
-    "\n",
-    "텍스트",
-)
+#: Jinja templates are built from a small grammar, so that most are well-formed and reach the check's
+#: semantics (and the sandbox's) instead of stopping at a syntax error.
+JINJA_ATOMS = (
+    "booking", "now", "store", "rule", "bookings", "count", "stores", "''", "'{0.__class__}'",
+    "'{0[__class__]}'", "'{:>5}'", "range(3)", "range(1000000)", "x", "loop", "booking.extra",
+)  # fmt: skip
+JINJA_TRAILERS = (
+    ".name", ".masked_name", ".phone_last4", ".alias", ".__class__", "._x", ".mro", ".append(1)",
+    ".pop()", ".update(x=1)", ".sort()", ".format(booking)", ".format_map(stores)", ".strftime('%H:%M')",
+    ".replace(hour=1)", "['__class__']", "['x']", "[0]", "|upper", "|attr('__class__')", "|attr('name')",
+    "|nosuch", "|length", "|join(',')", " ~ 'x'", " + 1",
+)  # fmt: skip
+JINJA_TEXTS = ("", "안녕하세요 ", "{ not jinja }", "\n", "[/]", "%s")
+
+
+@st.composite
+def jinja_expressions(draw: st.DrawFn) -> str:
+    return draw(st.sampled_from(JINJA_ATOMS)) + "".join(
+        draw(st.lists(st.sampled_from(JINJA_TRAILERS), max_size=3))
+    )
+
+
+@st.composite
+def jinja_templates(draw: st.DrawFn) -> str:
+    parts = []
+    for _ in range(draw(st.integers(1, 3))):
+        expr = draw(jinja_expressions())
+        parts.append(
+            draw(
+                st.sampled_from(
+                    [
+                        draw(st.sampled_from(JINJA_TEXTS)),
+                        f"{{{{ {expr} }}}}",
+                        f"{{% for i in {expr} %}}{{{{ i }}}}{{% endfor %}}",
+                        f"{{% if {expr} %}}y{{% endif %}}",
+                        f"{{% if {expr} is nosuch %}}y{{% endif %}}",
+                        f"{{% set v = {expr} %}}{{{{ v }}}}",
+                        "{% include 'x' %}",
+                        "{% import 'x' as m %}",
+                        f"{{{{ {expr}",  # unclosed
+                    ]
+                )
+            )
+        )
+    return "".join(parts)
+
 
 PARAMS = re.compile(rb"params: \{[^}\n]*\}")
 
@@ -106,11 +108,6 @@ PARAMS = re.compile(rb"params: \{[^}\n]*\}")
 def _quoted(text: str) -> str:
     """`text` as a YAML double-quoted scalar (JSON's escapes are YAML's: `\\ud800` stays an escape)."""
     return json.dumps(text)
-
-
-@st.composite
-def jinja_templates(draw: st.DrawFn) -> str:
-    return "".join(draw(st.lists(st.sampled_from(JINJA_PIECES), min_size=1, max_size=8)))
 
 
 class ConfigFiles(dict[str, bytes]):

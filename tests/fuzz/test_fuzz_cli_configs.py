@@ -44,6 +44,11 @@ def assert_no_traceback(result: Result) -> None:
 def test_any_configuration_is_valid_or_refused_with_located_errors_and_a_valid_one_runs(
     files: ConfigFiles,
 ) -> None:
+    check_configuration(files)
+
+
+def check_configuration(files: ConfigFiles) -> None:
+    """The property, for any one configuration directory."""
     with tempfile.TemporaryDirectory() as tmp:
         config = Path(tmp) / "config"
         write_config(config, files)

@@ -10,6 +10,7 @@ never a traceback. Bounded on purpose:
 - nesting: at most `MAX_DEPTH` levels (PyYAML composes recursively; 5,000 levels would be a RecursionError);
 - aliases: the document, with every alias expanded, holds at most `MAX_VALUES` values (the "billion laughs"
   would make every later walk over the rules take forever), and no alias may contain itself;
+- integers: at most `MAX_INT_DIGITS` digits;
 - characters: what YAML refuses in a file (control characters, U+FFFE...) is refused in a value written as
   an escape too (`"\\x07"`, `"\\ud800"`): such text could not be stored, sent or printed.
 """
@@ -30,6 +31,8 @@ __all__ = ["MAX_DEPTH", "MAX_VALUES", "LineDict", "LineList", "line_of", "load_y
 MAX_DEPTH = 64
 #: The most values (mappings, lists, scalars) a file may hold with its aliases expanded.
 MAX_VALUES = 100_000
+#: The most digits of an integer (ids and numbers are far shorter; Python stops converting at 4,300).
+MAX_INT_DIGITS = 100
 
 
 class LineDict(dict[str, Any]):
@@ -168,6 +171,23 @@ def _construct_sequence(loader: _Loader, node: yaml.SequenceNode) -> LineList:
     return result
 
 
+def _construct_int(loader: _Loader, node: yaml.ScalarNode) -> int:
+    """An int of at most `MAX_INT_DIGITS` digits: no configuration needs more, and Python refuses to
+    convert ints of more than 4,300 digits to text (a `ValueError` deep inside validation)."""
+    try:
+        value = int(yaml.SafeLoader.construct_yaml_int(loader, node))
+    except ValueError:
+        value = None
+    if value is None or abs(value) >= 10**MAX_INT_DIGITS:
+        raise ConfigError(
+            f"a number of more than {MAX_INT_DIGITS} digits: write a number of a sane size",
+            line=node.start_mark.line + 1,
+            column=node.start_mark.column + 1,
+        )
+    return value
+
+
+_Loader.add_constructor("tag:yaml.org,2002:int", _construct_int)
 _Loader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, _construct_mapping)
 _Loader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_SEQUENCE_TAG, _construct_sequence)
 # Dates stay strings: `2026-11-26` in a rule is a value for a typed parameter, not a YAML timestamp.
@@ -239,5 +259,5 @@ def load_yaml(path: Path) -> Any:
             line=mark.line + 1 if mark else None,
             column=mark.column + 1 if mark else None,
         ) from None
-    except yaml.YAMLError as exc:  # pragma: no cover - PyYAML raises only the two above while loading
+    except (yaml.YAMLError, ValueError, TypeError) as exc:  # a constructor's own error: still no traceback
         raise ConfigError(f"invalid YAML: {exc}", file=str(path)) from None
