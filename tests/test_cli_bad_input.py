@@ -190,3 +190,45 @@ def test_a_configuration_key_that_looks_like_markup_is_a_configuration_error_exi
     result = CliRunner().invoke(app, ["rules", "check", "--config", str(cfg)])
     assert result.exit_code == 2, result.output
     assert "rule 'new_booking_confirmation': [/]: unknown field" in result.stderr
+
+
+@pytest.mark.parametrize(
+    ("command", "option", "value"),
+    [
+        ("serve", "--every", "0"),
+        ("serve", "--every", "-20"),
+        ("serve", "--every", "1441"),
+        ("history", "--limit", "0"),
+    ],
+)
+def test_a_number_option_out_of_range_is_a_usage_error_not_a_traceback(
+    tmp_path: Path, command: str, option: str, value: str
+) -> None:
+    # `serve --every 0` divided by zero (a traceback); `history --limit -1` dropped the last entry. (Other
+    # values out of range are not tried here: without the bound, `serve` would keep serving.)
+    result = CliRunner().invoke(app, [command, option, value, "--db", str(tmp_path / "s.db")])
+    assert result.exit_code == 2, result.output
+    assert option in result.output and "Traceback" not in result.output
+
+
+def test_a_yaml_key_holding_lone_surrogates_is_located_and_rules_check_json_stays_valid(
+    tmp_path: Path,
+) -> None:
+    # found by the fuzz suite (on main): the key reached `rules check --json`, which crashed encoding it
+    import shutil
+
+    cfg = tmp_path / "config"
+    shutil.copytree(CONFIG_DIR, cfg)
+    text = (cfg / "rules.yaml").read_text(encoding="utf-8")
+    (cfg / "rules.yaml").write_text(
+        text.replace(
+            "  - name: new_booking_confirmation\n",
+            '  - name: new_booking_confirmation\n    "\\ud800\\udc00": 1\n',
+        ),
+        encoding="utf-8",
+    )
+    result = CliRunner().invoke(app, ["rules", "check", "--config", str(cfg), "--json"])
+    assert result.exit_code == 2, result.output
+    [error] = json.loads(result.stdout)["errors"]
+    assert (error["line"], error["column"]) == (12, 5)
+    assert "U+D800" in error["message"]

@@ -487,7 +487,7 @@ def rules_test(
 @app.command()
 def history(
     db: DbOpt = None,
-    limit: Annotated[int, typer.Option("--limit", help="Most recent entries to show.")] = 50,
+    limit: Annotated[int, typer.Option("--limit", min=1, help="Most recent entries to show.")] = 50,
     as_json: JsonOpt = False,
 ) -> None:
     """What was sent (or written to the outbox), what failed and is waiting for a retry."""
@@ -706,7 +706,9 @@ def serve(
     db: DbOpt = None,
     config: ConfigOpt = None,
     live: Annotated[bool, typer.Option("--live", help="Send for real (SENS, Telegram, Slack).")] = False,
-    every: Annotated[int, typer.Option("--every", help="Minutes between runs, aligned to the hour.")] = 20,
+    every: Annotated[
+        int, typer.Option("--every", min=1, max=1440, help="Minutes between runs, aligned to the hour.")
+    ] = 20,
 ) -> None:
     """Run every 20 minutes (at :00, :20, :40 Korean time) on one machine, until interrupted."""
     from naver_sms.runner import run_once
