@@ -81,6 +81,11 @@ def assert_clean_exit(result: Result) -> None:
 def test_a_run_over_any_bookings_files_handles_every_valid_booking_and_names_every_bad_one(
     generated: tuple[BookingsFile, ...], command: str, as_json: bool
 ) -> None:
+    check_run(generated, command, as_json)
+
+
+def check_run(generated: tuple[BookingsFile, ...], command: str, as_json: bool) -> None:
+    """The property, for one directory of files and one way of running."""
     files = unique(generated)
     handled, skipped, unreadable = oracle(files)
     with tempfile.TemporaryDirectory() as tmp:

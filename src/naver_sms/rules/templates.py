@@ -151,7 +151,9 @@ def check_template(text: str, *, allowed: Iterable[str]) -> None:
         tree = _ENV.parse(text)
     except TemplateSyntaxError as exc:
         raise TemplateProblem(f"template syntax error: {exc.message}", line=exc.lineno) from None
-    for message, line, suggestion in _sandbox_refusals(tree):
+    refused = next(_sandbox_refusals(tree), None)
+    if refused is not None:
+        message, line, suggestion = refused
         raise TemplateProblem(message, line=line, suggestion=suggestion)
     try:
         _compile(text)  # whatever else only compiling finds
