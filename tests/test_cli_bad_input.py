@@ -16,10 +16,10 @@ from typer.testing import CliRunner
 
 from naver_sms.cli import app
 from tests.factories import naver_booking
+from tests.test_cli import sandbox_args
 
 ROOT = Path(__file__).resolve().parent.parent
 CONFIG_DIR = ROOT / "config"
-NOW = "2026-11-26 18:40"
 
 
 @pytest.fixture(autouse=True)
@@ -27,21 +27,6 @@ def _no_outside_settings(monkeypatch: pytest.MonkeyPatch) -> None:
     for name in list(os.environ):
         if name.startswith("NAVER_SMS_"):
             monkeypatch.delenv(name)
-
-
-def args(command: str, bookings: Path, db: Path, *extra: str) -> list[str]:
-    return [
-        command,
-        "--bookings",
-        str(bookings),
-        "--db",
-        str(db),
-        "--config",
-        str(CONFIG_DIR),
-        "--now",
-        NOW,
-        *extra,
-    ]
 
 
 def console_script(*argv: str) -> subprocess.CompletedProcess[str]:
@@ -72,7 +57,7 @@ def test_a_lone_surrogate_in_a_booking_id_no_longer_loses_the_report_of_the_run(
     (tmp_path / "b").mkdir()
     (tmp_path / "b" / "a.json").write_text(json.dumps([good(1), bad]), encoding="utf-8")
     # WHEN the real console script runs with --json
-    result = console_script(*args("run", tmp_path / "b", tmp_path / "s.db", "--json"))
+    result = console_script(*sandbox_args("run", tmp_path / "s.db", "--json", bookings=tmp_path / "b"))
     # THEN the run acted for the good booking and its report is printed whole, naming the bad one
     assert result.returncode == 0, result.stderr
     report = json.loads(result.stdout)
@@ -95,7 +80,9 @@ def test_a_report_carrying_text_stdout_cannot_encode_is_still_printed(
     (bookings / "a.json").write_text(json.dumps([good(3)]), encoding="utf-8")
     (bookings / os.fsdecode(b"\xff.json")).write_text("{", encoding="utf-8")
     # WHEN the real console script runs, with --json and without
-    result = console_script(*args(command, bookings, tmp_path / "s.db", *(["--json"] if as_json else [])))
+    result = console_script(
+        *sandbox_args(command, tmp_path / "s.db", *(["--json"] if as_json else []), bookings=bookings)
+    )
     # THEN no crash: the good booking is handled, the bad file named, the report printed as valid UTF-8
     assert result.returncode == 0, result.stderr
     assert "Traceback" not in result.stderr and "UnicodeEncodeError" not in result.stderr
@@ -120,7 +107,7 @@ def test_a_deep_bookings_file_is_named_and_the_other_files_bookings_are_handled(
     (bookings / "a.json").write_text(json.dumps([good(4)]), encoding="utf-8")
     (bookings / "deep.json").write_text("[" * 100_000 + "]" * 100_000, encoding="utf-8")
     (bookings / "z.json").write_text(json.dumps([good(5)]), encoding="utf-8")
-    result = CliRunner().invoke(app, args("run", bookings, tmp_path / "s.db", "--json"))
+    result = CliRunner().invoke(app, sandbox_args("run", tmp_path / "s.db", "--json", bookings=bookings))
     assert result.exit_code == 0, result.output
     report = json.loads(result.stdout)
     assert report["ok"] is True
@@ -139,7 +126,9 @@ def test_misdirected_numbers_are_never_sent_and_korean_ones_are_sent_to_their_na
     foreign = good(8) | {"phone": "+1 212 555 0108"}
     (tmp_path / "b.json").write_text(json.dumps([as_number, international, foreign]), encoding="utf-8")
     # WHEN run
-    result = CliRunner().invoke(app, args("run", tmp_path / "b.json", tmp_path / "s.db", "--json"))
+    result = CliRunner().invoke(
+        app, sandbox_args("run", tmp_path / "s.db", "--json", bookings=tmp_path / "b.json")
+    )
     # THEN only the Korean number gets its SMS, at 010..., and the other two are named, never sent
     assert result.exit_code == 0, result.output
     report = json.loads(result.stdout)
@@ -157,7 +146,7 @@ def test_a_booking_id_that_looks_like_markup_is_printed_as_written_not_a_crash(t
     bad = good(9) | {"bookingId": "[/]"}
     (tmp_path / "b.json").write_text(json.dumps([good(10), bad]), encoding="utf-8")
     # WHEN run for people (tables and lines on the console, not --json)
-    result = CliRunner().invoke(app, args("run", tmp_path / "b.json", tmp_path / "s.db"))
+    result = CliRunner().invoke(app, sandbox_args("run", tmp_path / "s.db", bookings=tmp_path / "b.json"))
     # THEN the run's report is printed, the bad booking named as written (it was a MarkupError, exit 1)
     assert result.exception is None or isinstance(result.exception, SystemExit), result.exception
     assert result.exit_code == 0, result.output
@@ -170,7 +159,7 @@ def test_a_file_name_that_looks_like_markup_is_named_as_written(tmp_path: Path) 
     bookings.mkdir()
     (bookings / "[red]x.json").write_text("[", encoding="utf-8")
     (bookings / "ok.json").write_text(json.dumps([good(11)]), encoding="utf-8")
-    result = CliRunner().invoke(app, args("run", bookings, tmp_path / "s.db"))
+    result = CliRunner().invoke(app, sandbox_args("run", tmp_path / "s.db", bookings=bookings))
     assert result.exit_code == 0, result.output
     assert "skipped file [red]x.json: not JSON" in result.stderr  # not styled red and lost
 

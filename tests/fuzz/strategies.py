@@ -11,11 +11,14 @@ import copy
 import json
 from collections.abc import Callable
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 from hypothesis import HealthCheck, settings
 from hypothesis import strategies as st
 
+from naver_sms.domain.booking import Booking, BookingError
+from naver_sms.domain.text import printable
 from tests.helpers.bookings import naver_booking
 
 #: The stores of config/stores.yaml: bookings of other stores are ignored by the sources.
@@ -327,3 +330,40 @@ def bookings_files(draw: st.DrawFn, first_id: int, *, allow_unreadable: bool = T
     # a lone surrogate written raw (not as its \u escape) makes bytes that are not UTF-8: a bad file
     readable = not any(0xD800 <= ord(c) <= 0xDFFF for c in text)
     return BookingsFile(name, text.encode("utf-8", "surrogatepass"), tuple(objects) if readable else None)
+
+
+def unique_names(files: tuple[BookingsFile, ...] | list[BookingsFile]) -> list[BookingsFile]:
+    """The generated files, one per name (the first one), as a directory holds them."""
+    by_name: dict[str, BookingsFile] = {}
+    for f in files:
+        by_name.setdefault(f.name, f)
+    return list(by_name.values())
+
+
+def expected_from(files: list[BookingsFile]) -> tuple[dict[str, Booking], int, set[str]]:
+    """What any source of these files must give, from `Booking.from_naver` (fuzzed on its own): every
+    booking to handle (files in name order, the first of a booking_num wins, configured stores only), how
+    many entries are skipped, and the names (as printed) of the files reported as a whole."""
+    handled: dict[str, Booking] = {}
+    skipped = 0
+    unreadable: set[str] = set()
+    for f in sorted(files, key=lambda f: Path(f.name)):
+        objects: Any = f.objects
+        if objects is None:
+            try:
+                objects = json.loads(f.content.decode("utf-8"))
+            except (ValueError, RecursionError):
+                objects = None
+            if not isinstance(objects, list):
+                unreadable.add(printable(f.name))
+                skipped += 1
+                continue
+        for obj in objects:
+            try:
+                b = Booking.from_naver(obj)
+            except BookingError:
+                skipped += 1
+                continue
+            if int(b.store_id) in STORE_IDS and b.booking_num not in handled:
+                handled[b.booking_num] = b
+    return handled, skipped, unreadable

@@ -5,7 +5,6 @@ file source keeps every valid booking and names every bad object and file."""
 
 from __future__ import annotations
 
-import json
 import re
 import tempfile
 from pathlib import Path
@@ -18,18 +17,19 @@ from naver_sms.config.loader import load_config
 from naver_sms.domain.booking import Booking, BookingError, format_phone_key
 from naver_sms.domain.clock import KST
 from naver_sms.domain.phone import PhoneError, national_number
-from naver_sms.domain.text import find_unencodable, printable
+from naver_sms.domain.text import find_unencodable
 from naver_sms.naver.files import BookingFileError, JsonFileSource
 from tests.conftest import CONFIG_DIR
 from tests.fuzz.strategies import (
-    STORE_IDS,
     booking_objects,
     bookings_files,
+    expected_from,
     fuzz_settings,
     json_values,
     korean_numbers,
     not_korean_numbers,
     texts,
+    unique_names,
     valid_bookings,
 )
 from tests.naver.conftest import NOW
@@ -114,53 +114,6 @@ def test_any_json_value_is_a_booking_or_a_booking_error(value: Any) -> None:
         assert_named(exc)
 
 
-def expected_from(files: list[Any]) -> tuple[list[str], int, list[str]]:
-    """What the file source must give for these files, from `Booking.from_naver` (fuzzed above):
-    the booking numbers kept (files in name order, first wins, configured stores), the count of skipped
-    entries, and the names of the files that must be reported whole."""
-    kept: list[str] = []
-    skipped = 0
-    bad_files: list[str] = []
-    for f in sorted(files, key=lambda f: Path(f.name)):
-        if f.objects is None:
-            if f.content.startswith(b"[") and _decodes_to_list(f.content):
-                objects: Any = json.loads(f.content.decode("utf-8"))
-            else:
-                bad_files.append(printable(f.name))
-                skipped += 1
-                continue
-        else:
-            objects = f.objects
-        for obj in objects:
-            try:
-                b = Booking.from_naver(obj)
-            except BookingError:
-                skipped += 1
-                continue
-            if int(b.store_id) in STORE_IDS and b.booking_num not in kept:
-                kept.append(b.booking_num)
-    return kept, skipped, bad_files
-
-
-def _decodes_to_list(content: bytes) -> bool:
-    try:
-        return isinstance(json.loads(content.decode("utf-8")), list)
-    except (ValueError, RecursionError):
-        return False
-
-
-def write_files(directory: Path, files: list[Any]) -> None:
-    for f in files:
-        (directory / f.name).write_bytes(f.content)
-
-
-def unique_names(files: list[Any]) -> list[Any]:
-    seen: dict[str, Any] = {}
-    for f in files:
-        seen.setdefault(f.name, f)
-    return list(seen.values())
-
-
 @given(
     st.lists(st.integers(0, 99), min_size=1, max_size=4, unique=True).flatmap(
         lambda starts: st.tuples(*(bookings_files(900100000 + 10 * s) for s in starts))
@@ -170,15 +123,15 @@ def unique_names(files: list[Any]) -> list[Any]:
 def test_the_file_source_keeps_every_valid_booking_and_names_every_bad_object_and_file(
     files: tuple[Any, ...],
 ) -> None:
-    chosen = unique_names(list(files))
+    chosen = unique_names(files)
     with tempfile.TemporaryDirectory() as tmp:
-        write_files(Path(tmp), chosen)
+        for f in chosen:
+            (Path(tmp) / f.name).write_bytes(f.content)
         result = JsonFileSource(tmp).fetch(STORES, NOW)
     kept, skipped, bad_files = expected_from(chosen)
-    assert [b.booking_num for b in result.bookings] == kept
+    assert [b.booking_num for b in result.bookings] == list(kept)
     assert len(result.skipped) == skipped
-    reported = [e.file for e in result.skipped if isinstance(e, BookingFileError)]
-    assert sorted(bad_files) == sorted(f for f in reported if f in bad_files)
+    assert {e.file for e in result.skipped if isinstance(e, BookingFileError)} == bad_files
     for error in result.skipped:
         str(error).encode("utf-8")
         assert error.file is not None  # every entry names its file

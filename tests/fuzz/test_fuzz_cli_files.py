@@ -10,17 +10,14 @@ import json
 import os
 import tempfile
 from pathlib import Path
-from typing import Any
 
 from hypothesis import given
 from hypothesis import strategies as st
 from typer.testing import CliRunner, Result
 
 from naver_sms.cli import app
-from naver_sms.domain.booking import Booking, BookingError
-from naver_sms.domain.text import printable
 from tests.conftest import CONFIG_DIR
-from tests.fuzz.strategies import STORE_IDS, BookingsFile, bookings_files, fuzz_settings
+from tests.fuzz.strategies import BookingsFile, bookings_files, expected_from, fuzz_settings, unique_names
 
 NOW = "2026-11-26 18:40"
 
@@ -32,41 +29,6 @@ directories = st.lists(st.integers(0, 99), min_size=1, max_size=3, unique=True).
 def invoke(*args: str) -> Result:
     env = {k: None for k in os.environ if k.startswith("NAVER_SMS_")}  # none of the developer's settings
     return CliRunner().invoke(app, list(args), env=env)
-
-
-def oracle(files: list[BookingsFile]) -> tuple[dict[str, Booking], int, set[str]]:
-    """From `Booking.from_naver` (fuzzed on its own): every booking the run must handle (by booking_num,
-    first one wins), how many entries it must skip, and which files it must name as unreadable."""
-    handled: dict[str, Booking] = {}
-    skipped = 0
-    unreadable: set[str] = set()
-    for f in sorted(files, key=lambda f: Path(f.name)):
-        objects: Any = f.objects
-        if objects is None:
-            try:
-                objects = json.loads(f.content.decode("utf-8"))
-            except (ValueError, RecursionError):
-                objects = None
-            if not isinstance(objects, list):
-                unreadable.add(printable(f.name))
-                skipped += 1
-                continue
-        for obj in objects:
-            try:
-                b = Booking.from_naver(obj)
-            except BookingError:
-                skipped += 1
-                continue
-            if int(b.store_id) in STORE_IDS and b.booking_num not in handled:
-                handled[b.booking_num] = b
-    return handled, skipped, unreadable
-
-
-def unique(files: tuple[BookingsFile, ...]) -> list[BookingsFile]:
-    by_name: dict[str, BookingsFile] = {}
-    for f in files:
-        by_name.setdefault(f.name, f)
-    return list(by_name.values())
 
 
 def assert_clean_exit(result: Result) -> None:
@@ -86,8 +48,8 @@ def test_a_run_over_any_bookings_files_handles_every_valid_booking_and_names_eve
 
 def check_run(generated: tuple[BookingsFile, ...], command: str, as_json: bool) -> None:
     """The property, for one directory of files and one way of running."""
-    files = unique(generated)
-    handled, skipped, unreadable = oracle(files)
+    files = unique_names(generated)
+    handled, skipped, unreadable = expected_from(files)
     with tempfile.TemporaryDirectory() as tmp:
         bookings = Path(tmp) / "bookings"
         bookings.mkdir()
