@@ -15,10 +15,11 @@ What this module does differently from the legacy job (legacy-behaviour.md §7):
 from __future__ import annotations
 
 import logging
+import os
 import secrets
 import tempfile
 import time
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlsplit
@@ -28,20 +29,46 @@ from pydantic import SecretStr
 from naver_sms.config.settings import Settings
 from naver_sms.errors import LoginBlocked, LoginError
 
-__all__ = ["CHROMIUM_FLAGS", "BrowserLogin", "LoginPage", "diagnose"]
+__all__ = [
+    "CHROMIUM_FLAGS",
+    "LAMBDA_FLAGS",
+    "BrowserLogin",
+    "LoginPage",
+    "chromium_flags",
+    "diagnose",
+    "in_lambda",
+]
 
 log = logging.getLogger("naver_sms.naver.login")
 
 #: external-apis.md, "How to stand in for it": headless, no sandbox (containers), nothing phoning home.
+#: The profile (cookies, cache, crash reports) is a fresh directory under the temporary directory: on Lambda,
+#: /tmp is the only writable place (the image sets HOME and the XDG directories there too).
 CHROMIUM_FLAGS = (
     "--headless=new",
     "--no-sandbox",
     "--disable-gpu",
-    "--disable-dev-shm-usage",
+    "--disable-dev-shm-usage",  # Lambda's /dev/shm is tiny: shared memory goes to /tmp
     "--disable-background-networking",
     "--disable-component-update",
+    "--disable-sync",
+    "--disable-extensions",
+    "--disable-breakpad",
     "--no-first-run",
+    "--no-default-browser-check",
+    "--password-store=basic",  # no desktop keyring to look for
+    "--mute-audio",
 )
+
+#: Added inside AWS Lambda (`AWS_LAMBDA_FUNCTION_NAME` is set there): its sandbox has no process namespaces
+#: for the zygote's helper processes, so Chromium runs its renderer and network service in one process.
+LAMBDA_FLAGS = ("--single-process", "--no-zygote")
+
+
+def in_lambda(env: Mapping[str, str] | None = None) -> bool:
+    """True inside an AWS Lambda execution environment."""
+    return bool((os.environ if env is None else env).get("AWS_LAMBDA_FUNCTION_NAME"))
+
 
 #: Legacy's session check page, on the login page's host (external-apis.md §1).
 CHECK_PATH = "/user2/help/myInfoV2?lang=ko_KR"
@@ -139,6 +166,16 @@ def diagnose(page: LoginPage, login_path: str) -> str | None:
     )
 
 
+def chromium_flags(profile: str, *, headless: bool = True, lambda_env: bool | None = None) -> list[str]:
+    """Chromium's command line for one login: `CHROMIUM_FLAGS` (without headless for a visible window), the
+    profile directory, and `LAMBDA_FLAGS` inside Lambda (`lambda_env=None`: detected from the environment)."""
+    flags = [f for f in CHROMIUM_FLAGS if headless or f != "--headless=new"]
+    if in_lambda() if lambda_env is None else lambda_env:
+        flags.extend(LAMBDA_FLAGS)
+    flags += [f"--user-data-dir={profile}", "--window-size=1280,900"]
+    return flags
+
+
 class BrowserLogin:
     """Logs in to Naver in a fresh headless Chromium and returns the session's cookies.
 
@@ -219,12 +256,8 @@ class BrowserLogin:
 
         options = webdriver.ChromeOptions()
         options.binary_location = self.chromium_path
-        for flag in CHROMIUM_FLAGS:
-            if flag == "--headless=new" and not self.headless:
-                continue
+        for flag in chromium_flags(profile, headless=self.headless):
             options.add_argument(flag)
-        options.add_argument(f"--user-data-dir={profile}")
-        options.add_argument("--window-size=1280,900")
         # A fixed driver path: Selenium Manager never runs, nothing is downloaded.
         driver = webdriver.Chrome(service=Service(self.chromedriver_path), options=options)
         driver.set_page_load_timeout(self.timeout)
