@@ -9,7 +9,6 @@ from __future__ import annotations
 import json
 import logging
 import re
-import sys
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -18,7 +17,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
-from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 
 from naver_sms.config.settings import Settings, check_db_target
@@ -27,6 +26,7 @@ from naver_sms.domain.clock import KST, FixedClock, SystemClock, parse_kst
 from naver_sms.errors import ConfigError, NaverSmsError, did_you_mean
 from naver_sms.logs import mask_text
 from naver_sms.rules.report import RunError, RunReport
+from naver_sms.safe_output import SafeConsole, write_json
 
 if TYPE_CHECKING:
     from naver_sms.wiring import State
@@ -37,8 +37,9 @@ db_app = typer.Typer(no_args_is_help=True, help="State backend tools.")
 app.add_typer(rules_app, name="rules")
 app.add_typer(db_app, name="db")
 
-out = Console()
-err = Console(stderr=True)
+# a report is never lost to text its stream cannot encode (issue 9 item 4): see safe_output
+out = SafeConsole()
+err = SafeConsole(stderr=True)
 
 BookingsOpt = Annotated[
     Path | None, typer.Option("--bookings", help="Naver-format JSON file or directory (sandbox source).")
@@ -86,13 +87,13 @@ def _clock(now: str | None) -> Any:
 
 def _fail_config(exc: ConfigError) -> None:
     # soft_wrap: one error per line however narrow the console (CI logs are grepped for file:line)
-    err.print(f"[bold red]configuration error[/]\n{exc.render()}", highlight=False, soft_wrap=True)
+    err.print(f"[bold red]configuration error[/]\n{escape(exc.render())}", highlight=False, soft_wrap=True)
     raise typer.Exit(2)
 
 
 def _error(message: str, *, code: int) -> typer.Exit:
     """Print a one-line error (never wrapped) and return the exit to raise."""
-    err.print(f"[bold red]error:[/] {message}", highlight=False, soft_wrap=True)
+    err.print(f"[bold red]error:[/] {escape(message)}", highlight=False, soft_wrap=True)
     return typer.Exit(code)
 
 
@@ -181,12 +182,12 @@ def _kst_short(timestamp: Any) -> str:
 def _print_errors(errors: list[RunError]) -> None:
     for e in errors:
         if e.kind == "booking":  # the message names the booking already
-            err.print(f"[red]skipped[/] {e.message}", highlight=False, soft_wrap=True)
+            err.print(f"[red]skipped[/] {escape(e.message)}", highlight=False, soft_wrap=True)
             continue
         where = " ".join(
             x for x in (e.rule, e.action, e.booking_num, e.store_id and f"store {e.store_id}") if x
         )
-        err.print(f"[red]{e.kind}[/] {where}: {e.message}", highlight=False, soft_wrap=True)
+        err.print(f"[red]{e.kind}[/] {escape(where)}: {escape(e.message)}", highlight=False, soft_wrap=True)
 
 
 def _runtime(
@@ -234,7 +235,7 @@ def run(
     finally:
         runtime.close()
     if as_json:
-        sys.stdout.write(json.dumps(report.to_json(), ensure_ascii=False) + "\n")
+        write_json(report.to_json())
     else:
         _print_report(report)
     if not report.ok:
@@ -243,7 +244,7 @@ def run(
 
 def _print_report(report: RunReport) -> None:
     for warning in report.warnings:
-        err.print(f"[yellow]warning:[/] {warning}", highlight=False, soft_wrap=True)
+        err.print(f"[yellow]warning:[/] {escape(warning)}", highlight=False, soft_wrap=True)
     if report.sms:
         table = Table(title=f"SMS ({'planned' if report.dry_run else report.mode})", show_lines=False)
         for col in ("rule", "to", "from", "template", "type", "status"):
@@ -284,7 +285,7 @@ def _print_report(report: RunReport) -> None:
     out.print(summary)
     _print_errors(report.errors)
     if report.failed:
-        err.print(f"[bold red]run failed:[/] {report.failed}", highlight=False)
+        err.print(f"[bold red]run failed:[/] {escape(report.failed)}", highlight=False)
 
 
 @app.command()
@@ -352,7 +353,7 @@ def plan(
             "notifications": [n.to_json() for n in report.notifications],
             "errors": [e.to_json() for e in report.errors],
         }
-        sys.stdout.write(json.dumps(payload, ensure_ascii=False) + "\n")
+        write_json(payload)
         return
     table = Table(title=f"plan at {clock_now:%Y-%m-%d %H:%M} KST · {runtime.source.description}")
     # a booking number is never cut, however narrow the console: the long texts fold instead
@@ -410,40 +411,31 @@ def rules_check(config: ConfigOpt = None, as_json: JsonOpt = False) -> None:
     except ConfigError as exc:
         errors = exc.errors if isinstance(exc, ConfigErrors) else [exc]
         if as_json:
-            sys.stdout.write(
-                json.dumps(
-                    {
-                        "ok": False,
-                        "errors": [
-                            {
-                                "file": e.file,
-                                "line": e.line,
-                                "rule": e.rule,
-                                "field": e.field,
-                                "message": e.message,
-                                "suggestion": e.suggestion,
-                            }
-                            for e in errors
-                        ],
-                    },
-                    ensure_ascii=False,
-                )
-                + "\n"
+            write_json(
+                {
+                    "ok": False,
+                    "errors": [
+                        {
+                            "file": e.file,
+                            "line": e.line,
+                            "column": e.column,
+                            "rule": e.rule,
+                            "field": e.field,
+                            "message": e.message,
+                            "suggestion": e.suggestion,
+                        }
+                        for e in errors
+                    ],
+                }
             )
             raise typer.Exit(2) from None
         _fail_config(exc)
         return
     if as_json:
-        sys.stdout.write(
-            json.dumps(
-                {"ok": True, "rules": describe_rules(rules), "warnings": list(cfg.warnings)},
-                ensure_ascii=False,
-            )
-            + "\n"
-        )
+        write_json({"ok": True, "rules": describe_rules(rules), "warnings": list(cfg.warnings)})
         return
     for warning in cfg.warnings:
-        err.print(f"[yellow]warning:[/] {warning}", highlight=False, soft_wrap=True)
+        err.print(f"[yellow]warning:[/] {escape(warning)}", highlight=False, soft_wrap=True)
     out.print(
         f"[green]ok[/] {len(cfg.stores)} stores, {len(cfg.sms_templates)} SMS templates, "
         f"{len(rules)} rules ({sum(r.enabled for r in rules)} enabled) in {config_dir}"
@@ -495,7 +487,7 @@ def rules_test(
 @app.command()
 def history(
     db: DbOpt = None,
-    limit: Annotated[int, typer.Option("--limit", help="Most recent entries to show.")] = 50,
+    limit: Annotated[int, typer.Option("--limit", min=1, help="Most recent entries to show.")] = 50,
     as_json: JsonOpt = False,
 ) -> None:
     """What was sent (or written to the outbox), what failed and is waiting for a retry."""
@@ -536,13 +528,7 @@ def history(
                 (failed if item.get(f"{flag}_failed") else pending).append(entry)
     sent.sort(key=lambda e: _kst(e["sent_at"]) or datetime.min.replace(tzinfo=KST), reverse=True)
     if as_json:
-        sys.stdout.write(
-            json.dumps(
-                {"outbox": outbox, "sent": sent[:limit], "retrying": pending, "failed": failed},
-                ensure_ascii=False,
-            )
-            + "\n"
-        )
+        write_json({"outbox": outbox, "sent": sent[:limit], "retrying": pending, "failed": failed})
         return
     table = Table(title=f"sent ({state.description})")
     for col in ("sent at (KST)", "booking", "phone", "flag", "request id"):
@@ -720,7 +706,9 @@ def serve(
     db: DbOpt = None,
     config: ConfigOpt = None,
     live: Annotated[bool, typer.Option("--live", help="Send for real (SENS, Telegram, Slack).")] = False,
-    every: Annotated[int, typer.Option("--every", help="Minutes between runs, aligned to the hour.")] = 20,
+    every: Annotated[
+        int, typer.Option("--every", min=1, max=1440, help="Minutes between runs, aligned to the hour.")
+    ] = 20,
 ) -> None:
     """Run every 20 minutes (at :00, :20, :40 Korean time) on one machine, until interrupted."""
     from naver_sms.runner import run_once
@@ -740,9 +728,9 @@ def serve(
                 runtime.close()
             _print_report(report)
         except ConfigError as exc:  # an edited file: say so, keep serving, pick up the fix next time
-            err.print(f"[bold red]configuration error[/] {exc.render()}", highlight=False)
+            err.print(f"[bold red]configuration error[/] {escape(exc.render())}", highlight=False)
         except NaverSmsError as exc:  # e.g. the state store unavailable: this run fails, the next one tries
-            err.print(f"[bold red]run failed:[/] {exc}", highlight=False)
+            err.print(f"[bold red]run failed:[/] {escape(str(exc))}", highlight=False)
         now = datetime.now(KST)
         wait = every - now.minute % every
         next_at = (now + timedelta(minutes=wait)).replace(second=0, microsecond=0)
