@@ -82,10 +82,12 @@ class ConfigError(NaverSmsError):
         rule: str | None = None,
         field: str | None = None,
         suggestion: str | None = None,
+        column: int | None = None,
     ) -> None:
         self.message = message
         self.file = file
         self.line = line
+        self.column = column  # 1-based, where the YAML reader or decoder knows it
         self.rule = rule
         self.field = field
         self.suggestion = suggestion
@@ -94,7 +96,7 @@ class ConfigError(NaverSmsError):
     def render(self) -> str:
         where = self.file or "<config>"
         if self.line is not None:
-            where += f":{self.line}"
+            where += f":{self.line}" + (f":{self.column}" if self.column is not None else "")
         parts = [where + ":"]
         if self.rule:
             parts.append(f"rule {self.rule!r}:")
@@ -120,6 +122,7 @@ class ConfigErrors(ConfigError):
             rule=first.rule,
             field=first.field,
             suggestion=first.suggestion,
+            column=first.column,
         )
 
     def render(self) -> str:

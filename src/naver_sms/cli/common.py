@@ -3,33 +3,100 @@ command, the clock of `--now`, turning failures into one line and an exit code, 
 the run report as tables and outbox texts, times in Korean time, JSON with every phone number masked in one
 form (`naver_sms.domain.privacy`).
 
+What the CLI prints can always be printed (issue 9, item 4: a report must never be lost after a run acted). A
+report can carry text its stream cannot encode: a lone surrogate from a file or directory name that is not
+UTF-8, or a character outside a terminal's encoding, which Python's stdout refuses with `UnicodeEncodeError`.
+`write_json` writes each lone surrogate as its JSON escape (`\\udcff`, which `json.loads` reads back to the
+same string), or the whole object in ASCII escapes where even that cannot be encoded; `SafeConsole` falls back
+to backslash escapes, and prints text that is not valid rich markup (a booking id `[/]`) as plain text. Lines
+that carry data escape it (`rich.markup.escape`), so it is shown as written, not styled.
+
 Exit codes: 0 done; 1 the run itself (or the state store) failed; 2 invalid configuration or usage.
 """
 
 from __future__ import annotations
 
+import json
+import sys
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Annotated, Any, NoReturn
+from typing import IO, Annotated, Any, NoReturn, TextIO, cast
 
 import typer
 from rich.console import Console
+from rich.errors import MarkupError
+from rich.markup import escape
 from rich.table import Table
+from rich.text import Text
 
 from naver_sms.config.settings import Settings, check_db_target, is_dynamo_url
 from naver_sms.domain.clock import KST, Clock, FixedClock, SystemClock, parse_kst
 from naver_sms.domain.privacy import mask_phone, mask_phone_uniform, mask_uniform
+from naver_sms.domain.text import printable
 from naver_sms.errors import ConfigError, NaverSmsError
 from naver_sms.rules.report import RunError, RunReport
 from naver_sms.runner import Runtime, new_run_id
 from naver_sms.wiring import DynamoClientFactory, State, build_runtime, open_state
 
-out = Console()
-err = Console(stderr=True)
+
+def json_text(payload: Any) -> str:
+    """`payload` as one line of JSON, non-ASCII kept readable, lone surrogates as `\\uXXXX` escapes."""
+    # json.dumps writes a surrogate as itself only inside a string: there its escape is the same value
+    return printable(json.dumps(payload, ensure_ascii=False))
+
+
+def write_json(payload: Any, stream: TextIO | None = None) -> None:
+    """Print `payload` as one JSON line on `stream` (stdout by default); never fails on its text."""
+    out = stream if stream is not None else sys.stdout
+    try:
+        out.write(json_text(payload) + "\n")  # encoded whole before anything is written
+    except UnicodeEncodeError:  # a stream that cannot carry e.g. Korean: ASCII escapes, the same JSON
+        out.write(json.dumps(payload, ensure_ascii=True) + "\n")
+
+
+class _Encodable:
+    """A text stream that writes what its encoding cannot carry as backslash escapes instead of raising;
+    everything else (isatty, fileno, encoding, flush) is the stream's own."""
+
+    def __init__(self, stream: IO[str]) -> None:
+        self._stream = stream
+
+    def write(self, text: str) -> int:
+        try:
+            return self._stream.write(text)
+        except UnicodeEncodeError:
+            encoding = getattr(self._stream, "encoding", None) or "utf-8"
+            return self._stream.write(text.encode(encoding, "backslashreplace").decode(encoding))
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._stream, name)
+
+
+class SafeConsole(Console):
+    """A rich `Console` (same options) that never fails on text its stream cannot encode. The stream is
+    looked up at each write, as rich does (so tests that swap sys.stdout still see the output)."""
+
+    @property
+    def file(self) -> IO[str]:
+        return cast(IO[str], _Encodable(super().file))
+
+    @file.setter
+    def file(self, new_file: IO[str]) -> None:
+        self._file = new_file
+
+    def render_str(self, text: str, **options: Any) -> Text:
+        try:
+            return super().render_str(text, **options)
+        except MarkupError:  # data that looks like markup and is not: show the text as it is
+            return super().render_str(text, **{**options, "markup": False})
+
+
+out = SafeConsole()
+err = SafeConsole(stderr=True)
 
 BookingsOpt = Annotated[
     Path | None, typer.Option("--bookings", help="Naver-format JSON file or directory (sandbox source).")
@@ -96,13 +163,13 @@ def clock_of(now: str | None, real: Clock) -> Clock:
 
 def fail_config(exc: ConfigError) -> NoReturn:
     # soft_wrap: one error per line however narrow the console (CI logs are grepped for file:line)
-    err.print(f"[bold red]configuration error[/]\n{exc.render()}", highlight=False, soft_wrap=True)
+    err.print(f"[bold red]configuration error[/]\n{escape(exc.render())}", highlight=False, soft_wrap=True)
     raise typer.Exit(2)
 
 
 def error(message: str, *, code: int) -> typer.Exit:
     """Print a one-line error (never wrapped) and return the exit to raise."""
-    err.print(f"[bold red]error:[/] {message}", highlight=False, soft_wrap=True)
+    err.print(f"[bold red]error:[/] {escape(message)}", highlight=False, soft_wrap=True)
     return typer.Exit(code)
 
 
@@ -166,12 +233,12 @@ def runtime_for(
 def print_errors(errors: list[RunError]) -> None:
     for e in errors:
         if e.kind == "booking":  # the message names the booking already
-            err.print(f"[red]skipped[/] {e.message}", highlight=False, soft_wrap=True)
+            err.print(f"[red]skipped[/] {escape(e.message)}", highlight=False, soft_wrap=True)
             continue
         where = " ".join(
             x for x in (e.rule, e.action, e.booking_num, e.store_id and f"store {e.store_id}") if x
         )
-        err.print(f"[red]{e.kind}[/] {where}: {e.message}", highlight=False, soft_wrap=True)
+        err.print(f"[red]{e.kind}[/] {escape(where)}: {escape(e.message)}", highlight=False, soft_wrap=True)
 
 
 # --- rendering --------------------------------------------------------------------------------------------
@@ -216,7 +283,7 @@ def kst_short(timestamp: object) -> str:
 def print_report(report: RunReport) -> None:
     """A run for people: warnings, the SMS table, the sandbox outbox's texts, the summary, the errors."""
     for warning in report.warnings:
-        err.print(f"[yellow]warning:[/] {warning}", highlight=False, soft_wrap=True)
+        err.print(f"[yellow]warning:[/] {escape(warning)}", highlight=False, soft_wrap=True)
     if report.sms:
         table = Table(title=f"SMS ({'planned' if report.dry_run else report.mode})", show_lines=False)
         for col in ("rule", "to", "from", "template", "type", "status"):
@@ -257,4 +324,4 @@ def print_report(report: RunReport) -> None:
     out.print(summary)
     print_errors(report.errors)
     if report.failed:
-        err.print(f"[bold red]run failed:[/] {report.failed}", highlight=False)
+        err.print(f"[bold red]run failed:[/] {escape(report.failed)}", highlight=False)

@@ -4,8 +4,6 @@ one form."""
 
 from __future__ import annotations
 
-import json
-import sys
 from datetime import datetime
 from typing import Annotated, Any
 
@@ -24,6 +22,7 @@ from naver_sms.cli.common import (
     seams,
     settings_of,
     state_errors,
+    write_json,
 )
 from naver_sms.domain.booking import BookingRecord
 from naver_sms.domain.clock import KST
@@ -60,7 +59,7 @@ def _waiting(record: BookingRecord, state: FlagState) -> dict[str, Any]:
 def history(
     ctx: typer.Context,
     db: DbOpt = None,
-    limit: Annotated[int, typer.Option("--limit", help="Most recent entries to show.")] = 50,
+    limit: Annotated[int, typer.Option("--limit", min=1, help="Most recent entries to show.")] = 50,
     as_json: JsonOpt = False,
 ) -> None:
     """What was sent (or written to the outbox), what failed and is waiting for a retry."""
@@ -77,8 +76,7 @@ def history(
     pending = [_waiting(r, s) for r, states in rows for s in states if s.waiting and s.status != "failed"]
     failed = [_waiting(r, s) for r, states in rows for s in states if s.waiting and s.status == "failed"]
     if as_json:
-        payload = {"outbox": outbox, "sent": sent[:limit], "retrying": pending, "failed": failed}
-        sys.stdout.write(json.dumps(payload, ensure_ascii=False) + "\n")
+        write_json({"outbox": outbox, "sent": sent[:limit], "retrying": pending, "failed": failed})
         return
     table = Table(title=f"sent ({state.description})")
     for col in ("sent at (KST)", "booking", "phone", "flag", "request id"):

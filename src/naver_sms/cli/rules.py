@@ -3,14 +3,13 @@ fixtures, `naver_sms.rule_fixtures`)."""
 
 from __future__ import annotations
 
-import json
-import sys
 from pathlib import Path
 from typing import Annotated
 
 import typer
+from rich.markup import escape
 
-from naver_sms.cli.common import ConfigOpt, JsonOpt, err, fail_config, out, settings_of
+from naver_sms.cli.common import ConfigOpt, JsonOpt, err, fail_config, out, settings_of, write_json
 from naver_sms.config.loader import load_config
 from naver_sms.errors import ConfigError, ConfigErrors
 from naver_sms.rule_fixtures import load_fixtures, run_fixture
@@ -36,6 +35,7 @@ def check(config: ConfigOpt = None, as_json: JsonOpt = False) -> None:
             {
                 "file": e.file,
                 "line": e.line,
+                "column": e.column,
                 "rule": e.rule,
                 "field": e.field,
                 "message": e.message,
@@ -43,14 +43,13 @@ def check(config: ConfigOpt = None, as_json: JsonOpt = False) -> None:
             }
             for e in errors
         ]
-        sys.stdout.write(json.dumps({"ok": False, "errors": found}, ensure_ascii=False) + "\n")
+        write_json({"ok": False, "errors": found})
         raise typer.Exit(2) from None
     if as_json:
-        payload = {"ok": True, "rules": describe_rules(rules), "warnings": list(cfg.warnings)}
-        sys.stdout.write(json.dumps(payload, ensure_ascii=False) + "\n")
+        write_json({"ok": True, "rules": describe_rules(rules), "warnings": list(cfg.warnings)})
         return
     for warning in cfg.warnings:
-        err.print(f"[yellow]warning:[/] {warning}", highlight=False, soft_wrap=True)
+        err.print(f"[yellow]warning:[/] {escape(warning)}", highlight=False, soft_wrap=True)
     out.print(
         f"[green]ok[/] {len(cfg.stores)} stores, {len(cfg.sms_templates)} SMS templates, "
         f"{len(rules)} rules ({sum(r.enabled for r in rules)} enabled) in {config_dir}"

@@ -4,7 +4,6 @@ one pipeline (`naver_sms.runner.run_once`, `naver_sms.runner.preview`)."""
 from __future__ import annotations
 
 import json
-import sys
 from typing import Annotated, Any
 
 import typer
@@ -25,6 +24,7 @@ from naver_sms.cli.common import (
     seams,
     settings_of,
     state_errors,
+    write_json,
 )
 from naver_sms.domain.privacy import mask_phone
 from naver_sms.errors import NaverSmsError
@@ -59,7 +59,7 @@ def run(
     finally:
         runtime.close()
     if as_json:
-        sys.stdout.write(json.dumps(report.to_json(), ensure_ascii=False) + "\n")
+        write_json(report.to_json())
     else:
         print_report(report)
     if not report.ok:
@@ -92,7 +92,7 @@ def plan(
         err.print(f"no booking {booking!r} in {runtime.source.description}")
         raise typer.Exit(2)
     if as_json:
-        sys.stdout.write(json.dumps(_plan_json(shown, explain=explain), ensure_ascii=False) + "\n")
+        write_json(_plan_json(shown, explain=explain))
         return
     _print_plan(shown, runtime.source.description, explain=explain)
 

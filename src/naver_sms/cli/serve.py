@@ -7,6 +7,7 @@ from datetime import timedelta
 from typing import Annotated
 
 import typer
+from rich.markup import escape
 
 from naver_sms.cli.common import (
     BookingsOpt,
@@ -33,7 +34,9 @@ def serve(
     db: DbOpt = None,
     config: ConfigOpt = None,
     live: Annotated[bool, typer.Option("--live", help="Send for real (SENS, Telegram, Slack).")] = False,
-    every: Annotated[int, typer.Option("--every", help="Minutes between runs, aligned to the hour.")] = 20,
+    every: Annotated[
+        int, typer.Option("--every", min=1, max=1440, help="Minutes between runs, aligned to the hour.")
+    ] = 20,
 ) -> None:
     """Run every 20 minutes (at :00, :20, :40 Korean time) on one machine, until interrupted."""
     world = seams(ctx)
@@ -51,9 +54,9 @@ def serve(
                 runtime.close()
             print_report(report)
         except ConfigError as exc:  # an edited file: say so, keep serving, pick up the fix next time
-            err.print(f"[bold red]configuration error[/] {exc.render()}", highlight=False)
+            err.print(f"[bold red]configuration error[/] {escape(exc.render())}", highlight=False)
         except NaverSmsError as exc:  # e.g. the state store unavailable: this run fails, the next one tries
-            err.print(f"[bold red]run failed:[/] {exc}", highlight=False)
+            err.print(f"[bold red]run failed:[/] {escape(str(exc))}", highlight=False)
         now = world.clock().astimezone(KST)
         wait = every - now.minute % every
         next_at = (now + timedelta(minutes=wait)).replace(second=0, microsecond=0)

@@ -111,6 +111,32 @@ def _nested_fields(name: str) -> set[str]:
     return set(model.model_fields) | {f.alias for f in model.model_fields.values() if f.alias}
 
 
+_RULES_FILE_KEYS = ("rules",)
+
+
+def _unknown_top_level_keys(data: Any, file: str, errors: list[ConfigError]) -> bool:
+    """rules.yaml holds `rules:` and nothing else: any other key (`rulez:`) would be silently ignored.
+    Returns whether one of them looks like a misspelt `rules`."""
+    if not isinstance(data, dict):
+        return False
+    misspelt = False
+    for key in data:
+        if key in _RULES_FILE_KEYS:
+            continue
+        close = suggest(key, _RULES_FILE_KEYS) or ("rules" if key.lower().startswith("rule") else None)
+        misspelt = misspelt or close is not None
+        errors.append(
+            ConfigError(
+                "unknown top-level key (rules.yaml holds only `rules:`)",
+                file=file,
+                line=line_of(data, key),
+                field=key,
+                suggestion=close,
+            )
+        )
+    return misspelt
+
+
 def _check_template(
     name: str,
     tpl: SmsTemplate,
@@ -174,7 +200,10 @@ def load_config(config_dir: Path | str) -> AppConfig:
     stores_file = _parse(StoresFile, raw[stores_path], str(stores_path), errors)
     templates_file = _parse(TemplatesFile, raw[templates_path], str(templates_path), errors)
     rules_raw = raw[rules_path]
-    if not isinstance(rules_raw, dict) or not isinstance(rules_raw.get("rules"), list):
+    misspelt = _unknown_top_level_keys(rules_raw, str(rules_path), errors)
+    if not misspelt and (  # a misspelt `rulez:` said it already
+        not isinstance(rules_raw, dict) or not isinstance(rules_raw.get("rules"), list)
+    ):
         errors.append(
             ConfigError("expected `rules:` with a list of rules", file=str(rules_path), line=1, field="rules")
         )

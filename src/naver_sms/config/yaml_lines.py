@@ -2,10 +2,22 @@
 
 Errors in configuration name the file and the line (product.md, "Rules"); PyYAML's safe loader gives the
 marks, this keeps them on the loaded data.
+
+Configuration files are untrusted input (docs/rules/rules-config.md, "Validation"): whatever bytes a file
+holds, loading it gives the data or one `ConfigError` with the file, the line (and column) and the fix -
+never a traceback. Bounded on purpose:
+
+- nesting: at most `MAX_DEPTH` levels (PyYAML composes recursively; 5,000 levels would be a RecursionError);
+- aliases: the document, with every alias expanded, holds at most `MAX_VALUES` values (the "billion laughs"
+  would make every later walk over the rules take forever), and no alias may contain itself;
+- integers: at most `MAX_INT_DIGITS` digits;
+- characters: what YAML refuses in a file (control characters, U+FFFE...) is refused in a value written as
+  an escape too (`"\\x07"`, `"\\ud800"`): such text could not be stored, sent or printed.
 """
 
 from __future__ import annotations
 
+import codecs
 from pathlib import Path
 from typing import Any
 
@@ -13,7 +25,14 @@ import yaml
 
 from naver_sms.errors import ConfigError
 
-__all__ = ["LineDict", "LineList", "line_of", "load_yaml"]
+__all__ = ["MAX_DEPTH", "MAX_VALUES", "LineDict", "LineList", "line_of", "load_yaml"]
+
+#: The deepest nesting of mappings and lists a configuration file may have (the default rules.yaml uses 11).
+MAX_DEPTH = 64
+#: The most values (mappings, lists, scalars) a file may hold with its aliases expanded.
+MAX_VALUES = 100_000
+#: The most digits of an integer (ids and numbers are far shorter; Python stops converting at 4,300).
+MAX_INT_DIGITS = 100
 
 
 class LineDict(dict[str, Any]):
@@ -34,7 +53,98 @@ class LineList(list[Any]):
 
 
 class _Loader(yaml.SafeLoader):
-    pass
+    """The safe loader, bounded in depth, and refusing in values what YAML refuses in the file."""
+
+    def __init__(self, stream: str) -> None:
+        super().__init__(stream)
+        self._depth = 0
+
+    def compose_node(self, parent: yaml.Node | None, index: Any) -> yaml.Node | None:
+        if self._depth >= MAX_DEPTH and not self.check_event(yaml.AliasEvent):
+            mark = self.peek_event().start_mark  # type: ignore[no-untyped-call]
+            raise ConfigError(
+                f"nested deeper than {MAX_DEPTH} levels: flatten this part of the file",
+                line=mark.line + 1,
+                column=mark.column + 1,
+            )
+        self._depth += 1
+        try:
+            return super().compose_node(parent, index)
+        finally:
+            self._depth -= 1
+
+    def compose_document(self) -> yaml.Node | None:
+        node: yaml.Node | None = super().compose_document()
+        if node is not None:
+            _check_expansion(node)
+        return node
+
+    def construct_scalar(self, node: yaml.ScalarNode) -> Any:  # type: ignore[override]
+        value = super().construct_scalar(node)
+        if isinstance(value, str):
+            bad = yaml.reader.Reader.NON_PRINTABLE.search(value)
+            if bad:
+                raise ConfigError(
+                    f"{_describe(bad.group())} in a value: remove it (YAML does not allow it in text, and it "
+                    "could not be stored, sent or printed)",
+                    line=node.start_mark.line + 1,
+                    column=node.start_mark.column + 1,
+                )
+        return value
+
+
+def _describe(char: str) -> str:
+    code = ord(char)
+    kind = "a control character" if code < 0x20 or 0x7F <= code < 0xA0 else "not allowed in YAML"
+    return f"the character U+{code:04X} ({kind})"
+
+
+def _check_expansion(root: yaml.Node) -> None:
+    """Measure the document with every alias expanded: values and depth. Each node is measured once (an
+    anchor comes before its aliases, so the walk's own recursion stays within the written depth); a node
+    that contains an alias of itself is refused."""
+    measured: dict[int, tuple[int, int]] = {}  # id(node) -> (values, depth), expanded
+    in_progress: set[int] = set()
+
+    def fail(node: yaml.Node, message: str) -> ConfigError:
+        mark = node.start_mark
+        return ConfigError(message, line=mark.line + 1, column=mark.column + 1)
+
+    def measure(node: yaml.Node) -> tuple[int, int]:
+        key = id(node)
+        if key in measured:
+            return measured[key]
+        if key in in_progress:
+            raise fail(
+                node,
+                "an alias refers to itself: the mapping or list it names contains it (that would be infinite)",
+            )
+        in_progress.add(key)
+        children: list[yaml.Node] = []
+        if isinstance(node, yaml.SequenceNode):
+            children = list(node.value)
+        elif isinstance(node, yaml.MappingNode):
+            children = [part for pair in node.value for part in pair]
+        values, depth = 1, 0
+        for child in children:
+            child_values, child_depth = measure(child)
+            values += child_values
+            depth = max(depth, child_depth)
+        depth += 1
+        in_progress.discard(key)
+        if values > MAX_VALUES:
+            raise fail(
+                node,
+                f"with its aliases expanded this holds more than {MAX_VALUES:,} values: use fewer or smaller aliases",
+            )
+        if depth > MAX_DEPTH:
+            raise fail(
+                node, f"with its aliases expanded this is nested deeper than {MAX_DEPTH} levels: flatten it"
+            )
+        measured[key] = (values, depth)
+        return values, depth
+
+    measure(root)
 
 
 def _construct_mapping(loader: _Loader, node: yaml.MappingNode) -> LineDict:
@@ -61,6 +171,23 @@ def _construct_sequence(loader: _Loader, node: yaml.SequenceNode) -> LineList:
     return result
 
 
+def _construct_int(loader: _Loader, node: yaml.ScalarNode) -> int:
+    """An int of at most `MAX_INT_DIGITS` digits: no configuration needs more, and Python refuses to
+    convert ints of more than 4,300 digits to text (a `ValueError` deep inside validation)."""
+    try:
+        value = int(yaml.SafeLoader.construct_yaml_int(loader, node))
+    except ValueError:
+        value = None
+    if value is None or abs(value) >= 10**MAX_INT_DIGITS:
+        raise ConfigError(
+            f"a number of more than {MAX_INT_DIGITS} digits: write a number of a sane size",
+            line=node.start_mark.line + 1,
+            column=node.start_mark.column + 1,
+        )
+    return value
+
+
+_Loader.add_constructor("tag:yaml.org,2002:int", _construct_int)
 _Loader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, _construct_mapping)
 _Loader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_SEQUENCE_TAG, _construct_sequence)
 # Dates stay strings: `2026-11-26` in a rule is a value for a typed parameter, not a YAML timestamp.
@@ -81,21 +208,56 @@ def line_of(value: Any, key: str | int | None = None) -> int | None:
     return None
 
 
-def load_yaml(path: Path) -> Any:
-    """Load one YAML file; a syntax error becomes a `ConfigError` with the file and line."""
+def _decode(path: Path, data: bytes) -> str:
+    """The file's text; bytes that are not UTF-8 are a `ConfigError` at their line and column."""
+    if data.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
+        raise ConfigError("the file is UTF-16: save it as UTF-8", file=str(path), line=1, column=1) from None
     try:
-        text = path.read_text(encoding="utf-8")
+        return data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        line_start = data.rfind(b"\n", 0, exc.start) + 1
+        column = len(data[line_start : exc.start].decode("utf-8", errors="replace")) + 1
+        raise ConfigError(
+            f"not UTF-8: the byte 0x{data[exc.start]:02x} cannot be read ({exc.reason}); "
+            "save the file as UTF-8",
+            file=str(path),
+            line=data.count(b"\n", 0, exc.start) + 1,
+            column=column,
+        ) from None
+
+
+def _position(text: str, index: int) -> tuple[int, int]:
+    """1-based line and column of the character at `index` of `text`."""
+    return text.count("\n", 0, index) + 1, index - (text.rfind("\n", 0, index) + 1) + 1
+
+
+def load_yaml(path: Path) -> Any:
+    """Load one YAML file; whatever it holds, the only error is a `ConfigError` with the file and line."""
+    try:
+        data = path.read_bytes()
     except FileNotFoundError:
         raise ConfigError("file not found", file=str(path)) from None
-    except UnicodeDecodeError as exc:
-        raise ConfigError(f"not UTF-8: {exc}", file=str(path)) from None
+    except OSError as exc:
+        raise ConfigError(f"cannot be read: {exc.strerror or exc}", file=str(path)) from None
+    text = _decode(path, data)
     try:
         return yaml.load(text, Loader=_Loader)
     except ConfigError as exc:
-        exc.file = str(path)
-        raise ConfigError(exc.message, file=str(path), line=exc.line, field=exc.field) from None
+        raise ConfigError(
+            exc.message, file=str(path), line=exc.line, field=exc.field, column=exc.column
+        ) from None
+    except yaml.reader.ReaderError as exc:  # a character YAML refuses, anywhere in the file
+        line, column = _position(text, exc.position)
+        raise ConfigError(
+            f"{_describe(chr(exc.character))}: remove it", file=str(path), line=line, column=column
+        ) from None
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
         raise ConfigError(
-            f"invalid YAML: {exc.problem or exc}", file=str(path), line=mark.line + 1 if mark else None
+            f"invalid YAML: {exc.problem or exc}",
+            file=str(path),
+            line=mark.line + 1 if mark else None,
+            column=mark.column + 1 if mark else None,
         ) from None
+    except (yaml.YAMLError, ValueError, TypeError) as exc:  # a constructor's own error: still no traceback
+        raise ConfigError(f"invalid YAML: {exc}", file=str(path)) from None

@@ -13,7 +13,9 @@ from types import MappingProxyType
 from typing import Any
 
 from naver_sms.domain.clock import KST
+from naver_sms.domain.phone import PhoneError, national_number
 from naver_sms.domain.privacy import mask_name, mask_phone
+from naver_sms.domain.text import find_unencodable, printable
 
 __all__ = [
     "FLAG_NAMES",
@@ -35,14 +37,47 @@ _MAPPED_FIELDS = frozenset(
 )
 
 
-class BookingError(ValueError):
-    """A booking object from Naver that cannot be mapped; carries what identifies it, for the report."""
+#: A Naver id: ASCII digits (not `²` or `١`, which `str.isdigit` accepts), at most a 64-bit number's 20.
+_ID = re.compile(r"[0-9]{1,20}")
 
-    def __init__(self, message: str, *, booking_id: str | None = None, field: str | None = None) -> None:
-        self.booking_id = booking_id
-        self.field = field
-        where = f"booking {booking_id}" if booking_id else "booking"
-        super().__init__(f"{where}: {message}" + (f" (field {field!r})" if field else ""))
+
+class BookingError(ValueError):
+    """A booking object from Naver that cannot be mapped; carries what identifies it, for the report:
+    the booking id, the field and - from the file source - the file. Its text can always be printed
+    (an id holding a lone surrogate is shown as its escape)."""
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        booking_id: str | None = None,
+        field: str | None = None,
+        file: str | None = None,
+    ) -> None:
+        self.reason = printable(message)
+        self.booking_id = _shown(booking_id) if booking_id is not None else None
+        self.field = printable(field) if field is not None else None
+        self.file = printable(file) if file is not None else None
+        super().__init__(self._render())
+
+    def _render(self) -> str:
+        where = f"booking {self.booking_id}" if self.booking_id else "booking"
+        if self.file:
+            where += f" in {self.file}"
+        return f"{where}: {self.reason}" + (f" (field {self.field!r})" if self.field else "")
+
+    def in_file(self, file: str) -> BookingError:
+        """The same error, naming the file the booking came from."""
+        return BookingError(self.reason, booking_id=self.booking_id, field=self.field, file=file)
+
+
+def _shown(raw: Any) -> str:
+    """An id as the report shows it: printable, and not a megabyte long."""
+    try:
+        text = printable(str(raw))
+    except ValueError:  # an int too long to convert (Python's 4,300-digit limit)
+        return "(a number too long to show)"
+    return text if len(text) <= 40 else text[:40] + "…"
 
 
 def format_phone_key(digits: str) -> str:
@@ -142,7 +177,7 @@ class Booking:
         except (TypeError, ValueError, OverflowError, KeyError, AttributeError) as exc:
             raw = data.get("bookingId") if isinstance(data, Mapping) else None
             raise BookingError(
-                f"unreadable ({type(exc).__name__})", booking_id=str(raw) if raw is not None else None
+                f"unreadable ({type(exc).__name__})", booking_id=_shown(raw) if raw is not None else None
             ) from exc
 
     @classmethod
@@ -150,7 +185,14 @@ class Booking:
         if not isinstance(data, Mapping):
             raise BookingError(f"expected a JSON object, got {type(data).__name__}")
         raw_id = data.get("bookingId")
-        booking_id = str(raw_id) if raw_id is not None else None
+        booking_id = _shown(raw_id) if raw_id is not None else None
+        unencodable = find_unencodable(data)
+        if unencodable is not None:  # it could never be stored, sent or printed (issue 9 item 4)
+            raise BookingError(
+                "text that cannot be encoded (a lone surrogate such as \\ud800)",
+                booking_id=booking_id,
+                field=unencodable,
+            )
         snapshot = data.get("snapshotJson")
         if not isinstance(snapshot, Mapping):
             snapshot = {}
@@ -162,16 +204,13 @@ class Booking:
             return value
 
         need("bookingId")
-        if not isinstance(raw_id, int | str) or not str(raw_id).isdigit():
-            raise BookingError(f"not an id: {raw_id!r}", booking_id=booking_id, field="bookingId")
+        if not _is_id(raw_id):
+            raise BookingError(f"not an id: {_shown(raw_id)!r}", booking_id=booking_id, field="bookingId")
         business = need("businessId")
-        if not str(business).isdigit():
-            raise BookingError(f"not an id: {business!r}", booking_id=booking_id, field="businessId")
+        if not _is_id(business):
+            raise BookingError(f"not an id: {_shown(business)!r}", booking_id=booking_id, field="businessId")
         store_id = str(business)
-        phone_raw = str(need("phone"))
-        digits = re.sub(r"\D", "", phone_raw)
-        if not 8 <= len(digits) <= 12:
-            raise BookingError("not a phone number", booking_id=booking_id, field="phone")
+        digits = _phone_digits(need("phone"), booking_id)
         start = snapshot.get("startDateTime")
         if not start:
             raise BookingError("missing", booking_id=booking_id, field="snapshotJson.startDateTime")
@@ -190,7 +229,7 @@ class Booking:
             options.append(
                 BookingOption(
                     name=item["name"],
-                    count=int(count) if isinstance(count, int | str) and str(count).isdigit() else 1,
+                    count=int(count) if _is_id(count) else 1,
                     price=int(price) if isinstance(price, int) else None,
                 )
             )
@@ -215,6 +254,33 @@ class Booking:
             item_name=str(data.get("bizItemName") or snapshot.get("bizItemName") or ""),
             extra=MappingProxyType(extra),
         )
+
+
+def _is_id(value: Any) -> bool:
+    """A Naver id (or count): an int or a string of ASCII digits, not a bool, at most 20 digits."""
+    if isinstance(value, bool) or not isinstance(value, int | str):
+        return False
+    if isinstance(value, int):
+        return 0 <= value < 10**20
+    return _ID.fullmatch(value) is not None
+
+
+def _phone_digits(raw: Any, booking_id: str | None) -> str:
+    """The national digits of the booking's phone (domain/phone.py); a malformed booking otherwise."""
+    if isinstance(raw, int | float) and not isinstance(raw, bool):
+        # 01000000001 as a JSON number is 1000000001: the real number cannot be known, never guess it
+        raise BookingError(
+            "phone given as a JSON number: its leading 0 is lost, so the real number cannot be known "
+            "(Naver sends it as text)",
+            booking_id=booking_id,
+            field="phone",
+        )
+    if not isinstance(raw, str):
+        raise BookingError(f"not text: {type(raw).__name__}", booking_id=booking_id, field="phone")
+    try:
+        return national_number(raw)
+    except PhoneError as exc:
+        raise BookingError(str(exc), booking_id=booking_id, field="phone") from None
 
 
 def _parse_utc_to_kst(value: str, booking_id: str | None) -> datetime:

@@ -12,12 +12,45 @@ from naver_sms.domain.booking import Booking, BookingError, Store
 from naver_sms.errors import BookingSourceError
 from naver_sms.ports import FetchResult
 
-__all__ = ["JsonFileSource"]
+__all__ = ["BookingFileError", "JsonFileSource"]
+
+
+class BookingFileError(BookingError):
+    """A whole bookings file that cannot be read: reported (named, with the reason), the others go on."""
+
+    def _render(self) -> str:
+        return f"file {self.file}: {self.reason}"
+
+
+def _read(file: Path) -> Any:
+    """The JSON value of one file; whatever the file holds, the only error is a `BookingFileError`."""
+
+    def bad(reason: str) -> BookingFileError:
+        return BookingFileError(reason, file=file.name)
+
+    try:
+        data = file.read_bytes()
+    except OSError as exc:
+        raise bad(f"cannot be read: {exc.strerror or exc}") from None
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        line = data.count(b"\n", 0, exc.start) + 1
+        raise bad(f"not UTF-8: the byte 0x{data[exc.start]:02x} at line {line} cannot be read") from None
+    try:
+        return json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise bad(f"not JSON: {exc.msg} at line {exc.lineno} column {exc.colno}") from None
+    except RecursionError:  # the decoder recurses per level: no booking object is nested that deep
+        raise bad("nested too deeply to read: a bookings file is a JSON array of booking objects") from None
+    except ValueError as exc:  # e.g. an integer of more than 4,300 digits
+        raise bad(f"not JSON this source can read: {exc}") from None
 
 
 class JsonFileSource:
     """Reads bookings exactly as the partner API returns them. Bookings of stores not in `stores` are
-    ignored (as the live source never asks for them); malformed ones are skipped and reported."""
+    ignored (as the live source never asks for them); malformed ones are skipped and reported, naming
+    their file; a file that cannot be read is reported as a whole, and the other files are read."""
 
     def __init__(self, path: Path | str) -> None:
         self.path = Path(path)
@@ -36,20 +69,34 @@ class JsonFileSource:
         seen: set[str] = set()
         for file in self._files():
             try:
-                data: Any = json.loads(file.read_text(encoding="utf-8"))
-            except (OSError, ValueError) as exc:
-                result.skipped.append(BookingError(f"{file.name}: not readable JSON: {exc}"))
+                data = _read(file)
+            except BookingFileError as exc:
+                result.skipped.append(exc)
                 continue
             if not isinstance(data, list):
-                result.skipped.append(BookingError(f"{file.name}: expected a JSON array of bookings"))
+                result.skipped.append(
+                    BookingFileError(
+                        f"expected a JSON array of bookings, got a JSON {_json_kind(data)}", file=file.name
+                    )
+                )
                 continue
             for obj in data:
                 try:
                     booking = Booking.from_naver(obj)
                 except BookingError as exc:
-                    result.skipped.append(exc)
+                    result.skipped.append(exc.in_file(file.name))
                     continue
                 if booking.store_id in wanted and booking.booking_num not in seen:
                     seen.add(booking.booking_num)
                     result.bookings.append(booking)
         return result
+
+
+def _json_kind(value: Any) -> str:
+    if isinstance(value, dict):
+        return "object"
+    if isinstance(value, str):
+        return "string"
+    if isinstance(value, bool):
+        return "boolean"
+    return "null" if value is None else "number"

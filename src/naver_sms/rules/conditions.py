@@ -13,7 +13,14 @@ from dataclasses import dataclass
 from datetime import date, timedelta
 from typing import Annotated, Any, Literal
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, model_validator
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    model_validator,
+)
 
 from naver_sms.flags.state import CLAIM_SUFFIXES
 from naver_sms.rules.facts import Facts
@@ -34,8 +41,20 @@ def _flag_name(name: str) -> str:
 FlagName = Annotated[str, AfterValidator(_flag_name)]
 
 
+def _not_a_bool(value: Any) -> Any:
+    if isinstance(value, bool):  # YAML `true` is not the number 1
+        raise ValueError(f"expected a number, got {str(value).lower()}")
+    return value
+
+
+#: Every numeric parameter is finite and bounded, checked at load (a year of hours, not 1e400: issue 9 item 6;
+#: the bounds are documented with each condition in docs/rules/conditions.md).
+MAX_HOURS = 8760
+MAX_OPTION_COUNT = 1000
+
+
 class Params(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True, coerce_numbers_to_str=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, coerce_numbers_to_str=True, allow_inf_nan=False)
 
 
 class NoParams(Params):
@@ -43,7 +62,7 @@ class NoParams(Params):
 
 
 class TimeBeforeBookingParams(Params):
-    hours: float = Field(gt=0)
+    hours: Annotated[float, BeforeValidator(_not_a_bool), Field(gt=0, le=MAX_HOURS)]
     #: true: `reserve_at - hours <= now < reserve_at`; false: `0 < reserve_at - now < hours` (§3 uses both)
     inclusive: bool = False
 
@@ -55,12 +74,19 @@ class FlagParams(Params):
 class CurrentHourParams(Params):
     hour: int | list[int] = Field(description="an hour 0-23, or a list of hours")
 
-    @model_validator(mode="after")
-    def _hours(self) -> CurrentHourParams:
-        hours = self.hour if isinstance(self.hour, list) else [self.hour]
-        if not hours or any(not 0 <= h <= 23 for h in hours):
-            raise ValueError("hour must be 0-23")
-        return self
+    @model_validator(mode="before")
+    @classmethod
+    def _hours(cls, data: Any) -> Any:
+        # one clear message for every wrong shape (a union would report each of its members), and no
+        # YAML `true` taken for hour 1
+        if isinstance(data, dict) and "hour" in data:
+            value = data["hour"]
+            hours = value if isinstance(value, list) else [value]
+            if not hours or any(
+                isinstance(h, bool) or not isinstance(h, int) or not 0 <= h <= 23 for h in hours
+            ):
+                raise ValueError("hour must be 0-23: an integer, or a non-empty list of integers")
+        return data
 
 
 class StatusParams(Params):
@@ -78,7 +104,7 @@ class KeywordsParams(Params):
 
 class MultipleOptionsParams(Params):
     keywords: list[str] = Field(min_length=1)
-    min_count: int = Field(default=2, ge=1)
+    min_count: Annotated[int, BeforeValidator(_not_a_bool), Field(ge=1, le=MAX_OPTION_COUNT)] = 2
 
 
 class StoreIdsParams(Params):

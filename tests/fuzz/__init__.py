@@ -1,0 +1,1 @@
+"""The bad-input fuzz suite (issue 9, deliverable b): see VALIDATION.md, "Bad input and fuzzing"."""
