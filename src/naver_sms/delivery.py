@@ -24,8 +24,6 @@ from naver_sms.flags.machine import Claim, FlagRepository
 from naver_sms.flags.store import RecordKey
 from naver_sms.ports import LOOKUP_MARGIN, SmsMessage, SmsReceipt, SmsService
 
-__all__ = ["DeliveryOutcome", "deliver_once"]
-
 OutcomeStatus = Literal["sent", "outbox", "reconciled", "already_done", "claimed_elsewhere"]
 
 

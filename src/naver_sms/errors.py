@@ -34,31 +34,6 @@ import difflib
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
-__all__ = [
-    "BookingSourceError",
-    "ClaimLost",
-    "ConfigError",
-    "ConfigErrors",
-    "DeliveryError",
-    "DeliveryRejected",
-    "DeliveryUnavailable",
-    "FlagAlreadyDone",
-    "FlagClaimed",
-    "FlagError",
-    "FlagFailedForGood",
-    "LoginBlocked",
-    "LoginError",
-    "MessageTooLong",
-    "NaverSmsError",
-    "OutcomeUnknown",
-    "RecordMissing",
-    "RecordReadError",
-    "RepositoryError",
-    "SecretError",
-    "StoreFetchError",
-    "did_you_mean",
-]
-
 
 def did_you_mean(name: str, candidates: Iterable[str]) -> str | None:
     """The closest known name to a misspelt one, if any is close enough (for every "did you mean")."""

@@ -20,8 +20,6 @@ from naver_sms.errors import ConfigError, NaverSmsError
 from naver_sms.runner import new_run_id, run_once
 from naver_sms.wiring import State, build_runtime
 
-__all__ = ["LambdaHandler", "lambda_handler"]
-
 logger = Logger(service="naver-sms")
 metrics = Metrics(namespace="NaverSms", service="naver-sms")
 

@@ -13,8 +13,6 @@ from typing import Any
 
 from naver_sms.domain.privacy import mask_text
 
-__all__ = ["emit"]
-
 
 def emit(logger: logging.Logger, level: int, event: str, /, **fields: Any) -> dict[str, Any]:
     """Write one JSON object (`{"event": ..., **fields}`) as a log line; returns it. Values must already be

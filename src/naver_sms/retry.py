@@ -27,8 +27,6 @@ from typing import TypeVar, cast
 
 import tenacity
 
-__all__ = ["Again", "RetryPolicy", "Sleep", "parse_retry_after", "retry_call"]
-
 T = TypeVar("T")
 
 #: An injectable `time.sleep`.

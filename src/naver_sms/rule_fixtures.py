@@ -40,8 +40,6 @@ from naver_sms.errors import ConfigError, ConfigErrors, did_you_mean
 from naver_sms.ports import BookingSource, FetchResult
 from naver_sms.runner import Runtime, run_once
 
-__all__ = ["FixtureResult", "load_fixtures", "run_fixture"]
-
 
 class _Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True, coerce_numbers_to_str=True)

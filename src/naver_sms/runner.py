@@ -33,19 +33,6 @@ from naver_sms.rules.facts import Facts
 from naver_sms.rules.plan import CompiledRule, Plan
 from naver_sms.rules.report import RunError, RunReport
 
-__all__ = [
-    "Preview",
-    "Runtime",
-    "act",
-    "build_plan",
-    "decide",
-    "legacy_summary",
-    "new_report",
-    "new_run_id",
-    "preview",
-    "run_once",
-]
-
 log = logging.getLogger("naver_sms.runner")
 
 NOTHING_TO_SEND = "문자 발송 대상 없음"

@@ -47,8 +47,6 @@ if TYPE_CHECKING:
 #: makes the DynamoDB client of a target (default: boto3's, `make_client`) - the seam of the CLI's tests
 DynamoClientFactory = Callable[["DynamoTarget"], Any]
 
-__all__ = ["State", "build_runtime", "compile_config", "fixture_runtimes", "open_state"]
-
 
 @dataclass
 class State:

@@ -23,8 +23,6 @@ import typer
 from naver_sms.cli import db, history, login, rules, run, serve
 from naver_sms.cli.common import Seams
 
-__all__ = ["Seams", "app", "main"]
-
 app = typer.Typer(add_completion=False, no_args_is_help=True, help=__doc__.splitlines()[0] if __doc__ else "")
 app.command()(run.run)
 app.command()(run.plan)

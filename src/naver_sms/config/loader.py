@@ -30,8 +30,6 @@ from naver_sms.domain.sms_text import (
 )
 from naver_sms.errors import ConfigError, ConfigErrors, did_you_mean
 
-__all__ = ["RULES_FILE", "STORES_FILE", "TEMPLATES_FILE", "load_config", "suggest", "validation_errors"]
-
 STORES_FILE = "stores.yaml"
 TEMPLATES_FILE = "templates.yaml"
 RULES_FILE = "rules.yaml"

@@ -33,16 +33,6 @@ from botocore.exceptions import BotoCoreError, ClientError
 from naver_sms.config.settings import ENV_PREFIX, Settings
 from naver_sms.errors import SecretError, did_you_mean
 
-__all__ = [
-    "CREDENTIAL_FIELDS",
-    "SecretsClient",
-    "SecretsClientFactory",
-    "clear_secret_cache",
-    "default_secrets_client",
-    "load_secrets",
-    "load_settings",
-]
-
 logger = logging.getLogger(__name__)
 
 #: The `Settings` fields a secret may set.

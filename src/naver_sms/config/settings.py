@@ -16,8 +16,6 @@ from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, f
 
 from naver_sms.errors import ConfigError, did_you_mean
 
-__all__ = ["DYNAMO_SCHEME", "ENV_PREFIX", "Settings", "check_db_target", "is_dynamo_url"]
-
 ENV_PREFIX = "NAVER_SMS_"
 
 #: the scheme of a DynamoDB state target, `dynamodb://REGION?endpoint=URL&...` (anything else is SQLite)

@@ -25,8 +25,6 @@ import yaml
 
 from naver_sms.errors import ConfigError
 
-__all__ = ["MAX_DEPTH", "MAX_VALUES", "LineDict", "LineList", "line_of", "load_yaml"]
-
 #: The deepest nesting of mappings and lists a configuration file may have (the default rules.yaml uses 11).
 MAX_DEPTH = 64
 #: The most values (mappings, lists, scalars) a file may hold with its aliases expanded.

@@ -42,14 +42,6 @@ from naver_sms.flags.machine import FlagRepository
 from naver_sms.flags.store import Expect, RecordKey, matches
 from naver_sms.retry import Again, RetryPolicy, Sleep, retry_call
 
-__all__ = [
-    "BATCH_GET_LIMIT",
-    "DynamoRecordStore",
-    "DynamoRepository",
-    "DynamoSessionRepository",
-    "open_dynamodb",
-]
-
 #: BatchGetItem takes at most 100 keys per call (DynamoDB API limit).
 BATCH_GET_LIMIT = 100
 

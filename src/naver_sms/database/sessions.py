@@ -11,8 +11,6 @@ from typing import Any
 
 from naver_sms.ports import LOGIN_PAUSE_ID, LoginPause
 
-__all__ = ["COOKIES_ID", "SessionTable"]
-
 #: legacy's item of the cookies
 COOKIES_ID = "1"
 

@@ -21,8 +21,6 @@ from naver_sms.errors import RecordMissing, RepositoryError
 from naver_sms.flags.machine import FlagRepository
 from naver_sms.flags.store import UNREADABLE_ROW, Expect, RecordKey, matches
 
-__all__ = ["SqliteDatabase", "SqliteRecordStore", "SqliteRepository", "SqliteSessionRepository"]
-
 log = logging.getLogger("naver_sms.database.sqlite")
 
 _SCHEMA = """

@@ -17,17 +17,6 @@ from naver_sms.domain.phone import PhoneError, national_number
 from naver_sms.domain.privacy import mask_name, mask_phone
 from naver_sms.domain.text import find_unencodable, printable
 
-__all__ = [
-    "FLAG_NAMES",
-    "Booking",
-    "BookingError",
-    "BookingOption",
-    "BookingRecord",
-    "Store",
-    "format_phone_key",
-    "legacy_phone_key",
-]
-
 #: The three legacy flags of the `sms` table (legacy-behaviour.md §3-4).
 FLAG_NAMES = ("confirm_sms", "remind_sms", "option_sms")
 

@@ -25,8 +25,6 @@ from __future__ import annotations
 
 import re
 
-__all__ = ["PhoneError", "national_number"]
-
 
 class PhoneError(ValueError):
     """Not a Korean mobile or landline number; the message says why."""

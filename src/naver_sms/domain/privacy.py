@@ -17,8 +17,6 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable
 
-__all__ = ["PHONE", "mask_name", "mask_phone", "mask_phone_uniform", "mask_text", "mask_uniform"]
-
 #: The one phone pattern: `02` first (there is no 021-029 prefix), then the three-digit prefixes.
 PHONE = re.compile(r"(?<!\d)(02|0\d{2})-?(\d{3,4})-?(\d{4})(?!\d)")
 

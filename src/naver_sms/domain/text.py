@@ -12,8 +12,6 @@ import re
 from collections.abc import Mapping
 from typing import Any
 
-__all__ = ["find_unencodable", "printable"]
-
 _SURROGATE = re.compile("[\ud800-\udfff]")
 
 

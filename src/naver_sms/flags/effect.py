@@ -34,8 +34,6 @@ from naver_sms.errors import FlagAlreadyDone, FlagClaimed, FlagFailedForGood, Na
 from naver_sms.flags.machine import Claim, FlagRepository
 from naver_sms.flags.store import RecordKey
 
-__all__ = ["Done", "Guarded", "KeyOutcome", "NotTried", "describe", "guarded_effect"]
-
 log = logging.getLogger("naver_sms.flags")
 
 T = TypeVar("T")

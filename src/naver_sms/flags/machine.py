@@ -48,8 +48,6 @@ from naver_sms.flags.store import (
     RecordStore,
 )
 
-__all__ = ["Claim", "FlagRepository"]
-
 
 @dataclass(frozen=True, slots=True)
 class Claim:

@@ -26,19 +26,6 @@ from typing import Any, Literal, NamedTuple
 from naver_sms.domain.booking import BookingRecord
 from naver_sms.domain.clock import KST
 
-__all__ = [
-    "CLAIM_SUFFIXES",
-    "FlagAttrs",
-    "FlagState",
-    "FlagStatus",
-    "HeldClaim",
-    "failed_flags",
-    "flag_states",
-    "flags_on",
-    "read_flag",
-    "request_ids",
-]
-
 #: open: never sent or released; claimed: a live run holds it; stale: its run died or hung (the lease ran
 #: out); done: the flag is true; failed: attempts reached the bound (an operator resets it)
 FlagStatus = Literal["open", "claimed", "stale", "done", "failed"]

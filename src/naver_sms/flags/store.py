@@ -15,20 +15,6 @@ from typing import Any, Protocol, runtime_checkable
 
 from naver_sms.domain.booking import BookingRecord
 
-__all__ = [
-    "UNREADABLE_ROW",
-    "Absent",
-    "AbsentOrLt",
-    "Eq",
-    "Expect",
-    "LoadResult",
-    "Lt",
-    "NotTrue",
-    "RecordKey",
-    "RecordStore",
-    "matches",
-]
-
 RecordKey = tuple[str, str]  # (booking_num, phone)
 
 #: how a store's read error starts when the row itself is damaged (the store answered): a problem of that

@@ -36,24 +36,6 @@ from naver_sms.domain.clock import KST
 from naver_sms.errors import BookingSourceError, StoreFetchError
 from naver_sms.retry import Again, RetryPolicy, parse_retry_after, retry_call
 
-__all__ = [
-    "CHROME_USER_AGENT",
-    "COMPLETED",
-    "CONFIRMED",
-    "MAX_RANGE_DAYS",
-    "PAGE_SIZE",
-    "MalformedPage",
-    "NaverApi",
-    "RetryPolicy",
-    "SessionRejected",
-    "Window",
-    "completed_windows",
-    "confirmed_windows",
-    "cookie_header",
-    "format_api_time",
-    "split_range",
-]
-
 log = logging.getLogger("naver_sms.naver.api")
 
 CONFIRMED = "RC03"  # 예약 확정

@@ -40,8 +40,6 @@ from naver_sms.naver.login import BrowserLogin
 from naver_sms.naver.session import Login, SessionManager
 from naver_sms.ports import FetchResult, SessionRepository
 
-__all__ = ["NaverBookingSource", "log_in_now"]
-
 log = logging.getLogger("naver_sms.naver.live")
 
 

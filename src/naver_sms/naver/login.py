@@ -29,16 +29,6 @@ from pydantic import SecretStr
 from naver_sms.config.settings import Settings
 from naver_sms.errors import LoginBlocked, LoginError
 
-__all__ = [
-    "CHROMIUM_FLAGS",
-    "LAMBDA_FLAGS",
-    "BrowserLogin",
-    "LoginPage",
-    "chromium_flags",
-    "diagnose",
-    "in_lambda",
-]
-
 log = logging.getLogger("naver_sms.naver.login")
 
 #: external-apis.md, "How to stand in for it": headless, no sandbox (containers), nothing phoning home.

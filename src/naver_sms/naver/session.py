@@ -28,8 +28,6 @@ from naver_sms.domain.clock import KST, SystemClock
 from naver_sms.errors import LoginBlocked, LoginError, RepositoryError
 from naver_sms.ports import LoginPause, SessionRepository
 
-__all__ = ["Cookies", "Login", "SessionCheck", "SessionManager"]
-
 log = logging.getLogger("naver_sms.naver.session")
 
 Cookies = list[dict[str, Any]]

@@ -23,21 +23,6 @@ from naver_sms.domain.privacy import mask_text
 from naver_sms.errors import DeliveryError, DeliveryRejected, DeliveryUnavailable, OutcomeUnknown
 from naver_sms.retry import Again, RetryPolicy, Sleep, parse_retry_after, retry_call
 
-__all__ = [
-    "BEFORE_SEND_ERRORS",
-    "Answer",
-    "ChannelClient",
-    "PostingClient",
-    "RetryPolicy",
-    "Sleep",
-    "redact_httpx_logs",
-    "retry_after_header",
-    "reveal",
-    "split_text",
-    "unset_settings",
-    "utf16_length",
-]
-
 #: Transport failures that happen before a byte of the request reached the server: always safe to retry.
 #: Every other `httpx.TransportError` (read timeout, connection reset, server disconnected) may come after
 #: the server got the request - and for SENS, after it sent the SMS (external-apis.md §2).

@@ -15,8 +15,6 @@ from naver_sms.domain.clock import Clock, SystemClock
 from naver_sms.notifications.sens_wire import check_sendable, resolve_type
 from naver_sms.ports import ChannelReceipt, SmsMessage, SmsReceipt
 
-__all__ = ["OutboxSlack", "OutboxSmsService", "OutboxStore", "OutboxTelegram"]
-
 
 class OutboxStore(Protocol):
     def append(

@@ -31,8 +31,6 @@ from naver_sms.notifications.sens_wire import (
 )
 from naver_sms.ports import SmsMessage, SmsReceipt
 
-__all__ = ["SensLookup"]
-
 log = logging.getLogger("naver_sms.notifications.sms")
 
 

@@ -34,8 +34,6 @@ from naver_sms.errors import ConfigError, DeliveryRejected
 from naver_sms.notifications._http import (
     Answer,
     PostingClient,
-    RetryPolicy,
-    Sleep,
     redact_httpx_logs,
     retry_after_header,
     reveal,
@@ -43,8 +41,7 @@ from naver_sms.notifications._http import (
     unset_settings,
 )
 from naver_sms.ports import ChannelReceipt
-
-__all__ = ["SLACK_MAX_CHARS", "SlackWebhookClient", "escape_slack"]
+from naver_sms.retry import RetryPolicy, Sleep
 
 log = logging.getLogger("naver_sms.notifications.slack")
 

@@ -38,8 +38,6 @@ from naver_sms.errors import ConfigError, DeliveryError, DeliveryRejected, Deliv
 from naver_sms.notifications._http import (
     BEFORE_SEND_ERRORS,
     ChannelClient,
-    RetryPolicy,
-    Sleep,
     redact_httpx_logs,
     retry_after_header,
     reveal,
@@ -49,23 +47,13 @@ from naver_sms.notifications.sens_lookup import SensLookup
 from naver_sms.notifications.sens_wire import (
     CHANNEL,
     CLOCK_SKEW_MARGIN,
-    LOOKUP_TIME_FORMAT,
     check_sendable,
     make_signature,
     parse_sens_time,
     resolve_type,
 )
 from naver_sms.ports import SmsMessage, SmsReceipt
-from naver_sms.retry import Again, retry_call
-
-__all__ = [
-    "LOOKUP_TIME_FORMAT",
-    "RetryPolicy",
-    "SensClient",
-    "check_sendable",
-    "make_signature",
-    "resolve_type",
-]
+from naver_sms.retry import Again, RetryPolicy, Sleep, retry_call
 
 log = logging.getLogger("naver_sms.notifications.sms")
 

@@ -33,16 +33,13 @@ from naver_sms.errors import ConfigError, DeliveryRejected
 from naver_sms.notifications._http import (
     Answer,
     PostingClient,
-    RetryPolicy,
-    Sleep,
     redact_httpx_logs,
     reveal,
     split_text,
     unset_settings,
 )
 from naver_sms.ports import ChannelReceipt
-
-__all__ = ["TELEGRAM_MAX_CHARS", "TelegramClient", "escape_html"]
+from naver_sms.retry import RetryPolicy, Sleep
 
 log = logging.getLogger("naver_sms.notifications.telegram")
 

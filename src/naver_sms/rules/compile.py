@@ -24,8 +24,6 @@ from naver_sms.rules.guards import link_guards
 from naver_sms.rules.plan import AllOf, AnyOf, CompiledAction, CompiledRule, Leaf, Node, NotOf
 from naver_sms.rules.types import ActionType, Mode
 
-__all__ = ["RuleCompiler", "compile_rules"]
-
 _RULE_FIELDS = ("name", "enabled", "description", "mode", "conditions", "actions")
 _NAME_PATTERN = r"^[A-Za-z0-9_.-]+$"
 

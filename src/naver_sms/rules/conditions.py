@@ -25,8 +25,6 @@ from pydantic import (
 from naver_sms.flags.state import CLAIM_SUFFIXES
 from naver_sms.rules.facts import Facts
 
-__all__ = ["CONDITIONS", "ConditionType", "FlagName"]
-
 
 def _flag_name(name: str) -> str:
     if not re.fullmatch(r"[a-z][a-z0-9_]*", name):

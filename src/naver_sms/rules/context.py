@@ -26,17 +26,6 @@ from naver_sms.flags.machine import FlagRepository
 from naver_sms.ports import SlackService, SmsService, TelegramService
 from naver_sms.rules.facts import Facts
 
-__all__ = [
-    "ActionContext",
-    "ActionResult",
-    "ActionServicesBundle",
-    "FlagChange",
-    "NotificationRecord",
-    "RunScope",
-    "SmsRecord",
-    "SmsStatus",
-]
-
 
 @dataclass(frozen=True)
 class ActionServicesBundle:

@@ -26,8 +26,6 @@ from naver_sms.rules.plan import CompiledRule, Evaluation, Plan
 from naver_sms.rules.report import RunError, RunReport
 from naver_sms.rules.types import ActionType
 
-__all__ = ["ActionType", "RuleEngine"]
-
 log = logging.getLogger("naver_sms.engine")
 
 #: runs the actions of one rule for one context: the real ones, or their previews

@@ -5,10 +5,8 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from naver_sms.errors import ConfigError, ConfigErrors, NaverSmsError
+from naver_sms.errors import NaverSmsError
 from naver_sms.rules.context import ActionResult
-
-__all__ = ["ActionExecutionError", "ConfigError", "ConfigErrors"]
 
 
 class ActionExecutionError(NaverSmsError):

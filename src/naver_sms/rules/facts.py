@@ -8,8 +8,6 @@ from datetime import datetime
 from naver_sms.domain.booking import Booking, BookingRecord, Store
 from naver_sms.flags.state import FlagState, read_flag
 
-__all__ = ["Facts"]
-
 
 @dataclass(frozen=True, slots=True)
 class Facts:

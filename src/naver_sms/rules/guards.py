@@ -25,8 +25,6 @@ from naver_sms.rules.context import ActionContext, ActionResult
 from naver_sms.rules.plan import CompiledAction
 from naver_sms.rules.types import Mode
 
-__all__ = ["ErrorSink", "link_guards"]
-
 
 class ErrorSink(Protocol):
     def __call__(

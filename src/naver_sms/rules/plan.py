@@ -14,21 +14,6 @@ from naver_sms.rules.conditions import ConditionType
 from naver_sms.rules.facts import Facts
 from naver_sms.rules.types import ActionType, Mode
 
-__all__ = [
-    "AllOf",
-    "AnyOf",
-    "CompiledAction",
-    "CompiledRule",
-    "Evaluation",
-    "Leaf",
-    "Node",
-    "NotOf",
-    "Plan",
-    "Seen",
-    "describe_rules",
-    "flags_named",
-]
-
 #: what a condition looked at (`plan --explain`): its values, or those of each child of a combinator
 Seen = dict[str, Any] | list["Seen"]
 

@@ -10,8 +10,6 @@ from typing import Any
 
 from naver_sms.rules.context import FlagChange, NotificationRecord, SmsRecord
 
-__all__ = ["RunError", "RunReport"]
-
 REPORT_VERSION = 1
 
 

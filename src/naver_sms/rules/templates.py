@@ -27,8 +27,6 @@ from jinja2.sandbox import MAX_RANGE, ImmutableSandboxedEnvironment
 from naver_sms.domain.booking import Booking, Store
 from naver_sms.errors import did_you_mean
 
-__all__ = ["TEMPLATE_VARIABLES", "TemplateProblem", "check_template", "render"]
-
 _ENV = ImmutableSandboxedEnvironment(
     undefined=StrictUndefined, keep_trailing_newline=True, autoescape=False, trim_blocks=False
 )

@@ -24,8 +24,6 @@ from pydantic import BaseModel
 from naver_sms.config.models import AppConfig
 from naver_sms.rules.context import ActionContext, ActionResult
 
-__all__ = ["ActionType", "Executor", "Mode", "Problem", "Sends", "Validator"]
-
 Mode = Literal["each", "digest"]
 Sends = Literal["sms", "message"]
 #: a problem found against the whole configuration: (message, field, suggestion)

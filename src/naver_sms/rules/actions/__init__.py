@@ -14,36 +14,8 @@ before failing. Adding an action: a params model, an executor and an `ActionType
 """
 
 from naver_sms.rules.actions import messages, records, sms
-from naver_sms.rules.actions.messages import (
-    LogEventParams,
-    MessageParams,
-    log_event,
-    send_slack,
-    send_telegram,
-)
-from naver_sms.rules.actions.records import NoParams, UpdateFlagParams, create_db_record, update_flag
-from naver_sms.rules.actions.sms import SendSmsParams, send_sms
-from naver_sms.rules.context import ActionContext, ActionServicesBundle
 from naver_sms.rules.engine import RuleEngine
 from naver_sms.rules.types import ActionType
-
-__all__ = [
-    "ACTIONS",
-    "ActionContext",
-    "ActionServicesBundle",
-    "LogEventParams",
-    "MessageParams",
-    "NoParams",
-    "SendSmsParams",
-    "UpdateFlagParams",
-    "create_db_record",
-    "log_event",
-    "register_actions",
-    "send_slack",
-    "send_sms",
-    "send_telegram",
-    "update_flag",
-]
 
 #: every built-in action type, in the order the docs list them: the SMS, the row, the messages to the owner
 ACTIONS: tuple[ActionType, ...] = (*sms.ACTIONS, *records.ACTIONS, *messages.ACTIONS)

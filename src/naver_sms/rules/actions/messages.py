@@ -25,17 +25,6 @@ from naver_sms.rules.context import ActionContext, ActionResult, FlagChange, Not
 from naver_sms.rules.templates import TemplateProblem, check_template, render
 from naver_sms.rules.types import ActionType, Executor, Mode, Problem
 
-__all__ = [
-    "ACTIONS",
-    "LogEventParams",
-    "MessageParams",
-    "log_event",
-    "preview_message",
-    "send_slack",
-    "send_telegram",
-    "validate_message",
-]
-
 
 class MessageParams(ActionParams):
     message: str = Field(min_length=1)

@@ -34,8 +34,6 @@ from naver_sms.rules.exceptions import ActionExecutionError
 from naver_sms.rules.templates import TemplateProblem, check_template, render
 from naver_sms.rules.types import ActionType, Mode, Problem
 
-__all__ = ["ACTIONS", "SendSmsParams", "send_sms"]
-
 
 class SendSmsParams(ActionParams):
     #: an SMS template name of templates.yaml; with store_specific, a role of the store's `templates`
