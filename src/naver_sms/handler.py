@@ -1,7 +1,4 @@
-"""AWS Lambda entry point: the same runner as the CLI, with Powertools logging and metrics.
-
-EventBridge invokes it every 20 minutes. Settings come from the environment and Secrets Manager
-(`NAVER_SMS_SECRET_NAMES`); live sending needs `NAVER_SMS_LIVE=true` set on the function - never implied.
+"""AWS Lambda entry point (EventBridge, every 20 minutes): the CLI's runner with Powertools logging and metrics.
 The result says whether the run itself failed; per-booking failures are in the counts and the logs.
 """
 

@@ -1,12 +1,6 @@
-"""Loading and validating the configuration directory before anything runs.
-
-    config/stores.yaml     stores (id, name, alias, sender, per-store templates), default sender, subject,
-                           option keywords
-    config/templates.yaml  SMS templates (type, contentType, subject, text, label)
-    config/rules.yaml      the rules (compiled and validated by the rule engine)
-
-Every error names the file, the line, the field and - where a name was misspelt - a suggestion. All errors
-of a load are collected and raised together (`ConfigErrors`).
+"""Loading and validating the configuration directory (stores.yaml, templates.yaml, rules.yaml; docs/rules/)
+before anything runs. Every error names the file, the line, the field and a suggestion for a misspelt name;
+all errors of a load are raised together (`ConfigErrors`).
 """
 
 from __future__ import annotations

@@ -1,10 +1,5 @@
-"""The rule compiler: the rules file (product.md, "Rules") checked and compiled against the registered
-condition and action types, every problem collected with its file, line, rule, field and a suggestion.
-
-Rules file: an ordered list of `{name, enabled, description, mode, conditions, actions}`. A list of conditions
-means all; `any: [...]`, `all: [...]` and `not: {...}` nest. `mode: digest` collects the bookings a rule
-matches in a run and runs its actions once, with `bookings` in scope. Which sends a flag guards is inferred
-by `naver_sms.rules.guards`.
+"""The rule compiler: rules.yaml (docs/rules/rules-config.md) checked against the registered condition and action
+types, every problem collected with its file, line, rule, field and a suggestion.
 """
 
 from __future__ import annotations
@@ -40,9 +35,6 @@ def compile_rules(
 
 
 class RuleCompiler:
-    """Compiles the raw rule list of a configuration against the registered condition and action types,
-    collecting every problem (`errors`) with its file, line, rule, field and a suggestion."""
-
     def __init__(
         self, config: AppConfig, conditions: Mapping[str, ConditionType], actions: Mapping[str, ActionType]
     ) -> None:

@@ -1,4 +1,4 @@
-"""What a condition sees: one booking, its record as loaded before the run, the clock and the store."""
+"""What a condition sees: one booking, its row as read before the run, the decision time and the store."""
 
 from __future__ import annotations
 
@@ -20,5 +20,4 @@ class Facts:
     read_at: datetime | None = None
 
     def flag(self, name: str) -> FlagState:
-        """The state of flag `name` of the record, as it was when the record was read."""
         return read_flag(self.record, name, self.read_at or self.now)

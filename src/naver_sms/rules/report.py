@@ -1,5 +1,4 @@
-"""The structured result of one run. Its JSON form (`to_json`) is a public interface for scripts: keys are
-only ever added, never renamed or removed (docs/cli.md, "The run report")."""
+"""The result of one run. Its JSON form is a public interface: keys are only added (docs/cli.md, "The run report")."""
 
 from __future__ import annotations
 
@@ -15,7 +14,7 @@ REPORT_VERSION = 1
 
 @dataclass(frozen=True, slots=True)
 class RunError:
-    """Something that went wrong without stopping the run: a failed action, a skipped booking, a store."""
+    """Something that went wrong without stopping the run."""
 
     kind: str  # action | booking | store | record_read | flag_failed | summary
     message: str
