@@ -31,9 +31,6 @@ RULES_FILE = "rules.yaml"
 M = TypeVar("M", bound=BaseModel)
 
 
-suggest = did_you_mean  # the loader's name for it, used by the rule compiler too
-
-
 def _locate(data: Any, loc: Sequence[str | int]) -> tuple[int | None, str]:
     """Walk a pydantic error location through the loaded YAML to the deepest line we know."""
     line = line_of(data)
@@ -71,7 +68,7 @@ def validation_errors(
         suggestion = None
         if err["type"] == "extra_forbidden" and loc:
             message = "unknown field"
-            suggestion = suggest(str(loc[-1]), known_fields)
+            suggestion = did_you_mean(str(loc[-1]), known_fields)
         elif err["type"] == "missing":
             message = "required field is missing"
         # a model-level validator has no field of its own: name the model, not "params."
@@ -115,7 +112,7 @@ def _unknown_top_level_keys(data: Any, file: str, errors: list[ConfigError]) -> 
     for key in data:
         if key in _RULES_FILE_KEYS:
             continue
-        close = suggest(key, _RULES_FILE_KEYS) or ("rules" if key.lower().startswith("rule") else None)
+        close = did_you_mean(key, _RULES_FILE_KEYS) or ("rules" if key.lower().startswith("rule") else None)
         misspelt = misspelt or close is not None
         errors.append(
             ConfigError(
@@ -230,7 +227,7 @@ def load_config(config_dir: Path | str) -> AppConfig:
                         file=str(stores_path),
                         line=line_of(node.get("templates"), role),
                         field=f"stores[{index}].templates.{role}",
-                        suggestion=suggest(template, templates_file.sms),
+                        suggestion=did_you_mean(template, templates_file.sms),
                     )
                 )
         stores[entry.id] = Store(

@@ -1,8 +1,5 @@
-"""SQLite: the embedded default. Atomic across processes.
-
-Each row of `sms` keeps the item as JSON (the same flat attributes DynamoDB holds). A conditional update
-runs in a `BEGIN IMMEDIATE` transaction, which takes the database's write lock before reading, so two
-processes checking the same condition are serialised: one wins, the other sees the winner's write.
+"""SQLite, the embedded default: each `sms` row holds DynamoDB's flat item as JSON, and a conditional update runs
+in `BEGIN IMMEDIATE`, which takes the write lock before reading, so racing processes are serialised.
 """
 
 from __future__ import annotations

@@ -10,10 +10,10 @@ from typing import Any
 
 from pydantic import BaseModel, ValidationError
 
-from naver_sms.config.loader import suggest, validation_errors
+from naver_sms.config.loader import validation_errors
 from naver_sms.config.models import AppConfig
 from naver_sms.config.yaml_lines import LineDict, line_of
-from naver_sms.errors import ConfigError, ConfigErrors
+from naver_sms.errors import ConfigError, ConfigErrors, did_you_mean
 from naver_sms.rules.conditions import ConditionType
 from naver_sms.rules.guards import link_guards
 from naver_sms.rules.plan import AllOf, AnyOf, CompiledAction, CompiledRule, Leaf, Node, NotOf
@@ -67,7 +67,11 @@ class RuleCompiler:
         for key in raw:
             if key not in known:
                 self.error(
-                    "unknown field", line_of(raw, key), rule, f"{prefix}{key}", suggest(key, hints or known)
+                    "unknown field",
+                    line_of(raw, key),
+                    rule,
+                    f"{prefix}{key}",
+                    did_you_mean(key, hints or known),
                 )
 
     def compile_all(self, raw_rules: Any) -> tuple[CompiledRule, ...]:
@@ -115,7 +119,7 @@ class RuleCompiler:
                 line_of(raw, "mode"),
                 name,
                 "mode",
-                suggest(str(mode), ("each", "digest")),
+                did_you_mean(str(mode), ("each", "digest")),
             )
             mode = "each"
         conditions = raw.get("conditions")
@@ -185,7 +189,7 @@ class RuleCompiler:
                 line_of(raw, "type"),
                 rule,
                 f"{path}.type",
-                suggest(str(ctype_name), self.conditions),
+                did_you_mean(str(ctype_name), self.conditions),
             )
             return AllOf((), path, line)
         params = self.params(
@@ -228,7 +232,7 @@ class RuleCompiler:
                 line_of(raw, "type") or line,
                 rule,
                 f"{path}.type",
-                suggest(str(name), self.actions),
+                did_you_mean(str(name), self.actions),
             )
             return None
         if mode == "digest" and not atype.digest:

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from datetime import datetime, timedelta
 from typing import Any, Literal
 
@@ -161,14 +161,7 @@ class FlagChange:
     via: Literal["commit", "set", "create"] = "set"
 
     def to_json(self) -> dict[str, Any]:
-        return {
-            "booking_num": self.booking_num,
-            "phone": self.phone,
-            "flag": self.flag,
-            "value": self.value,
-            "rule": self.rule,
-            "via": self.via,
-        }
+        return asdict(self)
 
 
 @dataclass(frozen=True, slots=True)
@@ -180,13 +173,7 @@ class NotificationRecord:
     booking_num: str | None = None
 
     def to_json(self) -> dict[str, Any]:
-        return {
-            "channel": self.channel,
-            "text": self.text,
-            "status": self.status,
-            "rule": self.rule,
-            "booking_num": self.booking_num,
-        }
+        return asdict(self)
 
 
 @dataclass(frozen=True, slots=True)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections import Counter
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from datetime import datetime
 from typing import Any
 
@@ -24,14 +24,7 @@ class RunError:
     store_id: str | None = None
 
     def to_json(self) -> dict[str, Any]:
-        return {
-            "kind": self.kind,
-            "message": self.message,
-            "rule": self.rule,
-            "action": self.action,
-            "booking_num": self.booking_num,
-            "store_id": self.store_id,
-        }
+        return asdict(self)
 
 
 @dataclass

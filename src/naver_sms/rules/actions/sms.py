@@ -8,13 +8,12 @@ from typing import NoReturn
 
 from pydantic import Field
 
-from naver_sms.config.loader import suggest
 from naver_sms.config.models import AppConfig, SmsTemplate
 from naver_sms.delivery import deliver_once
 from naver_sms.domain.booking import Booking, BookingRecord
 from naver_sms.domain.privacy import mask_phone, mask_text
 from naver_sms.domain.sms_text import choose_type
-from naver_sms.errors import FlagFailedForGood, NaverSmsError, OutcomeUnknown
+from naver_sms.errors import FlagFailedForGood, NaverSmsError, OutcomeUnknown, did_you_mean
 from naver_sms.flags.effect import Guarded, guarded_effect
 from naver_sms.flags.machine import Claim
 from naver_sms.flags.state import read_flag
@@ -287,7 +286,7 @@ def _validate_sms(p: SendSmsParams, config: AppConfig, mode: Mode) -> list[Probl
                 (
                     f"store(s) {', '.join(missing)} have no {p.template!r} template in stores.yaml",
                     "template",
-                    suggest(p.template, roles),
+                    did_you_mean(p.template, roles),
                 )
             )
         names = [s.templates[p.template] for s in config.stores.values() if p.template in s.templates]
@@ -297,7 +296,7 @@ def _validate_sms(p: SendSmsParams, config: AppConfig, mode: Mode) -> list[Probl
                 (
                     f"unknown SMS template {p.template!r}",
                     "template",
-                    suggest(p.template, config.sms_templates),
+                    did_you_mean(p.template, config.sms_templates),
                 )
             )
             return problems
