@@ -27,13 +27,10 @@ sys.path.insert(0, str(REPO_ROOT))
 
 from tests.standins.dynamo import dynalite, moto_server  # noqa: E402
 
-from naver_sms.database.dynamodb_client import (  # noqa: E402
-    DynamoRepository,
-    DynamoTarget,
-    create_tables,
-    make_client,
-    to_item,
-)
+from naver_sms.database.dynamo_items import to_item  # noqa: E402
+from naver_sms.database.dynamo_tables import create_tables  # noqa: E402
+from naver_sms.database.dynamo_target import DynamoTarget, make_client  # noqa: E402
+from naver_sms.database.dynamodb_client import DynamoRepository  # noqa: E402
 from naver_sms.domain.booking import BookingRecord  # noqa: E402
 from naver_sms.domain.clock import KST  # noqa: E402
 

@@ -15,7 +15,7 @@ from naver_sms.database.sqlite_repository import SqliteDatabase, SqliteRepositor
 from naver_sms.rules.actions import ACTIONS
 from naver_sms.rules.context import ActionServicesBundle
 from naver_sms.rules.engine import RuleEngine
-from tests.factories import RecordingChannel, RecordingSms
+from tests.world import RecordingChannel, RecordingSms
 
 ROOT = Path(__file__).resolve().parent.parent
 CONFIG_DIR = ROOT / "config"

@@ -23,9 +23,9 @@ from typing import Any
 import pytest
 from typer.testing import CliRunner, Result
 
-from naver_sms.cli import app
-from tests.helpers.bookings import kst
+from naver_sms.cli import Seams, app
 from tests.legacy_oracle import LegacyConfig, LegacyJob
+from tests.world import kst
 
 ROOT = Path(__file__).resolve().parent.parent
 CONFIG_DIR = ROOT / "config"
@@ -463,7 +463,9 @@ def test_history_masks_every_phone_number_in_one_form(tmp_path: Path) -> None:
     # THEN no phone number appears unmasked, and every masked one reads 010-****-0008
     assert as_json.exit_code == 0 and as_table.exit_code == 0, as_json.output + as_table.output
     history = json.loads(as_json.stdout)
-    text = json.dumps(history, ensure_ascii=False)
+    # a run id holds the UTC time and hex digits ("20261202T000225-8320f8c9"): they may look like a number
+    without_run_ids = [{k: v for k, v in e.items() if k != "run_id"} for e in history["outbox"]]
+    text = json.dumps({**history, "outbox": without_run_ids}, ensure_ascii=False)
     senders = {e["payload"]["from"] for e in history["outbox"] if e["channel"] == "sms"}
     for output in (text, as_table.stdout):
         assert [p for p in RAW_PHONE.findall(output) if p not in senders] == [], output
@@ -564,17 +566,28 @@ def test_a_db_url_of_another_scheme_in_the_environment_is_refused(
 # --- db init ---------------------------------------------------------------------------------------------
 
 
-def test_db_init_suggests_a_db_url_with_the_table_names_it_used(monkeypatch: pytest.MonkeyPatch) -> None:
+def test_db_init_suggests_a_db_url_with_the_table_names_it_used() -> None:
     # GIVEN tables created under other names (the endpoint stood in: no network)
-    from naver_sms.database import dynamodb_client
+    from naver_sms.database.dynamo_target import DynamoTarget
 
     made: list[Any] = []
 
-    def create_tables(target: Any) -> list[str]:
-        made.append(target)
-        return [target.sms_table, target.session_table]
+    class Endpoint:
+        """The DynamoDB client of `db init`'s seam: it creates every table at once."""
 
-    monkeypatch.setattr(dynamodb_client, "create_tables", create_tables)
+        def create_table(self, **definition: Any) -> None:
+            pass
+
+        def describe_table(self, TableName: str) -> dict[str, Any]:
+            return {"Table": {"TableStatus": "ACTIVE"}}
+
+    def client_for(target: Any) -> Endpoint:
+        made.append(target)
+        return Endpoint()
+
+    def cli(*args: str) -> Result:  # this test's commands reach DynamoDB through the seam
+        return CliRunner().invoke(app, list(args), obj=Seams(dynamo_client=client_for))
+
     # WHEN db init reports
     result = cli(
         "db", "init", "--endpoint", "http://127.0.0.1:8000", "--sms-table", "sms2", "--session-table", "s2"
@@ -583,7 +596,7 @@ def test_db_init_suggests_a_db_url_with_the_table_names_it_used(monkeypatch: pyt
     assert result.exit_code == 0, result.output
     url = "dynamodb://ap-northeast-2?endpoint=http://127.0.0.1:8000&sms_table=sms2&session_table=s2"
     assert f"--db '{url}'" in result.stdout
-    assert dynamodb_client.DynamoTarget.parse(url) == made[0]
+    assert DynamoTarget.parse(url) == made[0]
     # AND with the default names the suggestion stays short
     plain = cli("db", "init", "--endpoint", "http://127.0.0.1:8000")
     assert "--db 'dynamodb://ap-northeast-2?endpoint=http://127.0.0.1:8000')" in plain.stdout
@@ -685,6 +698,6 @@ def test_cli_doc_says_serve_runs_at_once_then_on_the_marks() -> None:
     ],
 )
 def test_history_masks_korean_numbers_and_nothing_else(text: str, masked: str) -> None:
-    from naver_sms.cli import _mask
+    from naver_sms.domain.privacy import mask_uniform as _mask
 
     assert _mask(text) == masked

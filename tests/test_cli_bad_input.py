@@ -15,8 +15,8 @@ import pytest
 from typer.testing import CliRunner
 
 from naver_sms.cli import app
-from tests.factories import naver_booking
 from tests.test_cli import sandbox_args
+from tests.world import naver_booking
 
 ROOT = Path(__file__).resolve().parent.parent
 CONFIG_DIR = ROOT / "config"

@@ -8,10 +8,10 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
-from naver_sms.cli import app
+from naver_sms.cli import Seams, app
 from naver_sms.database.sqlite_repository import SqliteDatabase, SqliteRepository
-from naver_sms.domain import BookingRecord
-from tests.factories import kst
+from naver_sms.domain import KST, BookingRecord, FixedClock
+from tests.world import kst
 
 runner = CliRunner()
 
@@ -138,35 +138,23 @@ class _Stop(Exception):
     pass
 
 
-def test_serve_runs_then_waits_for_the_next_twenty_minute_mark(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    # GIVEN serve on the sandbox, with its wait intercepted (no test sleeps for time to pass)
-    from naver_sms import cli
-
+def test_serve_runs_then_waits_for_the_next_twenty_minute_mark(tmp_path: Path) -> None:
+    # GIVEN serve on the sandbox, its clock frozen at 18:47:10 Korean time and its wait intercepted (no test
+    # sleeps for time to pass)
     waits: list[float] = []
 
     def stop_after_first_wait(seconds: float) -> None:
         waits.append(seconds)
         raise _Stop
 
-    monkeypatch.setattr(cli.time, "sleep", stop_after_first_wait)
-
-    class At1847(datetime):  # serve's own clock, frozen at 18:47:10 Korean time
-        @classmethod
-        def now(cls, tz=None):  # type: ignore[no-untyped-def, override]
-            return datetime(2026, 11, 26, 18, 47, 10, tzinfo=tz)
-
-    monkeypatch.setattr(cli, "datetime", At1847)
+    at_1847 = FixedClock(datetime(2026, 11, 26, 18, 47, 10, tzinfo=KST))
     # WHEN it starts
-    with pytest.raises(_Stop):
-        cli.serve(
-            bookings=Path("examples/bookings"),
-            db=str(tmp_path / "s.sqlite3"),
-            config=None,
-            live=False,
-            every=20,
-        )
+    result = runner.invoke(
+        app,
+        ["serve", "--bookings", "examples/bookings", "--db", str(tmp_path / "s.sqlite3"), "--every", "20"],
+        obj=Seams(clock=at_1847, sleep=stop_after_first_wait),
+    )
+    assert isinstance(result.exception, _Stop), result.output
     # THEN one run wrote its SMS to the outbox, and the wait ends at the next :00/:20/:40
     db = SqliteDatabase(tmp_path / "s.sqlite3")
     with db.transaction(write=False) as conn:
@@ -264,26 +252,21 @@ class _Unreachable:
 UNREACHABLE = "dynamodb://ap-northeast-2?endpoint=http://127.0.0.1:8000"
 
 
-def test_history_on_an_unreachable_dynamodb_is_a_one_line_error(monkeypatch: pytest.MonkeyPatch) -> None:
-    from naver_sms.database import dynamodb_client
-
-    monkeypatch.setattr(dynamodb_client, "make_client", lambda target, **kw: _Unreachable())
-    result = runner.invoke(app, ["history", "--db", UNREACHABLE])
+def test_history_on_an_unreachable_dynamodb_is_a_one_line_error() -> None:
+    unreachable = Seams(dynamo_client=lambda target: _Unreachable())
+    result = runner.invoke(app, ["history", "--db", UNREACHABLE], obj=unreachable)
     assert result.exit_code == 1
     assert "Traceback" not in result.output and len(result.output.strip().splitlines()) == 1
     assert "EndpointConnectionError" in result.output and "127.0.0.1:8000" in result.output
 
 
-def test_a_botocore_error_that_escapes_the_store_is_a_one_line_error(monkeypatch: pytest.MonkeyPatch) -> None:
+def test_a_botocore_error_that_escapes_the_store_is_a_one_line_error() -> None:
     # GIVEN a client that cannot even be made (botocore's error, not translated by the store)
     from botocore.exceptions import NoRegionError
 
-    from naver_sms.database import dynamodb_client
-
-    def no_client(target: object, **kw: object) -> None:
+    def no_client(target: object) -> None:
         raise NoRegionError()
 
-    monkeypatch.setattr(dynamodb_client, "make_client", no_client)
     sandbox = ["--bookings", "examples/bookings", "--now", "2026-11-26 18:40"]
     for command in (
         ["history"],
@@ -291,7 +274,7 @@ def test_a_botocore_error_that_escapes_the_store_is_a_one_line_error(monkeypatch
         ["run", *sandbox],
         ["plan", *sandbox],
     ):
-        result = runner.invoke(app, [*command, "--db", UNREACHABLE])
+        result = runner.invoke(app, [*command, "--db", UNREACHABLE], obj=Seams(dynamo_client=no_client))
         assert result.exit_code == 1, result.output
         assert result.output.startswith("error: state store: NoRegionError:"), result.output
         assert len(result.output.strip().splitlines()) == 1

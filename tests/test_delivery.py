@@ -11,8 +11,8 @@ from naver_sms.database.sqlite_repository import SqliteDatabase, SqliteRepositor
 from naver_sms.delivery import deliver_once
 from naver_sms.domain import BookingRecord
 from naver_sms.errors import DeliveryUnavailable, FlagFailedForGood, OutcomeUnknown
-from naver_sms.notifications.protocols import SmsMessage
-from tests.factories import RecordingSms, kst
+from naver_sms.ports import SmsMessage
+from tests.world import RecordingSms, kst
 
 KEY = ("1000001_900000001", "010-0000-0001")
 MESSAGE = SmsMessage(to="01000000001", sender="0200000000", type="LMS", subject="s", content="c")
@@ -130,7 +130,7 @@ def test_a_stale_send_is_not_settled_by_the_same_customers_other_booking(tmp_pat
     from naver_sms.runner import run_once
     from naver_sms.wiring import build_runtime
     from tests.conftest import CONFIG_DIR
-    from tests.factories import naver_booking
+    from tests.world import naver_booking
 
     class LosesTheSecond(RecordingSms):
         def send(self, message: SmsMessage):  # type: ignore[no-untyped-def]
@@ -154,7 +154,7 @@ def test_a_stale_send_is_not_settled_by_the_same_customers_other_booking(tmp_pat
 
     def run_at(wall: str) -> None:
         runtime, _ = build_runtime(
-            settings, clock=FixedClock(kst(wall)), wall_clock=FixedClock(kst(wall)), run_id=wall
+            settings, clock=FixedClock(kst(wall)), real_clock=FixedClock(kst(wall)), run_id=wall
         )
         runtime.services = dataclasses.replace(runtime.services, sms_service=sms)
         run_once(runtime, run_id=wall)

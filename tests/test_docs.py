@@ -33,11 +33,12 @@ from naver_sms.domain.clock import FixedClock, parse_kst
 from naver_sms.errors import ConfigError
 from naver_sms.rules.actions import ACTIONS
 from naver_sms.rules.conditions import CONDITIONS, ConditionType
-from naver_sms.rules.engine import ActionType, RuleEngine
+from naver_sms.rules.engine import RuleEngine
 from naver_sms.rules.facts import Facts
+from naver_sms.rules.types import ActionType
 from naver_sms.runner import run_once
 from naver_sms.wiring import build_runtime, compile_config
-from tests.factories import naver_booking
+from tests.world import naver_booking
 
 ROOT = Path(__file__).resolve().parent.parent
 DOCS = ROOT / "docs"
@@ -223,8 +224,8 @@ def run_howto(doc: Path, section: str, module: Any) -> tuple[dict[str, Any], dic
 
 
 def test_how_to_add_an_action_works_as_written(tmp_path: Path) -> None:
-    # GIVEN the how-to's code, run as if added to naver_sms/rules/actions.py
-    import naver_sms.rules.actions as actions_module
+    # GIVEN the how-to's code, run as if added to naver_sms/rules/actions/messages.py
+    import naver_sms.rules.actions.messages as actions_module
 
     namespace, rule = run_howto(DOCS / "rules" / "actions.md", "How to add an action", actions_module)
     added = [a for a in namespace["ACTIONS"] if isinstance(a, ActionType)]

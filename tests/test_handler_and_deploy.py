@@ -23,9 +23,8 @@ def test_the_lambda_handler_runs_one_sandbox_run(
     monkeypatch.setenv("POWERTOOLS_METRICS_NAMESPACE", "NaverSmsTest")
     from naver_sms import handler
 
-    monkeypatch.setattr(handler, "_state", None)
-    # WHEN EventBridge invokes it
-    result: dict[str, Any] = handler.lambda_handler({}, None)
+    # WHEN EventBridge invokes it (a fresh container: its handler has no state yet)
+    result: dict[str, Any] = handler.LambdaHandler()({}, None)
     # THEN it reports the run, and metrics are emitted in the embedded metric format
     assert result["ok"] is True
     assert result["counts"]["bookings"] == 14
@@ -59,7 +58,7 @@ def test_an_invalid_configuration_fails_the_invocation_with_a_clear_result(
     monkeypatch.setenv("POWERTOOLS_METRICS_NAMESPACE", "NaverSmsTest")
     from naver_sms import handler
 
-    result = handler.lambda_handler({}, None)
+    result = handler.LambdaHandler()({}, None)
     assert result["ok"] is False and result["error"] == "invalid configuration"
 
 
@@ -73,9 +72,8 @@ def test_a_db_url_of_another_scheme_fails_the_invocation_and_creates_nothing(
     monkeypatch.setenv("POWERTOOLS_METRICS_NAMESPACE", "NaverSmsTest")
     from naver_sms import handler
 
-    monkeypatch.setattr(handler, "_state", None)
     # WHEN it is invoked THEN it fails with a result, and no SQLite file was made under a `dynamo:` directory
-    result = handler.lambda_handler({}, None)
+    result = handler.LambdaHandler()({}, None)
     assert result["ok"] is False
     assert not (tmp_path / "dynamo:").exists()
 
@@ -99,7 +97,6 @@ def test_a_secret_that_cannot_be_read_fails_the_invocation_with_a_result(
     def no_secret(*args: Any, **kwargs: Any) -> Any:
         raise SecretError("secret 'naver-sms/credentials' could not be read: ThrottlingException")
 
-    monkeypatch.setattr(handler, "load_settings", no_secret)
     monkeypatch.setenv("POWERTOOLS_METRICS_NAMESPACE", "NaverSmsTest")
-    result = handler.lambda_handler({}, None)
+    result = handler.LambdaHandler(load_settings=no_secret)({}, None)
     assert result == {"ok": False, "run_id": result["run_id"], "error": "SecretError"}

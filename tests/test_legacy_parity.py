@@ -29,13 +29,13 @@ from naver_sms.domain.booking import Booking, BookingError, BookingRecord, Store
 from naver_sms.domain.clock import FixedClock
 from naver_sms.errors import BookingSourceError, DeliveryUnavailable
 from naver_sms.naver.files import JsonFileSource
-from naver_sms.naver.source import FetchResult
-from naver_sms.notifications.protocols import SmsMessage, SmsReceipt
+from naver_sms.ports import FetchResult, SmsMessage, SmsReceipt
 from naver_sms.rules.report import RunReport
 from naver_sms.runner import Runtime, run_once
 from naver_sms.wiring import State, build_runtime, open_state
-from tests.helpers.bookings import BASE_OPTION, kst, naver_booking, write_bookings
 from tests.legacy_oracle import LEGACY_ATTRIBUTES, LegacyConfig, LegacyJob, LegacySms
+from tests.world import BASE_OPTION, kst, write_bookings
+from tests.world import raw_booking as naver_booking
 
 ROOT = Path(__file__).resolve().parent.parent
 CONFIG_DIR = ROOT / "config"

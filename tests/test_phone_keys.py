@@ -10,7 +10,7 @@ from naver_sms.domain import BookingRecord, FixedClock
 from naver_sms.runner import run_once
 from naver_sms.wiring import build_runtime
 from tests.conftest import CONFIG_DIR
-from tests.factories import kst, naver_booking
+from tests.world import kst, naver_booking
 
 
 def test_a_legacy_row_of_a_ten_digit_number_keeps_its_key(tmp_path: Path) -> None:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import io
 import json
 
-from naver_sms.safe_output import SafeConsole, json_text, write_json
+from naver_sms.cli.common import SafeConsole, json_text, write_json
 
 PAYLOAD = {"source": "files: /tmp/b\udcff", "text": "예약 확정", "id": "\ud800"}
 

@@ -18,7 +18,7 @@ from typing import Any
 
 import pytest
 
-from tests.helpers.bookings import expected_sends, racing_bookings, write_bookings
+from tests.world import expected_sends, racing_bookings, write_bookings
 
 ROOT = Path(__file__).resolve().parent.parent
 CONFIG_DIR = ROOT / "config"

@@ -1,58 +1,37 @@
-"""Exactly-once delivery of one SMS guarded by one flag: claim, (resolve), send, commit or release.
-
-This is the one place that walks the flag state machine of `database.repositories` around a send
-(product.md, "Exactly-once side effects"):
-
-1. *claim* the flag (one conditional write). Done already, or held live by another run -> skip.
-2. If the claim took over a *stale* one (its run crashed or hung), ask the SMS provider whether that
-   message went out (`SmsService.find_sent`). If it did -> *commit* with the provider's id, no resend.
-   If the provider cannot tell -> *abandon*: the stale claim is put back for the next run to ask again
-   (bounded). If it did not -> the stale attempt counts, and past the bound the flag fails for good.
-3. *send*. Accepted -> *commit* with the provider's id and time.
-   Refused or unavailable -> *release* (attempts + 1; failed for good at the bound) and re-raise.
-   Outcome unknown (sent, no answer) -> keep the claim: when its lease runs out the next run resolves it
-   through step 2 - never a blind resend.
-
-The look-up window is wall-clock time (the provider's clock), not the run's decision clock, which tests and
-`--now` may set anywhere.
+"""A customer's SMS, exactly once per flag: the guarded effect, a stale claim resolved by the provider's look-up
+around the stale claim's real time (`wall_at`), and a send with no answer (`OutcomeUnknown`) keeping its claim.
+The look-up window is real time (the provider's clock), never the decision clock that `--now` may set.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Collection, Mapping
+from collections.abc import Collection, Mapping
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import Any, Literal
 
-from naver_sms.database.repositories import BookingRepository, Claim, RecordKey
-from naver_sms.errors import DeliveryError, FlagAlreadyDone, FlagClaimed, FlagFailedForGood, OutcomeUnknown
-from naver_sms.notifications.protocols import LOOKUP_MARGIN, SmsMessage, SmsService
+from naver_sms.errors import FlagAlreadyDone, OutcomeUnknown
+from naver_sms.flags.effect import Done, guarded_effect
+from naver_sms.flags.machine import Claim, FlagRepository
+from naver_sms.flags.store import RecordKey
+from naver_sms.ports import LOOKUP_MARGIN, SmsMessage, SmsReceipt, SmsService
 
-__all__ = ["DeliveryOutcome", "deliver_once"]
-
-OutcomeStatus = Literal["sent", "outbox", "disabled", "reconciled", "already_done", "claimed_elsewhere"]
+OutcomeStatus = Literal["sent", "outbox", "reconciled", "already_done", "claimed_elsewhere"]
 
 
 @dataclass(frozen=True, slots=True)
 class DeliveryOutcome:
+    """What `deliver_once` did: sent (or to the outbox), reconciled (a crashed run's SMS was found), or nothing."""
+
     status: OutcomeStatus
     request_id: str | None = None
     attempt: int = 0
     detail: str = ""
 
-    @property
-    def delivered_now(self) -> bool:
-        """True when this call made the message go out (or into the outbox)."""
-        return self.status in ("sent", "outbox")
-
-
-def _wall_now() -> datetime:
-    return datetime.now(UTC)
-
 
 def deliver_once(
     *,
-    repo: BookingRepository,
+    repo: FlagRepository,
     sms: SmsService,
     message: SmsMessage,
     key: RecordKey,
@@ -61,86 +40,51 @@ def deliver_once(
     now: datetime,
     lease: timedelta,
     info: Mapping[str, Any] | None = None,
-    wall_clock: Callable[[], datetime] = _wall_now,
     exclude_request_ids: Collection[str] = (),
 ) -> DeliveryOutcome:
-    """Send `message` unless `flag` of record `key` says it went out; set the flag when it does.
+    """Send `message` unless `flag` of row `key` says it went out; set the flag when it does. Requests in
+    `exclude_request_ids` are other messages: a look-up never takes them for this one. Raises the send's
+    `DeliveryError` (claim released), `OutcomeUnknown` (claim kept), `FlagFailedForGood`, `RecordMissing`,
+    `RepositoryError`."""
+    claim_info = {"to": message.to, "from": message.sender, "type": message.type, "wall_at": now.isoformat()}
 
-    Raises the `DeliveryError` of a failed send (after releasing the claim), `OutcomeUnknown` (claim kept),
-    `FlagFailedForGood`, `RecordMissing`, `RepositoryError`.
-    """
-    claim_info = {
-        "to": message.to,
-        "from": message.sender,
-        "type": message.type,
-        "wall_at": wall_clock().isoformat(),
-        **(info or {}),
-    }
-    try:
-        claim = repo.claim(key, flag, run_id=run_id, now=now, lease=lease, info=claim_info)
-    except FlagAlreadyDone:
-        return DeliveryOutcome("already_done", detail=f"{flag} already set")
-    except FlagClaimed as exc:
-        return DeliveryOutcome("claimed_elsewhere", detail=str(exc))
-
-    if claim.stale is not None:
-        found = _resolve_stale(repo, sms, message, claim, wall_clock, exclude_request_ids)
-        if found is not None:
-            return found
-        if claim.attempt > repo.max_attempts:  # it may have gone out already; the bound says: no more
-            repo.release(
-                claim, error="attempts exhausted; the last one ended with no answer", count_attempt=False
-            )
-            raise FlagFailedForGood(
-                f"{claim.attempt - 1} attempts, the last with no answer from the provider",
-                key=claim.key,
-                flag=claim.flag,
-            )
-
-    try:
-        receipt = sms.send(message)
-    except OutcomeUnknown:
-        raise  # the claim stays; after its lease the next run resolves it through the look-up
-    except DeliveryError as exc:
-        repo.release(claim, error=str(exc))
-        raise
-    except Exception as exc:  # a bug or an unexpected library error: never leave a live claim behind
-        repo.release(claim, error=f"{type(exc).__name__}: {exc}")
-        raise
-    repo.commit(claim, request_id=receipt.request_id, sent_at=receipt.accepted_at)
-    return DeliveryOutcome(receipt.status, request_id=receipt.request_id, attempt=claim.attempt)
-
-
-def _resolve_stale(
-    repo: BookingRepository,
-    sms: SmsService,
-    message: SmsMessage,
-    claim: Claim,
-    wall_clock: Callable[[], datetime],
-    exclude: Collection[str],
-) -> DeliveryOutcome | None:
-    """Did the crashed run's message go out? Commit it if so (returns the outcome); None to send now."""
-    assert claim.stale is not None
-    raw = claim.stale.info.get("wall_at")
-    try:
-        since = datetime.fromisoformat(raw) if isinstance(raw, str) else wall_clock() - timedelta(days=1)
-    except ValueError:
-        since = wall_clock() - timedelta(days=1)
-    try:
+    def resolve(claim: Claim) -> Done[SmsReceipt] | None:
+        assert claim.stale is not None
+        raw = claim.stale.info.get("wall_at")
+        try:
+            since = datetime.fromisoformat(raw) if isinstance(raw, str) else now - timedelta(days=1)
+        except ValueError:
+            since = now - timedelta(days=1)
         found = sms.find_sent(
-            message, since=since - LOOKUP_MARGIN, until=wall_clock() + LOOKUP_MARGIN, exclude=exclude
+            message, since=since - LOOKUP_MARGIN, until=now + LOOKUP_MARGIN, exclude=exclude_request_ids
         )
-    except DeliveryError as exc:
-        # cannot tell whether it went out: put the stale claim back for the next run's look-up - releasing it
-        # would let the next run send without asking, and that send might be the second
-        repo.abandon(claim, error=f"look-up of stale claim failed: {exc}")
-        raise
-    if found is None:
-        return None
-    repo.commit(claim, request_id=found.request_id, sent_at=found.accepted_at)
-    return DeliveryOutcome(
-        "reconciled",
-        request_id=found.request_id,
-        attempt=claim.attempt,
-        detail=f"sent by run {claim.stale.run_id}, found through the provider's look-up",
+        return None if found is None else Done(found, found.accepted_at, found.request_id)
+
+    def send(claims: tuple[Claim, ...]) -> Done[SmsReceipt]:
+        receipt = sms.send(message)
+        return Done(receipt, receipt.accepted_at, receipt.request_id)
+
+    guarded = guarded_effect(
+        repo,
+        [key],
+        flag,
+        send,
+        run_id=run_id,
+        now=now,
+        lease=lease,
+        info={**claim_info, **(info or {})},
+        resolve=resolve,
+        keep_claims_on=(OutcomeUnknown,),
     )
+    (outcome,) = guarded.outcomes
+    if outcome.status == "skipped":
+        if isinstance(outcome.error, FlagAlreadyDone):
+            return DeliveryOutcome("already_done", detail=f"{flag} already set")
+        return DeliveryOutcome("claimed_elsewhere", detail=outcome.detail)
+    if outcome.error is not None:  # refused (failed for good, no row, the look-up), or sent and not committed
+        raise outcome.error
+    if outcome.status == "reconciled":
+        return DeliveryOutcome("reconciled", outcome.request_id, outcome.attempt, outcome.detail)
+    assert guarded.value is not None
+    status: OutcomeStatus = "outbox" if guarded.value.status == "outbox" else "sent"
+    return DeliveryOutcome(status, outcome.request_id, outcome.attempt)

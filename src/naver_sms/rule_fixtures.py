@@ -1,23 +1,5 @@
-"""Rule fixture tests written by the operator: bookings + existing rows + a clock -> the expected SMS.
-
-It sits beside the runner (each fixture is one real run), above the rule engine.
-
-`naver-sms rules test` runs every `*.yaml` of `config/tests/` (or the files given) through the real engine with
-the real configuration, against a throw-away in-memory database and the sandbox outbox. A change to the rules
-or templates that changes what is sent fails its fixture before it goes live.
-
-    tests:
-      - name: a new booking inside the two hours gets the confirmation and the guide
-        now: "2026-11-26 18:40"
-        bookings:
-          - {id: 1, store: "1000002", status: RC03, start: "2026-11-26 20:00", options: ["50분 촬영"]}
-        records:                       # rows already in the `sms` table (optional)
-          - {booking: 1, confirm_sms: true}
-        expect:
-          sms:                         # in order; `from` and `to` are optional
-            - {booking: 1, template: guide_busan, from: "0510000000"}
-          flags:                       # the row's flags after the run (optional)
-            - {booking: 1, remind_sms: true}
+"""`naver-sms rules test`: the operator's fixtures (bookings + rows + a clock -> the expected SMS), each one real
+run of the real configuration on a throw-away in-memory database (docs/cli.md, "naver-sms rules test").
 """
 
 from __future__ import annotations
@@ -34,13 +16,11 @@ from pydantic_core import PydanticCustomError
 from naver_sms.config.loader import validation_errors
 from naver_sms.config.models import AppConfig
 from naver_sms.config.yaml_lines import line_of, load_yaml
-from naver_sms.domain.booking import Booking, BookingRecord
-from naver_sms.domain.clock import FixedClock, parse_kst
+from naver_sms.domain.booking import Booking, BookingRecord, Store
+from naver_sms.domain.clock import Clock, FixedClock, parse_kst
 from naver_sms.errors import ConfigError, ConfigErrors, did_you_mean
-from naver_sms.naver.source import FetchResult
-from naver_sms.runner import run_once
-
-__all__ = ["FixtureResult", "load_fixtures", "run_fixture"]
+from naver_sms.ports import BookingSource, FetchResult
+from naver_sms.runner import Runtime, run_once
 
 
 class _Strict(BaseModel):
@@ -191,12 +171,12 @@ class _ListSource:
     def __init__(self, bookings: Sequence[Booking]) -> None:
         self.bookings = list(bookings)
 
-    def fetch(self, stores: Sequence[Any], now: datetime) -> FetchResult:
+    def fetch(self, stores: Sequence[Store], now: datetime) -> FetchResult:
         return FetchResult(bookings=list(self.bookings))
 
 
 def run_fixture(
-    fixture: Fixture, *, make_runtime: Callable[..., Any], file: str, line: int | None
+    fixture: Fixture, *, make_runtime: Callable[[BookingSource, Clock], Runtime], file: str, line: int | None
 ) -> FixtureResult:
     """Run one fixture. `make_runtime(source, clock)` returns a fresh `Runtime` (in-memory state, outbox)."""
     result = FixtureResult(fixture.name, file, line)

@@ -1,8 +1,6 @@
-"""One run: fetch -> load state -> decide -> act -> report (product.md, "One run - the data flow").
-
-`Runtime` holds what a run needs (built once per process by `naver_sms.wiring`); `run_once` is the run.
-Both entry points (`cli.py`, `handler.py`) build a runtime and call `run_once`; only they translate errors
-for their audience.
+"""One run: fetch -> load state -> decide -> act -> report (product.md, "One run - the data flow"), written once:
+`run_once` is a run, `preview` the same steps with the actions previewed (`naver-sms plan`, dry runs). The
+entry points (cli, handler) build a `Runtime` (naver_sms.wiring) and call these.
 """
 
 from __future__ import annotations
@@ -14,25 +12,19 @@ from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 
 from naver_sms.config.models import AppConfig
-from naver_sms.database.repositories import UNREADABLE_ROW, BookingRepository
 from naver_sms.domain.booking import Booking, legacy_phone_key
 from naver_sms.domain.clock import KST, Clock, SystemClock
 from naver_sms.errors import LoginBlocked, RepositoryError
+from naver_sms.flags.machine import FlagRepository
+from naver_sms.flags.state import failed_flags
+from naver_sms.flags.store import UNREADABLE_ROW
 from naver_sms.logs import emit
-from naver_sms.naver.source import BookingSource
-from naver_sms.notifications.protocols import TelegramService
-from naver_sms.rules.context import (
-    ActionContext,
-    ActionServicesBundle,
-    NotificationRecord,
-    RunOptions,
-    SmsRecord,
-)
-from naver_sms.rules.engine import CompiledRule, Plan, RuleEngine
+from naver_sms.ports import BookingSource, TelegramService
+from naver_sms.rules.context import ActionServicesBundle, NotificationRecord, RunScope, SmsRecord
+from naver_sms.rules.engine import RuleEngine
 from naver_sms.rules.facts import Facts
+from naver_sms.rules.plan import CompiledRule, Plan
 from naver_sms.rules.report import RunError, RunReport
-
-__all__ = ["Runtime", "build_plan", "context_factory", "decide", "legacy_summary", "new_run_id", "run_once"]
 
 log = logging.getLogger("naver_sms.runner")
 
@@ -47,16 +39,23 @@ class Runtime:
     engine: RuleEngine
     rules: tuple[CompiledRule, ...]
     source: BookingSource
-    repo: BookingRepository
     services: ActionServicesBundle
+    #: the decision clock: what the rules see (`--now`, tests)
     clock: Clock
     mode: str  # sandbox | live
+    #: real time: claims, leases, look-up windows, the times written to rows and reports (tests freeze it)
+    real_clock: Clock = field(default_factory=SystemClock)
     lease: timedelta = timedelta(minutes=10)
-    #: real time for claims and leases (tests freeze it); `clock` is the decision clock
-    wall_clock: Clock = field(default_factory=SystemClock)
     summary_channel: TelegramService | None = None
     #: called with (stage, detail) as the run progresses (the CLI shows it)
     progress: Callable[[str, str], None] = field(default=lambda stage, detail: None)
+
+    @property
+    def repo(self) -> FlagRepository:
+        return self.services.db_repo
+
+    def scope(self, report: RunReport) -> RunScope:
+        return RunScope(report.run_id, self.config, self.services, report.now, self.real_clock, self.lease)
 
     def close(self) -> None:
         """Release the source's and the channels' connection pools; the state backend is the caller's."""
@@ -75,32 +74,17 @@ def new_run_id() -> str:
     return datetime.now(UTC).strftime("%Y%m%dT%H%M%S") + "-" + uuid.uuid4().hex[:8]
 
 
-def context_factory(
-    rt: Runtime, now: datetime, options: RunOptions, plan: Plan | None = None
-) -> Callable[[CompiledRule, Facts | None, Sequence[Facts]], ActionContext]:
-    """How the engine gets the immutable context of each action of one run."""
-    sent_to: dict[str, set[str]] = {}
-    for f in plan.facts if plan is not None else ():
-        if f.record is not None:
-            ids = {str(v) for k, v in f.record.extra.items() if k.endswith("_request_id") and v}
-            sent_to.setdefault(f.booking.phone_digits, set()).update(ids)
-    known = {phone: frozenset(ids) for phone, ids in sent_to.items()}
-
-    def make_context(rule: CompiledRule, facts: Facts | None, group: Sequence[Facts]) -> ActionContext:
-        return ActionContext(
-            rule=rule.name,
-            booking=facts.booking if facts else None,
-            record=facts.record if facts else None,
-            store=facts.store if facts else None,
-            now=now,
-            config=rt.config,
-            services=rt.services,
-            options=options,
-            bookings=tuple(f.booking for f in group),
-            known_request_ids=known.get(facts.booking.phone_digits, frozenset()) if facts else frozenset(),
-        )
-
-    return make_context
+def new_report(rt: Runtime, run_id: str, *, dry_run: bool = False) -> RunReport:
+    """The empty report of a run that starts now: the decision time read once, in Korean time."""
+    return RunReport(
+        run_id=run_id,
+        now=rt.clock().astimezone(KST),
+        started_at=rt.real_clock().astimezone(UTC),
+        mode=rt.mode,
+        source=rt.source.description,
+        dry_run=dry_run,
+        warnings=list(rt.config.warnings),
+    )
 
 
 def decide(rt: Runtime, report: RunReport, *, only_booking: str | None = None) -> Plan:
@@ -116,7 +100,7 @@ def decide(rt: Runtime, report: RunReport, *, only_booking: str | None = None) -
     report.bookings_fetched = len(bookings)
     report.bookings_skipped = len(fetched.skipped)
     for bad in fetched.skipped:
-        report.errors.append(RunError("booking", str(bad), booking_num=getattr(bad, "booking_id", None)))
+        report.errors.append(RunError("booking", str(bad), booking_num=bad.booking_id))
     for store_id, why in fetched.failed_stores.items():
         report.errors.append(RunError("store", why, store_id=store_id))
     rt.progress("decide", f"{len(bookings)} bookings x {len(rt.rules)} rules")
@@ -132,7 +116,7 @@ def build_plan(rt: Runtime, report: RunReport, bookings: Sequence[Booking]) -> P
     report.read_calls += loaded.read_calls
     facts = []
     unread: list[RunError] = []
-    lease_now = rt.wall_clock()
+    read_at = rt.real_clock()
     for booking in bookings:
         key = (booking.booking_num, booking.phone)
         if key not in loaded.records and key not in loaded.errors and booking.booking_num in old_keys:
@@ -149,15 +133,9 @@ def build_plan(rt: Runtime, report: RunReport, bookings: Sequence[Booking]) -> P
                 )
             )
             continue
+        store = rt.config.store(booking.store_id)
         facts.append(
-            Facts(
-                booking,
-                loaded.records.get(key),
-                report.now,
-                rt.config.store(booking.store_id),
-                rt.config.option_keywords,
-                lease_now,
-            )
+            Facts(booking, loaded.records.get(key), report.now, store, rt.config.option_keywords, read_at)
         )
     if unread and not facts and not any(e.message.startswith(UNREADABLE_ROW) for e in unread):
         # not one row could be read, and not for damaged rows: the state store itself is down or misnamed
@@ -168,48 +146,54 @@ def build_plan(rt: Runtime, report: RunReport, bookings: Sequence[Booking]) -> P
     return rt.engine.evaluate(rt.rules, facts)
 
 
+def act(rt: Runtime, plan: Plan, report: RunReport, *, dry_run: bool = False) -> None:
+    """Step 6: the plan's actions, with contexts made from the run's scope - done, or only previewed
+    (nothing is sent and no row is written)."""
+    (rt.engine.preview if dry_run else rt.engine.execute)(plan, rt.scope(report), report)
+
+
+@dataclass(frozen=True, slots=True)
+class Preview:
+    """What a run would do now: the plan (with reasons) and the report of the previewed actions."""
+
+    plan: Plan
+    report: RunReport
+
+
+def preview(rt: Runtime, *, run_id: str | None = None, only_booking: str | None = None) -> Preview:
+    """The plan of a run, its actions previewed: nothing is sent or written. Raises what `decide` raises."""
+    report = new_report(rt, run_id or new_run_id(), dry_run=True)
+    plan = decide(rt, report, only_booking=only_booking)
+    act(rt, plan, report, dry_run=True)
+    return Preview(plan, report)
+
+
 def run_once(
     rt: Runtime, *, dry_run: bool = False, run_id: str | None = None, only_booking: str | None = None
 ) -> RunReport:
     """One whole run. Never raises for a booking, a store or an action; `report.failed` says when the run
-    itself failed (the source as a whole, the state store)."""
-    run_id = run_id or new_run_id()
-    now = rt.clock().astimezone(KST)  # decisions are in Korean wall-clock time, whatever clock was given
-    report = RunReport(
-        run_id=run_id,
-        now=now,
-        started_at=datetime.now(UTC),
-        mode=rt.mode,
-        source=rt.source.description,
-        dry_run=dry_run,
-        warnings=list(rt.config.warnings),
-    )
-    options = RunOptions(run_id=run_id, lease=rt.lease, dry_run=dry_run, wall_clock=rt.wall_clock)
+    itself failed (the source as a whole, the state store). A dry run previews the actions instead."""
+    report = new_report(rt, run_id or new_run_id(), dry_run=dry_run)
     try:
         plan = decide(rt, report, only_booking=only_booking)
-        make_context = context_factory(rt, now, options, plan)
-
         rt.progress("act", "dry run: nothing is sent or written" if dry_run else rt.mode)
-        if dry_run:
-            rt.engine.preview(plan, make_context, report)
-        else:
-            rt.engine.execute(plan, make_context, report)
-        _report_failed_flags(plan, report)
+        act(rt, plan, report, dry_run=dry_run)
+        _report_failed_flags(plan, report, rt.real_clock())
     except Exception as exc:  # the run itself failed: report it, send the legacy failure line
         report.failed = f"{type(exc).__name__}: {exc}"
-        emit(log, logging.ERROR, "run_failed", run_id=run_id, error=report.failed)
+        emit(log, logging.ERROR, "run_failed", run_id=report.run_id, error=report.failed)
         if isinstance(exc, LoginBlocked):  # a person must act: say so where the owner looks
             report.summary = f"{RUN_FAILED}\n{LOGIN_NEEDS_A_PERSON}\n{exc}"
     if not report.summary:
         report.summary = RUN_FAILED if report.failed else legacy_summary(report.sms)
     if not dry_run and rt.summary_channel is not None:
         _send_summary(rt.summary_channel, report)
-    report.finished_at = datetime.now(UTC)
+    report.finished_at = rt.real_clock().astimezone(UTC)
     emit(
         log,
         logging.INFO,
         "run_finished",
-        run_id=run_id,
+        run_id=report.run_id,
         mode=rt.mode,
         dry_run=dry_run,
         duration_seconds=report.duration_seconds,
@@ -218,36 +202,27 @@ def run_once(
     return report
 
 
-def _report_failed_flags(plan: Plan, report: RunReport) -> None:
+def _report_failed_flags(plan: Plan, report: RunReport, at: datetime) -> None:
     """A flag failed for good is reported on every run until an operator resets it (product.md) - also when
     no rule matches its booking any more. A send refused for that reason in this run reported it already."""
     reported = {
         (s.booking_num, s.flag) for s in report.sms if s.error and s.error.startswith("FlagFailedForGood")
     }
     seen: set[str] = set()
-    for per_booking in plan.evaluations:
-        record = per_booking[0].facts.record if per_booking else None
-        if record is None:
-            continue
-        facts = per_booking[0].facts
-        if facts.booking.booking_num in seen:
+    for facts in plan.facts:
+        if facts.record is None or facts.booking.booking_num in seen:
             continue
         seen.add(facts.booking.booking_num)
-        item = record.to_item()
-        for key, value in item.items():
-            if not key.endswith("_failed") or value is not True:
-                continue
-            flag = key[: -len("_failed")]
-            if f"{flag}_attempts" not in item:  # not a flag's bookkeeping (a custom attribute)
-                continue
-            if (facts.booking.booking_num, flag) in reported or item.get(flag) is True:
+        num = facts.booking.booking_num
+        for state in failed_flags(facts.record, at):
+            if (num, state.flag) in reported:
                 continue
             report.errors.append(
                 RunError(
                     "flag_failed",
-                    f"{flag} failed for good after {item.get(flag + '_attempts', '?')} attempts: "
-                    f"{item.get(flag + '_last_error', '')} (reset: naver-sms db reset {facts.booking.booking_num} {flag})",
-                    booking_num=facts.booking.booking_num,
+                    f"{state.flag} failed for good after {state.attempts} attempts: {state.last_error or ''} "
+                    f"(reset: naver-sms db reset {num} {state.flag})",
+                    booking_num=num,
                     store_id=facts.booking.store_id,
                 )
             )

@@ -1,11 +1,5 @@
-"""Building a `Runtime` from `Settings`: the state backend, the channels and the booking source.
-
-    state     `--db PATH` -> SQLite (embedded default); `--db dynamodb://...` -> DynamoDB
-    channels  sandbox (default) -> the outbox; `--live` -> SENS, Telegram, Slack
-    source    `--bookings PATH` -> Naver-format JSON files; otherwise the Naver partner API
-
-Credentials never switch anything on by themselves: sending for real needs `live`.
-"""
+"""The composition root: a `Runtime` from `Settings` - the state (SQLite, or `dynamodb://`), the channels (the
+outbox, or `live`: credentials never switch it on by themselves) and the booking source (files or Naver)."""
 
 from __future__ import annotations
 
@@ -13,11 +7,11 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import timedelta
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 from naver_sms.config.loader import load_config
 from naver_sms.config.models import AppConfig
-from naver_sms.config.settings import Settings, check_db_target
-from naver_sms.database.repositories import BookingRepository, SessionRepository
+from naver_sms.config.settings import Settings, check_db_target, is_dynamo_url
 from naver_sms.database.sqlite_repository import (
     SqliteDatabase,
     SqliteOutboxStore,
@@ -26,41 +20,52 @@ from naver_sms.database.sqlite_repository import (
 )
 from naver_sms.domain.clock import Clock, SystemClock
 from naver_sms.errors import ConfigError
+from naver_sms.flags.machine import FlagRepository
 from naver_sms.naver.files import JsonFileSource
-from naver_sms.naver.source import BookingSource
 from naver_sms.notifications.outbox import (
-    MemoryOutboxStore,
     OutboxSlack,
     OutboxSmsService,
     OutboxStore,
     OutboxTelegram,
 )
+from naver_sms.ports import BookingSource, SessionRepository
 from naver_sms.rules.actions import register_actions
 from naver_sms.rules.context import ActionServicesBundle
-from naver_sms.rules.engine import CompiledRule, RuleEngine
+from naver_sms.rules.engine import RuleEngine
+from naver_sms.rules.plan import CompiledRule
 from naver_sms.runner import Runtime
 
-__all__ = ["State", "build_runtime", "compile_config", "fixture_runtimes", "open_state"]
+if TYPE_CHECKING:
+    from naver_sms.database.dynamo_target import DynamoTarget
+
+#: makes the DynamoDB client of a target (default: boto3's, `make_client`) - the seam of the CLI's tests
+DynamoClientFactory = Callable[["DynamoTarget"], Any]
 
 
 @dataclass
 class State:
-    repo: BookingRepository
+    repo: FlagRepository
     sessions: SessionRepository
     outbox: OutboxStore
     description: str
     sqlite: SqliteDatabase | None = None
 
 
-def open_state(settings: Settings) -> State:
+def open_state(settings: Settings, *, dynamo_client: DynamoClientFactory | None = None) -> State:
     """The state backend named by `settings.db` (a URL other than `dynamodb://` is a `ConfigError`)."""
     check_db_target(settings.db)
     if settings.db.startswith("dynamodb://"):
-        from naver_sms.database.dynamodb_client import DynamoTarget, open_dynamodb
+        # boto3 and the DynamoDB adapter are imported only by processes whose state is on DynamoDB
+        from naver_sms.database.dynamo_target import DynamoTarget
+        from naver_sms.database.dynamodb_client import open_dynamodb
 
         target = DynamoTarget.parse(settings.db)
-        repo, sessions = open_dynamodb(target, max_attempts=settings.max_attempts)
-        return State(repo, sessions, MemoryOutboxStore(), f"dynamodb {target.describe()}")
+        client = dynamo_client(target) if dynamo_client is not None else None
+        repo, sessions = open_dynamodb(target, max_attempts=settings.max_attempts, client=client)
+        outbox = SqliteOutboxStore(
+            SqliteDatabase(":memory:")
+        )  # the sandbox's outbox lives as long as the process
+        return State(repo, sessions, outbox, f"dynamodb {target.describe()}")
     db = SqliteDatabase(Path(settings.db))
     return State(
         SqliteRepository(db, max_attempts=settings.max_attempts),
@@ -72,9 +77,9 @@ def open_state(settings: Settings) -> State:
 
 
 def _is_aws_dynamodb(db: str) -> bool:
-    if not db.startswith("dynamodb://"):
+    if not is_dynamo_url(db):
         return False
-    from naver_sms.database.dynamodb_client import DynamoTarget
+    from naver_sms.database.dynamo_target import DynamoTarget  # boto3: only for a DynamoDB target
 
     return DynamoTarget.parse(db).endpoint is None
 
@@ -83,11 +88,12 @@ def compile_config(config_dir: Path) -> tuple[AppConfig, RuleEngine, tuple[Compi
     """Load and validate every configuration file and compile the rules (raises `ConfigErrors`)."""
     config = load_config(config_dir)
     engine = RuleEngine()
-    register_actions(engine)  # the services come with the runtime (build_runtime)
+    register_actions(engine)  # the services come with each run's scope (Runtime.scope)
     return config, engine, engine.compile(config)
 
 
-def _live_services(settings: Settings, state: State) -> ActionServicesBundle:
+def _live_services(settings: Settings, state: State, real_clock: Clock) -> ActionServicesBundle:
+    # httpx and the channel clients are imported only by live runs: the sandbox never needs them
     from naver_sms.notifications.slack_service import SlackWebhookClient
     from naver_sms.notifications.sms_service import SensClient
     from naver_sms.notifications.telegram_service import TelegramClient
@@ -95,9 +101,23 @@ def _live_services(settings: Settings, state: State) -> ActionServicesBundle:
     # each client refuses missing credentials itself, naming the NAVER_SMS_* variables (ConfigError)
     return ActionServicesBundle(
         db_repo=state.repo,
-        sms_service=SensClient.from_settings(settings),
+        sms_service=SensClient.from_settings(settings, clock=real_clock),
         telegram_service=TelegramClient.from_settings(settings),
         slack_service=SlackWebhookClient.from_settings(settings),
+    )
+
+
+def _sandbox_services(
+    repo: FlagRepository, outbox: OutboxStore, run_id: str, real: Clock, settings: Settings | None = None
+) -> ActionServicesBundle:
+    """Every SMS and message to the outbox (Telegram and Slack as `settings` enable them)."""
+    telegram = settings.telegram_enabled if settings is not None else False
+    slack = settings.slack_enabled if settings is not None else False
+    return ActionServicesBundle(
+        db_repo=repo,
+        sms_service=OutboxSmsService(outbox, run_id=run_id, clock=real),
+        telegram_service=OutboxTelegram(outbox, run_id=run_id, enabled=telegram, clock=real),
+        slack_service=OutboxSlack(outbox, run_id=run_id, enabled=slack, clock=real),
     )
 
 
@@ -109,8 +129,11 @@ def build_runtime(
     state: State | None = None,
     progress: Callable[[str, str], None] | None = None,
     dry_run: bool = False,
-    wall_clock: Clock | None = None,
+    real_clock: Clock | None = None,
+    dynamo_client: DynamoClientFactory | None = None,
 ) -> tuple[Runtime, State]:
+    """The runtime of `settings` (reusing `state` if given): `clock` decides, `real_clock` (default: the
+    system clock) times claims, leases, look-ups and what is written."""
     if not settings.live and not dry_run and _is_aws_dynamodb(settings.db):
         # the sandbox writes its SMS to the outbox and then marks them sent: on the production tables that
         # would silently swallow real customers' messages
@@ -121,21 +144,17 @@ def build_runtime(
             field="db",
         )
     config, engine, rules = compile_config(settings.config_dir)
-    state = state or open_state(settings)
+    state = state or open_state(settings, dynamo_client=dynamo_client)
+    real = real_clock or SystemClock()
     if settings.live:
-        services = _live_services(settings, state)
+        services = _live_services(settings, state, real)
     else:
-        services = ActionServicesBundle(
-            db_repo=state.repo,
-            sms_service=OutboxSmsService(state.outbox, run_id=run_id),
-            telegram_service=OutboxTelegram(state.outbox, run_id=run_id, enabled=settings.telegram_enabled),
-            slack_service=OutboxSlack(state.outbox, run_id=run_id, enabled=settings.slack_enabled),
-        )
-    engine.services = services
+        services = _sandbox_services(state.repo, state.outbox, run_id, real, settings)
     source: BookingSource
     if settings.bookings_path is not None:
         source = JsonFileSource(settings.bookings_path)
     else:
+        # httpx and selenium are imported only when the bookings come from Naver itself
         from naver_sms.naver.live import NaverBookingSource
 
         if settings.naver_id is None or settings.naver_password is None:
@@ -150,10 +169,9 @@ def build_runtime(
         engine=engine,
         rules=rules,
         source=source,
-        repo=state.repo,
         services=services,
         clock=clock,
-        wall_clock=wall_clock or SystemClock(),
+        real_clock=real,
         mode="live" if settings.live else "sandbox",
         lease=timedelta(seconds=settings.claim_lease_seconds),
         summary_channel=services.telegram_service,
@@ -169,22 +187,8 @@ def fixture_runtimes(config_dir: Path) -> Callable[[BookingSource, Clock], Runti
 
     def make(source: BookingSource, clock: Clock) -> Runtime:
         db = SqliteDatabase(":memory:")
-        outbox = SqliteOutboxStore(db)
-        services = ActionServicesBundle(
-            db_repo=SqliteRepository(db),
-            sms_service=OutboxSmsService(outbox, run_id="fixture"),
-            telegram_service=OutboxTelegram(outbox, run_id="fixture", enabled=False),
-            slack_service=OutboxSlack(outbox, run_id="fixture", enabled=False),
-        )
-        return Runtime(
-            config=config,
-            engine=engine,
-            rules=rules,
-            source=source,
-            repo=services.db_repo,
-            services=services,
-            clock=clock,
-            mode="sandbox",
-        )
+        real = SystemClock()
+        services = _sandbox_services(SqliteRepository(db), SqliteOutboxStore(db), "fixture", real)
+        return Runtime(config, engine, rules, source, services, clock, "sandbox", real_clock=real)
 
     return make

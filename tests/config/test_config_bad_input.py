@@ -294,7 +294,7 @@ def test_the_widest_window_decides_without_overflow(tmp_path: Path) -> None:
     from naver_sms.domain import FixedClock
     from naver_sms.runner import run_once
     from naver_sms.wiring import build_runtime
-    from tests.factories import kst, naver_booking
+    from tests.world import kst, naver_booking
 
     cfg = config_copy(tmp_path)
     (cfg / "rules.yaml").write_text(

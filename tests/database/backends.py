@@ -10,15 +10,13 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from naver_sms.database.dynamodb_client import (
-    DynamoRepository,
-    DynamoSessionRepository,
-    DynamoTarget,
-    is_dynamo_url,
-    make_client,
-)
-from naver_sms.database.repositories import FlagRepository, RecordKey, SessionRepository
+from naver_sms.config.settings import is_dynamo_url
+from naver_sms.database.dynamo_target import DynamoTarget, make_client
+from naver_sms.database.dynamodb_client import DynamoRepository, DynamoSessionRepository
 from naver_sms.database.sqlite_repository import SqliteDatabase, SqliteRepository, SqliteSessionRepository
+from naver_sms.flags.machine import FlagRepository
+from naver_sms.flags.store import RecordKey
+from naver_sms.ports import SessionRepository
 
 BACKENDS = ("sqlite", "moto", "dynalite")
 

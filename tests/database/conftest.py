@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from naver_sms.database.dynamodb_client import DynamoTarget
+from naver_sms.database.dynamo_target import DynamoTarget
 from tests.database.backends import BACKENDS, Backend, open_backend
 from tests.standins.dynamo import dynalite_endpoint, dynamo_target, moto_endpoint
 

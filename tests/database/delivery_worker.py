@@ -25,7 +25,7 @@ from typing import Any, NoReturn
 from naver_sms.delivery import deliver_once
 from naver_sms.domain.booking import BookingRecord
 from naver_sms.errors import NaverSmsError
-from naver_sms.notifications.protocols import SmsMessage, SmsReceipt
+from naver_sms.ports import SmsMessage, SmsReceipt
 from tests.database.backends import open_backend
 from tests.database.recording_sms import RecordingSms
 
@@ -62,14 +62,19 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--sent", required=True)
     parser.add_argument("--run-id", required=True)
     parser.add_argument("--bookings", type=int, default=1)
-    parser.add_argument("--now", required=True, help="the run's decision clock, ISO 8601 with offset")
+    parser.add_argument(
+        "--now", required=True, help="the run's real time (claims, leases, the SMS service's clock), ISO 8601"
+    )
     parser.add_argument("--lease-seconds", type=int, default=600)
     parser.add_argument("--crash", choices=["after-claim", "after-send"])
     parser.add_argument("--wait-go", action="store_true")
     args = parser.parse_args(argv)
 
     backend = open_backend(args.db)
-    sms = CrashBeforeSend(args.sent) if args.crash == "after-claim" else RecordingSms(args.sent)
+    now = datetime.fromisoformat(args.now)
+    # the SMS service's clock is the run's one real clock: the look-up window of a later run is real time
+    service = CrashBeforeSend if args.crash == "after-claim" else RecordingSms
+    sms = service(args.sent, wall_clock=lambda: now)
     repo: Any = backend.repo
     if args.crash == "after-send":
         repo.commit = lambda *a, **k: _die()  # the SMS went out; the process dies before the commit
@@ -82,7 +87,6 @@ def main(argv: list[str] | None = None) -> int:
         sys.stdin.readline()
 
     outcomes: Counter[str] = Counter()
-    now = datetime.fromisoformat(args.now)
     for record, message in work:
         try:
             outcome = deliver_once(

@@ -16,7 +16,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from naver_sms.notifications.protocols import SmsMessage, SmsReceipt
+from naver_sms.ports import SmsMessage, SmsReceipt
 
 
 def _wall_now() -> datetime:

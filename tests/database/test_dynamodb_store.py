@@ -14,19 +14,18 @@ import boto3
 import pytest
 from botocore.stub import Stubber
 
+from naver_sms.config.settings import is_dynamo_url
+from naver_sms.database.dynamo_tables import create_tables
+from naver_sms.database.dynamo_target import DynamoTarget, make_client
 from naver_sms.database.dynamodb_client import (
     DynamoRecordStore,
     DynamoRepository,
     DynamoSessionRepository,
-    DynamoTarget,
-    create_tables,
-    is_dynamo_url,
-    make_client,
     open_dynamodb,
 )
-from naver_sms.database.repositories import Eq
 from naver_sms.domain.booking import BookingRecord
 from naver_sms.errors import ConfigError, RecordReadError, RepositoryError
+from naver_sms.flags.store import Eq
 from tests.standins.dynamo import DYNAMO_BACKENDS, new_target
 
 TABLE = "sms"

@@ -10,7 +10,6 @@ from datetime import datetime, timedelta
 
 import pytest
 
-from naver_sms.database.repositories import FlagRepository
 from naver_sms.domain.booking import BookingRecord
 from naver_sms.domain.clock import KST
 from naver_sms.errors import (
@@ -20,6 +19,7 @@ from naver_sms.errors import (
     FlagFailedForGood,
     RecordMissing,
 )
+from naver_sms.flags.machine import FlagRepository
 from tests.database.backends import Backend
 
 NOW = datetime(2026, 11, 26, 18, 40, tzinfo=KST)
@@ -431,7 +431,7 @@ def test_session_cookies_round_trip_and_clear(backend: Backend) -> None:
 
 
 def test_the_login_pause_round_trips_and_leaves_the_cookies_alone(backend: Backend) -> None:
-    from naver_sms.database.repositories import LoginPause
+    from naver_sms.ports import LoginPause
 
     # GIVEN a cached session and no pause
     cookies = [{"name": "NID_SES", "value": "synthetic", "domain": ".naver.com", "path": "/"}]
@@ -459,10 +459,10 @@ def test_a_claim_whose_write_landed_but_whose_answer_was_lost_is_still_ours(tmp_
     be recognised as this call's own, or the SMS would wait a whole lease for nothing."""
     from datetime import timedelta
 
-    from naver_sms.database.repositories import FlagRepository
     from naver_sms.database.sqlite_repository import SqliteDatabase, SqliteRecordStore
     from naver_sms.domain import BookingRecord
     from naver_sms.domain.clock import KST
+    from naver_sms.flags.machine import FlagRepository
 
     class ReplayingStore(SqliteRecordStore):
         """Applies an update, then answers as if a retry of it had failed its condition."""

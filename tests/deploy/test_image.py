@@ -27,7 +27,8 @@ from urllib.parse import quote
 import pytest
 
 from naver_sms.config.loader import load_config
-from naver_sms.database.dynamodb_client import DynamoSessionRepository, DynamoTarget
+from naver_sms.database.dynamo_target import DynamoTarget
+from naver_sms.database.dynamodb_client import DynamoSessionRepository
 from naver_sms.domain.clock import KST
 from tests.deploy.docker import docker, image_tag, run_container
 from tests.deploy.template import emitted_metrics_assumed, function_environment

@@ -19,7 +19,8 @@ from typing import Any
 
 import pytest
 
-from naver_sms.database.dynamodb_client import DynamoTarget, table_definitions
+from naver_sms.database.dynamo_tables import table_definitions
+from naver_sms.database.dynamo_target import DynamoTarget
 from tests.deploy.template import (
     PARAMETERS,
     SECRET_ARN,

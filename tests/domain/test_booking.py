@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from naver_sms.domain import Booking, BookingError, BookingRecord, format_phone_key, mask_name, mask_phone
-from tests.factories import kst, naver_booking
+from tests.world import kst, naver_booking
 
 FIXTURE = Path(__file__).resolve().parents[3] / "shared" / "fixtures" / "naver-bookings-sample.json"
 

@@ -11,7 +11,7 @@ import pytest
 
 from naver_sms.domain import Booking, BookingError
 from naver_sms.domain.phone import national_number
-from tests.factories import naver_booking
+from tests.world import naver_booking
 
 
 def refused(raw: dict[str, Any]) -> BookingError:

@@ -19,7 +19,7 @@ from hypothesis import strategies as st
 
 from naver_sms.domain.booking import Booking, BookingError
 from naver_sms.domain.text import printable
-from tests.helpers.bookings import naver_booking
+from tests.world import raw_booking as naver_booking
 
 #: The stores of config/stores.yaml: bookings of other stores are ignored by the sources.
 STORE_IDS = tuple(range(1000001, 1000009))

@@ -16,7 +16,7 @@ from typer.testing import CliRunner, Result
 from naver_sms.cli import app
 from tests.fuzz.config_strategies import FILES, ConfigFiles, changed_configs, write_config
 from tests.fuzz.strategies import fuzz_settings
-from tests.helpers.bookings import naver_booking
+from tests.world import raw_booking as naver_booking
 
 NOW = "2026-11-26 18:40"
 #: new bookings at the fuzz clock: within the two hours (confirmation + guide) and tomorrow (confirmation)

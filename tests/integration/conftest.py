@@ -18,7 +18,7 @@ from typing import Any
 
 import pytest
 
-from naver_sms.database.dynamodb_client import DynamoTarget, make_client
+from naver_sms.database.dynamo_target import DynamoTarget, make_client
 from tests.standins.dynamo import dynalite_endpoint, dynamo_target, moto_endpoint
 from tests.standins.sens import SensStandIn
 from tests.standins.server import serve_wsgi

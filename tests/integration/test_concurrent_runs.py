@@ -20,13 +20,13 @@ from typing import Any
 
 import pytest
 
-from naver_sms.database.dynamodb_client import DynamoTarget, make_client
-from tests.helpers.bookings import expected_sends, racing_bookings, write_bookings
+from naver_sms.database.dynamo_target import DynamoTarget, make_client
 from tests.integration.conftest import CONFIG_DIR, ROOT
 from tests.standins.dynamo import new_target
 from tests.standins.sens import SensStandIn
 from tests.standins.server import serve_wsgi
 from tests.standins.telegram import TelegramStandIn
+from tests.world import expected_sends, racing_bookings, write_bookings
 
 NOW = "2026-11-26 10:00"
 RUNS = 8

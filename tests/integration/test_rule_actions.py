@@ -27,15 +27,16 @@ from pydantic import SecretStr
 
 from naver_sms.config.loader import load_config
 from naver_sms.config.settings import Settings
-from naver_sms.database.dynamodb_client import DynamoTarget
+from naver_sms.database.dynamo_target import DynamoTarget
 from naver_sms.domain.clock import FixedClock
-from naver_sms.notifications._http import RetryPolicy
 from naver_sms.notifications.sms_service import SensClient
+from naver_sms.retry import RetryPolicy
 from naver_sms.rules.report import RunReport
 from naver_sms.runner import run_once
 from naver_sms.wiring import build_runtime
-from tests.helpers.bookings import kst, naver_booking, write_bookings
 from tests.integration.conftest import CONFIG_DIR, Channels, config_with_rules, raw_item
+from tests.world import kst, write_bookings
+from tests.world import raw_booking as naver_booking
 
 NOW = kst("2026-11-26 10:00")
 NEXT_RUN = NOW + timedelta(minutes=20)  # the schedule's next run: past the 10-minute claim lease
@@ -105,12 +106,16 @@ class World:
         """One run, as a fresh process would make it. `sens_options` rebuild the SENS client with other
         constructor options (timeouts, look-up attempts); the waits between retries never sleep."""
         run_id = f"it-run-{next(self._ids)}"
+        # one real time for the run, the SENS client (it signs with it) and SENS itself (it checks it)
+        self.channels.sens.set_clock(FixedClock(at))
         runtime, _ = build_runtime(
-            self.settings, clock=FixedClock(at), wall_clock=FixedClock(at), run_id=run_id
+            self.settings, clock=FixedClock(at), real_clock=FixedClock(at), run_id=run_id
         )
         if sens_options:
             runtime.services.sms_service.close()  # type: ignore[attr-defined]
-            client = SensClient.from_settings(self.settings, sleep=no_sleep, **sens_options)
+            client = SensClient.from_settings(
+                self.settings, sleep=no_sleep, clock=FixedClock(at), **sens_options
+            )
             runtime.services = replace(runtime.services, sms_service=client)
         try:
             return run_once(runtime, run_id=run_id)

@@ -11,8 +11,8 @@ import pytest
 
 from naver_sms.domain.booking import BookingError
 from naver_sms.naver.files import JsonFileSource
-from tests.factories import naver_booking
 from tests.naver.conftest import NOW, STORES
+from tests.world import naver_booking
 
 
 def write(path: Path, content: str | bytes) -> None:

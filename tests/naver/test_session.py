@@ -239,7 +239,7 @@ def test_a_zero_pause_tries_the_browser_on_every_run(sessions: SqliteSessionRepo
 
 
 def test_a_pause_written_by_hand_without_a_zone_is_korean_time(sessions: SqliteSessionRepository) -> None:
-    from naver_sms.database.repositories import LOGIN_PAUSE_ID, LoginPause
+    from naver_sms.ports import LOGIN_PAUSE_ID, LoginPause
 
     # GIVEN an operator who wrote the pause item by hand, with no time zone
     text = '{"since": "2026-11-26T18:00", "until": "2026-11-26T19:00", "reason": "by hand"}'

@@ -14,8 +14,8 @@ from naver_sms.delivery import deliver_once
 from naver_sms.domain.booking import BookingRecord
 from naver_sms.domain.clock import KST
 from naver_sms.errors import OutcomeUnknown
-from naver_sms.notifications.protocols import SmsMessage
 from naver_sms.notifications.sms_service import SensClient
+from naver_sms.ports import SmsMessage
 from tests.notifications.conftest import RECIPIENT, SENDER
 from tests.standins.sens import SensStandIn
 
@@ -30,6 +30,29 @@ RUN_1_AT = datetime(2026, 11, 26, 18, 0, tzinfo=KST)
 RUN_2_AT = RUN_1_AT + LEASE + timedelta(minutes=20)
 
 
+class RealTime:
+    """The real time of these runs, frozen: SENS's own clock, the client's (it signs with it) and the claims'
+    all read it, as in production they all read the one real clock."""
+
+    def __init__(self) -> None:
+        self.at = RUN_1_AT
+
+    def __call__(self) -> datetime:
+        return self.at
+
+
+REAL = RealTime()
+
+
+@pytest.fixture
+def make_sens_client(
+    make_sens_client: Callable[..., SensClient], sens_server: tuple[SensStandIn, str]
+) -> Callable[..., SensClient]:
+    """The channel tests' client factory, on the one real clock of these runs."""
+    sens_server[0].set_clock(REAL)
+    return lambda **options: make_sens_client(clock=REAL, **options)
+
+
 @pytest.fixture
 def repo(tmp_path: Path) -> Iterator[SqliteRepository]:
     db = SqliteDatabase(tmp_path / "state.sqlite3")
@@ -40,6 +63,7 @@ def repo(tmp_path: Path) -> Iterator[SqliteRepository]:
 
 
 def run(repo: SqliteRepository, sms: SensClient, run_id: str, now: datetime) -> str:
+    REAL.at = now
     return deliver_once(
         repo=repo, sms=sms, message=MESSAGE, key=KEY, flag="confirm_sms", run_id=run_id, now=now, lease=LEASE
     ).status

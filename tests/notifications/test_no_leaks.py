@@ -14,10 +14,10 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from naver_sms.errors import DeliveryError
-from naver_sms.notifications.protocols import SmsMessage
 from naver_sms.notifications.slack_service import SlackWebhookClient
 from naver_sms.notifications.sms_service import SensClient
 from naver_sms.notifications.telegram_service import TelegramClient
+from naver_sms.ports import SmsMessage
 from tests.notifications.conftest import RECIPIENT, SENDER
 from tests.standins.sens import SensStandIn
 from tests.standins.slack import SlackStandIn

@@ -9,8 +9,8 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from naver_sms.errors import DeliveryUnavailable, OutcomeUnknown
-from naver_sms.notifications.protocols import SmsMessage
 from naver_sms.notifications.sms_service import SensClient
+from naver_sms.ports import SmsMessage
 from tests.notifications.conftest import RECIPIENT, SENDER
 from tests.standins.sens import SensStandIn
 

@@ -9,8 +9,8 @@ import pytest
 
 from naver_sms.config.settings import Settings
 from naver_sms.errors import ConfigError, DeliveryRejected, DeliveryUnavailable, OutcomeUnknown
-from naver_sms.notifications.protocols import SlackService
 from naver_sms.notifications.slack_service import SlackWebhookClient
+from naver_sms.ports import SlackService
 from tests.notifications.conftest import RecordingSleep, no_http
 from tests.standins.server import free_port
 from tests.standins.slack import SlackStandIn

@@ -5,7 +5,8 @@ from __future__ import annotations
 from hypothesis import given
 from hypothesis import strategies as st
 
-from naver_sms.notifications._http import mask_phones, split_text, utf16_length
+from naver_sms.domain.privacy import mask_text as mask_phones
+from naver_sms.notifications._http import split_text, utf16_length
 
 
 def test_a_text_within_the_limit_is_one_part() -> None:

@@ -10,8 +10,8 @@ import pytest
 
 from naver_sms.config.settings import Settings
 from naver_sms.errors import ConfigError, DeliveryRejected, DeliveryUnavailable, OutcomeUnknown
-from naver_sms.notifications.protocols import TelegramService
 from naver_sms.notifications.telegram_service import TelegramClient, escape_html
+from naver_sms.ports import TelegramService
 from tests.notifications.conftest import RecordingSleep, no_http
 from tests.standins.server import free_port
 from tests.standins.telegram import TelegramStandIn

@@ -8,61 +8,28 @@ import json
 import logging
 import pickle
 from concurrent.futures import ThreadPoolExecutor
-from datetime import timedelta
 
 import pytest
 
 from naver_sms.config.models import AppConfig
 from naver_sms.database.sqlite_repository import SqliteRepository
-from naver_sms.domain import Booking, FixedClock
 from naver_sms.errors import DeliveryRejected, FlagFailedForGood, OutcomeUnknown
-from naver_sms.rules.actions import (
-    ACTIONS,
+from naver_sms.rules.actions import ACTIONS, register_actions
+from naver_sms.rules.actions.messages import (
     LogEventParams,
     MessageParams,
-    NoParams,
-    SendSmsParams,
-    UpdateFlagParams,
-    create_db_record,
     log_event,
-    register_actions,
     send_slack,
-    send_sms,
     send_telegram,
-    update_flag,
 )
-from naver_sms.rules.context import ActionContext, ActionServicesBundle, RunOptions
+from naver_sms.rules.actions.records import NoParams, UpdateFlagParams, create_db_record, update_flag
+from naver_sms.rules.actions.sms import SendSmsParams, send_sms
+from naver_sms.rules.context import ActionServicesBundle
 from naver_sms.rules.engine import RuleEngine
 from naver_sms.rules.exceptions import ActionExecutionError
-from tests.factories import RecordingChannel, RecordingSms, booking, kst, record_for, sens_down
+from tests.world import RecordingChannel, RecordingSms, booking, context, kst, record_for, sens_down
 
 NOW = kst("2026-11-26 18:40")
-
-
-def context(
-    config: AppConfig,
-    services: ActionServicesBundle,
-    b: Booking | None,
-    *,
-    rule: str = "r",
-    run_id: str = "run-1",
-    now: str = "2026-11-26 18:40",
-    bookings: tuple[Booking, ...] = (),
-    wall: str | None = None,
-) -> ActionContext:
-    """The context of one action; `wall` is the real time of claims and leases (default: `now`)."""
-    options = RunOptions(run_id=run_id, lease=timedelta(minutes=10), wall_clock=FixedClock(kst(wall or now)))
-    return ActionContext(
-        rule=rule,
-        booking=b,
-        record=None,
-        store=config.store(b.store_id) if b else None,
-        now=kst(now),
-        config=config,
-        services=services,
-        options=options,
-        bookings=bookings,
-    )
 
 
 # --- send_sms ------------------------------------------------------------------------------------------------
@@ -139,7 +106,7 @@ def test_a_text_that_cannot_be_built_is_a_reported_failure_that_is_retried_and_b
         send_sms(context(cfg, services, b), params)
     # THEN nothing went out, and the failure is an SMS of the report like a refused send
     assert sms.sent == []
-    [failed] = info.value.context_data["result"].sms
+    [failed] = info.value.partial.sms
     assert (failed.status, failed.template, failed.label, failed.booking_num) == (
         "failed",
         "hello",
@@ -163,7 +130,7 @@ def test_a_text_that_cannot_be_built_is_a_reported_failure_that_is_retried_and_b
     with pytest.raises(ActionExecutionError) as info:
         send_sms(context(cfg, services, b, run_id="run-4"), params)
     assert isinstance(info.value.original_error, FlagFailedForGood)
-    assert info.value.context_data["result"].sms[0].error.startswith("FlagFailedForGood")
+    assert info.value.partial.sms[0].error.startswith("FlagFailedForGood")
 
 
 def test_a_failed_send_is_wrapped_not_recorded_as_sent_and_counted(
@@ -178,7 +145,7 @@ def test_a_failed_send_is_wrapped_not_recorded_as_sent_and_counted(
     assert err.booking_id == b.booking_num
     assert isinstance(err.original_error, DeliveryRejected)
     assert err.context_data["template"] == "confirmation" and err.context_data["rule"] == "r"
-    assert err.context_data["result"].sms[0].status == "failed"
+    assert err.partial.sms[0].status == "failed"
     row = repo.get((b.booking_num, b.phone))
     assert row is not None and row.confirm_sms is False
     assert row.extra["confirm_sms_attempts"] == 1 and "invalid from" in row.extra["confirm_sms_last_error"]
@@ -245,7 +212,7 @@ def test_an_unknown_outcome_keeps_the_claim_and_the_next_run_resolves_it_without
     flaky = dataclasses.replace(services, sms_service=lost)
     with pytest.raises(ActionExecutionError) as info:
         send_sms(context(config, flaky, b, run_id="run-1"), params)
-    assert info.value.context_data["result"].sms[0].status == "unknown"
+    assert info.value.partial.sms[0].status == "unknown"
     # WHEN another run comes before the lease ends, it leaves the claim alone
     assert (
         send_sms(context(config, flaky, b, run_id="run-2", now="2026-11-26 18:45"), params).status
@@ -469,7 +436,7 @@ def test_executors_leave_the_context_as_they_found_it(
                 ctx.record,
                 ctx.store,
                 ctx.now,
-                ctx.options,
+                ctx.scope,
                 ctx.bookings,
                 ctx.known_request_ids,
                 dict(ctx.config.stores),
@@ -518,11 +485,10 @@ def test_action_execution_error_carries_its_context_and_survives_pickling() -> N
     assert (copy.executor_name, copy.booking_id, copy.context_data) == ("send_sms", "1_2", {"template": "t"})
 
 
-def test_register_actions_registers_the_six_executors_and_the_services(
-    services: ActionServicesBundle,
-) -> None:
+def test_register_actions_registers_the_six_executors() -> None:
+    # the services come with each run's scope (RunScope), not with the engine: RuleEngine.services is gone
     engine = RuleEngine()
-    register_actions(engine, services)
+    register_actions(engine)
     assert set(engine.actions) == {
         "send_sms",
         "create_db_record",
@@ -531,5 +497,4 @@ def test_register_actions_registers_the_six_executors_and_the_services(
         "send_slack",
         "log_event",
     }
-    assert engine.services is services
     assert len(ACTIONS) == 6

@@ -10,7 +10,7 @@ from naver_sms.config.models import AppConfig
 from naver_sms.domain import Booking, BookingRecord
 from naver_sms.rules.conditions import CONDITIONS
 from naver_sms.rules.facts import Facts
-from tests.factories import booking, kst, record_for
+from tests.world import booking, kst, record_for
 
 BY_NAME = {c.name: c for c in CONDITIONS}
 KEYWORDS = ("네이버", "인스타", "원본")

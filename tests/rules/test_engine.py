@@ -14,13 +14,23 @@ from naver_sms.database.sqlite_repository import SqliteRepository
 from naver_sms.domain import Booking
 from naver_sms.domain.clock import KST
 from naver_sms.errors import DeliveryError
-from naver_sms.notifications.protocols import ChannelReceipt
+from naver_sms.ports import ChannelReceipt
 from naver_sms.rules.conditions import ConditionType, NoParams
 from naver_sms.rules.context import ActionServicesBundle
 from naver_sms.rules.engine import RuleEngine
 from naver_sms.rules.report import RunReport
-from tests.factories import RecordingChannel, RecordingSms, booking, kst, record_for, sens_down
-from tests.rules.helpers import compile_rules, execute_plan, plan_for, run_rules
+from tests.world import (
+    RecordingChannel,
+    RecordingSms,
+    booking,
+    compile_rules,
+    execute_plan,
+    kst,
+    plan_for,
+    record_for,
+    run_rules,
+    sens_down,
+)
 
 NOW = kst("2026-11-26 18:40")
 

@@ -17,7 +17,7 @@ from naver_sms.errors import ConfigErrors
 from naver_sms.rules.templates import TemplateProblem, check_template, render
 from naver_sms.wiring import compile_config
 from tests.conftest import CONFIG_DIR
-from tests.factories import booking
+from tests.world import booking
 
 EACH = ("booking", "store", "now", "rule")
 DIGEST = ("bookings", "count", "now", "rule", "stores")

@@ -25,7 +25,8 @@ from pathlib import Path
 
 import pytest
 
-from naver_sms.database.dynamodb_client import DynamoTarget, create_tables
+from naver_sms.database.dynamo_tables import create_tables
+from naver_sms.database.dynamo_target import DynamoTarget
 from tests.standins.server import free_port, require, wait_for_port
 
 __all__ = [

@@ -1,8 +1,5 @@
-"""Settings: where state lives, which channels are live, credentials and service endpoints.
-
-Values come from environment variables (`NAVER_SMS_*`) - and, for credentials, from AWS Secrets Manager
-(see `naver_sms.config.secrets`). Credentials are `SecretStr`: their values never appear in a repr, a log
-line or an error. Going live is an explicit switch (`live`), never implied by credentials being present.
+"""Settings from `NAVER_SMS_*` variables (credentials also from `config.secrets`): credentials are `SecretStr`,
+and going live is an explicit switch (`live`), never implied by credentials being present.
 """
 
 from __future__ import annotations
@@ -16,11 +13,17 @@ from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, f
 
 from naver_sms.errors import ConfigError, did_you_mean
 
-__all__ = ["ENV_PREFIX", "Settings", "check_db_target"]
-
 ENV_PREFIX = "NAVER_SMS_"
 
+#: the scheme of a DynamoDB state target, `dynamodb://REGION?endpoint=URL&...` (anything else is SQLite)
+DYNAMO_SCHEME = "dynamodb"
+
 _URL_SCHEME = re.compile(r"^([A-Za-z][A-Za-z0-9+.-]*)://")
+
+
+def is_dynamo_url(value: str) -> bool:
+    """True for a `dynamodb://...` target (the `--db` option takes either this or a SQLite path)."""
+    return value.strip().lower().startswith(DYNAMO_SCHEME + "://")
 
 
 def check_db_target(value: str, *, where: str = "NAVER_SMS_DB") -> None:

@@ -1,8 +1,5 @@
-"""SQLite: the embedded default. Atomic across processes.
-
-Each row of `sms` keeps the item as JSON (the same flat attributes DynamoDB holds). A conditional update
-runs in a `BEGIN IMMEDIATE` transaction, which takes the database's write lock before reading, so two
-processes checking the same condition are serialised: one wins, the other sees the winner's write.
+"""SQLite, the embedded default: each `sms` row holds DynamoDB's flat item as JSON, and a conditional update runs
+in `BEGIN IMMEDIATE`, which takes the write lock before reading, so racing processes are serialised.
 """
 
 from __future__ import annotations
@@ -16,18 +13,10 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-from naver_sms.database.repositories import (
-    LOGIN_PAUSE_ID,
-    UNREADABLE_ROW,
-    Expect,
-    FlagRepository,
-    LoginPause,
-    RecordKey,
-    matches,
-)
+from naver_sms.database.sessions import SessionTable
 from naver_sms.errors import RecordMissing, RepositoryError
-
-__all__ = ["SqliteDatabase", "SqliteRecordStore", "SqliteRepository", "SqliteSessionRepository"]
+from naver_sms.flags.machine import FlagRepository
+from naver_sms.flags.store import UNREADABLE_ROW, Expect, RecordKey, matches
 
 log = logging.getLogger("naver_sms.database.sqlite")
 
@@ -180,54 +169,25 @@ class SqliteRepository(FlagRepository):
         self.db = db
 
 
-class SqliteSessionRepository:
-    """The `session` table on SQLite (item id "1", cookies as a JSON string, as in DynamoDB)."""
+class SqliteSessionRepository(SessionTable):
+    """The `session` table on SQLite: one row per item, its text in the `cookies` column (for the pause too)."""
 
     def __init__(self, db: SqliteDatabase) -> None:
         self.db = db
 
-    def load_cookies(self) -> list[dict[str, Any]] | None:
+    def get_text(self, item_id: str, attribute: str) -> str | None:
         with self.db.transaction(write=False) as conn:
-            row = conn.execute("SELECT cookies FROM session WHERE id = '1'").fetchone()
-        if row is None:
-            return None
-        try:
-            cookies = json.loads(row[0])
-        except ValueError:
-            return None
-        return cookies if isinstance(cookies, list) else None
+            row = conn.execute("SELECT cookies FROM session WHERE id = ?", (item_id,)).fetchone()
+        return None if row is None else str(row[0])
 
-    def save_cookies(self, cookies: Sequence[Mapping[str, Any]]) -> None:
+    def put_text(self, item_id: str, attribute: str, text: str) -> None:
+        upsert = "INSERT INTO session (id, cookies) VALUES (?, ?) ON CONFLICT(id) DO UPDATE SET cookies = excluded.cookies"
         with self.db.transaction(write=True) as conn:
-            conn.execute(
-                "INSERT INTO session (id, cookies) VALUES ('1', ?) "
-                "ON CONFLICT(id) DO UPDATE SET cookies = excluded.cookies",
-                (json.dumps([dict(c) for c in cookies], ensure_ascii=False),),
-            )
+            conn.execute(upsert, (item_id, text))
 
-    def clear_cookies(self) -> None:
+    def delete(self, item_id: str) -> None:
         with self.db.transaction(write=True) as conn:
-            conn.execute("DELETE FROM session WHERE id = '1'")
-
-    # The pause is a second row of the table, as it is a second item in DynamoDB; its `cookies` column
-    # holds the pause's JSON.
-
-    def load_login_pause(self) -> LoginPause | None:
-        with self.db.transaction(write=False) as conn:
-            row = conn.execute("SELECT cookies FROM session WHERE id = ?", (LOGIN_PAUSE_ID,)).fetchone()
-        return None if row is None else LoginPause.from_json(row[0])
-
-    def save_login_pause(self, pause: LoginPause) -> None:
-        with self.db.transaction(write=True) as conn:
-            conn.execute(
-                "INSERT INTO session (id, cookies) VALUES (?, ?) "
-                "ON CONFLICT(id) DO UPDATE SET cookies = excluded.cookies",
-                (LOGIN_PAUSE_ID, pause.to_json()),
-            )
-
-    def clear_login_pause(self) -> None:
-        with self.db.transaction(write=True) as conn:
-            conn.execute("DELETE FROM session WHERE id = ?", (LOGIN_PAUSE_ID,))
+            conn.execute("DELETE FROM session WHERE id = ?", (item_id,))
 
 
 class SqliteOutboxStore:

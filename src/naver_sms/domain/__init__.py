@@ -8,10 +8,9 @@ from naver_sms.domain.booking import (
     BookingRecord,
     Store,
     format_phone_key,
-    mask_name,
-    mask_phone,
 )
 from naver_sms.domain.clock import KST, Clock, FixedClock, SystemClock, parse_kst
+from naver_sms.domain.privacy import mask_name, mask_phone
 
 __all__ = [
     "FLAG_NAMES",

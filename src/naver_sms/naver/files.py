@@ -10,9 +10,7 @@ from typing import Any
 
 from naver_sms.domain.booking import Booking, BookingError, Store
 from naver_sms.errors import BookingSourceError
-from naver_sms.naver.source import FetchResult
-
-__all__ = ["BookingFileError", "JsonFileSource"]
+from naver_sms.ports import FetchResult
 
 
 class BookingFileError(BookingError):

@@ -29,16 +29,6 @@ from pydantic import SecretStr
 from naver_sms.config.settings import Settings
 from naver_sms.errors import LoginBlocked, LoginError
 
-__all__ = [
-    "CHROMIUM_FLAGS",
-    "LAMBDA_FLAGS",
-    "BrowserLogin",
-    "LoginPage",
-    "chromium_flags",
-    "diagnose",
-    "in_lambda",
-]
-
 log = logging.getLogger("naver_sms.naver.login")
 
 #: external-apis.md, "How to stand in for it": headless, no sandbox (containers), nothing phoning home.
@@ -95,12 +85,10 @@ _READ_MARK_SCRIPT = "return [window.__naverSmsPage || null, document.readyState]
 def _new_document_loaded(driver: Any, marker: str) -> bool:
     """True once the browser shows a fully loaded document other than the one marked before submitting.
 
-    Selenium's `staleness_of` races with the navigation itself: asking about an element while its document
-    is being torn down can fail with an "unknown error" (seen with Chromium 156: "Node with given id does
-    not belong to the document") instead of the stale-element error it waits for. Reading a mark on
-    `window` asks nothing of the old document's nodes, and an answer lost to the navigation only means
-    "not yet". A closed window or a dead session still ends the wait with its own error.
-    """
+    Not Selenium's `staleness_of`: asking about an element of a document being torn down can fail with an
+    "unknown error" (Chromium 156: "Node with given id does not belong to the document"); a mark on `window`
+    asks nothing of the old document, and an answer lost to the navigation only means "not yet"."""
+    # selenium only where the browser is driven: a run with a valid session never loads it
     from selenium.common.exceptions import (
         InvalidSessionIdException,
         NoSuchWindowException,
@@ -228,6 +216,7 @@ class BrowserLogin:
                 "no Naver credentials: set NAVER_SMS_NAVER_ID and NAVER_SMS_NAVER_PASSWORD "
                 "(or the secret) to log in"
             )
+        # selenium only where the browser is driven: a run with a valid session never loads it
         from selenium.common.exceptions import WebDriverException
 
         started = time.monotonic()
@@ -248,9 +237,8 @@ class BrowserLogin:
         log.info("Naver login succeeded in %.1fs", time.monotonic() - started)
         return cookies
 
-    # -- steps --
-
     def _start(self, profile: str) -> Any:
+        # selenium only where the browser is driven: a run with a valid session never loads it
         from selenium import webdriver
         from selenium.webdriver.chrome.service import Service
 
@@ -264,6 +252,7 @@ class BrowserLogin:
         return driver
 
     def _log_in(self, driver: Any) -> list[dict[str, Any]]:
+        # selenium only where the browser is driven: a run with a valid session never loads it
         from selenium.common.exceptions import TimeoutException
         from selenium.webdriver.common.by import By
         from selenium.webdriver.support import expected_conditions as ec
@@ -304,6 +293,7 @@ class BrowserLogin:
         return self._cookies(driver)
 
     def _wait_for_person(self, driver: Any) -> None:
+        # selenium only where the browser is driven: a run with a valid session never loads it
         from selenium.common.exceptions import TimeoutException
         from selenium.webdriver.support.ui import WebDriverWait
 
@@ -320,6 +310,7 @@ class BrowserLogin:
 
     def _person_done(self, driver: Any) -> bool:
         """One poll of the interactive wait; a page being replaced at that moment means "not yet"."""
+        # selenium only where the browser is driven: a run with a valid session never loads it
         from selenium.common.exceptions import (
             InvalidSessionIdException,
             NoSuchWindowException,
@@ -334,6 +325,7 @@ class BrowserLogin:
             return False
 
     def _page(self, driver: Any) -> LoginPage:
+        # selenium only where the browser is driven: a run with a valid session never loads it
         from selenium.common.exceptions import WebDriverException
         from selenium.webdriver.common.by import By
 

@@ -1,9 +1,5 @@
-"""What the three channel clients share: the retry policy, the client plumbing (`ChannelClient`: the HTTP
-client, close / context manager, the logged wait), the retry loop of a webhook-style post (Telegram, Slack),
-keeping secrets and phone numbers out of logs, and splitting long texts.
-
-Internal to `naver_sms.notifications`; the clients are the public surface.
-"""
+"""What the three channel clients share: the client plumbing, the classified post of Telegram and Slack, secrets
+and phone numbers kept out of logs, and splitting long texts."""
 
 from __future__ import annotations
 
@@ -19,29 +15,9 @@ import httpx
 from pydantic import SecretStr
 
 from naver_sms.config.settings import ENV_PREFIX, Settings
+from naver_sms.domain.privacy import mask_text
 from naver_sms.errors import DeliveryError, DeliveryRejected, DeliveryUnavailable, OutcomeUnknown
-from naver_sms.logs import mask_text
-from naver_sms.retry import RetryPolicy
-from naver_sms.retry_after import parse_retry_after
-
-__all__ = [
-    "BEFORE_SEND_ERRORS",
-    "Answer",
-    "ChannelClient",
-    "PostingClient",
-    "RetryPolicy",
-    "Sleep",
-    "mask_phones",
-    "redact_httpx_logs",
-    "retry_after_header",
-    "reveal",
-    "split_text",
-    "unset_settings",
-    "utf16_length",
-]
-
-#: An injectable `time.sleep`.
-Sleep = Callable[[float], None]
+from naver_sms.retry import Again, RetryPolicy, Sleep, parse_retry_after, retry_call
 
 #: Transport failures that happen before a byte of the request reached the server: always safe to retry.
 #: Every other `httpx.TransportError` (read timeout, connection reset, server disconnected) may come after
@@ -75,13 +51,8 @@ def retry_after_header(response: httpx.Response) -> float | None:
 
 
 class ChannelClient:
-    """The plumbing every channel client has: an HTTP client (`http`, or one made over `transport` with
-    `timeout` - the seam for tests, style.md §2) that is closed with the client only if the client made it,
-    the retry policy, the injectable sleep, and the logged wait before a retry.
-
-    A subclass names its channel (`CHANNEL`, for errors), its log prefix (`LOG_NAME`) and its logger (`log`),
-    checks its own arguments and then calls `super().__init__`.
-    """
+    """An HTTP client (`http`, or one made over `transport`: the seam for tests, style.md §2) closed with the
+    client only if it made it, the retry policy, the injectable sleep, the logged wait before a retry."""
 
     CHANNEL: ClassVar[str]
     LOG_NAME: ClassVar[str]
@@ -111,17 +82,19 @@ class ChannelClient:
     def __exit__(self, *exc: object) -> None:
         self.close()
 
-    def _wait(self, attempt: int, what: str, reason: str, delay: float) -> None:
-        self.log.warning(
-            "%s: %s: %s; retry %d of %d in %.2fs",
-            self.LOG_NAME,
-            what,
-            reason,
-            attempt,
-            self._retry.max_attempts - 1,
-            delay,
-        )
-        self._sleep(delay)
+    def _waiting(self, what: str) -> Callable[[int, Again, float], None]:
+        def log_wait(attempt: int, again: Again, delay: float) -> None:
+            self.log.warning(
+                "%s: %s: %s; retry %d of %d in %.2fs",
+                self.LOG_NAME,
+                what,
+                again.reason,
+                attempt,
+                self._retry.max_attempts - 1,
+                delay,
+            )
+
+        return log_wait
 
 
 @dataclass(frozen=True, slots=True)
@@ -136,14 +109,10 @@ class Answer:
 
 
 class PostingClient(ChannelClient):
-    """A channel that posts one JSON body per message part and never looks up what it sent (Telegram, Slack).
-
-    `_post_with_retries` is the one retry loop: 429 waits the service's hint (bounded by
-    `RetryPolicy.max_hint`; without a hint, backoff); 5xx and connection failures before the request went out
-    back off; all bounded by `RetryPolicy.max_attempts`, then `DeliveryUnavailable`. Any other answer that is
-    not `Answer.ok` is final: `DeliveryRejected`. No answer after the request went out is `OutcomeUnknown`:
-    the part may be posted, and it is not resent. A subclass reads an answer (`_read`) its service's way.
-    """
+    """A channel that posts one JSON body per part and never looks up what it sent (Telegram, Slack): 429 waits
+    the service's hint, 5xx and failures before the request went out back off, then `DeliveryUnavailable`;
+    any other answer not `ok` is `DeliveryRejected`; no answer after it went out is `OutcomeUnknown` (not
+    resent). A subclass reads an answer (`_read`) its service's way."""
 
     #: How an error says the part did not go out ("not sent" / "not posted") and how it went ("sent"/"posted").
     DONE: ClassVar[str]
@@ -175,18 +144,20 @@ class PostingClient(ChannelClient):
         body = json.dumps(payload, ensure_ascii=False).encode("utf-8")
         headers = {"Content-Type": "application/json; charset=utf-8"}
         channel = self.CHANNEL
-        attempts = self._retry.max_attempts
-        for attempt in range(1, attempts + 1):
+
+        def unavailable(message: str, **details: Any) -> Callable[[int], DeliveryError]:
+            return lambda tries: DeliveryUnavailable(
+                f"{where} not {self.DONE}: {message}; gave up after {tries} attempt(s)",
+                channel=channel,
+                **details,
+            )
+
+        def attempt() -> Answer | Again:
             try:
                 response = self._http.post(url, content=body, headers=headers)
             except BEFORE_SEND_ERRORS as exc:
                 reason = f"connection failed ({type(exc).__name__})"
-                if attempt < attempts:
-                    self._wait(attempt, where, reason, self._retry.backoff(attempt))
-                    continue
-                raise DeliveryUnavailable(
-                    f"{where} not {self.DONE}: {reason}; gave up after {attempt} attempt(s)", channel=channel
-                ) from exc
+                return Again(reason, unavailable(reason), cause=exc)
             except httpx.TransportError as exc:
                 raise OutcomeUnknown(
                     f"{where}: no answer after the request was sent ({type(exc).__name__}); "
@@ -196,44 +167,23 @@ class PostingClient(ChannelClient):
             answer = self._read(response)
             if answer.ok:
                 return answer
-            status = response.status_code
-            error = answer.provider_message
-            if status == 429:
-                hint = answer.retry_after  # absent: fall back to our own backoff
-                if attempt < attempts and (hint is None or hint <= self._retry.max_hint):
-                    delay = hint if hint is not None else self._retry.backoff(attempt)
-                    self._wait(attempt, where, "rate limited (429)", delay)
-                    continue
-                raise DeliveryUnavailable(
-                    f"{where} not {self.DONE}: rate limited ({self.HINT_NAME} {hint}); "
-                    f"gave up after {attempt} attempt(s)",
-                    channel=channel,
-                    status_code=429,
-                    provider_message=error,
-                )
+            status, error = response.status_code, answer.provider_message
+            if status == 429:  # the service's hint, when it gave one; otherwise our own backoff
+                limited = f"rate limited ({self.HINT_NAME} {answer.retry_after})"
+                details = {"status_code": 429, "provider_message": error}
+                return Again("rate limited (429)", unavailable(limited, **details), hint=answer.retry_after)
             if status >= 500:
-                if attempt < attempts:
-                    reason = f"HTTP {status} {error}" if self.ERROR_IN_RETRY_LOG else f"HTTP {status}"
-                    self._wait(attempt, where, reason, self._retry.backoff(attempt))
-                    continue
-                raise DeliveryUnavailable(
-                    f"{where} not {self.DONE}: HTTP {status} {error}; gave up after {attempt} attempt(s)",
-                    channel=channel,
-                    status_code=status,
-                    provider_message=error,
-                )
+                reason = f"HTTP {status} {error}" if self.ERROR_IN_RETRY_LOG else f"HTTP {status}"
+                details = {"status_code": status, "provider_message": error}
+                return Again(reason, unavailable(f"HTTP {status} {error}", **details))
             raise DeliveryRejected(
                 f"{where} refused: HTTP {status} {error}".rstrip(),
                 channel=channel,
                 status_code=answer.code if answer.code is not None else status,
                 provider_message=error,
             )
-        raise AssertionError("unreachable")  # pragma: no cover
 
-
-# A Korean phone number as digits (mobile 01x, Seoul 02, area 0xx), with or without hyphens. Used only to
-# scrub text that came from outside (provider error messages, library log lines).
-mask_phones = mask_text  # every phone number masked the project's way (`010-****-5678`, `010****5678`)
+        return retry_call(attempt, self._retry, sleep=self._sleep, on_wait=self._waiting(where))
 
 
 class _Redactor(logging.Filter):
@@ -254,7 +204,7 @@ class _Redactor(logging.Filter):
             secrets = sorted(self._secrets, key=len, reverse=True)
         for secret in secrets:
             text = text.replace(secret, "***")
-        return mask_phones(text)
+        return mask_text(text)
 
     def filter(self, record: logging.LogRecord) -> bool:
         try:
@@ -287,12 +237,8 @@ def utf16_length(text: str) -> int:
 
 
 def split_text(text: str, limit: int, *, length: Callable[[str], int] = utf16_length) -> list[str]:
-    """Split `text` into parts of at most `limit` (measured by `length`), on line boundaries.
-
-    Lines are kept whole where they fit; the newline between two parts is dropped, and so are parts that
-    would be blank (the services refuse an empty text). A single line longer than `limit` is cut hard
-    (never inside a character).
-    """
+    """Parts of at most `limit` (by `length`), split on line boundaries; blank parts dropped (the services refuse
+    an empty text); a longer line cut hard, never inside a character."""
     if length(text) <= limit:
         return [text]
     parts: list[str] = []

@@ -1,31 +1,20 @@
-"""The sandbox: channels that write to an outbox instead of sending.
-
-With no explicit `--live`, every SMS, Telegram and Slack message of a run goes here - a table of the SQLite
-database (or memory, when state is kept elsewhere) - and the CLI prints it. Nothing leaves the machine.
-"""
+"""The sandbox (no `--live`): every SMS and message goes to an outbox table of SQLite (in memory when the state
+is kept elsewhere) instead of being sent."""
 
 from __future__ import annotations
 
-import threading
 from collections.abc import Collection, Mapping
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any, Protocol
 
-from naver_sms.notifications.protocols import ChannelReceipt, SmsMessage, SmsReceipt
-from naver_sms.notifications.sms_service import check_sendable, resolve_type
-
-__all__ = ["MemoryOutboxStore", "OutboxSlack", "OutboxSmsService", "OutboxStore", "OutboxTelegram"]
+from naver_sms.domain.clock import Clock, SystemClock
+from naver_sms.notifications.sens_wire import check_sendable, resolve_type
+from naver_sms.ports import ChannelReceipt, SmsMessage, SmsReceipt
 
 
 class OutboxStore(Protocol):
     def append(
-        self,
-        *,
-        created_at: str,
-        run_id: str,
-        channel: str,
-        status: str,
-        payload: Mapping[str, Any],
+        self, *, created_at: str, run_id: str, channel: str, status: str, payload: Mapping[str, Any]
     ) -> int: ...
 
     def entries(
@@ -33,61 +22,15 @@ class OutboxStore(Protocol):
     ) -> list[dict[str, Any]]: ...
 
 
-class MemoryOutboxStore:
-    """An outbox that lives as long as the process (sandbox runs whose state is not in SQLite)."""
-
-    def __init__(self) -> None:
-        self._rows: list[dict[str, Any]] = []
-        self._lock = threading.Lock()
-
-    def append(
-        self,
-        *,
-        created_at: str,
-        run_id: str,
-        channel: str,
-        status: str,
-        payload: Mapping[str, Any],
-    ) -> int:
-        with self._lock:
-            row_id = len(self._rows) + 1
-            self._rows.append(
-                {
-                    "id": row_id,
-                    "created_at": created_at,
-                    "run_id": run_id,
-                    "channel": channel,
-                    "status": status,
-                    "payload": dict(payload),
-                }
-            )
-            return row_id
-
-    def entries(
-        self, *, channel: str | None = None, run_id: str | None = None, limit: int | None = None
-    ) -> list[dict[str, Any]]:
-        with self._lock:
-            rows = [
-                r
-                for r in reversed(self._rows)
-                if (channel is None or r["channel"] == channel) and (run_id is None or r["run_id"] == run_id)
-            ]
-        return rows[:limit] if limit else rows
-
-
-def _wall() -> datetime:
-    return datetime.now(UTC)
-
-
 class OutboxSmsService:
     """`SmsService` of the sandbox: the SENS body is written to the outbox; nothing is sent."""
 
     live = False
 
-    def __init__(self, store: OutboxStore, *, run_id: str, clock: Any = _wall) -> None:
+    def __init__(self, store: OutboxStore, *, run_id: str, clock: Clock | None = None) -> None:
         self.store = store
         self.run_id = run_id
-        self.clock = clock
+        self.clock = clock or SystemClock()  # the run's real clock: the look-up window is real time
 
     def send(self, message: SmsMessage) -> SmsReceipt:
         # the sandbox refuses what the live client would refuse: a rehearsal must not hide a too-long text
@@ -126,16 +69,19 @@ class _OutboxChannel:
 
     channel = ""
 
-    def __init__(self, store: OutboxStore, *, run_id: str, enabled: bool = True) -> None:
+    def __init__(
+        self, store: OutboxStore, *, run_id: str, enabled: bool = True, clock: Clock | None = None
+    ) -> None:
         self.store = store
         self.run_id = run_id
         self.enabled = enabled
+        self.clock = clock or SystemClock()
 
     def _write(self, text: str) -> ChannelReceipt:
         if not self.enabled:
             return ChannelReceipt(self.channel, "disabled", 0, f"{self.channel} is disabled")
         self.store.append(
-            created_at=_wall().isoformat(),
+            created_at=self.clock().isoformat(),
             run_id=self.run_id,
             channel=self.channel,
             status="outbox",

@@ -1,8 +1,6 @@
-"""Condition types. Each is a pure function of the `Facts` and its typed parameters, plus an `observe`
-function that says which values it looked at (for `plan --explain` and the run report).
-
-Adding a condition: write a params model and a `check`/`observe` pair, and add one `ConditionType` to
-`CONDITIONS` - the engine, `rules check`, and the docs test pick it up from there.
+"""Condition types: a pure `check` of the `Facts` with typed parameters, and what it looked at (`observe`, for
+`plan --explain`). A new one is a `ConditionType` in `CONDITIONS`; the engine, `rules check` and the docs
+test pick it up from there.
 """
 
 from __future__ import annotations
@@ -22,10 +20,8 @@ from pydantic import (
     model_validator,
 )
 
-from naver_sms.database.repositories import CLAIM_SUFFIXES, FlagRepository
+from naver_sms.flags.state import CLAIM_SUFFIXES
 from naver_sms.rules.facts import Facts
-
-__all__ = ["CONDITIONS", "ConditionType", "FlagName"]
 
 
 def _flag_name(name: str) -> str:
@@ -134,9 +130,6 @@ class ConditionType:
     summary: str
 
 
-# --- the evaluators ------------------------------------------------------------------------------------------
-
-
 def _in_db(f: Facts, _: NoParams) -> bool:
     return f.record is not None
 
@@ -167,7 +160,7 @@ def _seen_before(f: Facts, p: TimeBeforeBookingParams) -> Mapping[str, Any]:
 
 
 def _flag_not_set(f: Facts, p: FlagParams) -> bool:
-    return f.record is None or not f.record.flag(p.flag)
+    return f.record is None or not f.record.flag(p.flag)  # the flag's value itself (its bookkeeping: f.flag)
 
 
 def _flag_set(f: Facts, p: FlagParams) -> bool:
@@ -175,22 +168,12 @@ def _flag_set(f: Facts, p: FlagParams) -> bool:
 
 
 def _retry_due(f: Facts, p: FlagParams) -> bool:
-    """An earlier send of this flag failed (attempts counted), its run crashed (stale claim), or an operator
-    reset it after it failed for good (`db reset`)."""
-    if f.record is None:
-        return False
-    state = FlagRepository.flag_state(f.record, p.flag, f.lease_time)
-    if state == "stale":
-        return True
-    failed_before = int(f.record.extra.get(f"{p.flag}_attempts", 0) or 0) > 0
-    return state == "open" and (failed_before or f"{p.flag}_reset_at" in f.record.extra)
+    return f.record is not None and f.flag(p.flag).retry_due
 
 
 def _seen_flag(f: Facts, p: FlagParams) -> Mapping[str, Any]:
-    return {
-        p.flag: FlagRepository.flag_state(f.record, p.flag, f.lease_time) if f.record else "no record",
-        "attempts": int(f.record.extra.get(f"{p.flag}_attempts", 0) or 0) if f.record else 0,
-    }
+    state = f.flag(p.flag)
+    return {p.flag: state.status if f.record else "no record", "attempts": state.attempts or 0}
 
 
 def _hour_in(f: Facts, p: CurrentHourParams) -> bool:

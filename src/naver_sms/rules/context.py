@@ -1,40 +1,29 @@
-"""What executors receive and what they give back.
-
-`ActionContext` is frozen (and holds only immutable data and thread-safe services), so one context may be
-passed to any number of executors, in any thread, without one seeing another's changes. Executors return an
-`ActionResult` describing their effects; they never change the context.
+"""What executors receive - one run's `RunScope` (with its two times: the decision time `now`, and the real
+clock for claims, leases, look-ups and what is written) and the frozen `ActionContext` of one action, safe to
+share across executors and threads - and what they give back (`ActionResult`, with the records the report lists).
 """
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
-from dataclasses import dataclass, field
+from collections.abc import Mapping
+from dataclasses import asdict, dataclass, field
 from datetime import datetime, timedelta
 from typing import Any, Literal
 
 from naver_sms.config.models import AppConfig
-from naver_sms.database.repositories import BookingRepository
 from naver_sms.domain.booking import Booking, BookingRecord, Store
-from naver_sms.domain.clock import SystemClock
-from naver_sms.notifications.protocols import SlackService, SmsService, TelegramService
-
-__all__ = [
-    "ActionContext",
-    "ActionResult",
-    "ActionServicesBundle",
-    "FlagChange",
-    "NotificationRecord",
-    "RunOptions",
-    "SmsRecord",
-]
+from naver_sms.domain.clock import Clock, SystemClock
+from naver_sms.flags.machine import FlagRepository
+from naver_sms.ports import SlackService, SmsService, TelegramService
+from naver_sms.rules.facts import Facts
 
 
 @dataclass(frozen=True)
 class ActionServicesBundle:
-    """The services executors reach the outside world through (injected once, at bootstrap)."""
+    """The services executors reach the outside world through."""
 
-    db_repo: BookingRepository
+    db_repo: FlagRepository
     sms_service: SmsService
     telegram_service: TelegramService
     slack_service: SlackService
@@ -42,39 +31,72 @@ class ActionServicesBundle:
 
 
 @dataclass(frozen=True, slots=True)
-class RunOptions:
+class RunScope:
+    """What every action of one run shares."""
+
     run_id: str
+    config: AppConfig
+    services: ActionServicesBundle
+    #: the decision time, Korean (aware): what the rules and templates see
+    now: datetime
+    #: real time, for claims and leases (which live in real time even when `now` is set by --now)
+    real: Clock = field(default_factory=SystemClock)
+    #: how long a claim holds before another run may take it over
     lease: timedelta = timedelta(minutes=10)
-    dry_run: bool = False
-    #: real time for claims and leases; the decision clock (`ActionContext.now`) may be set anywhere
-    wall_clock: Callable[[], datetime] = field(default=SystemClock())
 
 
 @dataclass(frozen=True)
 class ActionContext:
-    """Immutable context of one action: the booking (or, for digest rules, the bookings), the state before the
-    run, the clock, the configuration and the services."""
+    """One action's booking (or a digest's bookings), its row as read before the run, and the run's scope."""
 
     rule: str
     booking: Booking | None
     record: BookingRecord | None
     store: Store | None
-    now: datetime
-    config: AppConfig
-    services: ActionServicesBundle
-    options: RunOptions
+    scope: RunScope
     bookings: tuple[Booking, ...] = ()
-    #: SMS requests already recorded for this booking's phone number (on any loaded row): a look-up of a
-    #: send with no answer must never take one of them for this one
+    #: SMS requests already recorded for this booking's phone number: a look-up never takes them for this one
     known_request_ids: frozenset[str] = frozenset()
 
+    @classmethod
+    def of(
+        cls,
+        scope: RunScope,
+        rule: str,
+        facts: Facts | None,
+        group: tuple[Facts, ...] = (),
+        known: Mapping[str, frozenset[str]] | None = None,
+    ) -> ActionContext:
+        if facts is None:
+            return cls(rule, None, None, None, scope, tuple(f.booking for f in group))
+        ids = (known or {}).get(facts.booking.phone_digits, frozenset())
+        return cls(rule, facts.booking, facts.record, facts.store, scope, (), ids)
+
     @property
-    def booking_id(self) -> str:
-        return self.booking.booking_num if self.booking else f"digest:{self.rule}"
+    def now(self) -> datetime:
+        return self.scope.now
+
+    @property
+    def config(self) -> AppConfig:
+        return self.scope.config
+
+    @property
+    def services(self) -> ActionServicesBundle:
+        return self.scope.services
 
     @property
     def logger(self) -> logging.Logger:
-        return self.services.logger
+        return self.scope.services.logger
+
+    @property
+    def subject(self) -> str:
+        """What the action is about, for errors and logs: the booking's `booking_num`, or `digest:<rule>`."""
+        return self.booking.booking_num if self.booking else f"digest:{self.rule}"
+
+    @property
+    def targets(self) -> tuple[Booking, ...]:
+        """The bookings the action acts on: its booking, or every booking of a digest."""
+        return (self.booking,) if self.booking is not None else self.bookings
 
     def template_vars(self) -> dict[str, Any]:
         return {
@@ -139,14 +161,7 @@ class FlagChange:
     via: Literal["commit", "set", "create"] = "set"
 
     def to_json(self) -> dict[str, Any]:
-        return {
-            "booking_num": self.booking_num,
-            "phone": self.phone,
-            "flag": self.flag,
-            "value": self.value,
-            "rule": self.rule,
-            "via": self.via,
-        }
+        return asdict(self)
 
 
 @dataclass(frozen=True, slots=True)
@@ -158,18 +173,12 @@ class NotificationRecord:
     booking_num: str | None = None
 
     def to_json(self) -> dict[str, Any]:
-        return {
-            "channel": self.channel,
-            "text": self.text,
-            "status": self.status,
-            "rule": self.rule,
-            "booking_num": self.booking_num,
-        }
+        return asdict(self)
 
 
 @dataclass(frozen=True, slots=True)
 class ActionResult:
-    """What an executor did. `status`: ok | skipped | planned (dry run) | noop."""
+    """What an executor did. `status`: ok | noop | skipped (ends the rule quietly) | disabled | planned."""
 
     status: str = "ok"
     detail: str = ""

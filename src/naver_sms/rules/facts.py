@@ -1,4 +1,4 @@
-"""What a condition sees: one booking, its record as loaded before the run, the clock and the store."""
+"""What a condition sees: one booking, its row as read before the run, the decision time and the store."""
 
 from __future__ import annotations
 
@@ -6,20 +6,18 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from naver_sms.domain.booking import Booking, BookingRecord, Store
-
-__all__ = ["Facts"]
+from naver_sms.flags.state import FlagState, read_flag
 
 
 @dataclass(frozen=True, slots=True)
 class Facts:
     booking: Booking
     record: BookingRecord | None  # None: not in the database
-    now: datetime  # Korean wall-clock time (aware)
+    now: datetime  # the decision time: Korean wall-clock time (aware)
     store: Store | None
     option_keywords: tuple[str, ...]
-    #: real time, for claims and leases (which live in real time even when `now` is set by --now)
-    lease_now: datetime | None = None
+    #: the real time the record was read at: a claim is live or stale relative to it (default: `now`)
+    read_at: datetime | None = None
 
-    @property
-    def lease_time(self) -> datetime:
-        return self.lease_now or self.now
+    def flag(self, name: str) -> FlagState:
+        return read_flag(self.record, name, self.read_at or self.now)

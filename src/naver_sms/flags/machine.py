@@ -1,0 +1,250 @@
+"""The transitions of the flag state machine (its diagram: naver_sms.flags), one conditional update each."""
+
+from __future__ import annotations
+
+import json
+import uuid
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from naver_sms.domain.booking import BookingRecord
+from naver_sms.domain.clock import SystemClock
+from naver_sms.errors import (
+    ClaimLost,
+    FlagAlreadyDone,
+    FlagClaimed,
+    FlagFailedForGood,
+    RecordMissing,
+    RecordReadError,
+)
+from naver_sms.flags.state import FlagAttrs, FlagState, FlagStatus, HeldClaim, read_flag
+from naver_sms.flags.store import (
+    Absent,
+    AbsentOrLt,
+    Eq,
+    Expect,
+    LoadResult,
+    Lt,
+    NotTrue,
+    RecordKey,
+    RecordStore,
+)
+
+
+@dataclass(frozen=True, slots=True)
+class Claim:
+    """A live claim held by `run_id`. When `stale` is set, this claim took over an expired one and the
+    caller must find out whether that one's effect happened before acting again."""
+
+    key: RecordKey
+    flag: str
+    run_id: str
+    attempt: int
+    claimed_at: datetime
+    lease_until: datetime
+    stale: HeldClaim | None = None
+    lookups: int = 0  # look-ups of stale claims that could not tell, so far
+
+
+def _epoch(at: datetime) -> int:
+    return int(at.timestamp())
+
+
+class FlagRepository:
+    """The booking repository of every backend: reads, creates and the flag transitions over its store."""
+
+    def __init__(self, store: RecordStore, *, max_attempts: int = 3) -> None:
+        self.store = store
+        self.max_attempts = max_attempts
+
+    # reads and creates
+
+    def load(self, keys: Sequence[RecordKey]) -> LoadResult:
+        unique = list(dict.fromkeys(keys))
+        items, errors, calls = self.store.get_items(unique)
+        return LoadResult(
+            records={k: BookingRecord.from_item(v) for k, v in items.items()}, errors=errors, read_calls=calls
+        )
+
+    def get(self, key: RecordKey) -> BookingRecord | None:
+        result = self.load([key])
+        if key in result.errors:
+            raise RecordReadError(result.errors[key])
+        return result.records.get(key)
+
+    def create(self, record: BookingRecord) -> bool:
+        """Insert the record unless it exists (legacy put_item, made conditional). True when inserted."""
+        return self.store.put_if_absent(record.to_item())
+
+    def records(self, limit: int | None = None) -> list[BookingRecord]:
+        return [BookingRecord.from_item(i) for i in self.store.scan_items(limit)]
+
+    # plain flag writes (update_flag without a preceding send)
+
+    def set_flag(self, key: RecordKey, flag: str, value: bool, *, now: datetime | None = None) -> bool:
+        """Set a boolean flag at real time `now`; True when it changed (idempotent). Setting true is refused
+        while a run holds a live claim (its send decides) or the flag failed for good (an operator decides);
+        a stale claim is cleared: nothing is left to send once the flag is true."""
+        names = FlagAttrs.of(flag)
+        if not value:  # a flag opened again by a rule starts afresh: no earlier failures make it "due"
+            history = [names.attempts, names.last_error, names.reset_at]
+            return (
+                self.store.update_if(key, expect={flag: Eq(True)}, set_={flag: False}, remove=history)
+                is not None
+            )
+        expect: dict[str, Expect] = {
+            flag: NotTrue(),
+            names.failed: NotTrue(),
+            names.claim_until: AbsentOrLt(_epoch(now or SystemClock()()) + 1),
+        }
+        return self.store.update_if(key, expect=expect, set_={flag: True}, remove=names.claim) is not None
+
+    # the claim protocol
+
+    def claim(
+        self,
+        key: RecordKey,
+        flag: str,
+        *,
+        run_id: str,
+        now: datetime,
+        lease: timedelta,
+        info: Mapping[str, Any] | None = None,
+    ) -> Claim:
+        """Claim an open flag, or take over a stale claim, at real time `now`. Raises FlagAlreadyDone,
+        FlagClaimed (a live claim of another run), FlagFailedForGood, RecordMissing."""
+        items, errors, _ = self.store.get_items([key])
+        if key in errors:
+            raise RecordReadError(errors[key])
+        item = items.get(key)
+        if item is None:
+            raise RecordMissing(f"{key[0]}: no record to claim {flag} on")
+        state = read_flag(item, flag, now)
+        _refuse_unless_open(key, state)
+        names = FlagAttrs.of(flag)
+        lease_until = now + lease
+        token = uuid.uuid4().hex  # tells our own write apart from anyone else's, should a retry replay it
+        info_text = json.dumps({**(info or {}), "token": token}, ensure_ascii=False, sort_keys=True)
+        set_: dict[str, Any] = {
+            names.claim_run: run_id,
+            names.claim_until: _epoch(lease_until),
+            names.claim_at: now.isoformat(),
+            names.claim_info: info_text,
+        }
+        expect: dict[str, Expect] = {flag: NotTrue(), names.failed: NotTrue()}
+        attempts = state.attempts or 0
+        stale = state.claim
+        if stale is None:
+            expect[names.claim_run] = Absent()
+        else:  # take over an expired claim: it must still be that claim, and still expired
+            expect[names.claim_run] = Eq(item[names.claim_run])
+            expect[names.claim_until] = Lt(_epoch(now) + 1)
+            # the stale claim's send may have happened: it counts, so a send that keeps ending with no
+            # answer stops at the bound like one that keeps failing
+            attempts = max(attempts, stale.attempt)
+        attempt = attempts + 1
+        set_[names.attempt] = attempt
+        claim = Claim(key, flag, run_id, attempt, now, lease_until, stale, state.lookups)
+        if self.store.update_if(key, expect=expect, set_=set_) is None:
+            items, _, _ = self.store.get_items([key])
+            current = read_flag(items.get(key, item), flag, now)
+            if current.claim is not None and current.claim.info_text == info_text:
+                # our own write landed, and a transport retry of it then found its condition false
+                return claim
+            # someone else moved first: report what they did
+            _refuse_unless_open(key, current)
+            raise FlagClaimed("claimed by another run meanwhile", key=key, flag=flag)
+        return claim
+
+    def commit(self, claim: Claim, *, request_id: str | None, sent_at: datetime) -> None:
+        """The effect happened: flag true, with the provider's id and time. Only the claim's holder can."""
+        names = FlagAttrs.of(claim.flag)
+        set_: dict[str, Any] = {claim.flag: True, names.sent_at: sent_at.isoformat()}
+        if request_id:
+            set_[names.request_id] = request_id
+        self._as_holder(claim, "commit", set_, remove=(*names.claim, names.reset_at))
+
+    def release(self, claim: Claim, *, error: str, count_attempt: bool = True) -> bool:
+        """The effect failed: open with attempts + 1, or failed at the bound (returns True then).
+        `count_attempt=False`: the effect was never tried (the channel is off)."""
+        names = FlagAttrs.of(claim.flag)
+        attempts = claim.attempt if count_attempt else claim.attempt - 1
+        failed = attempts >= self.max_attempts
+        set_: dict[str, Any] = {names.attempts: attempts, names.last_error: error[:1000]}
+        if failed:
+            set_[names.failed] = True
+        self._as_holder(claim, "release", set_, remove=names.claim)
+        return failed
+
+    def abandon(self, claim: Claim, *, error: str) -> bool:
+        """A stale claim that could not be resolved is put back as it was, expired, so the next run asks
+        again - never an effect that might be the second; after `max_attempts` such look-ups the flag fails
+        for good (returns True then)."""
+        stale = claim.stale
+        if stale is None:
+            raise ValueError("abandon() is for a claim that took over a stale one")
+        names = FlagAttrs.of(claim.flag)
+        lookups = claim.lookups + 1
+        failed = lookups >= self.max_attempts
+        set_: dict[str, Any] = {
+            names.claim_run: stale.run_id,
+            names.claim_until: _epoch(stale.lease_until),
+            names.claim_info: json.dumps(dict(stale.info), ensure_ascii=False, sort_keys=True),
+            names.attempt: stale.attempt,
+            names.lookups: lookups,
+            names.last_error: error[:1000],
+        }
+        if stale.claimed_at is not None:
+            set_[names.claim_at] = stale.claimed_at.isoformat()
+        if failed:
+            set_[names.failed] = True
+        self._as_holder(claim, "abandon", set_)
+        return failed
+
+    def _as_holder(
+        self, claim: Claim, what: str, set_: Mapping[str, Any], remove: Sequence[str] = ()
+    ) -> None:
+        """One conditional write that only the claim's holder can make; anyone else gets `ClaimLost`."""
+        holder = {FlagAttrs.of(claim.flag).claim_run: Eq(claim.run_id)}
+        if self.store.update_if(claim.key, expect=holder, set_=set_, remove=remove) is None:
+            raise ClaimLost(
+                f"{what} by a run that does not hold the claim",
+                key=claim.key,
+                flag=claim.flag,
+                run_id=claim.run_id,
+            )
+
+    def reset(self, key: RecordKey, flag: str, *, now: datetime | None = None) -> bool:
+        """An operator's reset of a flag that failed for good: open, attempts cleared, `<flag>_reset_at`
+        recorded (which makes it due for a retry: `flag_retry_due`)."""
+        names = FlagAttrs.of(flag)
+        return (
+            self.store.update_if(
+                key,
+                expect={names.failed: Eq(True)},
+                set_={names.attempts: 0, names.reset_at: (now or SystemClock()()).isoformat()},
+                remove=[names.failed, names.last_error, names.lookups],
+            )
+            is not None
+        )
+
+    @staticmethod
+    def flag_state(record: BookingRecord | None, flag: str, now: datetime) -> FlagStatus:
+        return read_flag(record, flag, now).status
+
+
+def _refuse_unless_open(key: RecordKey, state: FlagState) -> None:
+    if state.status == "done":
+        raise FlagAlreadyDone("already set", key=key, flag=state.flag)
+    if state.status == "failed":
+        raise FlagFailedForGood(
+            f"failed {state.attempts} times: {state.last_error or ''}",
+            key=key,
+            flag=state.flag,
+            last_error=state.last_error,
+        )
+    if state.status == "claimed":
+        run = state.claim.run_id if state.claim else None
+        raise FlagClaimed(f"claimed by run {run}", key=key, flag=state.flag, run_id=run)

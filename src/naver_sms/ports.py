@@ -1,0 +1,199 @@
+"""The ports of the core: the protocols it needs from the outside world and the values they carry. The core
+calls them; the adapters (notifications, naver, database) implement them and import them from here (style.md
+§12: the consumer owns its ports). The flags' store has its own port: `naver_sms.flags.store.RecordStore`.
+
+A channel returns a receipt or raises a `DeliveryError`: `DeliveryRejected` (final), `DeliveryUnavailable`
+(retries exhausted), `OutcomeUnknown` (sent, no answer: never resend blindly), `MessageTooLong`.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Collection, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any, Literal, Protocol, runtime_checkable
+
+from naver_sms.domain.booking import Booking, BookingError, Store
+from naver_sms.domain.clock import KST
+
+__all__ = [
+    "LOGIN_PAUSE_ID",
+    "LOOKUP_MARGIN",
+    "BookingSource",
+    "ChannelReceipt",
+    "FetchResult",
+    "LoginPause",
+    "SessionRepository",
+    "SlackService",
+    "SmsMessage",
+    "SmsReceipt",
+    "SmsService",
+    "TelegramService",
+]
+
+# --- channels -----------------------------------------------------------------------------------------------
+
+#: how a channel answered: sent, written to the sandbox outbox, or not sent because the channel is off
+ReceiptStatus = Literal["sent", "outbox", "disabled"]
+
+#: How far around a send's wall-clock time the provider's records are searched: SENS's gateway accepts a
+#: clock up to 5 minutes off (external-apis.md §2), so either side may be that far apart.
+LOOKUP_MARGIN = timedelta(minutes=5)
+
+
+@dataclass(frozen=True, slots=True)
+class SmsMessage:
+    """One SMS to one recipient, as SENS takes it (external-apis.md §2)."""
+
+    to: str  # recipient, digits only
+    sender: str  # `from`: a registered sender number, digits only
+    type: str  # SMS | LMS | MMS
+    subject: str
+    content: str
+    content_type: str = "COMM"
+
+    def sens_body(self) -> dict[str, Any]:
+        """The request body in the legacy key order; `json.dumps(body)` with the defaults (what the legacy
+        `requests.post(json=...)` sent) gives the legacy bytes."""
+        return {
+            "type": self.type,
+            "contentType": self.content_type,
+            "from": self.sender,
+            "subject": self.subject,
+            "content": self.content,
+            "messages": [{"to": self.to}],
+        }
+
+    def sens_bytes(self) -> bytes:
+        return json.dumps(self.sens_body()).encode("utf-8")
+
+
+@dataclass(frozen=True, slots=True)
+class SmsReceipt:
+    """An accepted SMS: SENS's requestId (None in the outbox) and when it was accepted."""
+
+    status: ReceiptStatus
+    request_id: str | None
+    accepted_at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class ChannelReceipt:
+    """A Telegram or Slack message: sent, written to the outbox, or not sent because the channel is off."""
+
+    channel: str
+    status: ReceiptStatus
+    parts: int = 1
+    detail: str = ""
+
+
+@runtime_checkable
+class SmsService(Protocol):
+    live: bool  # False for the sandbox outbox
+
+    def send(self, message: SmsMessage) -> SmsReceipt:
+        """Send one SMS. Raises DeliveryError subclasses; returns only when the provider accepted it."""
+        ...
+
+    def find_sent(
+        self, message: SmsMessage, *, since: datetime, until: datetime, exclude: Collection[str] = ()
+    ) -> SmsReceipt | None:
+        """Reconciliation: was this message (same recipient, sender and text) accepted between `since` and
+        `until`? A receipt if so, None if certainly not. Requests in `exclude` are known to be other
+        messages (e.g. another booking's identical confirmation) and never match. Raises
+        DeliveryUnavailable when it cannot tell - also when more than one request could be this message."""
+        ...
+
+
+@runtime_checkable
+class TelegramService(Protocol):
+    enabled: bool
+
+    def send_message(self, text: str) -> ChannelReceipt: ...
+
+
+@runtime_checkable
+class SlackService(Protocol):
+    enabled: bool
+
+    def post_message(self, text: str) -> ChannelReceipt: ...
+
+
+# --- the booking source ---------------------------------------------------------------------------------------
+
+
+@dataclass(slots=True)
+class FetchResult:
+    """Bookings of one fetch. Malformed bookings and failing stores are reported, never fatal."""
+
+    bookings: list[Booking] = field(default_factory=list)
+    skipped: list[BookingError] = field(default_factory=list)
+    failed_stores: dict[str, str] = field(default_factory=dict)  # store id -> what went wrong
+    requests: int = 0  # HTTP requests made (0 for files)
+
+
+@runtime_checkable
+class BookingSource(Protocol):
+    #: Shown by the CLI: "naver (live)" or "files: examples/bookings".
+    description: str
+
+    def fetch(self, stores: Sequence[Store], now: datetime) -> FetchResult:
+        """Confirmed (RC03) bookings from today on and completed (RC08) bookings of the recent window,
+        for every store given. `now` is Korean wall-clock time."""
+        ...
+
+
+# --- the session store ----------------------------------------------------------------------------------------
+
+#: the `session` table's item that pauses browser logins (beside legacy's item "1", the cookies)
+LOGIN_PAUSE_ID = "login_pause"
+
+
+@dataclass(frozen=True, slots=True)
+class LoginPause:
+    """Scheduled runs start no browser login before `until`: Naver blocked the last one (`reason`), and every
+    further try makes its answer harder (a captcha, then a lock)."""
+
+    since: datetime
+    until: datetime
+    reason: str
+
+    def to_json(self) -> str:
+        return json.dumps(
+            {"since": self.since.isoformat(), "until": self.until.isoformat(), "reason": self.reason},
+            ensure_ascii=False,
+        )
+
+    @classmethod
+    def from_json(cls, text: str) -> LoginPause | None:
+        """None for anything unreadable: a damaged marker must not stop logins for good. A time written
+        without a zone (by hand) is Korean time."""
+        try:
+            raw = json.loads(text)
+            since, until = (datetime.fromisoformat(raw[k]) for k in ("since", "until"))
+            return cls(
+                since=since if since.tzinfo else since.replace(tzinfo=KST),
+                until=until if until.tzinfo else until.replace(tzinfo=KST),
+                reason=str(raw["reason"]),
+            )
+        except (ValueError, KeyError, TypeError):
+            return None
+
+
+@runtime_checkable
+class SessionRepository(Protocol):
+    """The `session` table: item `id = "1"`, `cookies` = JSON string of the browser's cookie list; and the
+    item `id = "login_pause"` while browser logins are paused."""
+
+    def load_cookies(self) -> list[dict[str, Any]] | None: ...
+
+    def save_cookies(self, cookies: Sequence[Mapping[str, Any]]) -> None: ...
+
+    def clear_cookies(self) -> None: ...
+
+    def load_login_pause(self) -> LoginPause | None: ...
+
+    def save_login_pause(self, pause: LoginPause) -> None: ...
+
+    def clear_login_pause(self) -> None: ...

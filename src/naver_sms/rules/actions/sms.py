@@ -1,0 +1,324 @@
+"""`send_sms`: an SMS from a template to the booking's customer, exactly once per flag (`deliver_once`)."""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import replace
+from typing import NoReturn
+
+from pydantic import Field
+
+from naver_sms.config.models import AppConfig, SmsTemplate
+from naver_sms.delivery import deliver_once
+from naver_sms.domain.booking import Booking, BookingRecord
+from naver_sms.domain.privacy import mask_phone, mask_text
+from naver_sms.domain.sms_text import choose_type
+from naver_sms.errors import FlagFailedForGood, NaverSmsError, OutcomeUnknown, did_you_mean
+from naver_sms.flags.effect import Guarded, guarded_effect
+from naver_sms.flags.machine import Claim
+from naver_sms.flags.state import read_flag
+from naver_sms.flags.store import RecordKey
+from naver_sms.logs import emit
+from naver_sms.ports import SmsMessage
+from naver_sms.rules.actions.common import EACH_VARS, ActionParams, fail, need_booking
+from naver_sms.rules.conditions import FlagName
+from naver_sms.rules.context import ActionContext, ActionResult, FlagChange, SmsRecord, SmsStatus
+from naver_sms.rules.exceptions import ActionExecutionError
+from naver_sms.rules.templates import TemplateProblem, check_template, render
+from naver_sms.rules.types import ActionType, Mode, Problem
+
+
+class SendSmsParams(ActionParams):
+    #: an SMS template name of templates.yaml; with store_specific, a role of the store's `templates`
+    template: str = Field(min_length=1)
+    store_specific: bool = False
+    #: the flag that makes this SMS exactly-once; filled from the rule's next update_flag when absent
+    flag: FlagName | None = None
+
+
+class _Unbuildable(NaverSmsError):
+    """The SMS text could not be built: nothing was sent (an attempt that counts)."""
+
+
+def _template_for(ctx: ActionContext, p: SendSmsParams) -> tuple[str, SmsTemplate]:
+    name = p.template
+    if p.store_specific:
+        if ctx.store is None:
+            raise LookupError(f"store {ctx.booking.store_id if ctx.booking else '?'} is not in stores.yaml")
+        mapped = ctx.store.templates.get(p.template)
+        if mapped is None:
+            raise LookupError(f"store {ctx.store.id} has no {p.template!r} template")
+        name = mapped
+    return name, ctx.config.sms_templates[name]
+
+
+def _compose(ctx: ActionContext, p: SendSmsParams) -> tuple[SmsMessage, SmsRecord]:
+    booking = need_booking(ctx)
+    name, tpl = _template_for(ctx, p)
+    variables = ctx.template_vars()
+    content = render(tpl.text, variables)
+    subject = render(tpl.subject if tpl.subject is not None else ctx.config.subject, variables)
+    message = SmsMessage(
+        to=booking.phone_digits,
+        sender=ctx.config.sender_for(ctx.store, p.store_specific),
+        type=choose_type(content) if tpl.type == "auto" else tpl.type,
+        subject=subject,
+        content=content,
+        content_type=tpl.content_type,
+    )
+    record = SmsRecord(
+        to=message.to,
+        sender=message.sender,
+        type=message.type,
+        subject=message.subject,
+        content=message.content,
+        store_id=booking.store_id,
+        template=name,
+        rule=ctx.rule,
+        status="planned",
+        booking_num=booking.booking_num,
+        phone=booking.phone,
+        label=tpl.label,
+        flag=p.flag,
+    )
+    return message, record
+
+
+def send_sms(ctx: ActionContext, p: SendSmsParams) -> ActionResult:
+    try:
+        message, record = _compose(ctx, p)
+    except Exception as exc:
+        raise _unbuildable(ctx, p, exc) from exc
+    booking = need_booking(ctx)
+    services = ctx.services
+    if p.flag is None:  # compiled rules always have one (rules.guards); direct callers may not
+        try:
+            receipt = services.sms_service.send(message)
+        except Exception as exc:
+            failed = ActionResult(sms=(_with(record, "failed", error=exc),))
+            raise fail("send_sms", ctx, exc, failed, template=record.template) from exc
+        done = _with(
+            record, "outbox" if receipt.status == "outbox" else "sent", request_id=receipt.request_id
+        )
+        _log_sms(ctx, done)
+        return ActionResult(sms=(done,))
+    try:
+        if ctx.record is None:  # a flag needs its row (create-if-absent: a row made meanwhile stays as it is)
+            services.db_repo.create(BookingRecord.for_booking(booking))
+        outcome = deliver_once(
+            repo=services.db_repo,
+            sms=services.sms_service,
+            message=message,
+            key=(booking.booking_num, booking.phone),
+            flag=p.flag,
+            run_id=ctx.scope.run_id,
+            now=ctx.scope.real(),  # leases and the look-up window live in real time, whatever `now` says
+            lease=ctx.scope.lease,
+            info={"template": record.template, "rule": ctx.rule},
+            exclude_request_ids=ctx.known_request_ids,
+        )
+    except Exception as exc:
+        status: SmsStatus = "unknown" if isinstance(exc, OutcomeUnknown) else "failed"
+        failed_sms = _with(record, status, error=exc)
+        gone = isinstance(exc, FlagFailedForGood)
+        if not gone:  # given up on earlier: reported by the run, not logged again
+            _log_sms(ctx, failed_sms)
+        details: dict[str, object] = {
+            "template": record.template,
+            **({"failed_for_good": True} if gone else {}),
+        }
+        raise fail("send_sms", ctx, exc, ActionResult(sms=(failed_sms,)), **details) from exc
+    if outcome.status in ("already_done", "claimed_elsewhere"):
+        emit(
+            ctx.logger,
+            logging.INFO,
+            "sms_skipped",
+            rule=ctx.rule,
+            booking_id=booking.booking_num,
+            flag=p.flag,
+            reason=outcome.status,
+        )
+        return ActionResult(status="skipped", detail=outcome.detail)
+    sent: SmsStatus = (
+        "reconciled" if outcome.status == "reconciled" else "outbox" if outcome.status == "outbox" else "sent"
+    )
+    done = _with(record, sent, request_id=outcome.request_id)
+    _log_sms(ctx, done)
+    return ActionResult(
+        sms=(done,),
+        detail=outcome.detail,
+        flags=(FlagChange(booking.booking_num, booking.phone, p.flag, True, ctx.rule, "commit"),),
+    )
+
+
+def _unbuilt(booking: Booking, ctx: ActionContext, p: SendSmsParams, exc: BaseException) -> SmsRecord:
+    try:
+        label = _template_for(ctx, p)[1].label
+    except Exception:  # the template itself is what is missing
+        label = None
+    return SmsRecord(
+        to=booking.phone_digits,
+        sender="",
+        type="",
+        subject="",
+        content="",
+        store_id=booking.store_id,
+        template=p.template,
+        rule=ctx.rule,
+        status="failed",
+        booking_num=booking.booking_num,
+        phone=booking.phone,
+        label=label,
+        error=f"{type(exc).__name__}: {exc}",
+        flag=p.flag,
+    )
+
+
+def _unbuildable(ctx: ActionContext, p: SendSmsParams, exc: Exception) -> ActionExecutionError:
+    """The text could not be built with this booking's data (nothing was sent): a failed SMS in the report,
+    and with a flag an attempt counted like a refused send, so it is retried after a fix and bounded."""
+    booking = ctx.booking
+    if booking is None:
+        return fail("send_sms", ctx, exc, template=p.template)
+    cause: BaseException = exc
+    for_good = False
+    if p.flag is not None:
+        cause, for_good = _count_unbuilt_attempt(ctx, booking, p.flag, p.template, exc)
+    failed = _unbuilt(booking, ctx, p, cause)
+    _log_sms(ctx, failed)
+    return fail(
+        "send_sms", ctx, cause, ActionResult(sms=(failed,)), template=p.template, failed_for_good=for_good
+    )
+
+
+def _count_unbuilt_attempt(
+    ctx: ActionContext, booking: Booking, flag: str, template: str, exc: Exception
+) -> tuple[BaseException, bool]:
+    """Count the attempt through the guarded effect (over a crashed run's claim, whose SMS may have gone out:
+    put back for the look-up). Returns what to report and whether the flag has now failed for good."""
+    unbuildable = _Unbuildable(f"the text could not be built: {type(exc).__name__}: {exc}")
+
+    def refuse(_: Claim | tuple[Claim, ...]) -> NoReturn:
+        raise unbuildable
+
+    key = (booking.booking_num, booking.phone)
+    try:
+        if ctx.record is None:  # a flag needs its row
+            ctx.services.db_repo.create(BookingRecord.for_booking(booking))
+        guarded: Guarded[object] = guarded_effect(
+            ctx.services.db_repo,
+            [key],
+            flag,
+            refuse,
+            run_id=ctx.scope.run_id,
+            now=ctx.scope.real(),
+            lease=ctx.scope.lease,
+            info={"template": template, "rule": ctx.rule},
+            resolve=refuse,
+        )
+    except _Unbuildable:  # counted: released - and failed for good, when that was the last attempt
+        return exc, _failed(ctx, key, flag)
+    except Exception:  # the attempt could not be counted; the failure itself is still reported
+        ctx.logger.warning("could not count the failed attempt of %s", booking.booking_num, exc_info=True)
+        return exc, False
+    (outcome,) = guarded.outcomes
+    if isinstance(outcome.error, FlagFailedForGood):  # given up on already: report that, as a send would
+        return outcome.error, True
+    if isinstance(outcome.error, _Unbuildable):  # over a stale claim: put back for the look-up (bounded)
+        return exc, _failed(ctx, key, flag)
+    if outcome.status == "refused":
+        ctx.logger.warning("could not count the failed attempt of %s: %s", booking.booking_num, outcome.error)
+    return exc, False  # sent meanwhile, or held by another run: nothing to count
+
+
+def _failed(ctx: ActionContext, key: RecordKey, flag: str) -> bool:
+    try:
+        return read_flag(ctx.services.db_repo.get(key), flag, ctx.scope.real()).status == "failed"
+    except Exception:  # the report says what happened; this is only its detail
+        return False
+
+
+def _with(
+    record: SmsRecord, status: SmsStatus, *, request_id: str | None = None, error: BaseException | None = None
+) -> SmsRecord:
+    return replace(
+        record,
+        status=status,
+        request_id=request_id,
+        error=f"{type(error).__name__}: {error}" if error is not None else None,
+    )
+
+
+def _log_sms(ctx: ActionContext, record: SmsRecord) -> None:
+    level = logging.INFO if record.status in ("sent", "outbox", "reconciled") else logging.ERROR
+    emit(
+        ctx.logger,
+        level,
+        "sms",
+        rule=ctx.rule,
+        action="send_sms",
+        booking_id=record.booking_num,
+        status=record.status,
+        template=record.template,
+        to=mask_phone(record.to),
+        request_id=record.request_id,
+        error=mask_text(record.error) if record.error else None,
+    )
+
+
+def _preview_sms(ctx: ActionContext, p: SendSmsParams) -> ActionResult:
+    try:
+        return ActionResult(status="planned", sms=(_compose(ctx, p)[1],))
+    except Exception as exc:  # shown as the failed SMS the run would report (nothing is claimed or counted)
+        if ctx.booking is None:
+            raise
+        failed = _unbuilt(ctx.booking, ctx, p, exc)
+        raise fail("send_sms", ctx, exc, ActionResult(sms=(failed,)), template=p.template) from exc
+
+
+def _validate_sms(p: SendSmsParams, config: AppConfig, mode: Mode) -> list[Problem]:
+    problems: list[Problem] = []
+    if p.store_specific:
+        missing = [s.id for s in config.stores.values() if p.template not in s.templates]
+        if missing:
+            roles = {r for s in config.stores.values() for r in s.templates}
+            problems.append(
+                (
+                    f"store(s) {', '.join(missing)} have no {p.template!r} template in stores.yaml",
+                    "template",
+                    did_you_mean(p.template, roles),
+                )
+            )
+        names = [s.templates[p.template] for s in config.stores.values() if p.template in s.templates]
+    else:
+        if p.template not in config.sms_templates:
+            problems.append(
+                (
+                    f"unknown SMS template {p.template!r}",
+                    "template",
+                    did_you_mean(p.template, config.sms_templates),
+                )
+            )
+            return problems
+        names = [p.template]
+    for name in names:
+        tpl = config.sms_templates[name]
+        for text in (tpl.text, tpl.subject or ""):
+            try:
+                check_template(text, allowed=EACH_VARS)
+            except TemplateProblem as exc:
+                problems.append((f"SMS template {name!r}: {exc}", "template", exc.suggestion))
+    return problems
+
+
+ACTIONS: tuple[ActionType, ...] = (
+    ActionType(
+        "send_sms",
+        SendSmsParams,
+        send_sms,
+        "send an SMS from a template, exactly once per flag",
+        preview=_preview_sms,
+        validate=_validate_sms,
+        sends="sms",
+    ),
+)

@@ -1,0 +1,220 @@
+"""Compiled rules (the condition tree, the actions) and the plan of one run: every rule evaluated against every
+booking, with the reason each did or did not match."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from pydantic import BaseModel
+
+from naver_sms.flags.state import request_ids
+from naver_sms.rules.conditions import ConditionType
+from naver_sms.rules.facts import Facts
+from naver_sms.rules.types import ActionType, Mode
+
+#: what a condition looked at (`plan --explain`): its values, or those of each child of a combinator
+Seen = dict[str, Any] | list["Seen"]
+
+
+class Node:
+    """A compiled condition. `first_failure` returns None when it holds, or the node that made it fail."""
+
+    path: str
+    line: int | None
+
+    def first_failure(self, facts: Facts) -> Node | None:  # pragma: no cover - abstract
+        raise NotImplementedError
+
+    def describe(self) -> dict[str, Any]:  # pragma: no cover - abstract
+        raise NotImplementedError
+
+    def seen(self, facts: Facts) -> Seen:  # pragma: no cover - abstract
+        raise NotImplementedError
+
+
+@dataclass(frozen=True, slots=True)
+class Leaf(Node):
+    ctype: ConditionType
+    params: BaseModel
+    path: str
+    line: int | None
+
+    def first_failure(self, facts: Facts) -> Node | None:
+        return None if self.ctype.check(facts, self.params) else self
+
+    def describe(self) -> dict[str, Any]:
+        return {"type": self.ctype.name, "params": self.params.model_dump(mode="json", exclude_defaults=True)}
+
+    def seen(self, facts: Facts) -> Seen:
+        return dict(self.ctype.observe(facts, self.params))
+
+
+@dataclass(frozen=True, slots=True)
+class AllOf(Node):
+    children: tuple[Node, ...]
+    path: str
+    line: int | None
+
+    def first_failure(self, facts: Facts) -> Node | None:
+        for child in self.children:
+            failed = child.first_failure(facts)
+            if failed is not None:
+                return failed
+        return None
+
+    def describe(self) -> dict[str, Any]:
+        return {"all": [c.describe() for c in self.children]}
+
+    def seen(self, facts: Facts) -> Seen:
+        return [c.seen(facts) for c in self.children]
+
+
+@dataclass(frozen=True, slots=True)
+class AnyOf(Node):
+    children: tuple[Node, ...]
+    path: str
+    line: int | None
+
+    def first_failure(self, facts: Facts) -> Node | None:
+        for child in self.children:
+            if child.first_failure(facts) is None:
+                return None
+        return self
+
+    def describe(self) -> dict[str, Any]:
+        return {"any": [c.describe() for c in self.children]}
+
+    def seen(self, facts: Facts) -> Seen:
+        return [c.seen(facts) for c in self.children]
+
+
+@dataclass(frozen=True, slots=True)
+class NotOf(Node):
+    child: Node
+    path: str
+    line: int | None
+
+    def first_failure(self, facts: Facts) -> Node | None:
+        return self if self.child.first_failure(facts) is None else None
+
+    def describe(self) -> dict[str, Any]:
+        return {"not": self.child.describe()}
+
+    def seen(self, facts: Facts) -> Seen:
+        return self.child.seen(facts)
+
+
+@dataclass(frozen=True, slots=True)
+class CompiledAction:
+    atype: ActionType
+    params: Any  # the instance of `atype.params` (its executor's parameter model)
+    index: int
+    line: int | None
+
+    @property
+    def name(self) -> str:
+        return self.atype.name
+
+
+@dataclass(frozen=True, slots=True)
+class CompiledRule:
+    name: str
+    description: str
+    enabled: bool
+    mode: Mode
+    condition: AllOf
+    actions: tuple[CompiledAction, ...]
+    line: int | None
+
+
+@dataclass(frozen=True, slots=True)
+class Evaluation:
+    """One rule against one booking: matched, or the first condition that failed."""
+
+    rule: CompiledRule
+    facts: Facts
+    failed: Node | None
+
+    @property
+    def matched(self) -> bool:
+        return self.failed is None
+
+    def explain(self) -> dict[str, Any]:
+        """The reason, with the values the failing condition saw (computed on demand)."""
+        if self.failed is None:
+            return {"rule": self.rule.name, "matched": True}
+        return {
+            "rule": self.rule.name,
+            "matched": False,
+            "failed": self.failed.path,
+            "condition": self.failed.describe(),
+            "seen": self.failed.seen(self.facts),
+        }
+
+
+@dataclass
+class Plan:
+    """Every enabled rule evaluated against every booking, in order."""
+
+    rules: tuple[CompiledRule, ...]
+    evaluations: list[list[Evaluation]] = field(default_factory=list)  # per booking, per rule
+    facts: list[Facts] = field(default_factory=list)  # per booking, in order
+
+    def matches(self) -> Iterable[Evaluation]:
+        for per_booking in self.evaluations:
+            for evaluation in per_booking:
+                if evaluation.matched:
+                    yield evaluation
+
+    def digest_groups(self) -> dict[str, list[Facts]]:
+        groups: dict[str, list[Facts]] = {r.name: [] for r in self.rules if r.mode == "digest"}
+        for evaluation in self.matches():
+            if evaluation.rule.mode == "digest":
+                groups[evaluation.rule.name].append(evaluation.facts)
+        return groups
+
+    def known_request_ids(self) -> dict[str, frozenset[str]]:
+        """Per phone number, the SMS request ids on the loaded rows (a look-up never takes another booking's)."""
+        sent_to: dict[str, set[str]] = {}
+        for f in self.facts:
+            if f.record is not None:
+                sent_to.setdefault(f.booking.phone_digits, set()).update(request_ids(f.record))
+        return {phone: frozenset(ids) for phone, ids in sent_to.items()}
+
+
+def describe_rules(rules: Sequence[CompiledRule]) -> list[Mapping[str, Any]]:
+    """A JSON-able view of compiled rules (for `rules check --json`)."""
+    return [
+        {
+            "name": r.name,
+            "enabled": r.enabled,
+            "mode": r.mode,
+            "line": r.line,
+            "conditions": r.condition.describe()["all"],
+            "actions": [
+                {"type": a.name, "params": a.params.model_dump(mode="json", exclude_none=True)}
+                for a in r.actions
+            ],
+        }
+        for r in rules
+    ]
+
+
+def flags_named(rules: Sequence[CompiledRule]) -> set[str]:
+    """Every flag the rules name, in their conditions and their actions (for `db reset`'s suggestions)."""
+    found: set[str] = set()
+
+    def walk(value: Any) -> None:
+        if isinstance(value, dict):
+            for key, inner in value.items():
+                if key == "flag" and isinstance(inner, str):
+                    found.add(inner)
+                walk(inner)
+        elif isinstance(value, list):
+            for inner in value:
+                walk(inner)
+
+    walk(describe_rules(rules))
+    return found

@@ -1,1 +1,0 @@
-"""Shared builders of the test world (synthetic data only)."""
