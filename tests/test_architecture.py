@@ -1,7 +1,7 @@
 """The house stays as it is built: dependencies point one way, the core owns its ports, no module grows past its
 budget, and a function-local import says why it is there.
 
-    domain, errors, retry  <-  config, logs, ports  <-  flags  <-  rules, delivery  <-  runner  <-  wiring
+    domain, errors, retry  <-  config, logs, ports  <-  flags  <-  rules, delivery  <-  summary  <-  runner  <-  wiring
                                                      <-  cli, handler, rule_fixtures
     adapters (database, notifications, naver) implement the ports: they import the core's leaves, never
     the engine, the runner or each other (naver never imports database)
@@ -47,7 +47,8 @@ ALLOWED: dict[str, tuple[str, ...]] = {
     "naver": ("domain", "errors", "config", "retry", "logs", "ports"),
     "rules": ("domain", "errors", "config", "logs", "ports", "flags", "delivery"),
     "delivery": ("domain", "errors", "ports", "flags"),
-    "runner": ("domain", "errors", "config", "logs", "ports", "flags", "rules"),
+    "summary": ("rules",),
+    "runner": ("domain", "errors", "config", "logs", "ports", "flags", "rules", "summary"),
 }
 
 

@@ -20,15 +20,15 @@ from naver_sms.flags.state import failed_flags
 from naver_sms.flags.store import UNREADABLE_ROW
 from naver_sms.logs import emit
 from naver_sms.ports import BookingSource, TelegramService
-from naver_sms.rules.context import ActionServicesBundle, NotificationRecord, RunScope, SmsRecord
+from naver_sms.rules.context import ActionServicesBundle, NotificationRecord, RunScope
 from naver_sms.rules.engine import RuleEngine
 from naver_sms.rules.facts import Facts
 from naver_sms.rules.plan import CompiledRule, Plan
 from naver_sms.rules.report import RunError, RunReport
+from naver_sms.summary import run_summary
 
 log = logging.getLogger("naver_sms.runner")
 
-NOTHING_TO_SEND = "문자 발송 대상 없음"
 RUN_FAILED = "요청중 오류 발생"
 LOGIN_NEEDS_A_PERSON = "네이버 로그인에 사람의 확인이 필요합니다: naver-sms login --interactive"
 
@@ -185,7 +185,7 @@ def run_once(
         if isinstance(exc, LoginBlocked):  # a person must act: say so where the owner looks
             report.summary = f"{RUN_FAILED}\n{LOGIN_NEEDS_A_PERSON}\n{exc}"
     if not report.summary:
-        report.summary = RUN_FAILED if report.failed else legacy_summary(report.sms)
+        report.summary = RUN_FAILED if report.failed else run_summary(report.sms, _store_names(rt.config))
     if not dry_run and rt.summary_channel is not None:
         _send_summary(rt.summary_channel, report)
     report.finished_at = rt.real_clock().astimezone(UTC)
@@ -228,18 +228,8 @@ def _report_failed_flags(plan: Plan, report: RunReport, at: datetime) -> None:
             )
 
 
-def legacy_summary(sms: Sequence[SmsRecord]) -> str:
-    """The legacy Telegram summary (legacy-behaviour.md §6): one line per SMS, in decision order."""
-    lines = []
-    for record in sms:
-        label = record.label or record.template
-        if record.status in ("sent", "outbox", "reconciled"):
-            lines.append(f"{record.phone} {label} 문자 발송 완료")
-        elif record.status == "failed":
-            lines.append(f"{record.phone} {label} 문자 발송 실패")
-        elif record.status == "unknown":  # SENS took it and did not answer: the next runs find out
-            lines.append(f"{record.phone} {label} 문자 발송 확인중")
-    return "\n".join(lines) if lines else NOTHING_TO_SEND
+def _store_names(config: AppConfig) -> dict[str, str]:
+    return {store.id: store.alias for store in config.stores.values()}
 
 
 def _send_summary(channel: TelegramService, report: RunReport) -> None:
