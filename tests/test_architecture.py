@@ -1,7 +1,7 @@
 """The house stays as it is built: dependencies point one way, the core owns its ports, no module grows past its
 budget, and a function-local import says why it is there.
 
-    domain, errors, retry  <-  config, logs, ports  <-  flags  <-  rules, delivery  <-  summary  <-  runner  <-  wiring
+    domain, errors, retry, json_codec  <-  config, logs, ports  <-  flags  <-  rules, delivery  <-  summary  <-  runner  <-  wiring
                                                      <-  cli, handler, rule_fixtures
     adapters (database, notifications, naver) implement the ports: they import the core's leaves, never
     the engine, the runner or each other (naver never imports database)
@@ -29,6 +29,7 @@ ALLOWED: dict[str, tuple[str, ...]] = {
     "domain": (),
     "errors": (),
     "retry": (),
+    "json_codec": (),
     "config": ("domain", "errors"),
     "logs": ("domain",),
     "ports": ("domain", "errors"),
@@ -38,13 +39,14 @@ ALLOWED: dict[str, tuple[str, ...]] = {
         "errors",
         "config",
         "retry",
+        "json_codec",
         "ports",
         "flags.store",
         "flags.machine",
         "flags.state",
     ),
     "notifications": ("domain", "errors", "config", "retry", "logs", "ports"),
-    "naver": ("domain", "errors", "config", "retry", "logs", "ports"),
+    "naver": ("domain", "errors", "config", "retry", "json_codec", "logs", "ports"),
     "rules": ("domain", "errors", "config", "logs", "ports", "flags", "delivery"),
     "delivery": ("domain", "errors", "ports", "flags"),
     "summary": ("rules",),

@@ -10,6 +10,7 @@ from typing import Any
 
 from naver_sms.domain.booking import Booking, BookingError, Store
 from naver_sms.errors import BookingSourceError
+from naver_sms.json_codec import loads
 from naver_sms.ports import FetchResult
 
 
@@ -36,7 +37,7 @@ def _read(file: Path) -> Any:
         line = data.count(b"\n", 0, exc.start) + 1
         raise bad(f"not UTF-8: the byte 0x{data[exc.start]:02x} at line {line} cannot be read") from None
     try:
-        return json.loads(text)
+        return loads(text)
     except json.JSONDecodeError as exc:
         raise bad(f"not JSON: {exc.msg} at line {exc.lineno} column {exc.colno}") from None
     except RecursionError:  # the decoder recurses per level: no booking object is nested that deep
