@@ -1,7 +1,8 @@
 """The house stays as it is built: dependencies point one way, the core owns its ports, no module grows past its
 budget, and a function-local import says why it is there.
 
-    domain, errors, retry, json_codec  <-  config, logs, ports  <-  flags  <-  rules, delivery  <-  summary  <-  runner  <-  wiring
+    domain, errors, retry, json_codec  <-  config, logs, ports  <-  flags  <-  rules, delivery  <-  planning,
+                                                                                   summary  <-  runner  <-  wiring
                                                      <-  cli, handler, rule_fixtures
     adapters (database, notifications, naver) implement the ports: they import the core's leaves, never
     the engine, the runner or each other (naver never imports database)
@@ -49,8 +50,19 @@ ALLOWED: dict[str, tuple[str, ...]] = {
     "naver": ("domain", "errors", "config", "retry", "json_codec", "logs", "ports"),
     "rules": ("domain", "errors", "config", "logs", "ports", "flags", "delivery"),
     "delivery": ("domain", "errors", "ports", "flags"),
+    "planning": ("domain", "errors", "config", "ports", "flags", "rules"),
     "summary": ("rules",),
-    "runner": ("domain", "errors", "config", "logs", "ports", "flags", "rules", "summary"),
+    "runner": (
+        "domain",
+        "errors",
+        "config",
+        "logs",
+        "ports",
+        "flags",
+        "rules",
+        "planning",
+        "summary",
+    ),
 }
 
 

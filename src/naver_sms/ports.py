@@ -9,7 +9,7 @@ A channel returns a receipt or raises a `DeliveryError`: `DeliveryRejected` (fin
 from __future__ import annotations
 
 import json
-from collections.abc import Collection, Mapping, Sequence
+from collections.abc import Collection, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any, Literal, Protocol, runtime_checkable
@@ -20,6 +20,7 @@ from naver_sms.domain.clock import KST
 __all__ = [
     "LOGIN_PAUSE_ID",
     "LOOKUP_MARGIN",
+    "BatchedBookingSource",
     "BookingSource",
     "ChannelReceipt",
     "FetchResult",
@@ -30,6 +31,8 @@ __all__ = [
     "SmsReceipt",
     "SmsService",
     "TelegramService",
+    "fetch_batches",
+    "merged",
 ]
 
 # --- channels -----------------------------------------------------------------------------------------------
@@ -142,6 +145,36 @@ class BookingSource(Protocol):
         """Confirmed (RC03) bookings from today on and completed (RC08) bookings of the recent window,
         for every store given. `now` is Korean wall-clock time."""
         ...
+
+
+@runtime_checkable
+class BatchedBookingSource(BookingSource, Protocol):
+    """A source that gives its bookings a part at a time (a store's, a file's): a run decides each part as it
+    comes and keeps only what is due (issue 12). `fetch` gives the same parts merged."""
+
+    def fetch_batches(self, stores: Sequence[Store], now: datetime) -> Iterator[FetchResult]:
+        """What `fetch` gives, as parts in `fetch`'s order; each `FetchResult.requests` counts the requests
+        made since the part before."""
+        ...
+
+
+def fetch_batches(source: BookingSource, stores: Sequence[Store], now: datetime) -> Iterator[FetchResult]:
+    """The bookings of `source` in parts: its own (`BatchedBookingSource`), or its whole `fetch` as one."""
+    if isinstance(source, BatchedBookingSource):
+        yield from source.fetch_batches(stores, now)
+    else:
+        yield source.fetch(stores, now)
+
+
+def merged(parts: Iterable[FetchResult]) -> FetchResult:
+    """Parts of a fetch as one result (`fetch` of a `BatchedBookingSource`)."""
+    whole = FetchResult()
+    for part in parts:
+        whole.bookings.extend(part.bookings)
+        whole.skipped.extend(part.skipped)
+        whole.failed_stores.update(part.failed_stores)
+        whole.requests += part.requests
+    return whole
 
 
 # --- the session store ----------------------------------------------------------------------------------------

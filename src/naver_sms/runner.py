@@ -8,21 +8,19 @@ from __future__ import annotations
 import logging
 import uuid
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
 from naver_sms.config.models import AppConfig
-from naver_sms.domain.booking import Booking, legacy_phone_key
+from naver_sms.domain.booking import Booking
 from naver_sms.domain.clock import KST, Clock, SystemClock
-from naver_sms.errors import LoginBlocked, RepositoryError
+from naver_sms.errors import LoginBlocked
 from naver_sms.flags.machine import FlagRepository
-from naver_sms.flags.state import failed_flags
-from naver_sms.flags.store import UNREADABLE_ROW
 from naver_sms.logs import emit
-from naver_sms.ports import BookingSource, TelegramService
+from naver_sms.planning import PlanBuilder
+from naver_sms.ports import BookingSource, TelegramService, fetch_batches
 from naver_sms.rules.context import ActionServicesBundle, NotificationRecord, RunScope
 from naver_sms.rules.engine import RuleEngine
-from naver_sms.rules.facts import Facts
 from naver_sms.rules.plan import CompiledRule, Plan
 from naver_sms.rules.report import RunError, RunReport
 from naver_sms.summary import run_summary
@@ -87,63 +85,52 @@ def new_report(rt: Runtime, run_id: str, *, dry_run: bool = False) -> RunReport:
     )
 
 
-def decide(rt: Runtime, report: RunReport, *, only_booking: str | None = None) -> Plan:
-    """Fetch, load state, evaluate: the plan of one run (steps 3-5), with what was skipped in `report`.
-    Raises what the source raises when it cannot give any booking (e.g. the login needs a person)."""
+def decide(
+    rt: Runtime, report: RunReport, *, only_booking: str | None = None, keep_all: bool = False
+) -> Plan:
+    """Fetch, load state, evaluate: the plan of one run (steps 3-5), with what was skipped in `report`. The
+    source's batches (a store's bookings) are decided as they come, and only the bookings a rule matches are
+    kept - every one with `keep_all` (a preview: `plan --explain`). Raises what the source raises when it
+    cannot give any booking (e.g. the login needs a person)."""
     stores = list(rt.config.stores.values())
     report.stores = len(stores)
     rt.progress("fetch", f"{len(stores)} stores from {rt.source.description}")
-    fetched = rt.source.fetch(stores, report.now)
-    bookings = fetched.bookings
-    if only_booking:
-        bookings = [b for b in bookings if only_booking in (b.booking_num, b.booking_id)]
-    report.bookings_fetched = len(bookings)
-    report.bookings_skipped = len(fetched.skipped)
-    for bad in fetched.skipped:
-        report.errors.append(RunError("booking", str(bad), booking_num=bad.booking_id))
-    for store_id, why in fetched.failed_stores.items():
-        report.errors.append(RunError("store", why, store_id=store_id))
-    rt.progress("decide", f"{len(bookings)} bookings x {len(rt.rules)} rules")
-    return build_plan(rt, report, bookings)
+    builder = _builder(rt, report, keep_all=keep_all)
+    skipped: list[RunError] = []
+    failed_stores: list[RunError] = []
+    for batch in fetch_batches(rt.source, stores, report.now):
+        bookings = batch.bookings
+        if only_booking:
+            bookings = [b for b in bookings if only_booking in (b.booking_num, b.booking_id)]
+        report.bookings_fetched += len(bookings)
+        report.bookings_skipped += len(batch.skipped)
+        skipped.extend(RunError("booking", str(bad), booking_num=bad.booking_id) for bad in batch.skipped)
+        failed_stores.extend(RunError("store", why, store_id=sid) for sid, why in batch.failed_stores.items())
+        builder.add(bookings)
+    report.errors.extend(skipped)
+    report.errors.extend(failed_stores)
+    rt.progress("decide", f"{report.bookings_fetched} bookings x {len(rt.rules)} rules")
+    return builder.plan()
 
 
 def build_plan(rt: Runtime, report: RunReport, bookings: Sequence[Booking]) -> Plan:
-    """Load the records of `bookings` in batches and evaluate every rule: no side effects."""
-    keys = [(b.booking_num, b.phone) for b in bookings]
-    # rows the legacy job wrote for 10-digit and 02 numbers have another key (legacy_phone_key): read both
-    old_keys = {b.booking_num: old for b in bookings if (old := legacy_phone_key(b.phone_digits)) != b.phone}
-    loaded = rt.repo.load(keys + [(num, old) for num, old in old_keys.items()])
-    report.read_calls += loaded.read_calls
-    facts = []
-    unread: list[RunError] = []
-    read_at = rt.real_clock()
-    for booking in bookings:
-        key = (booking.booking_num, booking.phone)
-        if key not in loaded.records and key not in loaded.errors and booking.booking_num in old_keys:
-            old_key = (booking.booking_num, old_keys[booking.booking_num])
-            if old_key in loaded.records or old_key in loaded.errors:
-                booking, key = replace(booking, phone=old_key[1]), old_key  # keep writing to the row it has
-        if key in loaded.errors:  # a read error is never "not in the database" (legacy-behaviour.md §7)
-            unread.append(
-                RunError(
-                    "record_read",
-                    loaded.errors[key],
-                    booking_num=booking.booking_num,
-                    store_id=booking.store_id,
-                )
-            )
-            continue
-        store = rt.config.store(booking.store_id)
-        facts.append(
-            Facts(booking, loaded.records.get(key), report.now, store, rt.config.option_keywords, read_at)
-        )
-    if unread and not facts and not any(e.message.startswith(UNREADABLE_ROW) for e in unread):
-        # not one row could be read, and not for damaged rows: the state store itself is down or misnamed
-        raise RepositoryError(
-            f"the state store could not be read for any of the {len(unread)} bookings: {unread[0].message}"
-        )
-    report.errors.extend(unread)
-    return rt.engine.evaluate(rt.rules, facts)
+    """Load the records of `bookings` in batches and evaluate every rule: no side effects. The plan keeps
+    every booking's evaluations."""
+    builder = _builder(rt, report, keep_all=True)
+    builder.add(bookings)
+    return builder.plan()
+
+
+def _builder(rt: Runtime, report: RunReport, *, keep_all: bool) -> PlanBuilder:
+    return PlanBuilder(
+        repo=rt.repo,
+        engine=rt.engine,
+        rules=rt.rules,
+        config=rt.config,
+        report=report,
+        real_clock=rt.real_clock,
+        keep_all=keep_all,
+    )
 
 
 def act(rt: Runtime, plan: Plan, report: RunReport, *, dry_run: bool = False) -> None:
@@ -163,7 +150,7 @@ class Preview:
 def preview(rt: Runtime, *, run_id: str | None = None, only_booking: str | None = None) -> Preview:
     """The plan of a run, its actions previewed: nothing is sent or written. Raises what `decide` raises."""
     report = new_report(rt, run_id or new_run_id(), dry_run=True)
-    plan = decide(rt, report, only_booking=only_booking)
+    plan = decide(rt, report, only_booking=only_booking, keep_all=True)
     act(rt, plan, report, dry_run=True)
     return Preview(plan, report)
 
@@ -178,7 +165,7 @@ def run_once(
         plan = decide(rt, report, only_booking=only_booking)
         rt.progress("act", "dry run: nothing is sent or written" if dry_run else rt.mode)
         act(rt, plan, report, dry_run=dry_run)
-        _report_failed_flags(plan, report, rt.real_clock())
+        _report_failed_flags(plan, report)
     except Exception as exc:  # the run itself failed: report it, send the legacy failure line
         report.failed = f"{type(exc).__name__}: {exc}"
         emit(log, logging.ERROR, "run_failed", run_id=report.run_id, error=report.failed)
@@ -202,30 +189,25 @@ def run_once(
     return report
 
 
-def _report_failed_flags(plan: Plan, report: RunReport, at: datetime) -> None:
+def _report_failed_flags(plan: Plan, report: RunReport) -> None:
     """A flag failed for good is reported on every run until an operator resets it (product.md) - also when
     no rule matches its booking any more. A send refused for that reason in this run reported it already."""
     reported = {
         (s.booking_num, s.flag) for s in report.sms if s.error and s.error.startswith("FlagFailedForGood")
     }
-    seen: set[str] = set()
-    for facts in plan.facts:
-        if facts.record is None or facts.booking.booking_num in seen:
+    for booking, state in plan.failed:
+        num = booking.booking_num
+        if (num, state.flag) in reported:
             continue
-        seen.add(facts.booking.booking_num)
-        num = facts.booking.booking_num
-        for state in failed_flags(facts.record, at):
-            if (num, state.flag) in reported:
-                continue
-            report.errors.append(
-                RunError(
-                    "flag_failed",
-                    f"{state.flag} failed for good after {state.attempts} attempts: {state.last_error or ''} "
-                    f"(reset: naver-sms db reset {num} {state.flag})",
-                    booking_num=num,
-                    store_id=facts.booking.store_id,
-                )
+        report.errors.append(
+            RunError(
+                "flag_failed",
+                f"{state.flag} failed for good after {state.attempts} attempts: {state.last_error or ''} "
+                f"(reset: naver-sms db reset {num} {state.flag})",
+                booking_num=num,
+                store_id=booking.store_id,
             )
+        )
 
 
 def _store_names(config: AppConfig) -> dict[str, str]:

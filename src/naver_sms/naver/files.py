@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -11,7 +11,10 @@ from typing import Any
 from naver_sms.domain.booking import Booking, BookingError, Store
 from naver_sms.errors import BookingSourceError
 from naver_sms.json_codec import loads
-from naver_sms.ports import FetchResult
+from naver_sms.ports import FetchResult, merged
+
+#: bookings mapped and handed on at a time: a run decides them and lets them go before the next ones
+BATCH = 500
 
 
 class BookingFileError(BookingError):
@@ -63,32 +66,44 @@ class JsonFileSource:
         raise BookingSourceError(f"no such bookings file or directory: {self.path}")
 
     def fetch(self, stores: Sequence[Store], now: datetime) -> FetchResult:
+        return merged(self.fetch_batches(stores, now))
+
+    def fetch_batches(self, stores: Sequence[Store], now: datetime) -> Iterator[FetchResult]:
+        """One file at a time, in parts of `BATCH` bookings: a file's parsed JSON is let go as it is mapped,
+        so a run holds one file's objects at most (give a large export as several files)."""
         wanted = {s.id for s in stores}
-        result = FetchResult()
         seen: set[str] = set()
         for file in self._files():
+            part = FetchResult()
             try:
                 data = _read(file)
             except BookingFileError as exc:
-                result.skipped.append(exc)
+                part.skipped.append(exc)
+                yield part
                 continue
             if not isinstance(data, list):
-                result.skipped.append(
+                part.skipped.append(
                     BookingFileError(
                         f"expected a JSON array of bookings, got a JSON {_json_kind(data)}", file=file.name
                     )
                 )
+                yield part
                 continue
-            for obj in data:
+            data.reverse()  # popped from the end: each object is let go once mapped
+            while data:
+                obj = data.pop()
                 try:
                     booking = Booking.from_naver(obj)
                 except BookingError as exc:
-                    result.skipped.append(exc.in_file(file.name))
+                    part.skipped.append(exc.in_file(file.name))
                     continue
                 if booking.store_id in wanted and booking.booking_num not in seen:
                     seen.add(booking.booking_num)
-                    result.bookings.append(booking)
-        return result
+                    part.bookings.append(booking)
+                    if len(part.bookings) >= BATCH:
+                        yield part
+                        part = FetchResult()
+            yield part
 
 
 def _json_kind(value: Any) -> str:
