@@ -52,6 +52,7 @@ ALLOWED: dict[str, tuple[str, ...]] = {
     "delivery": ("domain", "errors", "ports", "flags"),
     "planning": ("domain", "errors", "config", "ports", "flags", "rules"),
     "summary": ("rules",),
+    "gc_policy": (),
     "runner": (
         "domain",
         "errors",
@@ -62,6 +63,7 @@ ALLOWED: dict[str, tuple[str, ...]] = {
         "rules",
         "planning",
         "summary",
+        "gc_policy",
     ),
 }
 

@@ -16,6 +16,7 @@ from naver_sms.domain.booking import Booking
 from naver_sms.domain.clock import KST, Clock, SystemClock
 from naver_sms.errors import LoginBlocked
 from naver_sms.flags.machine import FlagRepository
+from naver_sms.gc_policy import run_gc
 from naver_sms.logs import emit
 from naver_sms.planning import PlanBuilder
 from naver_sms.ports import BookingSource, TelegramService, fetch_batches
@@ -162,9 +163,10 @@ def run_once(
     itself failed (the source as a whole, the state store). A dry run previews the actions instead."""
     report = new_report(rt, run_id or new_run_id(), dry_run=dry_run)
     try:
-        plan = decide(rt, report, only_booking=only_booking)
-        rt.progress("act", "dry run: nothing is sent or written" if dry_run else rt.mode)
-        act(rt, plan, report, dry_run=dry_run)
+        with run_gc():  # the collector set for a run's shape (naver_sms.gc_policy)
+            plan = decide(rt, report, only_booking=only_booking)
+            rt.progress("act", "dry run: nothing is sent or written" if dry_run else rt.mode)
+            act(rt, plan, report, dry_run=dry_run)
         _report_failed_flags(plan, report)
     except Exception as exc:  # the run itself failed: report it, send the legacy failure line
         report.failed = f"{type(exc).__name__}: {exc}"
