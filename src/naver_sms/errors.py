@@ -198,7 +198,6 @@ class DeliveryError(NaverSmsError):
         self.provider_message = provider_message
         super().__init__(f"{channel}: {message}")
 
-
     def with_text(self, transform: Callable[[str], str]) -> Self:
         """The same error (class, channel, status, cause) with its texts passed through `transform` - e.g.
         a provider's answer that echoed a customer's name, masked once the name is known."""

@@ -114,7 +114,7 @@ def clear_secret_cache() -> None:
     """Forget every fetched secret and provider (tests)."""
     with _providers_lock:
         for provider in _providers.values():
-            provider.clear_cache()
+            provider.clear_cache()  # type: ignore[no-untyped-call]
         _providers.clear()
 
 

@@ -38,9 +38,9 @@ from naver_sms.database.dynamo_target import (
 )
 from naver_sms.database.sessions import SessionTable
 from naver_sms.errors import RecordMissing, RepositoryError
-from naver_sms.logs import mask_bodies
 from naver_sms.flags.machine import FlagRepository
 from naver_sms.flags.store import Expect, RecordKey, matches
+from naver_sms.logs import mask_bodies
 from naver_sms.retry import Again, RetryPolicy, Sleep, retry_call
 
 #: the loggers of botocore and urllib3 that write request or response bodies at DEBUG

@@ -157,7 +157,7 @@ def _run_actions(rule: CompiledRule, ctx: ActionContext, report: RunReport) -> N
                 )
             )
             if getattr(err.original_error, "stops_run", False):  # e.g. credentials refused: the run fails
-                raise err.original_error
+                raise err.original_error from None
             return
         report.actions[(rule.name, action.name, result.status)] += 1
         _record(report, result)
