@@ -53,6 +53,7 @@ DynamoClientFactory = Callable[["DynamoTarget"], Any]
 __all__ = [
     "Configuration",
     "State",
+    "alert_channel",
     "build_runtime",
     "compile_config",
     "fixture_runtimes",
@@ -253,6 +254,18 @@ def build_runtime(
     if progress is not None:
         runtime.progress = progress
     return runtime, state
+
+
+def alert_channel(settings: Settings, state: State | None, *, run_id: str) -> TelegramService:
+    """The owner's Telegram outside a run (`serve`'s alerts): the Bot API when live, the outbox otherwise
+    (the state's, or an in-memory one when no state could be opened). Disabled when Telegram is off."""
+    if settings.live:
+        # httpx and the Telegram client: only a live process alerts through the Bot API
+        from naver_sms.notifications.telegram_service import TelegramClient
+
+        return TelegramClient.from_settings(settings)
+    outbox = state.outbox if state is not None else SqliteOutboxStore(SqliteDatabase(":memory:"))
+    return OutboxTelegram(outbox, run_id=run_id, enabled=settings.telegram_enabled, clock=SystemClock())
 
 
 def fixture_runtimes(config_dir: Path) -> Callable[[BookingSource, Clock], Runtime]:
