@@ -258,12 +258,18 @@ def build_runtime(
 
 def alert_channel(settings: Settings, state: State | None, *, run_id: str) -> TelegramService:
     """The owner's Telegram outside a run (`serve`'s alerts): the Bot API when live, the outbox otherwise
-    (the state's, or an in-memory one when no state could be opened). Disabled when Telegram is off."""
+    (of `state`, or of the state of `settings`, or an in-memory one when it cannot be opened). Disabled when
+    Telegram is off."""
     if settings.live:
         # httpx and the Telegram client: only a live process alerts through the Bot API
         from naver_sms.notifications.telegram_service import TelegramClient
 
         return TelegramClient.from_settings(settings)
+    if state is None:
+        try:
+            state = open_state(settings)
+        except Exception:  # the state cannot be opened (that may be why): the alert still goes somewhere
+            state = None
     outbox = state.outbox if state is not None else SqliteOutboxStore(SqliteDatabase(":memory:"))
     return OutboxTelegram(outbox, run_id=run_id, enabled=settings.telegram_enabled, clock=SystemClock())
 
