@@ -102,7 +102,9 @@ class Runtime:
 
 
 def new_run_id() -> str:
-    return datetime.now(UTC).strftime("%Y%m%dT%H%M%S") + "-" + uuid.uuid4().hex[:8]
+    # `Z` (UTC) keeps the time's digits apart from the random part: `T001955-3599...` reads as a phone number
+    # to the masking of every log line (naver_sms.logs)
+    return datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ") + "-" + uuid.uuid4().hex[:8]
 
 
 def new_report(rt: Runtime, run_id: str, *, dry_run: bool = False) -> RunReport:
