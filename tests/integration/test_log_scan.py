@@ -24,7 +24,7 @@ from naver_sms.notifications.sms_service import SensClient
 from naver_sms.notifications.telegram_service import TelegramClient
 from naver_sms.runner import run_once
 from naver_sms.wiring import build_runtime
-from tests.integration.conftest import CONFIG_DIR, Channels, config_with_rules
+from tests.integration.conftest import Channels, config_with_rules
 from tests.standins.naver import make_booking
 from tests.standins.server import serve_wsgi
 
