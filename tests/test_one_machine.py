@@ -150,7 +150,7 @@ def test_serve_finishes_the_send_in_flight_sends_the_summary_and_exits_0_on_a_si
         # WHEN the supervisor stops it while the SMS is in flight, and SENS then answers
         proc.send_signal(signum)
         stand_in.release()
-        out, errors = proc.communicate(timeout=60)
+        _, errors = proc.communicate(timeout=60)
     finally:
         if proc.poll() is None:
             proc.kill()

@@ -122,7 +122,7 @@ def test_an_invalid_first_upload_refuses_to_run(
 ) -> None:
     s3, name = bucket
     _upload(s3, name, **{"rules.yaml": "rulez: []\n"})
-    with pytest.raises(ConfigError, match="rules.yaml"):
+    with pytest.raises(ConfigError, match=r"rules\.yaml"):
         _run(_settings(moto_endpoint, name, tmp_path))
 
 

@@ -207,7 +207,7 @@ def test_no_phone_name_or_secret_in_any_log_record_at_debug_with_faults(
     channels.slack.fail_next(500, "internal_error")
     # WHEN two live runs go (the second retries what the first could not send)
     for run in range(2):
-        runtime, state = build_runtime(settings, clock=FixedClock(now), run_id=f"scan-{backend}-{run}")
+        runtime, _ = build_runtime(settings, clock=FixedClock(now), run_id=f"scan-{backend}-{run}")
         runtime.services = replace(runtime.services, **_fast(settings, url, app))
         runtime.summary_channel = runtime.services.telegram_service
         try:
