@@ -35,13 +35,10 @@ from naver_sms.config.loader import RULES_FILE, STORES_FILE, TEMPLATES_FILE
 from naver_sms.errors import ConfigError, NaverSmsError
 from naver_sms.logs import emit
 
-__all__ = ["CONFIG_INVALID_NOTICE", "ConfigSource", "Resolved", "S3Location", "is_s3_url", "local_version"]
-
 log = logging.getLogger("naver_sms.config_source")
 
 T = TypeVar("T")
 
-S3_SCHEME = "s3://"
 #: the prefix of the last valid configuration, at the top of the configuration's bucket
 LAST_VALID_PREFIX = "last-valid/"
 MANIFEST = "manifest.json"
@@ -50,10 +47,6 @@ CONFIG_INVALID_NOTICE = (
     "설정 파일 오류: 마지막 정상 설정({version})으로 실행했습니다. 올린 설정을 고쳐 주세요: {error}"
 )
 CONFIG_UNREADABLE_NOTICE = "설정을 읽을 수 없어 마지막 정상 설정({version})으로 실행했습니다: {error}"
-
-
-def is_s3_url(value: str | Path) -> bool:
-    return str(value).strip().lower().startswith(S3_SCHEME)
 
 
 @dataclass(frozen=True)

@@ -1,26 +1,11 @@
-"""AWS Lambda entry point: the same runner as the CLI, with Powertools logging and metrics.
+"""AWS Lambda entry point (EventBridge, every 20 minutes): the CLI's runner with Powertools logging and metrics.
 
-EventBridge invokes it every 20 minutes. Settings come from the environment and Secrets Manager
-(`NAVER_SMS_SECRET_NAMES`); live sending needs `NAVER_SMS_LIVE=true` set on the function - never implied.
-
-What an invocation makes visible (docs/operations.md, "What to watch"):
-- **the result**: `ok: false` when the run itself failed (Naver login, state store, configuration,
-  credentials) - with `RunFailed` = 1, whose alarm fires after two such runs. A failed run is *reported*,
-  not raised: a raise would fire `Errors` and the failed-runs queue on the first one, and a Naver hiccup is
-  not a crash. **A crash** (an exception the run could not report) and **a timeout** are raised / cut short:
-  Lambda counts both in `Errors`; a crash still flushes its metrics (`RunFailed` = 1) and logs its traceback
-  first, and a timeout is preceded by a `run_timing_out` line and `RunFailed` = 1 (the watchdog).
-- **metrics** (namespace NaverSms): per run, with exactly the dimension `service` that the alarms assume
-  (deploy/template.yaml, `HandlerMetrics`): `RunFailed`, `SmsSent`, `SmsFailed`, `Errors`, `LoginFailed`,
-  `ConfigInvalid`, `AuthFailed`; and, each in a record of its own so the alarms' set stays untouched,
-  `SmsByKind` by `kind` (the template's name) and `status`, and `ErrorsByKind` by `kind` - bounded values,
-  never a booking or a phone.
-- **logs**: every line of the invocation carries `run_id` and `request_id` (`naver_sms.logs`), and
-  `run_report` lists the counts, the configuration's version and each error (kind, rule, store, booking),
-  phone numbers and names masked.
-
-Importing this module loads Powertools' logger and metrics only: the rest of the package is imported by the
-first invocation (cold start, bench/coldstart.py).
+What an invocation makes visible (docs/operations.md, "What to watch"): a run that failed as a whole returns
+`ok: false` with `RunFailed` = 1 (reported, not raised: its alarm wants two in a row); a crash is raised after
+its metrics and traceback went out, and a run about to time out is told by the watchdog - Lambda counts both
+in `Errors`. The run-level metrics keep exactly the dimension `service` the alarms assume (deploy/template.yaml,
+`HandlerMetrics`); by kind and status they are records of their own. Every log line carries `run_id` and
+`request_id`. Importing this module loads Powertools only: the package comes with the first invocation.
 """
 
 from __future__ import annotations
@@ -40,8 +25,6 @@ if TYPE_CHECKING:
     from naver_sms.domain.clock import Clock
     from naver_sms.rules.report import RunReport
     from naver_sms.wiring import State
-
-__all__ = ["LambdaHandler", "lambda_handler"]
 
 SERVICE = "naver-sms"
 NAMESPACE = "NaverSms"

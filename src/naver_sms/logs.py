@@ -1,19 +1,9 @@
-"""Log lines: masked JSON events, the run they belong to, and where they go.
+"""Every log line about a booking is one JSON object written here, personal data masked (domain.privacy).
 
-Every log line the package writes about a booking is one JSON object written by `emit`; phone numbers become
-`010-****-5678` and names `홍*동` (`naver_sms.domain.privacy`, legacy-behaviour.md §7). Secrets are never
-passed to a logger at all.
-
-Every record of the process - the package's own, and every library's (botocore, urllib3, httpx, selenium) -
-passes through one record factory, installed when this module is imported:
-
-- it carries the run it belongs to: `run_id` and, on Lambda, `request_id` (`log_context`, set by the runner
-  and the handler), so a line can be traced to its run in CloudWatch Logs Insights or journald;
-- its message is masked: every phone number in it, whatever the logger and whatever the level (a net under
-  the masking the callers do themselves - a library's debug line is nobody's caller).
-
-`configure_logging` is the entry points' choice of level and format (text for people, JSON for `serve` under
-a supervisor); on Lambda the runtime's own JSON handler carries the same attributes.
+Every record of the process - the package's and every library's - passes one record factory (installed on
+import): it carries its run (`run_id`, `request_id`: `log_context`) and its phone numbers are masked, whatever
+the logger and the level. `BodyMasking` is for an SDK's request bodies (installed by the adapter);
+`configure_logging` is the entry points' level and format.
 """
 
 from __future__ import annotations
@@ -29,16 +19,6 @@ from contextvars import ContextVar
 from typing import Any
 
 from naver_sms.domain.privacy import mask_text
-
-__all__ = [
-    "LOG_FORMATS",
-    "BodyMasking",
-    "configure_logging",
-    "current_context",
-    "emit",
-    "log_context",
-    "parse_level",
-]
 
 LOG_FORMATS = ("text", "json")
 

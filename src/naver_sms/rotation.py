@@ -24,8 +24,6 @@ from naver_sms.errors import CredentialsRefused, DeliveryError
 from naver_sms.logs import emit
 from naver_sms.ports import ChannelReceipt, SmsMessage, SmsReceipt, SmsService, TelegramService
 
-__all__ = ["AUTH_STATUSES", "RefreshingSms", "RefreshingTelegram"]
-
 log = logging.getLogger("naver_sms.rotation")
 
 #: the answers that say "not these credentials" (SENS's API gateway, Telegram's Bot API)

@@ -1,21 +1,10 @@
 """The `naver-sms` command: a thin layer over the runner (same core as the Lambda handler).
 
-One module per command or command group - it parses options and renders results; everything else is the
-core's. A new command is a function in a module of its own, registered below:
+One module per command or command group, registered below: it parses options and renders results (with
+`naver_sms.cli.common`); everything else is the core's. With `--json`, stdout carries exactly one JSON object.
 
-    run.py      run, plan          common.py   consoles, options, seams, settings, errors and exit codes,
-    rules.py    rules check|test               rendering for people (the report, times, masked JSON)
-    history.py  history
-    db.py       db init|reset
-    login.py    login
-    serve.py    serve
-
-Logging (every command): `--log-level LEVEL` (or `NAVER_SMS_LOG_LEVEL`; default warning) and `--log-format
-text|json` (or `NAVER_SMS_LOG_FORMAT`; JSON lines for `serve` under a supervisor). Phone numbers and names
-stay masked at every level (naver_sms.logs).
-
-Exit codes: 0 done; 1 the run itself failed (see the report's `failed`); 2 invalid configuration or usage.
-With `--json`, stdout carries exactly one JSON object and nothing else; people get tables on stderr/stdout.
+Logging, for every command: `--log-level` / `NAVER_SMS_LOG_LEVEL` and `--log-format text|json` /
+`NAVER_SMS_LOG_FORMAT` (naver_sms.logs: personal data masked at every level).
 """
 
 from __future__ import annotations
@@ -28,8 +17,6 @@ import typer
 from naver_sms.cli import db, history, login, rules, run, serve
 from naver_sms.cli.common import Seams
 from naver_sms.logs import LOG_FORMATS, configure_logging, parse_level
-
-__all__ = ["Seams", "app", "main"]
 
 app = typer.Typer(add_completion=False, no_args_is_help=True, help=__doc__.splitlines()[0] if __doc__ else "")
 

@@ -32,8 +32,6 @@ from naver_sms.logs import log_context
 from naver_sms.rules.plan import Evaluation
 from naver_sms.runner import Preview, preview, run_once
 
-__all__ = ["plan", "run"]
-
 
 def run(
     ctx: typer.Context,

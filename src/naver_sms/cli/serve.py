@@ -46,8 +46,6 @@ from naver_sms.rules.report import RunReport
 from naver_sms.runner import new_run_id, run_once
 from naver_sms.wiring import State, alert_channel
 
-__all__ = ["serve"]
-
 log = logging.getLogger("naver_sms.serve")
 
 CONFIG_INVALID_ALERT = "설정 파일 오류로 실행을 건너뜁니다 (고칠 때까지 20분마다 다시 확인합니다):\n{error}"

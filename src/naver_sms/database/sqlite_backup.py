@@ -17,8 +17,6 @@ from pathlib import Path
 
 from naver_sms.errors import RepositoryError
 
-__all__ = ["BackupResult", "backup_sqlite", "check_sqlite"]
-
 
 @dataclass(frozen=True, slots=True)
 class BackupResult:
