@@ -1,7 +1,10 @@
 """Cold start of the Lambda handler (issue 8, item 12): import time and first invocation, each in a fresh
 process, several times (median); and the image's size when the image exists.
 
-    .venv/bin/python bench/coldstart.py [--runs 7] [--importtime] [--image naver-sms:test]
+    .venv/bin/python bench/coldstart.py [--runs 7] [--importtime] [--image naver-sms:test] [--src PATH]
+
+`--src PATH` measures another checkout's package (its `src/`, put first on PYTHONPATH): e.g. before a change,
+`git worktree add /tmp/before <commit> && python -m compileall -q /tmp/before/src` then `--src /tmp/before/src`.
 
 (a) `import naver_sms.handler` in a fresh interpreter (what Lambda's init phase pays before the first
     event), measured inside the process with perf_counter around the import; with --importtime, the
@@ -42,7 +45,13 @@ print(t1 - t0, t2 - t1)
 """
 
 
+SRC: str | None = None  # --src
+
+
 def _python(code: str, env: dict[str, str] | None = None) -> str:
+    env = dict(os.environ if env is None else env)
+    if SRC:
+        env["PYTHONPATH"] = SRC
     done = subprocess.run(
         [sys.executable, "-c", code], capture_output=True, text=True, check=True, cwd=ROOT, env=env
     )
@@ -77,9 +86,10 @@ def first_invocations(runs: int) -> tuple[list[float], list[float]]:
 
 
 def heaviest(limit: int = 12) -> list[str]:
+    env = {**os.environ, **({"PYTHONPATH": SRC} if SRC else {})}
     done = subprocess.run(
         [sys.executable, "-X", "importtime", "-c", "import naver_sms.handler"],
-        capture_output=True, text=True, check=True, cwd=ROOT,
+        capture_output=True, text=True, check=True, cwd=ROOT, env=env,
     )  # fmt: skip
     rows = []
     for line in done.stderr.splitlines():
@@ -104,8 +114,12 @@ def main() -> None:
     parser.add_argument("--runs", type=int, default=7)
     parser.add_argument("--importtime", action="store_true", help="list the heaviest modules of one import")
     parser.add_argument("--image", default="naver-sms:test")
+    parser.add_argument("--src", help="measure the package under this src/ directory instead")
     args = parser.parse_args()
-    print(f"python {sys.version.split()[0]}, {args.runs} fresh processes each")
+    global SRC
+    SRC = args.src
+    where = f" of {SRC}" if SRC else ""
+    print(f"python {sys.version.split()[0]}, {args.runs} fresh processes each{where}")
     print(f"(a) import naver_sms.handler: {_ms(import_times(args.runs))}")
     imports, invocations = first_invocations(args.runs)
     print(f"(b) first invocation (sandbox, example bookings): {_ms(invocations)}; its import {_ms(imports)}")
