@@ -41,6 +41,7 @@ ALLOWED: dict[str, tuple[str, ...]] = {
         "config",
         "retry",
         "json_codec",
+        "logs",
         "ports",
         "flags.store",
         "flags.machine",
