@@ -43,7 +43,11 @@ def world(tmp_path: Path) -> tuple[Runtime, State, list[dict[str, Any]]]:
     for i in range(0, 24, 3):
         extra: dict[str, Any] = {"confirm_sms_request_id": f"RQ-{i}"}
         if i == 9:
-            extra |= {"remind_sms_failed": True, "remind_sms_attempts": 3, "remind_sms_last_error": "SENS 500"}
+            extra |= {
+                "remind_sms_failed": True,
+                "remind_sms_attempts": 3,
+                "remind_sms_last_error": "SENS 500",
+            }
         state.repo.create(
             BookingRecord(
                 f"{1000001 + i % 4}_{900000200 + i}",
