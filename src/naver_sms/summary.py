@@ -1,4 +1,4 @@
-"""The run's Telegram summary (legacy-behaviour.md §6; docs/operations.md, "The Telegram summary").
+"""The run's Telegram summary (legacy-behaviour.md §6; docs/operations.md, "Large chains").
 
 The legacy summary is one line per SMS, in the order of the decisions - byte for byte what the legacy job
 posted, whenever it fits in one Telegram message (4,096 characters). A run with more to say (a first run over a
