@@ -10,13 +10,14 @@ Credentials never switch anything on by themselves: sending for real needs `live
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from naver_sms.config.loader import load_config
 from naver_sms.config.models import AppConfig
+from naver_sms.config.opt_out import FileOptOut
 from naver_sms.config.settings import Settings, check_db_target, is_dynamo_url
 from naver_sms.database.sqlite_repository import (
     SqliteDatabase,
@@ -34,11 +35,12 @@ from naver_sms.notifications.outbox import (
     OutboxStore,
     OutboxTelegram,
 )
-from naver_sms.ports import BookingSource, SessionRepository
+from naver_sms.ports import BookingSource, OptOutList, SessionRepository
 from naver_sms.rules.actions import register_actions
+from naver_sms.rules.changes import on_demand
 from naver_sms.rules.context import ActionServicesBundle
 from naver_sms.rules.engine import RuleEngine
-from naver_sms.rules.plan import CompiledRule
+from naver_sms.rules.plan import CompiledRule, statuses_asked
 from naver_sms.runner import Runtime
 
 if TYPE_CHECKING:
@@ -47,7 +49,14 @@ if TYPE_CHECKING:
 #: makes the DynamoDB client of a target (default: boto3's, `make_client`) - the seam of the CLI's tests
 DynamoClientFactory = Callable[["DynamoTarget"], Any]
 
-__all__ = ["State", "build_runtime", "compile_config", "fixture_runtimes", "open_state"]
+__all__ = [
+    "State",
+    "build_runtime",
+    "compile_config",
+    "fixture_runtimes",
+    "open_state",
+    "statuses_fetched_on_demand",
+]
 
 
 @dataclass
@@ -98,6 +107,16 @@ def compile_config(config_dir: Path) -> tuple[AppConfig, RuleEngine, tuple[Compi
     engine = RuleEngine()
     register_actions(engine)  # the services come with each run's scope (Runtime.scope)
     return config, engine, engine.compile(config)
+
+
+def statuses_fetched_on_demand(rules: tuple[CompiledRule, ...]) -> tuple[str, ...]:
+    """The statuses fetched only on demand (RC02, RC04) that an enabled rule asks about: none by default."""
+    return on_demand(frozenset().union(*(statuses_asked(r.condition) for r in rules if r.enabled)))
+
+
+def _opt_out(config: AppConfig) -> OptOutList | None:
+    """The opt-out list of the configuration (config/opt-out.txt), read again by every run."""
+    return FileOptOut(config.opt_out_file) if config.opt_out_file is not None else None
 
 
 def _live_services(settings: Settings, state: State, real_clock: Clock) -> ActionServicesBundle:
@@ -160,6 +179,7 @@ def build_runtime(
         services = _live_services(settings, state, real)
     else:
         services = _sandbox_services(state.repo, state.outbox, run_id, real, settings)
+    services = replace(services, opt_out=_opt_out(config))
     source: BookingSource
     if settings.bookings_path is not None:
         source = JsonFileSource(settings.bookings_path)
@@ -173,7 +193,9 @@ def build_runtime(
                 file="settings",
                 field="bookings_path",
             )
-        source = NaverBookingSource.from_settings(settings, state.sessions)
+        source = NaverBookingSource.from_settings(
+            settings, state.sessions, changes=statuses_fetched_on_demand(rules)
+        )
     runtime = Runtime(
         config=config,
         engine=engine,
@@ -199,6 +221,7 @@ def fixture_runtimes(config_dir: Path) -> Callable[[BookingSource, Clock], Runti
         db = SqliteDatabase(":memory:")
         real = SystemClock()
         services = _sandbox_services(SqliteRepository(db), SqliteOutboxStore(db), "fixture", real)
+        services = replace(services, opt_out=_opt_out(config))
         return Runtime(config, engine, rules, source, services, clock, "sandbox", real_clock=real)
 
     return make

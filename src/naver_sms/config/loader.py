@@ -4,6 +4,7 @@
                            option keywords
     config/templates.yaml  SMS templates (type, contentType, subject, text, label)
     config/rules.yaml      the rules (compiled and validated by the rule engine)
+    config/opt-out.txt     optional: numbers that refused advertising, one a line (config.opt_out)
 
 Every error names the file, the line, the field and - where a name was misspelt - a suggestion. All errors
 of a load are collected and raised together (`ConfigErrors`).
@@ -18,7 +19,9 @@ from typing import Any, TypeVar
 
 from pydantic import BaseModel, ValidationError
 
+from naver_sms.config.advertising import advertising_problems
 from naver_sms.config.models import AppConfig, SmsTemplate, StoreEntry, StoresFile, TemplatesFile
+from naver_sms.config.opt_out import OPT_OUT_FILE, read_opt_out
 from naver_sms.config.yaml_lines import LineDict, line_of, load_yaml
 from naver_sms.domain.booking import Store
 from naver_sms.domain.sms_text import (
@@ -169,6 +172,10 @@ def _check_template(
                 field=f"sms.{name}.subject",
             )
         )
+    if tpl.content_type == "AD":
+        sender = default_subject.removesuffix(" 안내").strip() or "상호"
+        for problem in advertising_problems(tpl.text, sender=sender):
+            errors.append(ConfigError(problem, file=file, line=line, field=f"sms.{name}.text"))
     odd = non_euc_kr_chars(tpl.text + subject)
     if odd:
         shown = " ".join(f"{c!r}(U+{ord(c):04X})" for c in odd)
@@ -248,6 +255,14 @@ def load_config(config_dir: Path | str) -> AppConfig:
             sender=entry.sender,
             templates=MappingProxyType(dict(entry.templates)),
         )
+    opt_out_path = config_dir / OPT_OUT_FILE
+    if opt_out_path.exists():
+        try:
+            read_opt_out(opt_out_path)
+        except ConfigErrors as exc:
+            errors.extend(exc.errors)
+        except ConfigError as exc:
+            errors.append(exc)
     if errors:
         raise ConfigErrors(errors)
     return AppConfig(
@@ -260,4 +275,5 @@ def load_config(config_dir: Path | str) -> AppConfig:
         rules=rules_raw["rules"],
         rules_file=rules_path,
         warnings=tuple(warnings),
+        opt_out_file=opt_out_path if opt_out_path.exists() else None,
     )

@@ -8,13 +8,14 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, datetime, tzinfo
 from types import MappingProxyType
 from typing import Any
 
 from naver_sms.domain.clock import KST
 from naver_sms.domain.phone import PhoneError, national_number
 from naver_sms.domain.privacy import mask_name, mask_phone
+from naver_sms.domain.status import NOTED_AS, REQUESTED
 from naver_sms.domain.text import find_unencodable, printable
 
 __all__ = [
@@ -138,6 +139,10 @@ class Booking:
     coupons: tuple[str, ...] = ()
     item_name: str = ""
     extra: Mapping[str, Any] = field(default_factory=lambda: MappingProxyType({}))
+    end_at: datetime | None = (
+        None  # `snapshotJson.endDateTime` in Korean time; None when absent or unreadable
+    )
+    registered_at: datetime | None = None  # `regDateTime` (when it was made), Korean time; None likewise
 
     @property
     def phone_last4(self) -> str:
@@ -215,6 +220,8 @@ class Booking:
         if not start:
             raise BookingError("missing", booking_id=booking_id, field="snapshotJson.startDateTime")
         reserve_at = _parse_utc_to_kst(str(start), booking_id)
+        end_at = _optional_time(snapshot.get("endDateTime"), UTC)
+        registered_at = _optional_time(data.get("regDateTime"), KST)  # Naver sends it with +09:00
         status = str(need("bookingStatusCode"))
 
         raw_options = snapshot.get("bookingOptionJson", data.get("bookingOptionJson")) or []
@@ -253,7 +260,18 @@ class Booking:
             coupons=coupons,
             item_name=str(data.get("bizItemName") or snapshot.get("bizItemName") or ""),
             extra=MappingProxyType(extra),
+            end_at=end_at,
+            registered_at=registered_at,
         )
+
+
+def _optional_time(raw: Any, naive: tzinfo) -> datetime | None:
+    """A time the rules may look at but a booking does not need (a value without a zone is in `naive`):
+    Korean time to the minute, or None when absent or unreadable."""
+    try:
+        return _parse_utc_to_kst(raw, None, naive) if isinstance(raw, str) and raw.strip() else None
+    except (BookingError, OverflowError):
+        return None
 
 
 def _is_id(value: Any) -> bool:
@@ -283,7 +301,7 @@ def _phone_digits(raw: Any, booking_id: str | None) -> str:
         raise BookingError(str(exc), booking_id=booking_id, field="phone") from None
 
 
-def _parse_utc_to_kst(value: str, booking_id: str | None) -> datetime:
+def _parse_utc_to_kst(value: str, booking_id: str | None, naive: tzinfo = UTC) -> datetime:
     """`2026-11-26T09:00:00Z` (UTC) -> 2026-11-26 18:00 KST, truncated to the minute (legacy: UTC + 9h)."""
     text = value.strip()
     if text.endswith("Z"):
@@ -295,7 +313,7 @@ def _parse_utc_to_kst(value: str, booking_id: str | None) -> datetime:
             f"not a date-time: {value!r}", booking_id=booking_id, field="snapshotJson.startDateTime"
         ) from exc
     if parsed.tzinfo is None:  # Naver sends UTC; a naive value is taken as UTC, as the legacy job did
-        parsed = parsed.replace(tzinfo=UTC)
+        parsed = parsed.replace(tzinfo=naive)
     return parsed.astimezone(KST).replace(second=0, microsecond=0)
 
 
@@ -357,12 +375,20 @@ class BookingRecord:
             extra=MappingProxyType({k: v for k, v in item.items() if k not in known}),
         )
 
+    @property
+    def request_note(self) -> bool:
+        """A row made while the booking was only requested (RC02), to hold a rule's flags: the job has not
+        handled the booking yet (`booking_not_in_db` still holds), until its confirmation adopts the row."""
+        return self.extra.get(NOTED_AS) == REQUESTED
+
     @classmethod
     def for_booking(cls, booking: Booking) -> BookingRecord:
-        """The row legacy inserted for a new booking, all flags false (they are set as sends succeed)."""
+        """The row legacy inserted for a new booking, all flags false (they are set as sends succeed); a
+        requested booking's row is marked as a request note (`request_note`)."""
         return cls(
             booking_num=booking.booking_num,
             phone=booking.phone,
             name=booking.name,
             booking_time=booking.booking_time,
+            extra=MappingProxyType({NOTED_AS: REQUESTED} if booking.status == REQUESTED else {}),
         )

@@ -12,6 +12,9 @@ The fetch windows (what is asked for) live here too, as plain functions of `now`
   confirmation at once; bookings before today (KST) are dropped on our side. With a horizon
   (`confirmed_horizon_days`) it asks for dated windows from today 00:00 KST instead.
 - completed (RC08): `[today - completed_window_days 00:00 KST, now]` (legacy-behaviour.md §4).
+- requested (RC02) and cancelled (RC04), only when a rule asks about them: `[today 00:00 KST, today +
+  changes_window_days)`, both statuses in one comma-list query (`bookingStatusCodes=RC02,RC04`, which the API
+  accepts), asked after the confirmed ones so that a booking cancelled meanwhile is seen as cancelled.
 
 Every dated range is split into windows of at most 31 calendar days in Korean time, each ending one second
 before the next day starts (`...T14:59:59.000Z`): the API answers 422 to longer ranges (external-apis.md §1),
@@ -47,6 +50,7 @@ __all__ = [
     "RetryPolicy",
     "SessionRejected",
     "Window",
+    "changes_windows",
     "completed_windows",
     "confirmed_windows",
     "cookie_header",
@@ -132,6 +136,16 @@ def confirmed_windows(now: datetime, horizon_days: int | None = None) -> list[Wi
     today = _day_start(now)
     end = today + timedelta(days=horizon_days) - timedelta(seconds=1)
     return [Window(CONFIRMED, s, e) for s, e in split_range(today, end)]
+
+
+def changes_windows(now: datetime, statuses: Sequence[str], window_days: int) -> list[Window]:
+    """The on-demand statuses (RC02, RC04) in one comma-list query per window: `[today 00:00 KST, today +
+    window_days)` on the day of use. No statuses, no window."""
+    if not statuses:
+        return []
+    today = _day_start(now)
+    end = today + timedelta(days=window_days) - timedelta(seconds=1)
+    return [Window(",".join(statuses), s, e) for s, e in split_range(today, end)]
 
 
 def completed_windows(now: datetime, window_days: int) -> list[Window]:

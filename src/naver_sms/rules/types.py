@@ -11,6 +11,8 @@ by the action itself (`naver_sms.rules.actions`):
     sets_flag   the action sets `params.flag` to `params.value`; with `value: true` it is what guards the sends
                 before it (`naver_sms.rules.guards`)
     digest      usable in a `mode: digest` rule (it runs once, for every matched booking)
+    advertises  whether, with these params and this configuration, it sends advertising (`contentType: AD`):
+                its rule then keeps the advertising quiet hours (naver_sms.rules.quiet)
 """
 
 from __future__ import annotations
@@ -53,3 +55,5 @@ class ActionType:
     sends: Sends | None = None
     #: it sets `params.flag` to `params.value`
     sets_flag: bool = False
+    #: `advertises(params, config)`: it would send advertising (None: never)
+    advertises: Callable[[Any, AppConfig], bool] | None = None

@@ -2,7 +2,8 @@
 the registry of the built-in ones (`ACTIONS`, `register_actions`).
 
     sms.py       send_sms(template, store_specific=false, flag=None)  an SMS, exactly once per flag
-    records.py   create_db_record(), update_flag(flag, value=true)    the booking's `sms` row
+    records.py   create_db_record(), update_flag(flag, value=true),   the booking's `sms` row
+                 record_reschedule(reopen=[])
     messages.py  send_telegram / send_slack(message, flag=None)       messages to the owner, once per flag
                  log_event(message, status="info", ...)               one JSON log line, personal data masked
     common.py    ActionParams, fail(): what they share

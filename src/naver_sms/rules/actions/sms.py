@@ -45,6 +45,10 @@ class SendSmsParams(ActionParams):
     flag: FlagName | None = None
 
 
+#: why an advertising SMS was not sent (the report's detail and `<flag>_suppressed`)
+OPTED_OUT = "the number refused advertising (opt-out list)"
+
+
 class _Unbuildable(NaverSmsError):
     """The SMS text could not be built: nothing was sent (an attempt that counts)."""
 
@@ -101,6 +105,8 @@ def send_sms(ctx: ActionContext, p: SendSmsParams) -> ActionResult:
         raise _unbuildable(ctx, p, exc) from exc
     booking = need_booking(ctx)
     services = ctx.services
+    if message.content_type == "AD" and _refused(ctx, p, message, record):
+        return _suppress(ctx, p, booking, record)
     if p.flag is None:  # compiled rules always have one (rules.guards); direct callers may not
         try:
             receipt = services.sms_service.send(message)
@@ -159,6 +165,36 @@ def send_sms(ctx: ActionContext, p: SendSmsParams) -> ActionResult:
         detail=outcome.detail,
         flags=(FlagChange(booking.booking_num, booking.phone, p.flag, True, ctx.rule, "commit"),),
     )
+
+
+def _refused(ctx: ActionContext, p: SendSmsParams, message: SmsMessage, record: SmsRecord) -> bool:
+    """Whether the recipient refused advertising (the run's opt-out list); a list that cannot be read fails
+    the SMS - no advertising goes out unchecked - and a later run tries again."""
+    try:
+        return ctx.scope.opt_out.refuses(ctx.services.opt_out, message.to)
+    except Exception as exc:
+        failed = ActionResult(sms=(_with(record, "failed", error=exc),))
+        raise fail("send_sms", ctx, exc, failed, template=record.template, opt_out=True) from exc
+
+
+def _suppress(ctx: ActionContext, p: SendSmsParams, booking: Booking, record: SmsRecord) -> ActionResult:
+    """An advertising SMS to a number that refused advertising: not sent, and - with a flag - never tried
+    again (the flag is done, `<flag>_suppressed` says why). Reported as `suppressed`."""
+    suppressed = _with(record, "suppressed")
+    flags: tuple[FlagChange, ...] = ()
+    if p.flag is not None:
+        key = (booking.booking_num, booking.phone)
+        try:
+            if ctx.record is None:  # a flag needs its row
+                ctx.services.db_repo.create(BookingRecord.for_booking(booking))
+            marked = ctx.services.db_repo.suppress(key, p.flag, reason=OPTED_OUT, now=ctx.scope.real())
+        except Exception as exc:
+            raise fail("send_sms", ctx, exc, template=record.template) from exc
+        if not marked:  # done, failed for good, or held by another run meanwhile: nothing to say
+            return ActionResult(status="skipped", detail=f"{p.flag} is not open")
+        flags = (FlagChange(booking.booking_num, booking.phone, p.flag, True, ctx.rule, "suppress"),)
+    _log_sms(ctx, suppressed)
+    return ActionResult(status="suppressed", detail=OPTED_OUT, sms=(suppressed,), flags=flags)
 
 
 def _unbuilt(booking: Booking, ctx: ActionContext, p: SendSmsParams, exc: BaseException) -> SmsRecord:
@@ -284,7 +320,10 @@ def _log_sms(ctx: ActionContext, record: SmsRecord) -> None:
 
 def _preview_sms(ctx: ActionContext, p: SendSmsParams) -> ActionResult:
     try:
-        return ActionResult(status="planned", sms=(_compose(ctx, p)[1],))
+        message, record = _compose(ctx, p)
+        if message.content_type == "AD" and _refused(ctx, p, message, record):
+            return ActionResult(status="planned", detail=OPTED_OUT, sms=(_with(record, "suppressed"),))
+        return ActionResult(status="planned", sms=(record,))
     except Exception as exc:  # shown as the failed SMS the run would report (nothing is claimed or counted)
         if ctx.booking is None:
             raise
@@ -327,6 +366,16 @@ def _validate_sms(p: SendSmsParams, config: AppConfig, mode: Mode) -> list[Probl
     return problems
 
 
+def _advertises(p: SendSmsParams, config: AppConfig) -> bool:
+    """Whether the SMS is advertising (`contentType: AD`) - for a store's role, for any store."""
+    names = (
+        [s.templates[p.template] for s in config.stores.values() if p.template in s.templates]
+        if p.store_specific
+        else [p.template]
+    )
+    return any(n in config.sms_templates and config.sms_templates[n].content_type == "AD" for n in names)
+
+
 ACTIONS: tuple[ActionType, ...] = (
     ActionType(
         "send_sms",
@@ -336,5 +385,6 @@ ACTIONS: tuple[ActionType, ...] = (
         preview=_preview_sms,
         validate=_validate_sms,
         sends="sms",
+        advertises=_advertises,
     ),
 )
