@@ -177,6 +177,15 @@ class WindowParams(Params):
     ]
     _window: DayWindow = PrivateAttr()
 
+    @model_validator(mode="before")
+    @classmethod
+    def _two(cls, data: Any) -> Any:
+        if isinstance(data, dict) and "between" in data:
+            value = data["between"]
+            if not isinstance(value, list | tuple) or len(value) != 2:
+                raise ValueError(f'between takes two times, ["HH:MM", "HH:MM"] (from, until), got {value!r}')
+        return data
+
     @model_validator(mode="after")
     def _built(self) -> WindowParams:
         self._window = DayWindow(parse_hhmm(self.between[0]), parse_hhmm(self.between[1]))
