@@ -1,29 +1,6 @@
-"""Rule fixture tests written by the operator: bookings + existing rows + a clock -> the expected SMS.
-
-It sits beside the runner (each fixture is one real run), above the rule engine.
-
-`naver-sms rules test` runs every `*.yaml` of `config/tests/` (or the files given) through the real engine with
-the real configuration, against a throw-away in-memory database and the sandbox outbox. A change to the rules
-or templates that changes what is sent fails its fixture before it goes live.
-
-    tests:
-      - name: a new booking inside the two hours gets the confirmation and the guide
-        now: "2026-11-26 18:40"
-        bookings:
-          - {id: 1, store: "1000002", status: RC03, start: "2026-11-26 20:00", options: ["50분 촬영"]}
-        records:                       # rows already in the `sms` table (optional)
-          - {booking: 1, confirm_sms: true}
-        expect:
-          sms:                         # in order; `from` and `to` are optional
-            - {booking: 1, template: guide_busan, from: "0510000000"}
-          flags:                       # the row's flags after the run (optional)
-            - {booking: 1, remind_sms: true}
-
-Beyond that (docs/cli.md, "`naver-sms rules test`", lists every field): a booking's `end` and `registered`
-times and any status (RC02 requested, RC04 cancelled); a row's `booking_time` (the start it holds), custom
-`flags` and `claimed` flags (a run claimed them and died); the fixture's `opt_out` numbers; expected `held`
-matches (quiet hours) and `suppressed` SMS; and `then:` - later runs on the same database, each with its own
-`now`, optionally the bookings as Naver gives them by then, and its own `expect`.
+"""`naver-sms rules test`: the operator's fixtures (bookings + rows + a clock -> the expected SMS), each one real
+run of the real configuration on a throw-away in-memory database (docs/cli.md, "naver-sms rules test") - and
+its `then:` runs, later runs on the same database.
 """
 
 from __future__ import annotations
@@ -49,8 +26,6 @@ from naver_sms.flags.state import FlagAttrs
 from naver_sms.ports import BookingSource, FetchResult
 from naver_sms.rules.report import RunReport
 from naver_sms.runner import Runtime, run_once
-
-__all__ = ["FixtureResult", "load_fixtures", "run_fixture"]
 
 
 class _Strict(BaseModel):

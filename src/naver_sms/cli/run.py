@@ -31,8 +31,6 @@ from naver_sms.errors import NaverSmsError
 from naver_sms.rules.plan import Evaluation
 from naver_sms.runner import Preview, preview, run_once
 
-__all__ = ["plan", "run"]
-
 
 def run(
     ctx: typer.Context,

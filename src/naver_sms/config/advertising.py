@@ -9,8 +9,6 @@ from __future__ import annotations
 
 import re
 
-__all__ = ["AD_PREFIX", "advertising_problems"]
-
 AD_PREFIX = "(광고)"
 #: `무료수신거부 080-123-4567` (spaces, a colon or hyphens may vary; the number is a free 080 number)
 _OPT_OUT_LINE = re.compile(r"무료\s*수신\s*거부\s*[:：]?\s*080[-\s]?[0-9]{3,4}[-\s]?[0-9]{4}")

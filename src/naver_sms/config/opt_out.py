@@ -13,8 +13,6 @@ from pathlib import Path
 from naver_sms.domain.phone import PhoneError, national_number
 from naver_sms.errors import ConfigError, ConfigErrors
 
-__all__ = ["OPT_OUT_FILE", "FileOptOut", "read_opt_out"]
-
 OPT_OUT_FILE = "opt-out.txt"
 
 

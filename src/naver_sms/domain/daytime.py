@@ -13,8 +13,6 @@ from datetime import datetime, time, timedelta
 
 from naver_sms.domain.clock import KST
 
-__all__ = ["DayWindow", "parse_hhmm"]
-
 _HHMM = re.compile(r"([01]?[0-9]|2[0-3]):([0-5][0-9])")
 
 

@@ -7,17 +7,6 @@ them (docs/rules/conditions.md, "Cancellations, requests and changes"). Other co
 
 from __future__ import annotations
 
-__all__ = [
-    "CANCELLED",
-    "COMPLETED",
-    "CONFIRMED",
-    "NOTED_AS",
-    "ON_DEMAND",
-    "REQUESTED",
-    "RESCHEDULED_AT",
-    "RESCHEDULED_FROM",
-]
-
 REQUESTED = "RC02"  # 예약 신청: waiting for the store to confirm
 CONFIRMED = "RC03"  # 예약 확정
 CANCELLED = "RC04"  # 예약 취소

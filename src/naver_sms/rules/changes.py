@@ -20,8 +20,6 @@ from naver_sms.domain.status import CANCELLED, ON_DEMAND, REQUESTED, RESCHEDULED
 from naver_sms.rules.condition_type import MAX_HOURS, ConditionType, NoParams, Params, not_a_bool
 from naver_sms.rules.facts import Facts
 
-__all__ = ["CONDITIONS", "STATUS_GATE", "StatusGateParams", "on_demand", "stored_start"]
-
 
 def stored_start(record: BookingRecord) -> datetime | None:
     """The start the row holds (`booking_time`, Korean time), or None when it holds none readable."""

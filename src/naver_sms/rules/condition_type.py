@@ -12,17 +12,6 @@ from pydantic import BaseModel, BeforeValidator, ConfigDict, Field
 
 from naver_sms.rules.facts import Facts
 
-__all__ = [
-    "MAX_DAYS",
-    "MAX_HOURS",
-    "MAX_OPTION_COUNT",
-    "ConditionType",
-    "Hours",
-    "NoParams",
-    "Params",
-    "not_a_bool",
-]
-
 
 def not_a_bool(value: Any) -> Any:
     if isinstance(value, bool):  # YAML `true` is not the number 1

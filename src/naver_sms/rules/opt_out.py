@@ -7,8 +7,6 @@ import threading
 
 from naver_sms.ports import OptOutList
 
-__all__ = ["OptOutCache"]
-
 
 class OptOutCache:
     """One run's view of the opt-out list. Thread-safe; a list that could not be read stays unreadable for

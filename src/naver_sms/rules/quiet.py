@@ -18,8 +18,6 @@ from typing import Any
 from naver_sms.domain.clock import KST
 from naver_sms.domain.daytime import DayWindow
 
-__all__ = ["AD_QUIET", "Hold", "Quiet"]
-
 #: no advertising SMS from 21:00 until 08:00 Korean time (정보통신망법 §50)
 AD_QUIET = DayWindow(time(21, 0), time(8, 0))
 

@@ -20,8 +20,6 @@ from naver_sms.domain.daytime import DayWindow, parse_hhmm
 from naver_sms.rules.condition_type import MAX_DAYS, MAX_HOURS, ConditionType, Params, not_a_bool
 from naver_sms.rules.facts import Facts
 
-__all__ = ["CONDITIONS", "WindowParams"]
-
 _SCALE = {"hours": 1, "days": 24}
 
 

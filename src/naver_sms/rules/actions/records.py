@@ -13,16 +13,6 @@ from naver_sms.rules.conditions import FlagName
 from naver_sms.rules.context import ActionContext, ActionResult, FlagChange
 from naver_sms.rules.types import ActionType
 
-__all__ = [
-    "ACTIONS",
-    "NoParams",
-    "RescheduleParams",
-    "UpdateFlagParams",
-    "create_db_record",
-    "record_reschedule",
-    "update_flag",
-]
-
 
 class NoParams(ActionParams):
     pass

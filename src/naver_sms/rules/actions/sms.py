@@ -1,10 +1,4 @@
-"""`send_sms`: an SMS from a template to the booking's customer, exactly once per flag.
-
-The text is composed from the template (templates.yaml, or the store's own for a role) and sent through the
-guarded effect (`naver_sms.delivery.deliver_once`: claim -> resolve a stale claim -> send -> commit | release).
-A text that cannot be built with this booking's data is a failed SMS too: reported, and counted as an attempt
-of its flag through the same guarded effect, so it is retried (after a fix) and bounded.
-"""
+"""`send_sms`: an SMS from a template to the booking's customer, exactly once per flag (`deliver_once`)."""
 
 from __future__ import annotations
 
@@ -14,13 +8,12 @@ from typing import NoReturn
 
 from pydantic import Field
 
-from naver_sms.config.loader import suggest
 from naver_sms.config.models import AppConfig, SmsTemplate
 from naver_sms.delivery import deliver_once
 from naver_sms.domain.booking import Booking, BookingRecord
 from naver_sms.domain.privacy import mask_phone, mask_text
 from naver_sms.domain.sms_text import choose_type
-from naver_sms.errors import FlagFailedForGood, NaverSmsError, OutcomeUnknown
+from naver_sms.errors import FlagFailedForGood, NaverSmsError, OutcomeUnknown, did_you_mean
 from naver_sms.flags.effect import Guarded, guarded_effect
 from naver_sms.flags.machine import Claim
 from naver_sms.flags.state import read_flag
@@ -33,8 +26,6 @@ from naver_sms.rules.context import ActionContext, ActionResult, FlagChange, Sms
 from naver_sms.rules.exceptions import ActionExecutionError
 from naver_sms.rules.templates import TemplateProblem, check_template, render
 from naver_sms.rules.types import ActionType, Mode, Problem
-
-__all__ = ["ACTIONS", "SendSmsParams", "send_sms"]
 
 
 class SendSmsParams(ActionParams):
@@ -98,7 +89,6 @@ def _compose(ctx: ActionContext, p: SendSmsParams) -> tuple[SmsMessage, SmsRecor
 
 
 def send_sms(ctx: ActionContext, p: SendSmsParams) -> ActionResult:
-    """Send an SMS from a template; with a flag, exactly once (claim -> send -> commit, see delivery.py)."""
     try:
         message, record = _compose(ctx, p)
     except Exception as exc:
@@ -198,7 +188,6 @@ def _suppress(ctx: ActionContext, p: SendSmsParams, booking: Booking, record: Sm
 
 
 def _unbuilt(booking: Booking, ctx: ActionContext, p: SendSmsParams, exc: BaseException) -> SmsRecord:
-    """The report's record of an SMS whose text could not be built: failed, with what is known of it."""
     try:
         label = _template_for(ctx, p)[1].label
     except Exception:  # the template itself is what is missing
@@ -222,10 +211,8 @@ def _unbuilt(booking: Booking, ctx: ActionContext, p: SendSmsParams, exc: BaseEx
 
 
 def _unbuildable(ctx: ActionContext, p: SendSmsParams, exc: Exception) -> ActionExecutionError:
-    """The SMS text could not be built (a template that fails only with this booking's data, a store with
-    no template for the role): nothing was sent. It is reported as a failed SMS - in the report's `sms`,
-    the counts and the summary - and, with a flag, counted as an attempt like a refused send, so the flag is
-    retried on the next runs (after a fix) and fails for good at the bound instead of being forgotten."""
+    """The text could not be built with this booking's data (nothing was sent): a failed SMS in the report,
+    and with a flag an attempt counted like a refused send, so it is retried after a fix and bounded."""
     booking = ctx.booking
     if booking is None:
         return fail("send_sms", ctx, exc, template=p.template)
@@ -243,10 +230,8 @@ def _unbuildable(ctx: ActionContext, p: SendSmsParams, exc: Exception) -> Action
 def _count_unbuilt_attempt(
     ctx: ActionContext, booking: Booking, flag: str, template: str, exc: Exception
 ) -> tuple[BaseException, bool]:
-    """One attempt of `flag` that failed before anything was sent, through the guarded effect: released with
-    the attempt counted, or - over a crashed run's claim, whose SMS may have gone out - put back for the
-    look-up. Returns what to report (the error itself, or that the flag failed for good earlier) and whether
-    the flag has now failed for good."""
+    """Count the attempt through the guarded effect (over a crashed run's claim, whose SMS may have gone out:
+    put back for the look-up). Returns what to report and whether the flag has now failed for good."""
     unbuildable = _Unbuildable(f"the text could not be built: {type(exc).__name__}: {exc}")
 
     def refuse(_: Claim | tuple[Claim, ...]) -> NoReturn:
@@ -283,7 +268,6 @@ def _count_unbuilt_attempt(
 
 
 def _failed(ctx: ActionContext, key: RecordKey, flag: str) -> bool:
-    """Whether `flag` of row `key` has failed for good (after an attempt was counted)."""
     try:
         return read_flag(ctx.services.db_repo.get(key), flag, ctx.scope.real()).status == "failed"
     except Exception:  # the report says what happened; this is only its detail
@@ -341,7 +325,7 @@ def _validate_sms(p: SendSmsParams, config: AppConfig, mode: Mode) -> list[Probl
                 (
                     f"store(s) {', '.join(missing)} have no {p.template!r} template in stores.yaml",
                     "template",
-                    suggest(p.template, roles),
+                    did_you_mean(p.template, roles),
                 )
             )
         names = [s.templates[p.template] for s in config.stores.values() if p.template in s.templates]
@@ -351,7 +335,7 @@ def _validate_sms(p: SendSmsParams, config: AppConfig, mode: Mode) -> list[Probl
                 (
                     f"unknown SMS template {p.template!r}",
                     "template",
-                    suggest(p.template, config.sms_templates),
+                    did_you_mean(p.template, config.sms_templates),
                 )
             )
             return problems
