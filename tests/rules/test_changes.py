@@ -5,7 +5,7 @@ cancel between the claim and the send, and a request noted before it is confirme
 from __future__ import annotations
 
 import dataclasses
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from pathlib import Path
 from types import MappingProxyType
 from typing import Any
@@ -55,8 +55,7 @@ def seen(
 
 def moved(b: Booking, to: str) -> Booking:
     """The same booking, its start moved by the customer or the store (Naver keeps the booking id)."""
-    start = kst(to)
-    return dataclasses.replace(b, reserve_at=start, end_at=start + timedelta(minutes=50))
+    return dataclasses.replace(b, reserve_at=kst(to))
 
 
 # --- the conditions -----------------------------------------------------------------------------------------------

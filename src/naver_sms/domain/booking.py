@@ -123,10 +123,19 @@ class Booking:
     coupons: tuple[str, ...] = ()
     item_name: str = ""
     extra: Mapping[str, Any] = field(default_factory=lambda: MappingProxyType({}))
-    end_at: datetime | None = (
-        None  # `snapshotJson.endDateTime` in Korean time; None when absent or unreadable
-    )
-    registered_at: datetime | None = None  # `regDateTime` (when it was made), Korean time; None likewise
+    end_text: str | None = None  # `snapshotJson.endDateTime` as Naver sent it (see `end_at`)
+    registered_text: str | None = None  # `regDateTime` as Naver sent it (see `registered_at`)
+
+    @property
+    def end_at(self) -> datetime | None:
+        """The end, Korean time to the minute; None when absent or unreadable. Parsed when read (only rules
+        about it read it), so mapping a booking costs nothing more."""
+        return _optional_time(self.end_text, UTC)
+
+    @property
+    def registered_at(self) -> datetime | None:
+        """When the booking was made (Naver sends `+09:00`), Korean time to the minute; None likewise."""
+        return _optional_time(self.registered_text, KST)
 
     @property
     def phone_last4(self) -> str:
@@ -202,8 +211,7 @@ class Booking:
         if not start:
             raise BookingError("missing", booking_id=booking_id, field="snapshotJson.startDateTime")
         reserve_at = _parse_utc_to_kst(str(start), booking_id)
-        end_at = _optional_time(snapshot.get("endDateTime"), UTC)
-        registered_at = _optional_time(data.get("regDateTime"), KST)  # Naver sends it with +09:00
+        end, made = snapshot.get("endDateTime"), data.get("regDateTime")
         status = str(need("bookingStatusCode"))
 
         raw_options = snapshot.get("bookingOptionJson", data.get("bookingOptionJson")) or []
@@ -242,16 +250,16 @@ class Booking:
             coupons=coupons,
             item_name=str(data.get("bizItemName") or snapshot.get("bizItemName") or ""),
             extra=MappingProxyType(extra),
-            end_at=end_at,
-            registered_at=registered_at,
+            end_text=end if isinstance(end, str) else None,
+            registered_text=made if isinstance(made, str) else None,
         )
 
 
-def _optional_time(raw: Any, naive: tzinfo) -> datetime | None:
+def _optional_time(raw: str | None, naive: tzinfo) -> datetime | None:
     """A time the rules may look at but a booking does not need (a value without a zone is in `naive`):
     Korean time to the minute, or None when absent or unreadable."""
     try:
-        return _parse_utc_to_kst(raw, None, naive) if isinstance(raw, str) and raw.strip() else None
+        return _parse_utc_to_kst(raw, None, naive) if raw and raw.strip() else None
     except (BookingError, OverflowError):
         return None
 

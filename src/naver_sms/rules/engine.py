@@ -150,7 +150,11 @@ def _run_actions(rule: CompiledRule, ctx: ActionContext, report: RunReport) -> N
             return
         report.actions[(rule.name, action.name, result.status)] += 1
         _record(report, result)
-        if result.status in ("skipped", "disabled", "suppressed"):  # what follows (an update_flag) must not run
+        if result.status in (
+            "skipped",
+            "disabled",
+            "suppressed",
+        ):  # what follows (an update_flag) must not run
             return
 
 

@@ -10,6 +10,7 @@ from typing import Any
 
 from pydantic import BaseModel
 
+from naver_sms.domain.status import ON_DEMAND
 from naver_sms.flags.state import request_ids
 from naver_sms.rules.conditions import ConditionType
 from naver_sms.rules.facts import Facts
@@ -135,8 +136,11 @@ class CompiledRule:
     quiet: Quiet | None = None
 
     def first_failure(self, facts: Facts) -> Node | None:
-        if self.gate is not None and (failed := self.gate.first_failure(facts)) is not None:
-            return failed
+        # the gate only ever fails a booking fetched on demand: every other booking skips it (the hot path)
+        if self.gate is not None and facts.booking.status in ON_DEMAND:
+            failed = self.gate.first_failure(facts)
+            if failed is not None:
+                return failed
         return self.condition.first_failure(facts)
 
     def held(self, booking_num: str | None, now: datetime) -> Hold | None:
