@@ -36,6 +36,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "bench"))
 
+from tests.naver.test_changes_fetch import OPT_IN  # noqa: E402  (the tests' two opt-in rules)
 from tests.standins.naver import naver_standin, synthetic_bookings  # noqa: E402
 
 from engine import synthetic_bookings as decide_set  # noqa: E402
@@ -50,22 +51,6 @@ from naver_sms.rules.facts import Facts  # noqa: E402
 from naver_sms.wiring import compile_config, statuses_fetched_on_demand  # noqa: E402
 
 NOW = datetime(2026, 11, 26, 18, 40, tzinfo=KST)
-OPT_IN = """
-  - name: cancelled_to_slack
-    conditions: [booking_cancelled, booking_in_db]
-    actions:
-      - type: send_slack
-        params: {message: "예약 취소: {{ booking.booking_num }}"}
-      - type: update_flag
-        params: {flag: cancel_notified}
-  - name: unconfirmed_to_slack
-    conditions: [{type: request_unconfirmed, params: {hours: 3}}]
-    actions:
-      - type: send_slack
-        params: {message: "확정 대기: {{ booking.booking_num }}"}
-      - type: update_flag
-        params: {flag: unconfirmed_notified}
-"""
 
 
 class _NoLogin:

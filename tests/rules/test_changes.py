@@ -241,17 +241,18 @@ def test_a_pending_reminder_whose_claim_was_left_by_a_crashed_run_never_goes_out
 # --- a reschedule: recorded once, the reminder follows the new time once -------------------------------------------
 
 
-def guide_already_sent(services: ActionServicesBundle, b: Booking) -> None:
+def moved_after_its_guide(services: ActionServicesBundle) -> tuple[Booking, Booking]:
+    """A 20:00 booking whose confirmation and guide went out, and the same booking moved to 23:00."""
+    b = booking(start="2026-11-26 20:00")
     services.db_repo.create(record_for(b, confirm_sms=True, remind_sms=True))
+    return b, moved(b, "2026-11-26 23:00")
 
 
 def test_without_the_opt_in_rule_a_moved_booking_gets_no_second_guide_as_in_the_legacy_job(
     engine: RuleEngine, opt_in: AppConfig, services: ActionServicesBundle, sms: RecordingSms, tmp_path: Path
 ) -> None:
     rules = default_rules_and(engine, opt_in, "", tmp_path)
-    b = booking(start="2026-11-26 20:00")
-    guide_already_sent(services, b)
-    later = moved(b, "2026-11-26 23:00")
+    b, later = moved_after_its_guide(services)
     for at in ("2026-11-26 18:40", "2026-11-26 21:20", "2026-11-26 22:40"):
         run_rules(engine, rules, opt_in, services, [later], kst(at), run_id=at)
     assert sms.sent == []
@@ -264,9 +265,7 @@ def test_a_reschedule_across_the_two_hour_window_sends_the_new_time_once_and_the
 ) -> None:
     # GIVEN a 20:00 booking whose guide went out at 18:10, moved at 18:40 to 23:00 (out of the two hours)
     rules = default_rules_and(engine, opt_in, RESCHEDULED, tmp_path)
-    b = booking(start="2026-11-26 20:00")
-    guide_already_sent(services, b)
-    later = moved(b, "2026-11-26 23:00")
+    b, later = moved_after_its_guide(services)
     sent: dict[str, list[str]] = {}
     # WHEN the runs of the evening come
     for at in (
@@ -314,9 +313,7 @@ def test_two_runs_racing_on_a_reschedule_record_it_once_and_tell_the_customer_on
 ) -> None:
     # GIVEN two overlapping runs that both read the row before either acted
     rules = default_rules_and(engine, opt_in, RESCHEDULED, tmp_path)
-    b = booking(start="2026-11-26 20:00")
-    guide_already_sent(services, b)
-    later = moved(b, "2026-11-26 23:00")
+    _, later = moved_after_its_guide(services)
     now = kst("2026-11-26 18:40")
     plans = [plan_for(engine, rules, opt_in, services, [later], now) for _ in range(2)]
     # WHEN both act

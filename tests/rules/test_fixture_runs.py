@@ -103,12 +103,6 @@ tests:
       - {id: 8, store: "1000001", start: "2026-11-26 20:00", end: "tonight"}
     opt_out: ["1588-0000"]
     expect: {}
-    then:
-      - now: "2026-11-26 19:00"
-        bookings:
-          - {id: 8, store: "9999999", start: "2026-11-26 20:00"}
-        expect:
-          suppressed: [{booking: 8, template: no_such_template}]
 """,
     )
     assert code == 2

@@ -19,6 +19,7 @@ from naver_sms.rules.context import ActionServicesBundle
 from naver_sms.rules.engine import RuleEngine
 from naver_sms.rules.plan import CompiledRule
 from tests.conftest import CONFIG_DIR
+from tests.rules.test_changes import default_rules_and
 from tests.world import (
     RecordingChannel,
     RecordingSms,
@@ -269,9 +270,7 @@ def test_an_advertising_sms_to_a_number_that_refused_is_suppressed_and_never_ret
 def test_the_opt_out_list_does_not_stop_ordinary_messages(
     engine: RuleEngine, config: AppConfig, services: ActionServicesBundle, sms: RecordingSms, tmp_path: Path
 ) -> None:
-    rules = compile_rules(
-        engine, config, (CONFIG_DIR / "rules.yaml").read_text().split("\nrules:\n", 1)[1], tmp_path
-    )
+    rules = default_rules_and(engine, config, "", tmp_path)
     b = booking(start="2026-11-27 14:00", phone="01012345678")
     run_rules(
         engine, rules, config, opted_out(services, tmp_path, "010-1234-5678"), [b], kst("2026-11-26 18:40")

@@ -283,3 +283,13 @@ def test_plan_explain_shows_the_values_a_relative_time_condition_saw(
         "condition": {"type": "booking_day", "params": {"day": "yesterday"}},
         "seen": {"reserve_day": "2026-11-24", "today": "2026-11-26", "day": -2},
     }
+
+
+def test_the_documented_bounds_of_the_new_conditions_are_the_bounds_of_the_code() -> None:
+    from naver_sms.rules.condition_type import MAX_DAYS, MAX_HOURS
+    from tests.conftest import ROOT
+
+    doc = (ROOT / "docs" / "rules" / "conditions.md").read_text(encoding="utf-8")
+    assert f"each at most `{MAX_HOURS}` hours (`{MAX_HOURS // 24}` with `unit: days`)" in doc
+    assert f"an integer `-{MAX_DAYS}`–`{MAX_DAYS}`" in doc
+    assert f"| `request_unconfirmed.hours` | a number, `0 < hours <= {MAX_HOURS}` |" in doc
