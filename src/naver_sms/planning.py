@@ -96,7 +96,7 @@ class PlanBuilder:
             facts = Facts(booking, record, now, self._config.store(booking.store_id), keywords, read_at)
             if record is not None:
                 self._remember(booking, record, read_at)
-            if self._keep_all or any(r.condition.first_failure(facts) is None for r in self._enabled):
+            if self._keep_all or any(r.first_failure(facts) is None for r in self._enabled):
                 self._kept.append(facts)
 
     def _remember(self, booking: Booking, record: BookingRecord, read_at: datetime) -> None:

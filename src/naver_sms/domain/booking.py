@@ -8,7 +8,7 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, datetime, tzinfo
 from functools import lru_cache
 from types import MappingProxyType
 from typing import Any, TypeGuard
@@ -16,6 +16,7 @@ from typing import Any, TypeGuard
 from naver_sms.domain.clock import KST
 from naver_sms.domain.phone import PhoneError, national_number
 from naver_sms.domain.privacy import mask_name, mask_phone
+from naver_sms.domain.status import NOTED_AS, REQUESTED
 from naver_sms.domain.text import find_unencodable, printable
 
 #: The three legacy flags of the `sms` table (legacy-behaviour.md §3-4).
@@ -135,6 +136,19 @@ class Booking:
     coupons: tuple[str, ...] = ()
     item_name: str = ""
     extra: Mapping[str, Any] = field(default_factory=lambda: MappingProxyType({}))
+    end_text: str | None = None  # `snapshotJson.endDateTime` as Naver sent it (see `end_at`)
+    registered_text: str | None = None  # `regDateTime` as Naver sent it (see `registered_at`)
+
+    @property
+    def end_at(self) -> datetime | None:
+        """The end, Korean time to the minute; None when absent or unreadable. Parsed when read (only rules
+        about it read it), so mapping a booking costs nothing more."""
+        return _optional_time(self.end_text, UTC)
+
+    @property
+    def registered_at(self) -> datetime | None:
+        """When the booking was made (Naver sends `+09:00`), Korean time to the minute; None likewise."""
+        return _optional_time(self.registered_text, KST)
 
     @property
     def phone_last4(self) -> str:
@@ -210,6 +224,7 @@ class Booking:
         if not start:
             raise BookingError("missing", booking_id=booking_id, field="snapshotJson.startDateTime")
         reserve_at = _parse_utc_to_kst(str(start), booking_id)
+        end, made = snapshot.get("endDateTime"), data.get("regDateTime")
         status = str(need("bookingStatusCode"))
 
         raw_options = snapshot.get("bookingOptionJson", data.get("bookingOptionJson")) or []
@@ -246,7 +261,18 @@ class Booking:
             coupons=coupons,
             item_name=str(data.get("bizItemName") or snapshot.get("bizItemName") or ""),
             extra=MappingProxyType(extra),
+            end_text=end if isinstance(end, str) else None,
+            registered_text=made if isinstance(made, str) else None,
         )
+
+
+def _optional_time(raw: str | None, naive: tzinfo) -> datetime | None:
+    """A time the rules may look at but a booking does not need (a value without a zone is in `naive`):
+    Korean time to the minute, or None when absent or unreadable."""
+    try:
+        return _parse_utc_to_kst(raw, None, naive) if raw and raw.strip() else None
+    except (BookingError, OverflowError):
+        return None
 
 
 def _is_mapping(value: Any) -> TypeGuard[Mapping[str, Any]]:
@@ -290,10 +316,10 @@ def _option(name: str, count: int, price: int | None) -> BookingOption:
     return BookingOption(name, count, price)
 
 
-def _parse_utc_to_kst(value: str, booking_id: str | None) -> datetime:
+def _parse_utc_to_kst(value: str, booking_id: str | None, naive: tzinfo = UTC) -> datetime:
     """`2026-11-26T09:00:00Z` (UTC) -> 2026-11-26 18:00 KST, truncated to the minute (legacy: UTC + 9h)."""
     try:
-        return _kst_minute(value)
+        return _kst_minute(value, naive)
     except ValueError as exc:
         raise BookingError(
             f"not a date-time: {value!r}", booking_id=booking_id, field="snapshotJson.startDateTime"
@@ -301,13 +327,13 @@ def _parse_utc_to_kst(value: str, booking_id: str | None) -> datetime:
 
 
 @lru_cache(maxsize=4096)  # the same few hundred start times, over and over (the result is immutable)
-def _kst_minute(value: str) -> datetime:
+def _kst_minute(value: str, naive: tzinfo) -> datetime:
     text = value.strip()
     if text.endswith("Z"):
         text = text[:-1] + "+00:00"
     parsed = datetime.fromisoformat(text)
     if parsed.tzinfo is None:  # Naver sends UTC; a naive value is taken as UTC, as the legacy job did
-        parsed = parsed.replace(tzinfo=UTC)
+        parsed = parsed.replace(tzinfo=naive)
     return parsed.astimezone(KST).replace(second=0, microsecond=0)
 
 
@@ -366,12 +392,20 @@ class BookingRecord:
             extra=MappingProxyType({k: v for k, v in item.items() if k not in known}),
         )
 
+    @property
+    def request_note(self) -> bool:
+        """A row made while the booking was only requested (RC02), to hold a rule's flags: the job has not
+        handled the booking yet (`booking_not_in_db` still holds), until its confirmation adopts the row."""
+        return self.extra.get(NOTED_AS) == REQUESTED
+
     @classmethod
     def for_booking(cls, booking: Booking) -> BookingRecord:
-        """The row legacy inserted for a new booking, all flags false (they are set as sends succeed)."""
+        """The row legacy inserted for a new booking, all flags false (they are set as sends succeed); a
+        requested booking's row is marked as a request note (`request_note`)."""
         return cls(
             booking_num=booking.booking_num,
             phone=booking.phone,
             name=booking.name,
             booking_time=booking.booking_time,
+            extra=MappingProxyType({NOTED_AS: REQUESTED} if booking.status == REQUESTED else {}),
         )
