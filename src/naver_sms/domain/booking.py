@@ -22,20 +22,11 @@ from naver_sms.domain.text import find_unencodable, printable
 #: The three legacy flags of the `sms` table (legacy-behaviour.md §3-4).
 FLAG_NAMES = ("confirm_sms", "remind_sms", "option_sms")
 
-#: The Naver fields a booking keeps in `extra`, besides those it maps to attributes: what a condition
-#: (`date_range` on `registered_at` reads `regDateTime`) or a template can use (docs/rules/actions.md,
-#: "Attributes of a booking"). The rest of the object (about 0.9 KB a booking: ids, codes, the snapshot, the
-#: e-mail address) is not kept: a run holding 100,000 bookings holds what it uses (issue 12).
-EXTRA_FIELDS = (
-    "regDateTime",
-    "confirmedDateTime",
-    "startDate",
-    "endDate",
-    "bookingCount",
-    "price",
-    "totalPrice",
-    "businessName",
-)
+#: The Naver fields a booking keeps in `extra` besides those it maps: what a condition (`regDateTime`) or a
+#: template can use (docs/rules/actions.md, "Attributes of a booking"); the rest of Naver's object (0.9 KB a
+#: booking) is not kept, so a run over 100,000 bookings holds what it uses (issue 12).
+_EXTRA = "regDateTime confirmedDateTime startDate endDate bookingCount price totalPrice businessName"
+EXTRA_FIELDS = tuple(_EXTRA.split())
 
 
 #: A Naver id: ASCII digits (not `²` or `١`, which `str.isdigit` accepts), at most a 64-bit number's 20.
@@ -281,16 +272,10 @@ def _is_mapping(value: Any) -> TypeGuard[Mapping[str, Any]]:
 
 def _is_id(value: Any) -> bool:
     """A Naver id (or count): an int or a string of ASCII digits, not a bool, at most 20 digits."""
-    kind = type(value)  # the two common cases first, without isinstance's slower checks
+    kind = type(value)  # the exact types JSON gives (a bool is not an id), without isinstance's slower checks
     if kind is int:
         return bool(0 <= value < 10**20)
-    if kind is str:
-        return _ID.fullmatch(value) is not None
-    if isinstance(value, bool) or not isinstance(value, int | str):
-        return False
-    if isinstance(value, int):
-        return 0 <= value < 10**20
-    return _ID.fullmatch(value) is not None
+    return kind is str and _ID.fullmatch(value) is not None
 
 
 def _phone_digits(raw: Any, booking_id: str | None) -> str:
