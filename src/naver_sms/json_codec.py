@@ -1,7 +1,7 @@
 """Reading JSON fast where a run reads a lot of it (Naver's pages, bookings files, SQLite rows): orjson, which
 parses a page of 50 Naver bookings several times faster than the standard library, with the standard
-library's answer wherever the two could differ - so what is read, and every error message, stays exactly what `json.loads`
-gives:
+library's answer wherever the two could differ - so what is read, and every error message, stays exactly
+what `json.loads` gives:
 
 - orjson refuses what `json` accepts (a lone surrogate `"\\ud800"`, `NaN`, `1e400`, a byte order mark, nesting
   deeper than 1,024 levels): `json.loads` decides, as before;
