@@ -24,6 +24,8 @@ __all__ = [
     "ChannelReceipt",
     "FetchResult",
     "LoginPause",
+    "RunLog",
+    "RunRecord",
     "SessionRepository",
     "SlackService",
     "SmsMessage",
@@ -110,7 +112,9 @@ class SmsService(Protocol):
 class TelegramService(Protocol):
     enabled: bool
 
-    def send_message(self, text: str) -> ChannelReceipt: ...
+    def send_message(self, text: str, *, chat_id: str | None = None) -> ChannelReceipt:
+        """Post `text` to the configured chat, or to `chat_id` (a digest's or the daily report's own)."""
+        ...
 
 
 @runtime_checkable
@@ -188,7 +192,13 @@ class SessionRepository(Protocol):
 
     def load_cookies(self) -> list[dict[str, Any]] | None: ...
 
-    def save_cookies(self, cookies: Sequence[Mapping[str, Any]]) -> None: ...
+    def save_cookies(self, cookies: Sequence[Mapping[str, Any]], *, at: datetime | None = None) -> None:
+        """Cache the cookies; `at` (the real time of the login) is kept beside them for `naver-sms status`."""
+        ...
+
+    def cookies_saved_at(self) -> datetime | None:
+        """When the cached cookies were saved (None: unknown, e.g. cached before this was recorded)."""
+        ...
 
     def clear_cookies(self) -> None: ...
 
@@ -197,3 +207,38 @@ class SessionRepository(Protocol):
     def save_login_pause(self, pause: LoginPause) -> None: ...
 
     def clear_login_pause(self) -> None: ...
+
+
+# --- the run log ------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class RunRecord:
+    """One run as the state store keeps it (`naver-sms status`, the daily report): its id, its Korean day and
+    start, its summary (a JSON object: `naver_sms.owner.runlog` writes and reads it) and its counters - what
+    the day's totals add up, `"<kind>|<store>|<type>|<status>"` -> count."""
+
+    run_id: str
+    day: str  # YYYY-MM-DD, Korean time
+    started_at: str  # ISO 8601, UTC
+    summary: Mapping[str, Any]
+    counters: Mapping[str, int] = field(default_factory=dict)
+
+
+@runtime_checkable
+class RunLog(Protocol):
+    """The runs of the state store (docs/database.md, "Periods and runs"), beside the legacy tables."""
+
+    def record(self, run: RunRecord) -> None:
+        """Keep one finished run (a run id recorded twice keeps the first)."""
+        ...
+
+    def last(self) -> RunRecord | None: ...
+
+    def runs_on(self, day: str) -> list[RunRecord]:
+        """The runs that started on Korean day `day` (YYYY-MM-DD), oldest first."""
+        ...
+
+    def day_totals(self, days: Sequence[str]) -> dict[str, dict[str, int]]:
+        """Per day, the sum of its runs' counters (days without runs are absent)."""
+        ...

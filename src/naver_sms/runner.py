@@ -47,6 +47,8 @@ class Runtime:
     real_clock: Clock = field(default_factory=SystemClock)
     lease: timedelta = timedelta(minutes=10)
     summary_channel: TelegramService | None = None
+    #: after each run that acted (not a dry run): the run log and the daily report (naver_sms.owner.after)
+    after_run: Callable[[Runtime, RunReport], None] | None = None
     #: called with (stage, detail) as the run progresses (the CLI shows it)
     progress: Callable[[str, str], None] = field(default=lambda stage, detail: None)
 
@@ -186,8 +188,13 @@ def run_once(
             report.summary = f"{RUN_FAILED}\n{LOGIN_NEEDS_A_PERSON}\n{exc}"
     if not report.summary:
         report.summary = RUN_FAILED if report.failed else legacy_summary(report.sms)
-    if not dry_run and rt.summary_channel is not None:
+    if not dry_run and rt.summary_channel is not None and _summary_due(rt, report):
         _send_summary(rt.summary_channel, report)
+    if not dry_run and rt.after_run is not None:
+        try:
+            rt.after_run(rt, report)
+        except Exception as exc:  # the run itself is done: what it sent stands
+            report.errors.append(RunError("owner", f"after the run: {type(exc).__name__}: {exc}"))
     report.finished_at = rt.real_clock().astimezone(UTC)
     emit(
         log,
@@ -240,6 +247,16 @@ def legacy_summary(sms: Sequence[SmsRecord]) -> str:
         elif record.status == "unknown":  # SENS took it and did not answer: the next runs find out
             lines.append(f"{record.phone} {label} 문자 발송 확인중")
     return "\n".join(lines) if lines else NOTHING_TO_SEND
+
+
+def _summary_due(rt: Runtime, report: RunReport) -> bool:
+    """The legacy summary goes after every run (reports.yaml `summary: every_run`, the default), or - with
+    `when_something_happened` - only when something was sent or failed (docs/owner.md)."""
+    if rt.config.reports.summary == "every_run":
+        return True
+    sent = any(s.status != "planned" for s in report.sms)
+    posted = any(n.status in ("sent", "outbox") for n in report.notifications if n.channel != "log")
+    return bool(report.failed or report.errors or sent or posted)
 
 
 def _send_summary(channel: TelegramService, report: RunReport) -> None:

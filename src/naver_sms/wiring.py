@@ -18,6 +18,7 @@ from naver_sms.database.sqlite_repository import (
     SqliteRepository,
     SqliteSessionRepository,
 )
+from naver_sms.database.sqlite_runs import SqliteRunLog, sqlite_periods
 from naver_sms.domain.clock import Clock, SystemClock
 from naver_sms.errors import ConfigError
 from naver_sms.flags.machine import FlagRepository
@@ -28,7 +29,7 @@ from naver_sms.notifications.outbox import (
     OutboxStore,
     OutboxTelegram,
 )
-from naver_sms.ports import BookingSource, SessionRepository
+from naver_sms.ports import BookingSource, RunLog, SessionRepository
 from naver_sms.rules.actions import register_actions
 from naver_sms.rules.context import ActionServicesBundle
 from naver_sms.rules.engine import RuleEngine
@@ -48,6 +49,9 @@ class State:
     sessions: SessionRepository
     outbox: OutboxStore
     description: str
+    #: the period claims (digests `once_per`, the daily report) and the run log (docs/database.md)
+    periods: FlagRepository
+    runs: RunLog
     sqlite: SqliteDatabase | None = None
 
 
@@ -56,6 +60,7 @@ def open_state(settings: Settings, *, dynamo_client: DynamoClientFactory | None 
     check_db_target(settings.db)
     if settings.db.startswith("dynamodb://"):
         # boto3 and the DynamoDB adapter are imported only by processes whose state is on DynamoDB
+        from naver_sms.database.dynamo_runs import DynamoRunLog, dynamo_periods
         from naver_sms.database.dynamo_target import DynamoTarget
         from naver_sms.database.dynamodb_client import open_dynamodb
 
@@ -65,13 +70,17 @@ def open_state(settings: Settings, *, dynamo_client: DynamoClientFactory | None 
         outbox = SqliteOutboxStore(
             SqliteDatabase(":memory:")
         )  # the sandbox's outbox lives as long as the process
-        return State(repo, sessions, outbox, f"dynamodb {target.describe()}")
+        periods = dynamo_periods(repo.client, target.session_table, max_attempts=settings.max_attempts)
+        runs = DynamoRunLog(repo.client, target.session_table)
+        return State(repo, sessions, outbox, f"dynamodb {target.describe()}", periods, runs)
     db = SqliteDatabase(Path(settings.db))
     return State(
         SqliteRepository(db, max_attempts=settings.max_attempts),
         SqliteSessionRepository(db),
         SqliteOutboxStore(db),
         f"sqlite {settings.db}",
+        sqlite_periods(db, max_attempts=settings.max_attempts),
+        SqliteRunLog(db),
         sqlite=db,
     )
 
@@ -104,11 +113,17 @@ def _live_services(settings: Settings, state: State, real_clock: Clock) -> Actio
         sms_service=SensClient.from_settings(settings, clock=real_clock),
         telegram_service=TelegramClient.from_settings(settings),
         slack_service=SlackWebhookClient.from_settings(settings),
+        periods=state.periods,
     )
 
 
 def _sandbox_services(
-    repo: FlagRepository, outbox: OutboxStore, run_id: str, real: Clock, settings: Settings | None = None
+    repo: FlagRepository,
+    outbox: OutboxStore,
+    run_id: str,
+    real: Clock,
+    settings: Settings | None = None,
+    periods: FlagRepository | None = None,
 ) -> ActionServicesBundle:
     """Every SMS and message to the outbox (Telegram and Slack as `settings` enable them)."""
     telegram = settings.telegram_enabled if settings is not None else False
@@ -118,6 +133,7 @@ def _sandbox_services(
         sms_service=OutboxSmsService(outbox, run_id=run_id, clock=real),
         telegram_service=OutboxTelegram(outbox, run_id=run_id, enabled=telegram, clock=real),
         slack_service=OutboxSlack(outbox, run_id=run_id, enabled=slack, clock=real),
+        periods=periods,
     )
 
 
@@ -149,7 +165,7 @@ def build_runtime(
     if settings.live:
         services = _live_services(settings, state, real)
     else:
-        services = _sandbox_services(state.repo, state.outbox, run_id, real, settings)
+        services = _sandbox_services(state.repo, state.outbox, run_id, real, settings, state.periods)
     source: BookingSource
     if settings.bookings_path is not None:
         source = JsonFileSource(settings.bookings_path)
@@ -188,7 +204,9 @@ def fixture_runtimes(config_dir: Path) -> Callable[[BookingSource, Clock], Runti
     def make(source: BookingSource, clock: Clock) -> Runtime:
         db = SqliteDatabase(":memory:")
         real = SystemClock()
-        services = _sandbox_services(SqliteRepository(db), SqliteOutboxStore(db), "fixture", real)
+        services = _sandbox_services(
+            SqliteRepository(db), SqliteOutboxStore(db), "fixture", real, periods=sqlite_periods(db)
+        )
         return Runtime(config, engine, rules, source, services, clock, "sandbox", real_clock=real)
 
     return make

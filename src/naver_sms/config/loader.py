@@ -13,6 +13,7 @@ from typing import Any, TypeVar
 from pydantic import BaseModel, ValidationError
 
 from naver_sms.config.models import AppConfig, SmsTemplate, StoreEntry, StoresFile, TemplatesFile
+from naver_sms.config.reports import load_reports
 from naver_sms.config.yaml_lines import LineDict, line_of, load_yaml
 from naver_sms.domain.booking import Store
 from naver_sms.domain.sms_text import (
@@ -237,6 +238,7 @@ def load_config(config_dir: Path | str) -> AppConfig:
             sender=entry.sender,
             templates=MappingProxyType(dict(entry.templates)),
         )
+    reports, _ = load_reports(config_dir, errors, validation_errors)
     if errors:
         raise ConfigErrors(errors)
     return AppConfig(
@@ -249,4 +251,5 @@ def load_config(config_dir: Path | str) -> AppConfig:
         rules=rules_raw["rules"],
         rules_file=rules_path,
         warnings=tuple(warnings),
+        reports=reports,
     )

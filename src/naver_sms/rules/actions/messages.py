@@ -33,6 +33,11 @@ class MessageParams(ActionParams):
     flag: FlagName | None = None
 
 
+class TelegramParams(MessageParams):
+    #: a chat of its own (a chat id, or `@channel`); default: the configured chat (NAVER_SMS_TELEGRAM_CHAT_ID)
+    chat: str | None = Field(default=None, pattern=r"^(-?\d{1,20}|@[A-Za-z0-9_]{5,32})$")
+
+
 class LogEventParams(ActionParams):
     message: str = ""
     status: str = "info"
@@ -48,7 +53,8 @@ def send_telegram(ctx: ActionContext, p: MessageParams) -> ActionResult:
 
 
 def _post_telegram(ctx: ActionContext, p: MessageParams) -> ActionResult:
-    return _post(ctx, p, "telegram", ctx.services.telegram_service.send_message)
+    service, chat = ctx.services.telegram_service, getattr(p, "chat", None)  # TelegramParams has one
+    return _post(ctx, p, "telegram", lambda text: service.send_message(text, chat_id=chat))
 
 
 def send_slack(ctx: ActionContext, p: MessageParams) -> ActionResult:
@@ -119,7 +125,7 @@ def _post_once(
         run_id=ctx.scope.run_id,
         now=ctx.scope.real(),
         lease=ctx.scope.lease,
-        info={"rule": ctx.rule, "action": name},
+        info={"channel": name.removeprefix("send_"), "rule": ctx.rule, "action": name},
     )
     committed: list[FlagChange] = []
     unmarked: list[str] = []
@@ -190,7 +196,7 @@ def validate_message(p: Any, config: AppConfig, mode: Mode) -> list[Problem]:
 ACTIONS: tuple[ActionType, ...] = (
     ActionType(
         "send_telegram",
-        MessageParams,
+        TelegramParams,
         send_telegram,
         "post a templated Telegram message",
         digest=True,
