@@ -10,7 +10,7 @@ import logging
 
 import typer
 
-from naver_sms.cli import db, history, login, rules, run, serve
+from naver_sms.cli import db, history, login, rules, run, serve, upcoming
 from naver_sms.cli.common import Seams
 
 app = typer.Typer(add_completion=False, no_args_is_help=True, help=__doc__.splitlines()[0] if __doc__ else "")
@@ -21,6 +21,7 @@ app.command()(history.history)
 app.add_typer(db.app, name="db")
 app.command()(login.login)
 app.command()(serve.serve)
+app.command()(upcoming.upcoming)
 
 
 def main() -> None:
