@@ -48,6 +48,7 @@ ALLOWED: dict[str, tuple[str, ...]] = {
     "rules": ("domain", "errors", "config", "logs", "ports", "flags", "delivery"),
     "delivery": ("domain", "errors", "ports", "flags"),
     "runner": ("domain", "errors", "config", "logs", "ports", "flags", "rules"),
+    "owner": ("domain", "errors", "config", "logs", "ports", "flags", "rules", "runner"),
 }
 
 

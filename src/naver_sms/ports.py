@@ -22,6 +22,8 @@ __all__ = [
     "LOOKUP_MARGIN",
     "BookingSource",
     "ChannelReceipt",
+    "DeliveryLookup",
+    "DeliveryResult",
     "FetchResult",
     "LoginPause",
     "RunLog",
@@ -105,6 +107,26 @@ class SmsService(Protocol):
         `until`? A receipt if so, None if certainly not. Requests in `exclude` are known to be other
         messages (e.g. another booking's identical confirmation) and never match. Raises
         DeliveryUnavailable when it cannot tell - also when more than one request could be this message."""
+        ...
+
+
+@dataclass(frozen=True, slots=True)
+class DeliveryResult:
+    """What the provider says became of an accepted SMS: delivered to the phone, failed at the carrier (with
+    its reason), still pending, or unknown (the provider does not know the request)."""
+
+    request_id: str
+    status: Literal["delivered", "failed", "pending", "unknown"]
+    detail: str = ""
+
+
+@runtime_checkable
+class DeliveryLookup(Protocol):
+    """An SMS service that can tell what became of a message it accepted (SENS's look-up endpoints); the
+    sandbox outbox cannot (nothing is delivered)."""
+
+    def delivery_result(self, request_id: str) -> DeliveryResult:
+        """Raises `DeliveryUnavailable` when the provider cannot be asked."""
         ...
 
 

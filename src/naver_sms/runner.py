@@ -47,8 +47,9 @@ class Runtime:
     real_clock: Clock = field(default_factory=SystemClock)
     lease: timedelta = timedelta(minutes=10)
     summary_channel: TelegramService | None = None
-    #: after each run that acted (not a dry run): the run log and the daily report (naver_sms.owner.after)
-    after_run: Callable[[Runtime, RunReport], None] | None = None
+    #: after each run that acted (not a dry run), with its plan (None when it failed before deciding): the run
+    #: log and the daily report (naver_sms.owner.after)
+    after_run: Callable[[Runtime, RunReport, Plan | None], None] | None = None
     #: called with (stage, detail) as the run progresses (the CLI shows it)
     progress: Callable[[str, str], None] = field(default=lambda stage, detail: None)
 
@@ -176,6 +177,7 @@ def run_once(
     """One whole run. Never raises for a booking, a store or an action; `report.failed` says when the run
     itself failed (the source as a whole, the state store). A dry run previews the actions instead."""
     report = new_report(rt, run_id or new_run_id(), dry_run=dry_run)
+    plan: Plan | None = None
     try:
         plan = decide(rt, report, only_booking=only_booking)
         rt.progress("act", "dry run: nothing is sent or written" if dry_run else rt.mode)
@@ -192,7 +194,7 @@ def run_once(
         _send_summary(rt.summary_channel, report)
     if not dry_run and rt.after_run is not None:
         try:
-            rt.after_run(rt, report)
+            rt.after_run(rt, report, plan)
         except Exception as exc:  # the run itself is done: what it sent stands
             report.errors.append(RunError("owner", f"after the run: {type(exc).__name__}: {exc}"))
     report.finished_at = rt.real_clock().astimezone(UTC)

@@ -29,6 +29,9 @@ from naver_sms.notifications.outbox import (
     OutboxStore,
     OutboxTelegram,
 )
+from naver_sms.owner.after import AfterRun
+from naver_sms.owner.daily import check_daily_report
+from naver_sms.owner.publish import publisher_for
 from naver_sms.ports import BookingSource, RunLog, SessionRepository
 from naver_sms.rules.actions import register_actions
 from naver_sms.rules.context import ActionServicesBundle
@@ -98,7 +101,9 @@ def compile_config(config_dir: Path) -> tuple[AppConfig, RuleEngine, tuple[Compi
     config = load_config(config_dir)
     engine = RuleEngine()
     register_actions(engine)  # the services come with each run's scope (Runtime.scope)
-    return config, engine, engine.compile(config)
+    rules = engine.compile(config)
+    check_daily_report(config)
+    return config, engine, rules
 
 
 def _live_services(settings: Settings, state: State, real_clock: Clock) -> ActionServicesBundle:
@@ -194,6 +199,7 @@ def build_runtime(
     )
     if progress is not None:
         runtime.progress = progress
+    runtime.after_run = AfterRun(state, publisher_for(settings.reports_dir, region=settings.aws_region))
     return runtime, state
 
 

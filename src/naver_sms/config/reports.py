@@ -5,6 +5,7 @@ every run, no daily report - the legacy job's behaviour.
     summary: every_run              # every_run (legacy, default) | when_something_happened
     daily_report:
       at: "21:00"                   # a period spec (domain/period.py): the first run at or after it posts it
+      covers: today                 # today | yesterday (for a morning report)
       telegram: true                # to the Telegram chat (NAVER_SMS_TELEGRAM_CHAT_ID, or `chat`)
       chat: "-1001234567890"        # optional: a chat of its own
       slack: false                  # also to the Slack webhook
@@ -39,6 +40,9 @@ class _Strict(BaseModel):
 
 class DailyReport(_Strict):
     at: str = "21:00"
+    #: the day it reports on: the day its period starts (`today`), or the day before (`yesterday`, for a
+    #: morning report)
+    covers: Literal["today", "yesterday"] = "today"
     telegram: bool = True
     chat: str | None = Field(default=None, pattern=r"^(-?\d{1,20}|@[A-Za-z0-9_]{5,32})$")
     slack: bool = False

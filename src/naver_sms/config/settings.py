@@ -55,6 +55,8 @@ class Settings(BaseModel):
 
     telegram_enabled: bool = True
     slack_enabled: bool = False
+    #: where the daily report's HTML page goes: a directory, or s3://bucket/reports/ (docs/owner.md)
+    reports_dir: str | None = None
 
     # exactly-once flags
     claim_lease_seconds: int = Field(default=600, ge=60)

@@ -16,6 +16,7 @@ count), but only the asked day's messages are listed.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field, replace
 from datetime import date, datetime, time, timedelta
 from typing import Any
@@ -32,7 +33,7 @@ from naver_sms.rules.facts import Facts
 from naver_sms.rules.periodic import with_when_empty
 from naver_sms.rules.plan import CompiledAction, CompiledRule
 from naver_sms.rules.report import RunError
-from naver_sms.runner import Runtime, decide, new_report
+from naver_sms.runner import Runtime, build_plan, decide, new_report
 
 #: the runs: every 20 minutes, at :00, :20 and :40 (the schedule of `serve` and of the Lambda)
 EVERY = timedelta(minutes=20)
@@ -98,16 +99,25 @@ def runs_until_end_of(day: date, now: datetime) -> list[datetime]:
     return runs
 
 
-def forecast(rt: Runtime, day: date, *, stores: set[str] | None = None) -> Forecast:
-    """What the rules would send on `day` (today or later), from now on. Raises `ValueError` for a past day or
-    one too far ahead, and what the booking source raises when it cannot give any booking."""
-    now = rt.clock().astimezone(KST)
+def forecast(
+    rt: Runtime,
+    day: date,
+    *,
+    stores: set[str] | None = None,
+    bookings: Sequence[Booking] | None = None,
+    since: datetime | None = None,
+) -> Forecast:
+    """What the rules would send on `day` (today or later), from the run at `since` (default: now) on. With
+    `bookings` (those a run just fetched), nothing is fetched: only their rows are read again. Raises
+    `ValueError` for a past day or one too far ahead, and what the booking source raises when it cannot give
+    any booking."""
+    now = (since or rt.clock()).astimezone(KST)
     if day < now.date():
         raise ValueError(f"{day} is past: `naver-sms history` shows what was sent")
     if day > now.date() + timedelta(days=MAX_DAYS_AHEAD):
         raise ValueError(f"{day} is more than {MAX_DAYS_AHEAD} days ahead")
     report = new_report(rt, "upcoming", dry_run=True)
-    start = decide(rt, report)
+    start = decide(rt, report) if bookings is None else build_plan(rt, report, bookings)
     runs = runs_until_end_of(day, now)
     result = Forecast(day, now, [r for r in runs if r.date() == day], len(start.facts), errors=report.errors)
     sim = _Simulation(rt, {f.booking.booking_num: f.record for f in start.facts})
