@@ -36,7 +36,8 @@ class Sandbox:
     db: Path
     bookings: Path
     clock: MovingClock
-    env: dict[str, str] = field(default_factory=dict)
+    #: settings of every runtime of the sandbox, on top of the defaults (e.g. slack_enabled)
+    options: dict[str, object] = field(default_factory=dict)
 
     def settings(self, **overrides: object) -> Settings:
         values: dict[str, object] = {
@@ -44,6 +45,7 @@ class Sandbox:
             "db": str(self.db),
             "bookings_path": self.bookings,
             "telegram_enabled": True,
+            **self.options,
             **overrides,
         }
         return Settings(**values)  # type: ignore[arg-type]
@@ -76,3 +78,6 @@ def sandbox(tmp_path: Path) -> Sandbox:
     return Sandbox(
         config_dir, tmp_path / "state.sqlite3", EXAMPLES / "bookings", MovingClock(kst("2026-11-26 10:00"))
     )
+
+
+from tests.standins.dynamo import dynalite_endpoint, dynamo_target, moto_endpoint  # noqa: E402, F401

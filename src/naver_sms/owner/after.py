@@ -1,8 +1,8 @@
 """What happens after every run that acted (`Runtime.after_run`, set by the composition root): the daily report
 when it is due, then the run recorded in the run log (with the report's notifications and errors).
 
-The daily report is due in every run of its period (reports.yaml `daily_report.at`, e.g. the day from 21:00)
-until it is posted: each channel (Telegram, Slack) is claimed on its own period key, so it is posted once per
+The daily report is due in every run from its time (reports.yaml `daily_report.at`, e.g. 21:00) to the end of
+that day, until it is posted: each channel (Telegram, Slack) is claimed on its own period key, so it is posted once per
 day exactly - overlapping runs post nothing, a failed post is retried by the next run of the period and
 bounded (the period claim of `naver_sms.flags.periods`). Its tomorrow's forecast reuses the bookings the run
 fetched (their rows read again), and the SMS provider is asked what became of the day's SMS.
@@ -29,7 +29,7 @@ from naver_sms.owner.publish import Publisher
 from naver_sms.owner.runlog import config_version, summarise
 from naver_sms.owner.status import DAILY_REPORT, StateView
 from naver_sms.owner.upcoming import forecast
-from naver_sms.ports import ChannelReceipt, DeliveryLookup
+from naver_sms.ports import ChannelReceipt, DeliveryLookup, RunRecord
 from naver_sms.rules.context import NotificationRecord
 from naver_sms.rules.plan import Plan
 from naver_sms.rules.report import RunError, RunReport
@@ -58,14 +58,19 @@ class AfterRun:
 
 
 def build_day(
-    rt: Runtime, state: StateView, daily: DailyReport, plan: Plan | None, publisher: Publisher | None
+    rt: Runtime,
+    state: StateView,
+    daily: DailyReport,
+    plan: Plan | None,
+    publisher: Publisher | None,
+    current: RunRecord | None = None,
 ) -> tuple[DayReport, list[RunError]]:
     """The report of the day its period covers, with tomorrow's forecast, the delivery results and the page."""
     now = rt.clock().astimezone(KST)
     period = daily.period.period_at(now)
     day = period.start.date() - (timedelta(days=1) if daily.covers == "yesterday" else timedelta())
     problems: list[RunError] = []
-    data = day_report(state.runs, rt.config, day, now)
+    data = day_report(state.runs, rt.config, day, now, current=current)
     try:
         bookings = [f.booking for f in plan.facts] if plan is not None else None
         ahead = forecast(rt, day + timedelta(days=1), bookings=bookings, since=now + timedelta(seconds=1))
@@ -74,7 +79,8 @@ def build_day(
         problems.append(RunError("owner", f"daily report: no forecast: {exc}"))
     service = rt.services.sms_service
     lookup = service if isinstance(service, DeliveryLookup) and service.live else None
-    check_deliveries(data, state.runs.runs_on(day.isoformat()), lookup, at_most=daily.delivery_checks)
+    runs = state.runs.runs_on(day.isoformat()) + ([current] if current is not None else [])
+    check_deliveries(data, runs, lookup, at_most=daily.delivery_checks)
     if daily.html and publisher is not None:
         # pygal (the charts) only for the run that posts the report, never on the handler's import path
         from naver_sms.owner.page import render_page
@@ -97,7 +103,10 @@ def post_daily_report(
 ) -> None:
     """Post the daily report on each of its channels whose period is still open (see the module's docstring)."""
     real = rt.real_clock()
-    period = daily.period.period_at(rt.clock())
+    now = rt.clock().astimezone(KST)
+    period = daily.period.period_at(now)
+    if now.date() != period.start.date():
+        return  # a report is posted on its own day (from `at` to midnight): a day whose runs all missed it is skipped
     services = rt.services
     wanted: list[tuple[Channel, bool, Callable[[str], ChannelReceipt]]] = [
         (
@@ -115,7 +124,8 @@ def post_daily_report(
     ]
     if not channels:
         return
-    data, problems = build_day(rt, state, daily, plan, publisher)
+    current = summarise(report, rt.config, version=config_version(rt.config.config_dir))
+    data, problems = build_day(rt, state, daily, plan, publisher, current)
     report.errors.extend(problems)
     text = render_report(data, daily)
     for name, send in channels:

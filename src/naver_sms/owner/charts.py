@@ -3,8 +3,10 @@ which it would load from the network, is switched off): the page stays one self-
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping, Sequence
 from datetime import date
+from typing import Any
 
 import pygal
 from pygal.style import Style
@@ -40,6 +42,15 @@ _OPTIONS = {
 }
 
 
+#: pygal writes its tooltips' configuration as a <script> inside the SVG even without its script files: the
+#: page runs no script at all (and keeps no data inside one), so it is taken out
+_SCRIPT = re.compile(r"<script\b[^>]*>.*?</script>", re.S)
+
+
+def _svg(chart: Any) -> str:
+    return _SCRIPT.sub("", str(chart.render(is_unicode=True)))
+
+
 def _kinds(counts: Sequence[Count]) -> list[str]:
     return sorted({c.kind for c in counts if c.status in SENT})
 
@@ -58,7 +69,7 @@ def by_store(counts: Sequence[Count], stores: Mapping[str, Store], title: str) -
                 for s in ids
             ],
         )
-    return str(chart.render(is_unicode=True))
+    return _svg(chart)
 
 
 def by_kind(counts: Sequence[Count], title: str) -> str:
@@ -73,7 +84,7 @@ def by_kind(counts: Sequence[Count], title: str) -> str:
         "실패 / failed",
         [sum(c.n for c in counts if c.kind == k and c.status not in SENT) or None for k in kinds],
     )
-    return str(chart.render(is_unicode=True))
+    return _svg(chart)
 
 
 def per_day(days: Sequence[date], totals: Mapping[str, Sequence[Count]], title: str) -> str:
@@ -90,4 +101,4 @@ def per_day(days: Sequence[date], totals: Mapping[str, Sequence[Count]], title: 
                 for d in days
             ],
         )
-    return str(chart.render(is_unicode=True))
+    return _svg(chart)

@@ -19,7 +19,7 @@ from naver_sms.domain.booking import Store
 from naver_sms.errors import ConfigError, ConfigErrors
 from naver_sms.owner.runlog import Count, all_errors, counts_of
 from naver_sms.owner.upcoming import Planned
-from naver_sms.ports import DeliveryLookup, DeliveryResult, RunLog
+from naver_sms.ports import DeliveryLookup, DeliveryResult, RunLog, RunRecord
 from naver_sms.rules.templates import TemplateProblem, check_template, render
 
 #: every variable of the daily report's template (docs/owner.md lists them with their fields)
@@ -152,10 +152,20 @@ def _what(e: Mapping[str, Any], stores: Mapping[str, Store]) -> str:
     return f"{e.get('at') or ''} {where}: {e.get('message')}".strip()
 
 
-def day_report(runs: RunLog, config: AppConfig, day: date, now: datetime) -> DayReport:
-    """The day's data from the run log (no scan of the `sms` table: a day's runs and their counters)."""
+def day_report(
+    runs: RunLog, config: AppConfig, day: date, now: datetime, *, current: RunRecord | None = None
+) -> DayReport:
+    """The day's data from the run log (no scan of the `sms` table: a day's runs and their counters), with
+    `current` - the run that posts the report, not recorded yet - counted in."""
     recorded = runs.runs_on(day.isoformat())
-    totals = runs.day_totals([day.isoformat()]).get(day.isoformat(), {})
+    totals = Counter(runs.day_totals([day.isoformat()]).get(day.isoformat(), {}))
+    if (
+        current is not None
+        and current.day == day.isoformat()
+        and all(r.run_id != current.run_id for r in recorded)
+    ):
+        recorded.append(current)
+        totals.update(current.counters)
     failures = [
         {**e, "what": _what(e, config.stores), "fix": e.get("fix") or ""} for e in all_errors(recorded)
     ]
