@@ -10,7 +10,7 @@ import logging
 
 import typer
 
-from naver_sms.cli import db, history, login, report, rules, run, serve, status, upcoming
+from naver_sms.cli import console, db, history, login, report, rules, run, serve, status, upcoming
 from naver_sms.cli.common import Seams
 
 app = typer.Typer(add_completion=False, no_args_is_help=True, help=__doc__.splitlines()[0] if __doc__ else "")
@@ -24,6 +24,7 @@ app.command()(serve.serve)
 app.command()(upcoming.upcoming)
 app.command("status")(status.status_command)
 app.command()(report.report)
+app.command()(console.console)
 
 
 def main() -> None:

@@ -92,6 +92,7 @@ def status(
     now: datetime,
     *,
     config_dir: Any,
+    location: str | None = None,
 ) -> Status:
     """Everything `naver-sms status` shows, read at real time `now` (no write)."""
     now = now.astimezone(KST)
@@ -110,7 +111,7 @@ def status(
         failed=[e for e in entries if e.status == "failed"],
         login=login,
         config={
-            "location": str(config_dir),
+            "location": location or str(config_dir),
             "valid": config is not None,
             "version": version,
             "last_run_version": last_version,
