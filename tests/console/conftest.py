@@ -91,7 +91,10 @@ def chrome() -> Iterator[Any]:
     options = Options()
     for flag in CHROMIUM_FLAGS:
         options.add_argument(flag)
-    options.add_argument("--window-size=390,844")  # a phone
+    # a phone: headless Chromium keeps a window at least 500 pixels wide, so its viewport is emulated
+    options.add_experimental_option(
+        "mobileEmulation", {"deviceMetrics": {"width": 390, "height": 844, "pixelRatio": 2}}
+    )
     driver = webdriver.Chrome(service=Service("/usr/bin/chromedriver"), options=options)
     try:
         yield driver

@@ -39,15 +39,18 @@ def create_app(console: Console) -> Flask:
         TEMPLATES_AUTO_RELOAD=False,
     )
     app.extensions["naver_sms_console"] = console
-    CSRFProtect(app)
 
     @app.before_request
     def need_login() -> Any:
+        if request.routing_exception is not None:  # an untrusted Host, an unknown path: Flask refuses it
+            return None
         if request.endpoint in ("login", "static") or session.get("auth") is True:
             return None
         if request.path.startswith("/api/"):
             return {"error": "log in first"}, 401
         return redirect(url_for("login"))
+
+    CSRFProtect(app)  # after the login check: without the token, nothing else is even looked at
 
     @app.after_request
     def headers(response: Response) -> Response:

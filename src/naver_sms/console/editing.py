@@ -89,6 +89,8 @@ def preview(text: str, declared: str, store: Store, now: datetime) -> Preview:
     except TemplateProblem as exc:
         hint = f" (did you mean {exc.suggestion!r}?)" if exc.suggestion else ""
         return Preview("", euc_kr_length(text), declared, LMS_MAX_BYTES, f"{exc}{hint}")
+    except Exception as exc:  # whatever else the sandbox stops at render time (a range too big, ...)
+        return Preview("", euc_kr_length(text), declared, LMS_MAX_BYTES, f"cannot render: {exc}")
     size = euc_kr_length(shown)
     kind = choose_type(shown) if declared == "auto" else declared
     limit = SMS_MAX_BYTES if kind == "SMS" else LMS_MAX_BYTES

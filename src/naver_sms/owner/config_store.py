@@ -28,7 +28,7 @@ from naver_sms.errors import NaverSmsError
 
 FILES = ("stores.yaml", "templates.yaml", "rules.yaml", "reports.yaml")
 _FIXTURE = re.compile(r"^tests/[A-Za-z0-9][A-Za-z0-9_.-]{0,80}\.yaml$")
-_VERSION = re.compile(r"^\d{8}T\d{6}-[0-9a-f]{8}$")
+_VERSION = re.compile(r"^\d{4,}-\d{8}T\d{6}-[0-9a-f]{8}$")
 VERSIONS = ".versions"
 
 
@@ -128,7 +128,11 @@ class _Versioned:
         at = self.clock().astimezone(KST)
         seq = max((v.seq for v in self.versions()), default=0) + 1
         version = Version(
-            f"{at:%Y%m%dT%H%M%S}-{digest(files)[:8]}", at.isoformat(), note[:200], digest(files), seq
+            f"{seq:04d}-{at:%Y%m%dT%H%M%S}-{digest(files)[:8]}",
+            at.isoformat(),
+            note[:200],
+            digest(files),
+            seq,
         )
         for name, data in files.items():
             self._put(f"{VERSIONS}/{version.id}/{name}", data)
