@@ -19,7 +19,7 @@ from naver_sms.errors import (
     RecordMissing,
     RecordReadError,
 )
-from naver_sms.flags.state import FlagAttrs, FlagState, HeldClaim, read_flag
+from naver_sms.flags.state import FlagAttrs, FlagState, FlagStatus, HeldClaim, read_flag
 from naver_sms.flags.store import (
     Absent,
     AbsentOrLt,
@@ -233,6 +233,10 @@ class FlagRepository:
             )
             is not None
         )
+
+    @staticmethod
+    def flag_state(record: BookingRecord | None, flag: str, now: datetime) -> FlagStatus:
+        return read_flag(record, flag, now).status
 
 
 def _refuse_unless_open(key: RecordKey, state: FlagState) -> None:

@@ -18,7 +18,6 @@ from naver_sms.flags.effect import Done, NotTried, guarded_effect
 from naver_sms.flags.machine import Claim
 from naver_sms.flags.store import RecordKey
 from naver_sms.logs import emit
-from naver_sms.ports import ChannelReceipt
 from naver_sms.rules.actions.common import DIGEST_VARS, EACH_VARS, ActionParams, fail, render_message
 from naver_sms.rules.conditions import FlagName
 from naver_sms.rules.context import ActionContext, ActionResult, FlagChange, NotificationRecord
@@ -48,13 +47,8 @@ class LogEventParams(ActionParams):
 def send_telegram(ctx: ActionContext, p: MessageParams) -> ActionResult:
     """Post a templated message to the configured Telegram chat (plain text); with a flag, once per booking."""
     if p.flag is not None and ctx.services.telegram_service.enabled:
-        return _post_once(ctx, "send_telegram", p.flag, lambda listed: _post_telegram(listed, p))
-    return _post_telegram(ctx, p)
-
-
-def _post_telegram(ctx: ActionContext, p: MessageParams) -> ActionResult:
-    service, chat = ctx.services.telegram_service, getattr(p, "chat", None)  # TelegramParams has one
-    return _post(ctx, p, "telegram", lambda text: service.send_message(text, chat_id=chat))
+        return _post_once(ctx, "send_telegram", p.flag, lambda listed: _post(listed, p, "telegram"))
+    return _post(ctx, p, "telegram")
 
 
 def send_slack(ctx: ActionContext, p: MessageParams) -> ActionResult:
@@ -62,24 +56,20 @@ def send_slack(ctx: ActionContext, p: MessageParams) -> ActionResult:
     if not ctx.services.slack_service.enabled:
         return ActionResult(status="disabled", detail="slack is disabled")
     if p.flag is not None:
-        return _post_once(ctx, "send_slack", p.flag, lambda listed: _post_slack(listed, p))
-    return _post_slack(ctx, p)
+        return _post_once(ctx, "send_slack", p.flag, lambda listed: _post(listed, p, "slack"))
+    return _post(ctx, p, "slack")
 
 
-def _post_slack(ctx: ActionContext, p: MessageParams) -> ActionResult:
-    return _post(ctx, p, "slack", ctx.services.slack_service.post_message)
-
-
-def _post(
-    ctx: ActionContext,
-    p: MessageParams,
-    channel: Literal["telegram", "slack"],
-    send: Callable[[str], ChannelReceipt],
-) -> ActionResult:
+def _post(ctx: ActionContext, p: MessageParams, channel: Literal["telegram", "slack"]) -> ActionResult:
     name = f"send_{channel}"
     text = render_message(ctx, name, p.message)
+    services = ctx.services
     try:
-        receipt = send(text)
+        if channel == "telegram":
+            chat = getattr(p, "chat", None)  # TelegramParams has one: a digest's own chat
+            receipt = services.telegram_service.send_message(text, chat_id=chat)
+        else:
+            receipt = services.slack_service.post_message(text)
     except Exception as exc:
         raise fail(name, ctx, exc) from exc
     note = NotificationRecord(
