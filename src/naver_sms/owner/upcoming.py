@@ -19,14 +19,14 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field, replace
 from datetime import date, datetime, time, timedelta
-from typing import Any
+from typing import Any, cast
 
 from naver_sms.domain.booking import FLAG_NAMES, Booking, BookingRecord
 from naver_sms.domain.clock import KST, FixedClock
 from naver_sms.domain.privacy import mask_name, mask_phone
 from naver_sms.domain.sms_text import euc_kr_length
 from naver_sms.flags.periods import period_state
-from naver_sms.flags.state import read_flag
+from naver_sms.flags.state import FlagState, read_flag
 from naver_sms.rules.context import ActionContext, ActionResult, RunScope
 from naver_sms.rules.exceptions import ActionExecutionError
 from naver_sms.rules.facts import Facts
@@ -122,28 +122,87 @@ def forecast(
     result = Forecast(day, now, [r for r in runs if r.date() == day], len(start.facts), errors=report.errors)
     sim = _Simulation(rt, {f.booking.booking_num: f.record for f in start.facts})
     enabled = [r for r in rt.rules if r.enabled]
-    each = [r for r in enabled if r.mode == "each"]
-    digests = [r for r in enabled if r.mode == "digest"]
     rows = sim.rows
+    timeless = _Timeless(enabled)
     for at in runs:
         listed = result.planned if at.date() == day else None
         scope = RunScope("upcoming", rt.config, rt.services, at, FixedClock(at), rt.lease)
-        groups: dict[str, list[Booking]] = {r.name: [] for r in digests}
+        groups: dict[str, list[Booking]] = {r.name: [] for r in enabled if r.mode == "digest"}
         # the engine's evaluation, inlined: only the matches are kept (72 runs x N bookings x the rules);
         # as in a run, every rule sees the row as it was before the run, and acts on the row as it is
         for f in start.facts:
-            facts = Facts(f.booking, rows[f.booking.booking_num], at, f.store, f.option_keywords, at)
-            matched = [rule for rule in each if rule.condition.first_failure(facts) is None]
+            num = f.booking.booking_num
+            matched = timeless.matches(f, rows[num], at)
+            if not matched:
+                continue
+            facts = Facts(f.booking, rows[num], at, f.store, f.option_keywords, at)
             for rule in matched:
-                sim.run_rule(rule, ActionContext.of(scope, rule.name, facts), listed, result.errors)
-            for rule in digests:
-                if rule.condition.first_failure(facts) is None:
+                if rule.mode == "digest":
                     groups[rule.name].append(f.booking)
-        for rule in digests:
-            sim.run_digest(rule, tuple(groups[rule.name]), scope, listed, result.errors)
+                else:
+                    sim.run_rule(rule, ActionContext.of(scope, rule.name, facts), listed, result.errors)
+        for rule in enabled:
+            if rule.mode == "digest":
+                sim.run_digest(rule, tuple(groups[rule.name]), scope, listed, result.errors)
     if stores:
         result.planned = [p for p in result.planned if p.store_id is None or p.store_id in stores]
     return result
+
+
+class _Watched:
+    """The facts of one booking that notice whether a condition read the time (`now`, `read_at`, or a flag's
+    state, whose claim is live or stale relative to it). Conditions are pure functions of their facts
+    (rules/conditions.py): one that read no time gives the same answer at every run while the row is the
+    same."""
+
+    __slots__ = ("_at", "booking", "option_keywords", "record", "store", "timed")
+
+    def __init__(self, facts: Facts, record: BookingRecord | None, at: datetime) -> None:
+        self.booking, self.record, self.store = facts.booking, record, facts.store
+        self.option_keywords, self._at, self.timed = facts.option_keywords, at, False
+
+    @property
+    def now(self) -> datetime:
+        self.timed = True
+        return self._at
+
+    @property
+    def read_at(self) -> datetime:
+        self.timed = True
+        return self._at
+
+    def flag(self, name: str) -> FlagState:
+        self.timed = True
+        return read_flag(self.record, name, self._at)
+
+
+class _Timeless:
+    """Each rule evaluated against each booking, the answers that read no time kept while the row stays the
+    same object (a run that changes a row gives it a new one): most rules of most bookings are settled
+    (a row exists, a flag is set) and need not be asked again at every one of the day's runs."""
+
+    def __init__(self, rules: list[CompiledRule]) -> None:
+        self.rules = rules
+        self.known: dict[str, tuple[BookingRecord | None, list[bool | None]]] = {}
+
+    def matches(self, f: Facts, record: BookingRecord | None, at: datetime) -> list[CompiledRule]:
+        num = f.booking.booking_num
+        kept = self.known.get(num)
+        if kept is None or kept[0] is not record:
+            kept = (record, [None] * len(self.rules))
+            self.known[num] = kept
+        answers = kept[1]
+        found = []
+        for i, rule in enumerate(self.rules):
+            answer = answers[i]
+            if answer is None:
+                watched = _Watched(f, record, at)
+                answer = rule.condition.first_failure(cast(Facts, watched)) is None
+                if not watched.timed:
+                    answers[i] = answer
+            if answer:
+                found.append(rule)
+        return found
 
 
 def _with_flag(row: BookingRecord, flag: str, value: bool) -> BookingRecord:
