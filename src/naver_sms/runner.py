@@ -14,7 +14,7 @@ from datetime import UTC, datetime, timedelta
 from naver_sms.config.models import AppConfig
 from naver_sms.domain.booking import Booking, legacy_phone_key
 from naver_sms.domain.clock import KST, Clock, SystemClock
-from naver_sms.errors import LoginBlocked, RepositoryError
+from naver_sms.errors import CredentialsRefused, LoginBlocked, RepositoryError
 from naver_sms.flags.machine import FlagRepository
 from naver_sms.flags.state import failed_flags
 from naver_sms.flags.store import UNREADABLE_ROW
@@ -31,6 +31,9 @@ log = logging.getLogger("naver_sms.runner")
 NOTHING_TO_SEND = "문자 발송 대상 없음"
 RUN_FAILED = "요청중 오류 발생"
 LOGIN_NEEDS_A_PERSON = "네이버 로그인에 사람의 확인이 필요합니다: naver-sms login --interactive"
+CREDENTIALS_REFUSED = (
+    "인증 정보가 거부되었습니다 (키 교체 후 다시 읽어도 거부): Secrets Manager의 값을 확인하세요"
+)
 
 
 @dataclass
@@ -52,6 +55,13 @@ class Runtime:
     after_run: Callable[[Runtime, RunReport, Plan | None], None] | None = None
     #: called with (stage, detail) as the run progresses (the CLI shows it)
     progress: Callable[[str, str], None] = field(default=lambda stage, detail: None)
+    #: what identifies the configuration in use (S3 ETags, or the files' digest): the report's config_version
+    config_version: str | None = None
+    #: lines for the owner, added to the run's summary and warnings (e.g. "the upload was invalid: the last
+    #: valid configuration is in use")
+    notices: tuple[str, ...] = ()
+    #: the configuration given was refused and the last valid one is in use: why (the rendered error)
+    config_invalid: str | None = None
 
     @property
     def repo(self) -> FlagRepository:
@@ -74,7 +84,9 @@ class Runtime:
 
 
 def new_run_id() -> str:
-    return datetime.now(UTC).strftime("%Y%m%dT%H%M%S") + "-" + uuid.uuid4().hex[:8]
+    # `Z` (UTC) keeps the time's digits apart from the random part: `T001955-3599...` reads as a phone number
+    # to the masking of every log line (naver_sms.logs)
+    return datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ") + "-" + uuid.uuid4().hex[:8]
 
 
 def new_report(rt: Runtime, run_id: str, *, dry_run: bool = False) -> RunReport:
@@ -86,7 +98,9 @@ def new_report(rt: Runtime, run_id: str, *, dry_run: bool = False) -> RunReport:
         mode=rt.mode,
         source=rt.source.description,
         dry_run=dry_run,
-        warnings=list(rt.config.warnings),
+        warnings=[*rt.config.warnings, *rt.notices],
+        config_version=rt.config_version,
+        config_invalid=rt.config_invalid,
     )
 
 
@@ -185,11 +199,16 @@ def run_once(
         _report_failed_flags(plan, report, rt.real_clock())
     except Exception as exc:  # the run itself failed: report it, send the legacy failure line
         report.failed = f"{type(exc).__name__}: {exc}"
+        report.failed_type = type(exc).__name__
         emit(log, logging.ERROR, "run_failed", run_id=report.run_id, error=report.failed)
         if isinstance(exc, LoginBlocked):  # a person must act: say so where the owner looks
             report.summary = f"{RUN_FAILED}\n{LOGIN_NEEDS_A_PERSON}\n{exc}"
+        elif isinstance(exc, CredentialsRefused):
+            report.summary = f"{RUN_FAILED}\n{CREDENTIALS_REFUSED}\n{exc}"
     if not report.summary:
         report.summary = RUN_FAILED if report.failed else legacy_summary(report.sms)
+    if rt.notices:
+        report.summary = "\n".join((report.summary, *rt.notices))
     if not dry_run and rt.summary_channel is not None and _summary_due(rt, report):
         _send_summary(rt.summary_channel, report)
     if not dry_run and rt.after_run is not None:
@@ -254,7 +273,7 @@ def legacy_summary(sms: Sequence[SmsRecord]) -> str:
 def _summary_due(rt: Runtime, report: RunReport) -> bool:
     """The legacy summary goes after every run (reports.yaml `summary: every_run`, the default), or - with
     `when_something_happened` - only when something was sent or failed (docs/owner.md)."""
-    if rt.config.reports.summary == "every_run":
+    if rt.config.reports.summary == "every_run" or rt.notices:  # a notice is always for the owner
         return True
     sent = any(s.status != "planned" for s in report.sms)
     posted = any(n.status in ("sent", "outbox") for n in report.notifications if n.channel != "log")
@@ -266,5 +285,8 @@ def _send_summary(channel: TelegramService, report: RunReport) -> None:
         receipt = channel.send_message(report.summary)
     except Exception as exc:
         report.errors.append(RunError("summary", f"telegram summary not sent: {exc}"))
+        if getattr(exc, "stops_run", False) and report.failed is None:  # Telegram refused our credentials
+            report.failed = f"{type(exc).__name__}: {exc}"
+            report.failed_type = type(exc).__name__
         return
     report.notifications.append(NotificationRecord("telegram", report.summary, receipt.status, "(summary)"))

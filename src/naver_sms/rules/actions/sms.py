@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Collection
 from dataclasses import replace
+from datetime import datetime
 from typing import NoReturn
 
 from pydantic import Field
@@ -13,13 +15,13 @@ from naver_sms.delivery import deliver_once
 from naver_sms.domain.booking import Booking, BookingRecord
 from naver_sms.domain.privacy import mask_phone, mask_text
 from naver_sms.domain.sms_text import choose_type
-from naver_sms.errors import FlagFailedForGood, NaverSmsError, OutcomeUnknown, did_you_mean
+from naver_sms.errors import DeliveryError, FlagFailedForGood, NaverSmsError, OutcomeUnknown, did_you_mean
 from naver_sms.flags.effect import Guarded, guarded_effect
 from naver_sms.flags.machine import Claim
 from naver_sms.flags.state import read_flag
 from naver_sms.flags.store import RecordKey
 from naver_sms.logs import emit
-from naver_sms.ports import SmsMessage
+from naver_sms.ports import SmsMessage, SmsReceipt, SmsService
 from naver_sms.rules.actions.common import EACH_VARS, ActionParams, fail, need_booking
 from naver_sms.rules.conditions import FlagName
 from naver_sms.rules.context import ActionContext, ActionResult, FlagChange, SmsRecord, SmsStatus
@@ -38,6 +40,36 @@ class SendSmsParams(ActionParams):
 
 class _Unbuildable(NaverSmsError):
     """The SMS text could not be built: nothing was sent (an attempt that counts)."""
+
+
+class _NamesMasked:
+    """The SMS service of one booking, whose errors never carry the customer's name: a provider may echo
+    it in its answer (a SENS 400 quoting the text), and the error's text is logged, stored as the flag's
+    `last_error`, reported and printed. Phone numbers are masked by the clients themselves."""
+
+    def __init__(self, sms: SmsService, names: Collection[str]) -> None:
+        self._sms = sms
+        self._names = tuple(n for n in names if n)
+        self.live = sms.live
+
+    def _masked(self, exc: DeliveryError) -> DeliveryError:
+        masked = exc.with_text(lambda text: mask_text(text, self._names))
+        masked.__suppress_context__ = True  # the original's text (with the name) is in no traceback
+        return masked
+
+    def send(self, message: SmsMessage) -> SmsReceipt:
+        try:
+            return self._sms.send(message)
+        except DeliveryError as exc:
+            raise self._masked(exc)  # noqa: B904 - the original is deliberately not chained
+
+    def find_sent(
+        self, message: SmsMessage, *, since: datetime, until: datetime, exclude: Collection[str] = ()
+    ) -> SmsReceipt | None:
+        try:
+            return self._sms.find_sent(message, since=since, until=until, exclude=exclude)
+        except DeliveryError as exc:
+            raise self._masked(exc)  # noqa: B904 - the original is deliberately not chained
 
 
 def _template_for(ctx: ActionContext, p: SendSmsParams) -> tuple[str, SmsTemplate]:
@@ -91,9 +123,10 @@ def send_sms(ctx: ActionContext, p: SendSmsParams) -> ActionResult:
         raise _unbuildable(ctx, p, exc) from exc
     booking = need_booking(ctx)
     services = ctx.services
+    sms = _NamesMasked(services.sms_service, [booking.name])
     if p.flag is None:  # compiled rules always have one (rules.guards); direct callers may not
         try:
-            receipt = services.sms_service.send(message)
+            receipt = sms.send(message)
         except Exception as exc:
             failed = ActionResult(sms=(_with(record, "failed", error=exc),))
             raise fail("send_sms", ctx, exc, failed, template=record.template) from exc
@@ -107,7 +140,7 @@ def send_sms(ctx: ActionContext, p: SendSmsParams) -> ActionResult:
             services.db_repo.create(BookingRecord.for_booking(booking))
         outcome = deliver_once(
             repo=services.db_repo,
-            sms=services.sms_service,
+            sms=sms,
             message=message,
             key=(booking.booking_num, booking.phone),
             flag=p.flag,
