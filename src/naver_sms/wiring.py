@@ -4,7 +4,7 @@ outbox, or `live`: credentials never switch it on by themselves) and the booking
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import timedelta
 from functools import lru_cache
 from pathlib import Path
@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING, Any
 
 from naver_sms.config.loader import load_config
 from naver_sms.config.models import AppConfig
+from naver_sms.config.opt_out import FileOptOut
 from naver_sms.config.settings import Settings, check_db_target, is_dynamo_url
 from naver_sms.config_source import ConfigSource, S3Location, local_version, s3_client
 from naver_sms.database.sqlite_repository import (
@@ -34,12 +35,20 @@ from naver_sms.notifications.outbox import (
 from naver_sms.owner.after import AfterRun
 from naver_sms.owner.daily import check_daily_report
 from naver_sms.owner.publish import publisher_for
-from naver_sms.ports import BookingSource, RunLog, SessionRepository, SmsService, TelegramService
+from naver_sms.ports import (
+    BookingSource,
+    OptOutList,
+    RunLog,
+    SessionRepository,
+    SmsService,
+    TelegramService,
+)
 from naver_sms.rotation import RefreshingSms, RefreshingTelegram
 from naver_sms.rules.actions import register_actions
+from naver_sms.rules.changes import on_demand
 from naver_sms.rules.context import ActionServicesBundle
 from naver_sms.rules.engine import RuleEngine
-from naver_sms.rules.plan import CompiledRule
+from naver_sms.rules.plan import CompiledRule, statuses_asked
 from naver_sms.runner import Runtime
 
 if TYPE_CHECKING:
@@ -110,6 +119,16 @@ def compile_config(config_dir: Path) -> Compiled:
     rules = engine.compile(config)
     check_daily_report(config)
     return config, engine, rules
+
+
+def statuses_fetched_on_demand(rules: tuple[CompiledRule, ...]) -> tuple[str, ...]:
+    """The statuses fetched only on demand (RC02, RC04) that an enabled rule asks about: none by default."""
+    return on_demand(frozenset().union(*(statuses_asked(r.condition) for r in rules if r.enabled)))
+
+
+def _opt_out(config: AppConfig) -> OptOutList | None:
+    """The opt-out list of the configuration (config/opt-out.txt), read again by every run."""
+    return FileOptOut(config.opt_out_file) if config.opt_out_file is not None else None
 
 
 @dataclass(frozen=True)
@@ -224,6 +243,7 @@ def build_runtime(
         services = _live_services(settings, state, real, refresh_settings)
     else:
         services = _sandbox_services(state.repo, state.outbox, run_id, real, settings, state.periods)
+    services = replace(services, opt_out=_opt_out(config))
     source: BookingSource
     if settings.bookings_path is not None:
         source = JsonFileSource(settings.bookings_path)
@@ -237,7 +257,9 @@ def build_runtime(
                 file="settings",
                 field="bookings_path",
             )
-        source = NaverBookingSource.from_settings(settings, state.sessions)
+        source = NaverBookingSource.from_settings(
+            settings, state.sessions, changes=statuses_fetched_on_demand(rules)
+        )
     runtime = Runtime(
         config=config,
         engine=engine,
@@ -287,6 +309,7 @@ def fixture_runtimes(config_dir: Path) -> Callable[[BookingSource, Clock], Runti
         services = _sandbox_services(
             SqliteRepository(db), SqliteOutboxStore(db), "fixture", real, periods=sqlite_periods(db)
         )
+        services = replace(services, opt_out=_opt_out(config))
         return Runtime(config, engine, rules, source, services, clock, "sandbox", real_clock=real)
 
     return make

@@ -82,6 +82,8 @@ class AppConfig:
     warnings: tuple[str, ...] = field(default=())
     #: reports.yaml: the summary's timing, the daily report, prices (defaults: the legacy summary only)
     reports: ReportsFile = field(default_factory=ReportsFile)
+    #: the opt-out list (numbers that refused advertising), when the directory has one
+    opt_out_file: Path | None = None
 
     def store(self, store_id: str) -> Store | None:
         return self.stores.get(store_id)

@@ -10,6 +10,7 @@ docs/database.md):
     F_lookups      look-ups of a stale claim that could not tell whether it was sent (int)
     F_reset_at     an operator's reset after the flag failed for good, ISO 8601 (makes it due for a retry)
     F_sent_info    JSON: what went out, kept from the claim by the commit (channel, rule, template, type, to)
+    F_suppressed   why the send was never made and never will be (the number refused advertising); F is true
 """
 
 from __future__ import annotations
@@ -48,6 +49,7 @@ class FlagAttrs(NamedTuple):
     lookups: str
     reset_at: str
     sent_info: str
+    suppressed: str
 
     @classmethod
     def of(cls, flag: str) -> FlagAttrs:
@@ -104,6 +106,9 @@ class FlagState:
         except ValueError:
             info = {}
         return MappingProxyType(info if isinstance(info, dict) else {})
+
+    #: done without sending, for good, and why (the number refused advertising: docs/rules/actions.md)
+    suppressed: str | None = None
 
     @property
     def retry_due(self) -> bool:
@@ -196,6 +201,7 @@ def read_flag(row: BookingRecord | Mapping[str, Any] | None, flag: str, at: date
         lookups=_int(item.get(names.lookups, 0)),
         claim=_claim_of(item, names),
         sent_info_text=_text(item.get(names.sent_info)),
+        suppressed=_text(item.get(names.suppressed)),
     )
 
 

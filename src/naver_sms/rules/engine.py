@@ -59,7 +59,7 @@ class RuleEngine:
         append = plan.evaluations.append
         for f in facts:
             plan.facts.append(f)
-            append([Evaluation(rule, f, rule.condition.first_failure(f)) for rule in enabled])
+            append([Evaluation(rule, f, rule.first_failure(f)) for rule in enabled])
         return plan
 
     def execute(self, plan: Plan, scope: RunScope, report: RunReport) -> None:
@@ -75,19 +75,32 @@ class RuleEngine:
     @staticmethod
     def _walk(plan: Plan, scope: RunScope, report: RunReport, act: Act, *, preview: bool) -> None:
         """Every match in order - per booking, rules in order - then each digest rule once (a digest with
-        `once_per`: once in its period, rules.periodic)."""
+        `once_per`: once in its period, rules.periodic). A match in its rule's quiet hours is held: none of
+        its actions run (rules.quiet), and a digest's period is not claimed meanwhile."""
         known = plan.known_request_ids()
         for per_booking in plan.evaluations:
             for evaluation in per_booking:
                 if evaluation.matched and evaluation.rule.mode == "each":
                     report.rules_matched[evaluation.rule.name] += 1
+                    hold = evaluation.held()
+                    if hold is not None:
+                        report.held.append(hold)
+                        continue
                     ctx = ActionContext.of(scope, evaluation.rule.name, evaluation.facts, known=known)
                     act(evaluation.rule, ctx, report)
         for name, group in plan.digest_groups().items():
             rule = next(r for r in plan.rules if r.name == name)
+            if not group and rule.once_per is None:
+                continue
+            hold = rule.held(None, scope.now)
+            if hold is not None:
+                if group:
+                    report.rules_matched[name] += len(group)
+                    report.held.append(hold)
+                continue
             if rule.once_per is not None:
                 act_in_period(rule, group, scope, report, act, preview=preview)
-            elif group:
+            else:
                 report.rules_matched[name] += len(group)
                 act(rule, ActionContext.of(scope, rule.name, None, tuple(group)), report)
 
@@ -150,7 +163,11 @@ def _run_actions(rule: CompiledRule, ctx: ActionContext, report: RunReport) -> s
             return "failed"
         report.actions[(rule.name, action.name, result.status)] += 1
         _record(report, result)
-        if result.status in ("skipped", "disabled"):  # what follows (an update_flag) must not run
+        if result.status in (
+            "skipped",
+            "disabled",
+            "suppressed",
+        ):  # what follows (an update_flag) must not run
             return result.status
     return "ok"
 

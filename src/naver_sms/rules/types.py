@@ -1,5 +1,6 @@
 """An action type: its parameters, its executor, and the traits the engine and the compiler reason with - they
-never know an action by its name (guard inference by traits: `naver_sms.rules.guards`)."""
+never know an action by its name (guard inference by traits: `naver_sms.rules.guards`; the advertising quiet
+hours by `advertises`: `naver_sms.rules.quiet`)."""
 
 from __future__ import annotations
 
@@ -41,3 +42,5 @@ class ActionType:
     #: it creates the booking's row when there is none (a forecast - `naver-sms upcoming` - knows the row
     #: exists after it; sends with a flag and flag-setting actions create theirs too)
     writes_row: bool = False
+    #: `advertises(params, config)`: it would send advertising (None: never)
+    advertises: Callable[[Any, AppConfig], bool] | None = None
