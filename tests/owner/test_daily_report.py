@@ -229,3 +229,26 @@ def test_status_shows_the_last_run_the_failures_and_the_daily_report(sandbox: Sa
         "failed for good" in people.stdout
         and "naver-sms db reset 1000001_900000001 remind_sms" in people.stdout
     )
+
+
+def test_status_shows_each_channel_of_the_daily_report_once_it_is_posted(sandbox: Sandbox) -> None:
+    sandbox.write("reports.yaml", REPORTS)  # telegram and slack; the sandbox's Slack is off: never posted
+    sandbox.run_at("2026-11-26 18:40")
+    due, _ = sandbox.run_at("2026-11-26 21:00")
+    assert [n.channel for n in due.notifications if n.rule == "(daily report)"] == ["telegram"]
+    args = ["status", "--db", str(sandbox.db), "--config", str(sandbox.config_dir), "--json"]
+    result = CliRunner().invoke(app, args, obj=Seams(clock=FixedClock(kst("2026-11-26 21:10"))))
+    assert result.exit_code == 0, result.output
+    daily = json.loads(result.stdout)["daily_report"]
+    assert daily["period"] == "2026-11-26T21:00"
+    assert daily["channels"]["telegram"]["status"] == "done" and daily["channels"]["telegram"]["sent_at"]
+    assert daily["channels"]["slack"]["status"] == "open" and daily["status"] == "open"
+    sandbox.options["slack_enabled"] = True
+    sandbox.run_at("2026-11-26 21:20")
+    result = CliRunner().invoke(app, args, obj=Seams(clock=FixedClock(kst("2026-11-26 21:30"))))
+    daily = json.loads(result.stdout)["daily_report"]
+    assert daily["status"] == "done" and daily["channels"]["slack"]["status"] == "done"
+    people = CliRunner().invoke(
+        app, args[:-1], obj=Seams(clock=FixedClock(kst("2026-11-26 21:30"))), env={"COLUMNS": "200"}
+    )
+    assert "telegram done, slack done" in people.stdout

@@ -74,7 +74,10 @@ def _print(s: Status) -> None:
     table.add_row("configuration", f"{escape(cfg['location'])} · {cfg['version']}{changed}{valid}")
     if s.daily_report:
         d = s.daily_report
-        table.add_row("daily report", f"at {d['at']} · {d['period']}: {d['status']}")
+        channels = ", ".join(f"{name} {c['status']}" for name, c in d.get("channels", {}).items())
+        table.add_row(
+            "daily report", f"at {d['at']} · {d['period']}: {d['status']} ({channels or 'no channel'})"
+        )
     out.print(table)
     if s.failed or s.waiting:
         problems = Table(title="sends that need attention")

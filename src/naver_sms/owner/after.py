@@ -27,7 +27,7 @@ from naver_sms.logs import emit
 from naver_sms.owner.daily import DayReport, check_deliveries, day_report, render_report
 from naver_sms.owner.publish import Publisher
 from naver_sms.owner.runlog import config_version, summarise
-from naver_sms.owner.status import DAILY_REPORT, StateView
+from naver_sms.owner.status import StateView, daily_report_key
 from naver_sms.owner.upcoming import forecast
 from naver_sms.ports import ChannelReceipt, DeliveryLookup, RunRecord
 from naver_sms.rules.context import NotificationRecord
@@ -120,7 +120,7 @@ def post_daily_report(
         (name, send)
         for name, on, send in wanted
         if on
-        and period_state(state.periods, f"{DAILY_REPORT}:{name}", period, real).status in ("open", "stale")
+        and period_state(state.periods, daily_report_key(name), period, real).status in ("open", "stale")
     ]
     if not channels:
         return
@@ -152,7 +152,7 @@ def _post(
     try:
         guarded = once_in_period(
             state.periods,
-            f"{DAILY_REPORT}:{name}",
+            daily_report_key(name),
             period,
             post,
             run_id=report.run_id,

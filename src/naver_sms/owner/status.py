@@ -9,7 +9,9 @@ from datetime import datetime, timedelta
 from typing import Any, Protocol
 
 from naver_sms.config.models import AppConfig
+from naver_sms.config.reports import DailyReport
 from naver_sms.domain.clock import KST
+from naver_sms.domain.period import Period
 from naver_sms.flags.machine import FlagRepository
 from naver_sms.flags.periods import period_state
 from naver_sms.owner.ledger import Entry, ledger
@@ -85,6 +87,32 @@ def _login(state: StateView, now: datetime) -> dict[str, Any]:
     }
 
 
+def daily_report_key(channel: str) -> str:
+    """The period claim of the daily report on one channel (`owner.after` posts each channel on its own)."""
+    return f"{DAILY_REPORT}:{channel}"
+
+
+def _daily_report(state: StateView, daily: DailyReport, period: Period, now: datetime) -> dict[str, Any]:
+    """The daily report of the period: each configured channel's state, and `status` the least advanced one
+    (`done` once every channel is posted, `off` when no channel is on)."""
+    channels: dict[str, dict[str, Any]] = {}
+    for name, on in (("telegram", daily.telegram), ("slack", daily.slack)):
+        if on:
+            done = period_state(state.periods, daily_report_key(name), period, now)
+            channels[name] = {"status": done.status, "sent_at": done.sent_at}
+    states = [c["status"] for c in channels.values()]
+    overall = next((s for s in states if s != "done"), "done") if states else "off"
+    sent = [c["sent_at"] for c in channels.values() if c["sent_at"]]
+    return {
+        "at": daily.at,
+        "period": period.key,
+        "status": overall,
+        "sent_at": max(sent) if sent and overall == "done" else None,
+        "channels": channels,
+        "next": period.end.isoformat(),
+    }
+
+
 def status(
     state: StateView,
     config: AppConfig | None,
@@ -132,14 +160,7 @@ def status(
     if daily is not None:
         period = daily.period.period_at(now)
         try:
-            done = period_state(state.periods, DAILY_REPORT, period, now)
-            result.daily_report = {
-                "at": daily.at,
-                "period": period.key,
-                "status": done.status,
-                "sent_at": done.sent_at,
-                "next": period.end.isoformat(),
-            }
+            result.daily_report = _daily_report(state, daily, period, now)
         except Exception as exc:  # the period store: shown, never fatal for the screen
             problems.append(f"daily report: {exc}")
     result.problems = problems
