@@ -252,3 +252,18 @@ def test_status_shows_each_channel_of_the_daily_report_once_it_is_posted(sandbox
         app, args[:-1], obj=Seams(clock=FixedClock(kst("2026-11-26 21:30"))), env={"COLUMNS": "200"}
     )
     assert "telegram done, slack done" in people.stdout
+
+
+def test_the_run_report_the_run_log_and_status_name_one_configuration_version(sandbox: Sandbox) -> None:
+    sandbox.write("reports.yaml", REPORTS)
+    report, state = sandbox.run_at("2026-11-26 18:40")
+    last = state.runs.last()
+    assert last is not None and last.summary["config_version"] == report.config_version
+    args = ["status", "--db", str(sandbox.db), "--config", str(sandbox.config_dir), "--json"]
+    result = CliRunner().invoke(app, args, obj=Seams(clock=FixedClock(kst("2026-11-26 18:50"))))
+    config = json.loads(result.stdout)["config"]
+    assert config["version"] == config["last_run_version"] == report.config_version
+    assert config["changed_since_last_run"] is False
+    sandbox.write("reports.yaml", REPORTS + "summary: every_run\n")
+    result = CliRunner().invoke(app, args, obj=Seams(clock=FixedClock(kst("2026-11-26 18:50"))))
+    assert json.loads(result.stdout)["config"]["changed_since_last_run"] is True

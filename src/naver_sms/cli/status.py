@@ -21,6 +21,7 @@ from naver_sms.cli.common import (
     write_json,
 )
 from naver_sms.cli.history import _config
+from naver_sms.config_source import local_version
 from naver_sms.owner.status import Status, status
 
 
@@ -33,7 +34,8 @@ def status_command(
         settings = settings_of(db=db, config=config)
         cfg, rules = _config(settings.config_dir)
         state = open_existing_state(settings, world)
-        shown = status(state, cfg, rules, world.clock(), config_dir=settings.config_dir)
+        version = local_version(settings.config_dir)
+        shown = status(state, cfg, rules, world.clock(), config_dir=settings.config_dir, version=version)
     if as_json:
         write_json(shown.to_json())
         return

@@ -14,6 +14,7 @@ from flask import Flask, abort, flash, redirect, render_template, request, url_f
 
 from naver_sms.config.loader import load_config
 from naver_sms.config.models import AppConfig
+from naver_sms.config_source import local_version
 from naver_sms.console.context import Console
 from naver_sms.console.editing import check, normalise, preview, sample_booking, with_text
 from naver_sms.domain.booking import Store
@@ -62,7 +63,10 @@ def register(app: Flask, console: Console) -> None:
                     except NaverSmsError:
                         rules = ()
                 where = console.store.location
-                shown = status(state, cfg, rules, console.clock(), config_dir=directory, location=where)
+                version = local_version(directory)
+                shown = status(
+                    state, cfg, rules, console.clock(), config_dir=directory, version=version, location=where
+                )
         return render_template("home.html", status=shown, problems=problems, location=console.store.location)
 
     @app.get("/history")

@@ -26,7 +26,7 @@ from naver_sms.flags.periods import once_in_period, period_state
 from naver_sms.logs import emit
 from naver_sms.owner.daily import DayReport, check_deliveries, day_report, render_report
 from naver_sms.owner.publish import Publisher
-from naver_sms.owner.runlog import config_version, summarise
+from naver_sms.owner.runlog import summarise
 from naver_sms.owner.status import StateView, daily_report_key
 from naver_sms.owner.upcoming import forecast
 from naver_sms.ports import ChannelReceipt, DeliveryLookup, RunRecord
@@ -54,7 +54,7 @@ class AfterRun:
             if daily is not None and report.ok:
                 post_daily_report(rt, report, plan, self.state, daily, self.publisher)
         finally:
-            self.state.runs.record(summarise(report, rt.config, version=config_version(rt.config.config_dir)))
+            self.state.runs.record(summarise(report, rt.config, version=rt.config_version))
 
 
 def build_day(
@@ -124,7 +124,7 @@ def post_daily_report(
     ]
     if not channels:
         return
-    current = summarise(report, rt.config, version=config_version(rt.config.config_dir))
+    current = summarise(report, rt.config, version=rt.config_version)
     data, problems = build_day(rt, state, daily, plan, publisher, current)
     report.errors.extend(problems)
     text = render_report(data, daily)

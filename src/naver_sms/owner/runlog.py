@@ -8,12 +8,10 @@ LMS, the status as in the run report (`sent`, `outbox`, `failed`, `unknown`, `re
 
 from __future__ import annotations
 
-import hashlib
 from collections import Counter
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from pathlib import Path
 from typing import Any
 
 from naver_sms.config.models import AppConfig
@@ -25,8 +23,6 @@ from naver_sms.rules.report import RunError, RunReport
 
 #: what a summary lists of a run at most (a run item stays far below DynamoDB's 400 KB)
 MAX_SMS, MAX_ERRORS = 200, 20
-#: the files whose bytes make the configuration's version
-CONFIG_FILES = ("stores.yaml", "templates.yaml", "rules.yaml", "reports.yaml")
 
 #: what the owner can do about each kind of error (docs/owner.md, "When something failed")
 FIXES: Mapping[str, str] = {
@@ -73,17 +69,6 @@ def counts_of(counters: Mapping[str, int]) -> list[Count]:
             kind, store, type_, status = parts
             found.append(Count(kind, store, type_, status, int(n)))
     return found
-
-
-def config_version(config_dir: Path) -> str:
-    """The version of a configuration directory: a digest of its files' bytes (the same files, the same
-    version, wherever they are kept)."""
-    digest = hashlib.sha256()
-    for name in CONFIG_FILES:
-        path = config_dir / name
-        if path.is_file():
-            digest.update(name.encode() + b"\0" + path.read_bytes() + b"\0")
-    return "sha256:" + digest.hexdigest()[:12]
 
 
 def _sms(config: AppConfig, s: SmsRecord) -> dict[str, Any]:

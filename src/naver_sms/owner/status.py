@@ -15,7 +15,6 @@ from naver_sms.domain.period import Period
 from naver_sms.flags.machine import FlagRepository
 from naver_sms.flags.periods import period_state
 from naver_sms.owner.ledger import Entry, ledger
-from naver_sms.owner.runlog import config_version
 from naver_sms.ports import RunLog, RunRecord, SessionRepository
 from naver_sms.rules.plan import CompiledRule
 
@@ -120,15 +119,16 @@ def status(
     now: datetime,
     *,
     config_dir: Any,
+    version: str,
     location: str | None = None,
 ) -> Status:
-    """Everything `naver-sms status` shows, read at real time `now` (no write)."""
+    """Everything `naver-sms status` shows, read at real time `now` (no write); `version` is the
+    configuration's as the runs name it (`naver_sms.config_source.local_version` of a directory)."""
     now = now.astimezone(KST)
     problems: list[str] = []
     last = state.runs.last()
     entries = ledger(state.repo.records(), config, rules, now)
     login = _login(state, now)
-    version = config_version(config_dir)
     last_version = last.summary.get("config_version") if last else None
     result = Status(
         now=now,
