@@ -52,7 +52,7 @@ def test_the_report_is_posted_once_at_its_hour_on_each_channel(sandbox: Sandbox)
     assert text.startswith("[2026-11-26 일일 보고]\n문자 12건 발송 (실행 3회)")
     assert "- 예약확정 8건" in text and "- 안내 4건" in text and "부산점 2" in text
     assert "확인할 문제 1건" in text and "a malformed booking was skipped" in text
-    assert "내일 예정 문자 1건: guide_gangnam 1" in text
+    assert "내일 예정 문자 1건: 안내 1" in text  # by the label, as the day's sends are counted
     assert "비용 약 0원" in text  # the sandbox's outbox costs nothing
     box = [e for e in state.outbox.entries(channel="telegram") if "일일 보고" in e["payload"]["text"]]
     assert len(box) == 1
@@ -267,3 +267,30 @@ def test_the_run_report_the_run_log_and_status_name_one_configuration_version(sa
     sandbox.write("reports.yaml", REPORTS + "summary: every_run\n")
     result = CliRunner().invoke(app, args, obj=Seams(clock=FixedClock(kst("2026-11-26 18:50"))))
     assert json.loads(result.stdout)["config"]["changed_since_last_run"] is True
+
+
+def test_report_without_bookings_says_it_made_no_forecast_and_counts_tomorrow_by_kind(
+    sandbox: Sandbox,
+) -> None:
+    sandbox.run_at("2026-11-26 18:40")
+    base = [
+        "report",
+        "--db",
+        str(sandbox.db),
+        "--config",
+        str(sandbox.config_dir),
+        "--now",
+        "2026-11-26 21:30",
+    ]
+    blind = CliRunner().invoke(app, base, env={"NAVER_SMS_NAVER_ID": "", "NAVER_SMS_NAVER_PASSWORD": ""})
+    assert blind.exit_code == 0, blind.output
+    assert (
+        "내일 예정 문자: 예측하지 못함 (no forecast)" in blind.stdout
+        and "내일 예정 문자 0건" not in blind.stdout
+    )
+    seen = CliRunner().invoke(app, [*base, "--bookings", str(sandbox.bookings)])
+    assert seen.exit_code == 0, seen.output
+    assert "내일 예정 문자 1건: 안내 1" in seen.stdout and "guide_gangnam" not in seen.stdout
+    page = sandbox.db.parent / "r.html"
+    CliRunner().invoke(app, [*base, "--html", str(page)])
+    assert "예측하지 못함 / no forecast" in page.read_text(encoding="utf-8")

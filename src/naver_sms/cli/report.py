@@ -69,6 +69,7 @@ def report(
             since = max(at, runtime.clock()) + timedelta(seconds=1) if wanted == at.date() else None
             ahead = forecast(runtime, wanted + timedelta(days=1), since=since)
             data.tomorrow = [p for p in ahead.planned if p.channel == "sms" and not p.blocked]
+            data.forecast = True
         except (ValueError, NaverSmsError) as exc:
             problems.append(f"no forecast: {exc}")
         finally:

@@ -75,6 +75,7 @@ def build_day(
         bookings = [f.booking for f in plan.facts] if plan is not None else None
         ahead = forecast(rt, day + timedelta(days=1), bookings=bookings, since=now + timedelta(seconds=1))
         data.tomorrow = [p for p in ahead.planned if p.channel == "sms" and not p.blocked]
+        data.forecast = True
     except Exception as exc:  # the report goes out without its forecast
         problems.append(RunError("owner", f"daily report: no forecast: {exc}"))
     service = rt.services.sms_service

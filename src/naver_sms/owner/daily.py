@@ -17,7 +17,7 @@ from naver_sms.config.reports import REPORTS_FILE, DailyReport
 from naver_sms.config.yaml_lines import line_of, load_yaml
 from naver_sms.domain.booking import Store
 from naver_sms.errors import ConfigError, ConfigErrors
-from naver_sms.owner.runlog import Count, all_errors, counts_of
+from naver_sms.owner.runlog import Count, all_errors, counts_of, kind_of
 from naver_sms.owner.upcoming import Planned
 from naver_sms.ports import DeliveryLookup, DeliveryResult, RunLog, RunRecord
 from naver_sms.rules.templates import TemplateProblem, check_template, render
@@ -35,6 +35,7 @@ DAILY_VARIABLES = (
     "sends",
     "failures",
     "delivery",
+    "forecast",
     "tomorrow",
     "tomorrow_by_kind",
     "cost",
@@ -64,7 +65,7 @@ DEFAULT_TEMPLATE = """\
   → {{ f.fix }}
 {%- endfor %}
 {%- endif %}
-내일 예정 문자 {{ tomorrow | length }}건{% for k in tomorrow_by_kind %}{% if loop.first %}: {% endif %}{{ k.kind }} {{ k.n }}{% if not loop.last %}, {% endif %}{% endfor %}
+{% if forecast %}내일 예정 문자 {{ tomorrow | length }}건{% for k in tomorrow_by_kind %}{% if loop.first %}: {% endif %}{{ k.kind }} {{ k.n }}{% if not loop.last %}, {% endif %}{% endfor %}{% else %}내일 예정 문자: 예측하지 못함 (no forecast){% endif %}
 {%- if cost %}
 비용 약 {{ cost.total }}원
 {%- endif %}
@@ -97,6 +98,10 @@ class DayReport:
     failures: list[dict[str, Any]]
     stores: Mapping[str, Store]
     tomorrow: list[Planned] = field(default_factory=list)
+    #: whether tomorrow was forecast at all (`tomorrow` empty and `forecast` false: unknown, not none)
+    forecast: bool = False
+    #: the SMS templates' kinds (their labels, `runlog.kind_of`): tomorrow's SMS are counted by them as the day's
+    kinds: Mapping[str, str] = field(default_factory=dict)
     delivery: dict[str, Any] | None = None
     cost: dict[str, Any] | None = None
     link: str | None = None
@@ -124,8 +129,13 @@ class DayReport:
         order = [s for s in self.stores if s in counted] + sorted(s for s in counted if s not in self.stores)
         return [StoreCount(self.stores.get(s) or Store(s, s, s), counted[s]) for s in order]
 
+    def kind_of(self, planned: Planned) -> str:
+        """A planned SMS's kind, as the day's sends are counted (the template's label)."""
+        name = planned.template or planned.rule
+        return self.kinds.get(name, name)
+
     def variables(self) -> dict[str, Any]:
-        kinds: Counter[str] = Counter(p.template or p.rule for p in self.tomorrow if p.channel == "sms")
+        kinds: Counter[str] = Counter(self.kind_of(p) for p in self.tomorrow if p.channel == "sms")
         return {
             "day": self.day.isoformat(),
             "now": self.now,
@@ -138,6 +148,7 @@ class DayReport:
             "sends": self.sends,
             "failures": self.failures,
             "delivery": self.delivery,
+            "forecast": self.forecast,
             "tomorrow": self.tomorrow,
             "tomorrow_by_kind": [KindCount(k, n) for k, n in kinds.most_common()],
             "cost": self.cost,
@@ -177,6 +188,7 @@ def day_report(
         sends=counts_of(totals),
         failures=failures,
         stores=config.stores,
+        kinds={name: kind_of(config, name) for name in config.sms_templates},
     )
     prices = config.reports.prices
     if prices:
@@ -282,6 +294,7 @@ def sample(config: AppConfig) -> DayReport:
         ],
         stores=config.stores,
         tomorrow=[planned],
+        forecast=True,
         delivery={
             "checked": 3,
             "of": 3,

@@ -41,7 +41,7 @@ _PAGE = """<!doctype html>
 <div class="cards">
   <div class="card" id="card-sent"><b>{{ r.sent }}</b>문자 발송 / SMS sent</div>
   <div class="card{% if r.failed %} bad{% endif %}" id="card-failed"><b>{{ r.failed }}</b>실패 / failed</div>
-  <div class="card" id="card-tomorrow"><b>{{ r.tomorrow | length }}</b>내일 예정 / tomorrow</div>
+  <div class="card" id="card-tomorrow"><b>{{ r.tomorrow | length if r.forecast else '?' }}</b>내일 예정 / tomorrow</div>
   {% if r.cost %}<div class="card" id="card-cost"><b>{{ r.cost.total }}원</b>비용 / cost</div>{% endif %}
 </div>
 <h2>오늘 매장별 / today by store</h2>
@@ -60,9 +60,9 @@ _PAGE = """<!doctype html>
 {% for d in r.delivery.failures %}<p class="bad">{{ d.to }} {{ d.kind }}: {{ d.detail }}</p>{% endfor %}{% endif %}
 <h2>내일 예정 / upcoming</h2>
 {% if r.tomorrow %}<div class="scroll"><table id="upcoming"><tr><th>run</th><th>kind</th><th>store</th><th>to</th></tr>
-{% for p in r.tomorrow %}<tr><td>{{ p.at.strftime('%m-%d %H:%M') }}</td><td>{{ p.template or p.rule }}</td>
+{% for p in r.tomorrow %}<tr><td>{{ p.at.strftime('%m-%d %H:%M') }}</td><td>{{ r.kind_of(p) }}{% if p.template and p.template != r.kind_of(p) %} <span class="muted">{{ p.template }}</span>{% endif %}</td>
 <td>{{ stores[p.store_id].alias if p.store_id in stores else (p.store_id or '') }}</td><td>{{ p.to or '' }}</td></tr>
-{% endfor %}</table></div>{% else %}<p id="upcoming">없음 / none</p>{% endif %}
+{% endfor %}</table></div>{% elif r.forecast %}<p id="upcoming">없음 / none</p>{% else %}<p id="upcoming">예측하지 못함 / no forecast</p>{% endif %}
 </body>
 </html>
 """
