@@ -12,6 +12,8 @@ from naver_sms.cli.common import (
     ConfigOpt,
     DbOpt,
     JsonOpt,
+    NowOpt,
+    clock_of,
     kst_short,
     open_existing_state,
     out,
@@ -26,7 +28,11 @@ from naver_sms.owner.status import Status, status
 
 
 def status_command(
-    ctx: typer.Context, db: DbOpt = None, config: ConfigOpt = None, as_json: JsonOpt = False
+    ctx: typer.Context,
+    db: DbOpt = None,
+    config: ConfigOpt = None,
+    now: NowOpt = None,
+    as_json: JsonOpt = False,
 ) -> None:
     """The last run, the next run, failures waiting for a retry or a reset, the Naver login, the configuration."""
     world = seams(ctx)
@@ -35,7 +41,9 @@ def status_command(
         cfg, rules = _config(settings.config_dir)
         state = open_existing_state(settings, world)
         version = local_version(settings.config_dir)
-        shown = status(state, cfg, rules, world.clock(), config_dir=settings.config_dir, version=version)
+        shown = status(
+            state, cfg, rules, clock_of(now, world.clock)(), config_dir=settings.config_dir, version=version
+        )
     if as_json:
         write_json(shown.to_json())
         return
