@@ -121,4 +121,5 @@ class PlanBuilder:
         plan = self._engine.evaluate(self._rules, self._kept)
         plan.request_ids = self._request_ids
         plan.failed = self._failed
+        plan.complete = self._keep_all
         return plan

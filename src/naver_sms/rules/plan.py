@@ -11,6 +11,7 @@ from typing import Any
 from pydantic import BaseModel
 
 from naver_sms.domain.booking import Booking
+from naver_sms.domain.period import PeriodSpec
 from naver_sms.domain.status import ON_DEMAND
 from naver_sms.flags.state import FlagState, request_ids
 from naver_sms.rules.conditions import ConditionType
@@ -131,6 +132,10 @@ class CompiledRule:
     condition: AllOf
     actions: tuple[CompiledAction, ...]
     line: int | None
+    #: a digest's period (`once_per`): its actions run at most once per period (rules.periodic)
+    once_per: PeriodSpec | None = None
+    #: a digest's text for a period in which it matched nobody; None: nothing is posted (`skip`)
+    when_empty: str | None = None
     #: checked before `condition`: whether the rule sees a booking of a status fetched on demand (RC02, RC04)
     gate: Node | None = None
     #: when the rule waits instead of acting (its `quiet_hours`; 21:00-08:00 when it sends advertising)
@@ -193,6 +198,8 @@ class Plan:
     request_ids: Mapping[str, Collection[str]] | None = None
     #: the flags failed for good on the rows read, with their bookings (reported on every run)
     failed: list[tuple[Booking, FlagState]] = field(default_factory=list)
+    #: every booking of the run has its facts here (False: a run's plan, only those some rule matched)
+    complete: bool = True
 
     def matches(self) -> Iterable[Evaluation]:
         for per_booking in self.evaluations:
@@ -248,6 +255,8 @@ def describe_rules(rules: Sequence[CompiledRule]) -> list[Mapping[str, Any]]:
                 {"type": a.name, "params": a.params.model_dump(mode="json", exclude_none=True)}
                 for a in r.actions
             ],
+            **({"once_per": r.once_per.text} if r.once_per is not None else {}),
+            **({"when_empty": r.when_empty} if r.when_empty is not None else {}),
         }
         for r in rules
     ]
