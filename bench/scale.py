@@ -11,16 +11,17 @@ Every case runs on fresh state, each phase in a process of its own (so peak RSS 
           booking new: about 7 SMS per 10 bookings (bench/naver_server.scale_bookings);
 - steady: the same run again on the state the first left: nothing is due, nothing is sent;
 - legacy: the legacy job's loop on the same stand-ins (legacy-behaviour.md §1, §3): the stores fetched one after
-          the other (the same client, one store at a time; its 1 s sleep after every page is NOT included, only
-          counted), then per booking one read of its row, and per new RC03 booking a put of the row with its
+          the other (the same client, one store at a time; its 1 s sleep after every page is not
+          included), then per booking one read of its row, and per new RC03 booking a put of the row with its
           flags and the sends, one after the other - first on an empty state, then again (steady).
 Printed per phase: wall and CPU seconds, peak RSS, fetch seconds (from the `fetch` to the `decide` mark: the
 decisions of the stores already fetched overlap it) against the fetch floor, SMS, SENS calls per SMS, durable
-writes per SMS (DynamoDB PutItem/UpdateItem, SQLite write transactions) and API calls per SMS; then the ratio
+writes per SMS (DynamoDB PutItem/UpdateItem, SQLite write transactions), API calls per SMS and the size
+of the Telegram summary (one message holds 4,096); then the ratio
 legacy / project. The fetch floor is what the requests cost at the chosen concurrency if nothing but the latency
 counted: max(requests x latency / workers, the slowest store's requests x latency).
 The SENS and Naver stand-ins run in processes of their own; dynalite is a Node process; all on 127.0.0.1. Nothing
-is asserted: the targets are read off the output (VALIDATION.md, "Scale (issue 12)").
+is asserted: the targets are read off the output (VALIDATION.md, "Scale (issue 12 items 3-5)").
 """
 
 from __future__ import annotations
@@ -391,7 +392,8 @@ def show(label: str, r: dict[str, Any], latency: float, stores: int) -> None:
             if "api_calls" in r
             else ""
         )
-        + (f"  writes {r['writes']}" if not r["sms"] and r.get("writes") is not None else ""),
+        + (f"  writes {r['writes']}" if not r["sms"] and r.get("writes") is not None else "")
+        + (f"  summary {r['summary_chars']:,} characters" if r.get("summary_chars") else ""),
         flush=True,
     )
 
