@@ -18,26 +18,31 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, Literal
 
-from naver_sms.errors import FlagAlreadyDone, OutcomeUnknown
+from naver_sms.domain.booking import BookingRecord
+from naver_sms.domain.clock import Clock
+from naver_sms.errors import ClaimLost, FlagAlreadyDone, OutcomeUnknown
 from naver_sms.flags.effect import Done, guarded_effect
-from naver_sms.flags.machine import Claim, FlagRepository
+from naver_sms.flags.machine import Claim, FlagRepository, Seen
 from naver_sms.flags.store import RecordKey
 from naver_sms.ports import LOOKUP_MARGIN, SmsMessage, SmsReceipt, SmsService
 
 __all__ = ["DeliveryOutcome", "deliver_once"]
 
-OutcomeStatus = Literal["sent", "outbox", "reconciled", "already_done", "claimed_elsewhere"]
+OutcomeStatus = Literal["sent", "outbox", "reconciled", "already_done", "claimed_elsewhere", "deferred"]
 
 
 @dataclass(frozen=True, slots=True)
 class DeliveryOutcome:
     """What `deliver_once` did: sent (or written to the outbox), reconciled (a crashed run's SMS was found),
-    or nothing (the flag is set already, or another live run holds it)."""
+    or nothing (the flag is set already, another live run holds it, or the run's deadline is near:
+    deferred). A send whose flag this run could not set carries why in `uncommitted` (the SMS went out;
+    after the lease a later run finds it through the look-up, or the run that took the claim over did)."""
 
     status: OutcomeStatus
     request_id: str | None = None
     attempt: int = 0
     detail: str = ""
+    uncommitted: Exception | None = None
 
 
 def deliver_once(
@@ -52,14 +57,26 @@ def deliver_once(
     lease: timedelta,
     info: Mapping[str, Any] | None = None,
     exclude_request_ids: Collection[str] = (),
+    seen: Seen | None = None,
+    create: BookingRecord | None = None,
+    cutoff: datetime | None = None,
+    clock: Clock | None = None,
+    send_margin: timedelta = timedelta(0),
 ) -> DeliveryOutcome:
     """Send `message` unless `flag` of record `key` says it went out; set the flag when it does. `now` is real
     time. Requests in `exclude_request_ids` are other messages: a look-up never takes them for this one.
+
+    `seen` / `create`: the row as the run read it, and the row to create with the claim when there was none
+    (`FlagRepository.claim`). `cutoff`: no claim after it (deferred). `clock` (real time, default: `now`)
+    is read again right before the send: a claim whose lease has less than `send_margin` (the longest a send
+    may take) left is renewed first - or, when another run took it over meanwhile (this run was paused past
+    its lease), not sent by this run at all (issue 9, item 2).
 
     Raises the `DeliveryError` of a failed send (after releasing the claim), `OutcomeUnknown` (claim kept),
     `FlagFailedForGood`, `RecordMissing`, `RepositoryError`.
     """
     claim_info = {"to": message.to, "from": message.sender, "type": message.type, "wall_at": now.isoformat()}
+    real = clock or (lambda: now)
 
     def resolve(claim: Claim) -> Done[SmsReceipt] | None:
         assert claim.stale is not None
@@ -74,6 +91,10 @@ def deliver_once(
         return None if found is None else Done(found, found.accepted_at, found.request_id)
 
     def send(claims: tuple[Claim, ...]) -> Done[SmsReceipt]:
+        (claim,) = claims
+        at = real()
+        if at + send_margin >= claim.lease_until:  # too little of the lease is left for the send
+            claim = repo.renew(claim, now=at, lease=lease)  # ClaimLost: another run holds it now
         receipt = sms.send(message)
         return Done(receipt, receipt.accepted_at, receipt.request_id)
 
@@ -88,16 +109,30 @@ def deliver_once(
         info={**claim_info, **(info or {})},
         resolve=resolve,
         keep_claims_on=(OutcomeUnknown,),
+        seen={key: seen} if seen is not None else None,
+        create={key: create} if create is not None else None,
+        cutoff=cutoff,
+        local=not sms.live,  # the sandbox's outbox row and its commit: one transaction on SQLite
     )
     (outcome,) = guarded.outcomes
+    if outcome.status == "deferred":
+        return DeliveryOutcome("deferred", detail=outcome.detail)
     if outcome.status == "skipped":
         if isinstance(outcome.error, FlagAlreadyDone):
             return DeliveryOutcome("already_done", detail=f"{flag} already set")
+        if isinstance(outcome.error, ClaimLost):
+            detail = (
+                "not sent by this run: its claim ran out before the send (the run was paused or too slow)"
+            )
+            return DeliveryOutcome("claimed_elsewhere", detail=f"{detail}; another run holds it now")
         return DeliveryOutcome("claimed_elsewhere", detail=outcome.detail)
-    if outcome.error is not None:  # refused (failed for good, no row, the look-up), or sent and not committed
-        raise outcome.error
     if outcome.status == "reconciled":
         return DeliveryOutcome("reconciled", outcome.request_id, outcome.attempt, outcome.detail)
+    if outcome.status == "uncommitted" and guarded.value is not None:  # sent; the flag is not ours to set
+        status: OutcomeStatus = "outbox" if guarded.value.status == "outbox" else "sent"
+        return DeliveryOutcome(status, outcome.request_id, outcome.attempt, uncommitted=outcome.error)
+    if outcome.error is not None:  # refused: failed for good, no row, the look-up, the store
+        raise outcome.error
     assert guarded.value is not None
-    status: OutcomeStatus = "outbox" if guarded.value.status == "outbox" else "sent"
+    status = "outbox" if guarded.value.status == "outbox" else "sent"
     return DeliveryOutcome(status, outcome.request_id, outcome.attempt)

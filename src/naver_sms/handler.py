@@ -8,6 +8,7 @@ The result says whether the run itself failed; per-booking failures are in the c
 from __future__ import annotations
 
 from collections.abc import Callable
+from datetime import datetime, timedelta
 from typing import Any
 
 from aws_lambda_powertools import Logger, Metrics
@@ -17,7 +18,7 @@ from naver_sms.config.secrets import load_settings
 from naver_sms.config.settings import Settings
 from naver_sms.domain.clock import Clock, SystemClock
 from naver_sms.errors import ConfigError, NaverSmsError
-from naver_sms.runner import new_run_id, run_once
+from naver_sms.runner import Runtime, new_run_id, run_once
 from naver_sms.wiring import State, build_runtime
 
 __all__ = ["LambdaHandler", "lambda_handler"]
@@ -58,7 +59,7 @@ class LambdaHandler:
             metrics.add_metric(name="RunFailed", unit=MetricUnit.Count, value=1)
             return {"ok": False, "run_id": run_id, "error": type(exc).__name__}
         try:
-            report = run_once(runtime, run_id=run_id, dry_run=dry_run)
+            report = run_once(runtime, run_id=run_id, dry_run=dry_run, deadline=_deadline(context, runtime))
         finally:
             runtime.close()
         counts = report.counts()
@@ -68,6 +69,14 @@ class LambdaHandler:
         metrics.add_metric(name="RunFailed", unit=MetricUnit.Count, value=0 if report.ok else 1)
         logger.info({"event": "run_report", "run_id": run_id, "ok": report.ok, **counts})
         return {"ok": report.ok, "run_id": run_id, "failed": report.failed, "counts": counts}
+
+
+def _deadline(context: Any, runtime: Runtime) -> datetime | None:
+    """The invocation's end in real time (no claim starts in its last NAVER_SMS_DEADLINE_MARGIN_SECONDS)."""
+    remaining = getattr(context, "get_remaining_time_in_millis", None)
+    if not callable(remaining):
+        return None
+    return runtime.real_clock() + timedelta(milliseconds=int(remaining()))
 
 
 #: the function's handler (`naver_sms.handler.lambda_handler` in deploy/template.yaml)

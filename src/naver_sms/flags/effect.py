@@ -30,8 +30,9 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, Generic, Literal, TypeVar
 
-from naver_sms.errors import FlagAlreadyDone, FlagClaimed, FlagFailedForGood, NaverSmsError
-from naver_sms.flags.machine import Claim, FlagRepository
+from naver_sms.domain.booking import BookingRecord
+from naver_sms.errors import ClaimLost, FlagAlreadyDone, FlagClaimed, FlagFailedForGood, NaverSmsError
+from naver_sms.flags.machine import Claim, FlagRepository, Seen
 from naver_sms.flags.store import RecordKey
 
 __all__ = ["Done", "Guarded", "KeyOutcome", "NotTried", "describe", "guarded_effect"]
@@ -58,7 +59,7 @@ class NotTried(Generic[T]):
     reason: str
 
 
-KeyStatus = Literal["done", "reconciled", "skipped", "refused", "uncommitted"]
+KeyStatus = Literal["done", "reconciled", "skipped", "refused", "uncommitted", "deferred"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -66,7 +67,7 @@ class KeyOutcome:
     """What became of one key: done (committed), reconciled (a stale claim's effect had happened),
     skipped (done already, or another run holds it), refused (not claimed, or a stale claim that could not
     be resolved), uncommitted (the effect happened but the flag could not be set: after the lease, the key
-    is resolved or done again)."""
+    is resolved or done again), deferred (not claimed: the run's deadline is near; the next run)."""
 
     key: RecordKey
     status: KeyStatus
@@ -104,15 +105,38 @@ def guarded_effect(
     info: Mapping[str, Any] | None = None,
     resolve: Callable[[Claim], Done[Any] | None] | None = None,
     keep_claims_on: tuple[type[BaseException], ...] = (),
+    seen: Mapping[RecordKey, Seen] | None = None,
+    create: Mapping[RecordKey, BookingRecord] | None = None,
+    cutoff: datetime | None = None,
+    local: bool = False,
 ) -> Guarded[T]:
     """Do `act` at most once per key and flag (see the module's docstring). `now` is the real time.
 
-    Raises what `act` raises, after releasing the claims (or keeping them, for `keep_claims_on`)."""
+    `seen`: the rows as the run's batch read saw them (the claims read nothing first); `create`: the rows
+    of keys that had none, created with their claims. `cutoff`: no claim starts after it (the run's
+    deadline less its margin) - those keys are `deferred` to the next run. `local`: the act is local and
+    instant (the sandbox's outbox), so it and the commits form one transaction where the store can.
+
+    Raises what `act` raises, after releasing the claims (or keeping them, for `keep_claims_on`). An act
+    that raises `ClaimLost` (a claim that ran out before the effect: another run holds it now) leaves the
+    claims to that run: those keys are `skipped`."""
     outcomes: dict[RecordKey, KeyOutcome] = {}
     claims: list[Claim] = []
     for key in dict.fromkeys(keys):
+        if cutoff is not None and now > cutoff:
+            outcomes[key] = KeyOutcome(key, "deferred", detail="the run's deadline is near: the next run")
+            continue
         try:
-            claim = repo.claim(key, flag, run_id=run_id, now=now, lease=lease, info=info)
+            claim = repo.claim(
+                key,
+                flag,
+                run_id=run_id,
+                now=now,
+                lease=lease,
+                info=info,
+                seen=(seen or {}).get(key),
+                create=(create or {}).get(key),
+            )
         except (FlagAlreadyDone, FlagClaimed) as exc:
             outcomes[key] = KeyOutcome(key, "skipped", error=exc, detail=str(exc))
             continue
@@ -129,10 +153,26 @@ def guarded_effect(
     not_tried = False
     if claims:
         held = tuple(claims)
-        try:
+
+        def act_and_commit() -> Done[T] | NotTried[T]:
             result = act(held)
+            if isinstance(result, Done):
+                for claim in held:
+                    outcomes[claim.key] = _commit(repo, claim, result, "done")
+            return result
+
+        try:
+            result = repo.atomic(act_and_commit) if local else act_and_commit()
         except keep_claims_on:
             raise  # the outcome is unknown: after their lease, the next run resolves the claims
+        except ClaimLost as exc:  # the claims ran out before the act: another run holds them now
+            for claim in held:
+                outcomes[claim.key] = KeyOutcome(
+                    claim.key, "skipped", claim.attempt, error=exc, detail=str(exc)
+                )
+            return Guarded(
+                False, None, False, tuple(outcomes[k] for k in dict.fromkeys(keys) if k in outcomes)
+            )
         except Exception as exc:  # nothing went out (or a bug): never leave live claims behind
             _release(repo, held, error=describe(exc))
             raise
@@ -140,9 +180,6 @@ def guarded_effect(
         if isinstance(result, NotTried):
             not_tried = True
             _release(repo, held, error=result.reason, count=False)
-        else:
-            for claim in held:
-                outcomes[claim.key] = _commit(repo, claim, result, "done")
     return Guarded(
         bool(claims), value, not_tried, tuple(outcomes[k] for k in dict.fromkeys(keys) if k in outcomes)
     )

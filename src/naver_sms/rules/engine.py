@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import json
 import logging
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Iterable, Sequence
 
 from naver_sms.config.models import AppConfig
 from naver_sms.rules.compile import compile_rules
@@ -23,15 +23,13 @@ from naver_sms.rules.context import ActionContext, ActionResult, RunScope
 from naver_sms.rules.exceptions import ActionExecutionError
 from naver_sms.rules.facts import Facts
 from naver_sms.rules.plan import CompiledRule, Evaluation, Plan
-from naver_sms.rules.report import RunError, RunReport
+from naver_sms.rules.report import Deferral, RunError, RunReport
 from naver_sms.rules.types import ActionType
+from naver_sms.rules.walk import walk
 
 __all__ = ["ActionType", "RuleEngine"]
 
 log = logging.getLogger("naver_sms.engine")
-
-#: runs the actions of one rule for one context: the real ones, or their previews
-Act = Callable[[CompiledRule, ActionContext, RunReport], None]
 
 
 class RuleEngine:
@@ -75,32 +73,19 @@ class RuleEngine:
 
     def execute(self, plan: Plan, scope: RunScope, report: RunReport) -> None:
         """Run the actions of every match: per booking in order, rules in order; then digest rules once.
+        Bookings are acted on in parallel (`scope.workers`, naver_sms.rules.walk); the report keeps the
+        decision order.
 
         A failing action is wrapped in `ActionExecutionError`, logged and counted; the rule's later actions
         do not run; the engine goes on with the next rule and booking. An action that reports `skipped`
-        (e.g. the SMS went out already, or another run holds it) quietly ends its rule for that booking.
+        (e.g. the SMS went out already, or another run holds it) or `deferred` (the run's deadline is near)
+        quietly ends its rule for that booking.
         """
-        self._walk(plan, scope, report, _run_actions)
+        walk(plan, scope, report, _run_actions, workers=scope.workers)
 
     def preview(self, plan: Plan, scope: RunScope, report: RunReport) -> None:
         """What `execute` would do, without doing it: dry runs and `naver-sms plan`."""
-        self._walk(plan, scope, report, _preview_actions)
-
-    @staticmethod
-    def _walk(plan: Plan, scope: RunScope, report: RunReport, act: Act) -> None:
-        """Every match in order - per booking, rules in order - then each digest rule once."""
-        known = plan.known_request_ids()
-        for per_booking in plan.evaluations:
-            for evaluation in per_booking:
-                if evaluation.matched and evaluation.rule.mode == "each":
-                    report.rules_matched[evaluation.rule.name] += 1
-                    ctx = ActionContext.of(scope, evaluation.rule.name, evaluation.facts, known=known)
-                    act(evaluation.rule, ctx, report)
-        for name, group in plan.digest_groups().items():
-            if group:
-                rule = next(r for r in plan.rules if r.name == name)
-                report.rules_matched[name] += len(group)
-                act(rule, ActionContext.of(scope, rule.name, None, tuple(group)), report)
+        walk(plan, scope, report, _preview_actions)
 
 
 def _preview_actions(rule: CompiledRule, ctx: ActionContext, report: RunReport) -> None:
@@ -157,6 +142,9 @@ def _run_actions(rule: CompiledRule, ctx: ActionContext, report: RunReport) -> N
             return
         report.actions[(rule.name, action.name, result.status)] += 1
         _record(report, result)
+        if result.status == "deferred":  # not claimed: the run's deadline is near; the next run decides
+            report.deferred.extend(Deferral(rule.name, b.booking_num) for b in ctx.targets)
+            return
         if result.status in ("skipped", "disabled"):
             # nothing went out (done elsewhere, or the channel is off): what follows (e.g. an
             # update_flag marking bookings as notified) must not run

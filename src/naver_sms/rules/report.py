@@ -10,7 +10,7 @@ from typing import Any
 
 from naver_sms.rules.context import FlagChange, NotificationRecord, SmsRecord
 
-__all__ = ["RunError", "RunReport"]
+__all__ = ["Deferral", "RunError", "RunReport"]
 
 REPORT_VERSION = 1
 
@@ -37,6 +37,18 @@ class RunError:
         }
 
 
+@dataclass(frozen=True, slots=True)
+class Deferral:
+    """A match whose actions this run left to the next one: its deadline was near (no new claim starts in
+    the last `NAVER_SMS_DEADLINE_MARGIN_SECONDS`). Nothing is lost: the next run decides again."""
+
+    rule: str
+    booking_num: str
+
+    def to_json(self) -> dict[str, Any]:
+        return {"rule": self.rule, "booking_num": self.booking_num}
+
+
 @dataclass
 class RunReport:
     run_id: str
@@ -59,6 +71,22 @@ class RunReport:
     warnings: list[str] = field(default_factory=list)
     summary: str = ""
     read_calls: int = 0
+    deferred: list[Deferral] = field(default_factory=list)
+
+    def part(self) -> RunReport:
+        """An empty report of the same run, for one booking's actions (acted on in parallel, `merge`d in
+        decision order)."""
+        return RunReport(self.run_id, self.now, self.started_at, self.mode, self.source, self.dry_run)
+
+    def merge(self, part: RunReport) -> None:
+        """Add what `part` recorded (its actions, SMS, flags, messages, errors, deferrals), in its order."""
+        self.rules_matched.update(part.rules_matched)
+        self.actions.update(part.actions)
+        self.sms.extend(part.sms)
+        self.flags.extend(part.flags)
+        self.notifications.extend(part.notifications)
+        self.errors.extend(part.errors)
+        self.deferred.extend(part.deferred)
 
     @property
     def duration_seconds(self) -> float:
@@ -81,6 +109,7 @@ class RunReport:
             "flags_changed": len(self.flags),
             "notifications": len(self.notifications),
             "errors": len(self.errors),
+            "deferred": len(self.deferred),
         }
 
     def to_json(self) -> dict[str, Any]:
@@ -105,6 +134,7 @@ class RunReport:
             "flags": [f.to_json() for f in self.flags],
             "notifications": [n.to_json() for n in self.notifications],
             "errors": [e.to_json() for e in self.errors],
+            "deferred": [d.to_json() for d in self.deferred],
             "warnings": list(self.warnings),
             "summary": self.summary,
         }

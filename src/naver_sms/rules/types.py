@@ -10,6 +10,8 @@ by the action itself (`naver_sms.rules.actions`):
                 None       nothing goes out
     sets_flag   the action sets `params.flag` to `params.value`; with `value: true` it is what guards the sends
                 before it (`naver_sms.rules.guards`)
+    creates_row the action inserts the booking's row; right before a customer's SMS it writes nothing itself:
+                the SMS's claim creates the row in the same write (`naver_sms.rules.guards`)
     digest      usable in a `mode: digest` rule (it runs once, for every matched booking)
 """
 
@@ -53,3 +55,5 @@ class ActionType:
     sends: Sends | None = None
     #: it sets `params.flag` to `params.value`
     sets_flag: bool = False
+    #: it inserts the booking's row (if absent)
+    creates_row: bool = False

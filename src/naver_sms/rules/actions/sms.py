@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import logging
 from dataclasses import replace
-from typing import NoReturn
+from typing import Any, NoReturn
 
 from pydantic import Field
 
@@ -22,7 +22,7 @@ from naver_sms.domain.privacy import mask_phone, mask_text
 from naver_sms.domain.sms_text import choose_type
 from naver_sms.errors import FlagFailedForGood, NaverSmsError, OutcomeUnknown
 from naver_sms.flags.effect import Guarded, guarded_effect
-from naver_sms.flags.machine import Claim
+from naver_sms.flags.machine import Claim, Seen
 from naver_sms.flags.state import read_flag
 from naver_sms.flags.store import RecordKey
 from naver_sms.logs import emit
@@ -34,7 +34,7 @@ from naver_sms.rules.exceptions import ActionExecutionError
 from naver_sms.rules.templates import TemplateProblem, check_template, render
 from naver_sms.rules.types import ActionType, Mode, Problem
 
-__all__ = ["ACTIONS", "SendSmsParams", "send_sms"]
+__all__ = ["ACTIONS", "SendSmsParams", "claim_options", "send_sms"]
 
 
 class SendSmsParams(ActionParams):
@@ -113,8 +113,6 @@ def send_sms(ctx: ActionContext, p: SendSmsParams) -> ActionResult:
         _log_sms(ctx, done)
         return ActionResult(sms=(done,))
     try:
-        if ctx.record is None:  # a flag needs its row (create-if-absent: a row made meanwhile stays as it is)
-            services.db_repo.create(BookingRecord.for_booking(booking))
         outcome = deliver_once(
             repo=services.db_repo,
             sms=services.sms_service,
@@ -126,6 +124,9 @@ def send_sms(ctx: ActionContext, p: SendSmsParams) -> ActionResult:
             lease=ctx.scope.lease,
             info={"template": record.template, "rule": ctx.rule},
             exclude_request_ids=ctx.known_request_ids,
+            **claim_options(ctx, booking),
+            clock=ctx.scope.real,
+            send_margin=ctx.scope.send_margin,
         )
     except Exception as exc:
         status: SmsStatus = "unknown" if isinstance(exc, OutcomeUnknown) else "failed"
@@ -138,27 +139,46 @@ def send_sms(ctx: ActionContext, p: SendSmsParams) -> ActionResult:
             **({"failed_for_good": True} if gone else {}),
         }
         raise fail("send_sms", ctx, exc, ActionResult(sms=(failed_sms,)), **details) from exc
-    if outcome.status in ("already_done", "claimed_elsewhere"):
+    if outcome.status in ("already_done", "claimed_elsewhere", "deferred"):
         emit(
             ctx.logger,
-            logging.INFO,
-            "sms_skipped",
+            logging.WARNING if "paused" in outcome.detail else logging.INFO,
+            "sms_skipped" if outcome.status != "deferred" else "sms_deferred",
             rule=ctx.rule,
             booking_id=booking.booking_num,
             flag=p.flag,
             reason=outcome.status,
+            detail=outcome.detail or None,
         )
-        return ActionResult(status="skipped", detail=outcome.detail)
+        status_of = "deferred" if outcome.status == "deferred" else "skipped"
+        return ActionResult(status=status_of, detail=outcome.detail)
     sent: SmsStatus = (
         "reconciled" if outcome.status == "reconciled" else "outbox" if outcome.status == "outbox" else "sent"
     )
     done = _with(record, sent, request_id=outcome.request_id)
     _log_sms(ctx, done)
+    if outcome.uncommitted is not None:  # it went out; this run could not set its flag (it is reported)
+        problem = RuntimeError(
+            f"sent (request {outcome.request_id}), but {p.flag} was not set by this run: {outcome.uncommitted}; "
+            "a later run finds the SMS through the look-up - it is not sent again"
+        )
+        raise fail("send_sms", ctx, problem, ActionResult(sms=(done,)), template=record.template)
     return ActionResult(
         sms=(done,),
         detail=outcome.detail,
         flags=(FlagChange(booking.booking_num, booking.phone, p.flag, True, ctx.rule, "commit"),),
     )
+
+
+def claim_options(ctx: ActionContext, booking: Booking) -> dict[str, Any]:
+    """What a claim of this booking's flag takes from the run: the row as the run's batch read saw it (no
+    read before the claim), the row to create with the claim when there was none (one write: issue 9 item 1,
+    issue 12 item 1), and the cutoff after which no claim starts (the run's deadline less its margin)."""
+    return {
+        "seen": Seen(ctx.record),
+        "create": BookingRecord.for_booking(booking) if ctx.record is None else None,
+        "cutoff": ctx.scope.cutoff,
+    }
 
 
 def _unbuilt(booking: Booking, ctx: ActionContext, p: SendSmsParams, exc: BaseException) -> SmsRecord:
@@ -217,9 +237,8 @@ def _count_unbuilt_attempt(
         raise unbuildable
 
     key = (booking.booking_num, booking.phone)
+    options = claim_options(ctx, booking)
     try:
-        if ctx.record is None:  # a flag needs its row
-            ctx.services.db_repo.create(BookingRecord.for_booking(booking))
         guarded: Guarded[object] = guarded_effect(
             ctx.services.db_repo,
             [key],
@@ -230,6 +249,9 @@ def _count_unbuilt_attempt(
             lease=ctx.scope.lease,
             info={"template": template, "rule": ctx.rule},
             resolve=refuse,
+            seen={key: options["seen"]},
+            create={key: options["create"]} if options["create"] is not None else None,
+            cutoff=options["cutoff"],
         )
     except _Unbuildable:  # counted: released - and failed for good, when that was the last attempt
         return exc, _failed(ctx, key, flag)
