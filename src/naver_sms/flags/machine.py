@@ -193,7 +193,11 @@ class FlagRepository:
             claim, expect, set_ = _claim_write(
                 key, names, state, run_id, now, lease, info_text, tries_left > 0
             )
-            if self._write(key, expect, set_, create=row):
+            if tries_left and row is not None and seen is not None and seen.row is None:
+                # no row when the run read it: the row and its claim put at once (nothing to evaluate)
+                if self.store.put_if_absent({**row, **set_}):
+                    return claim
+            elif self._write(key, expect, set_, create=row):
                 return claim
             items, errors, _ = self.store.get_items([key])  # the failure path only: why did it not hold?
             if key in errors:

@@ -68,6 +68,9 @@ class RunScope:
     send_margin: timedelta = timedelta(seconds=30)
     #: bookings acted on at once (their SMS sent in parallel); 1: one after the other
     workers: int = 1
+    #: the rows this run wrote for bookings its batch read found none for (a later claim of the same row,
+    #: e.g. the guide after the confirmation, is then one update, not a put that finds the row)
+    rows_written: set[tuple[str, str]] = field(default_factory=set)
 
     def past_cutoff(self) -> bool:
         """The run's deadline is near: no new claim (and no booking's actions) starts now."""

@@ -174,9 +174,14 @@ def claim_options(ctx: ActionContext, booking: Booking) -> dict[str, Any]:
     """What a claim of this booking's flag takes from the run: the row as the run's batch read saw it (no
     read before the claim), the row to create with the claim when there was none (one write: issue 9 item 1,
     issue 12 item 1), and the cutoff after which no claim starts (the run's deadline less its margin)."""
+    if ctx.record is not None:
+        return {"seen": Seen(ctx.record), "create": None, "cutoff": ctx.scope.cutoff}
+    key = (booking.booking_num, booking.phone)
+    first = key not in ctx.scope.rows_written  # this run's first write of the row: put it with the claim
+    ctx.scope.rows_written.add(key)
     return {
-        "seen": Seen(ctx.record),
-        "create": BookingRecord.for_booking(booking) if ctx.record is None else None,
+        "seen": Seen(None) if first else None,  # after the first, the row is there (or made by the claim)
+        "create": BookingRecord.for_booking(booking),
         "cutoff": ctx.scope.cutoff,
     }
 
@@ -249,7 +254,7 @@ def _count_unbuilt_attempt(
             lease=ctx.scope.lease,
             info={"template": template, "rule": ctx.rule},
             resolve=refuse,
-            seen={key: options["seen"]},
+            seen={key: options["seen"]} if options["seen"] is not None else None,
             create={key: options["create"]} if options["create"] is not None else None,
             cutoff=options["cutoff"],
         )
