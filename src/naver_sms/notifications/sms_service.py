@@ -171,7 +171,8 @@ class SensClient(ChannelClient):
         last_request = self._pacer.now() + self._send_timeout - self._timeout
         last: list[tuple[int, Again]] = []
 
-        def out_of_time(tries: int) -> DeliveryError:
+        def out_of_time() -> DeliveryError:
+            """Nothing went out, and no time is left for another try: a later run retries it."""
             if last:
                 tries, again = last[0]
                 return _unavailable(f"{what} not sent: {again.reason}; no time left for another try")(tries)
@@ -181,7 +182,7 @@ class SensClient(ChannelClient):
 
         def wait(seconds: float) -> None:  # the retry helper's wait, shared with every send in flight
             if self._pacer.now() + seconds > last_request:
-                raise out_of_time(0)
+                raise out_of_time()
             self._pacer.hold(seconds)
 
         def waiting(tries: int, again: Again, seconds: float) -> None:
@@ -190,7 +191,7 @@ class SensClient(ChannelClient):
 
         def attempt() -> SmsReceipt | Again:
             if not self._pacer.wait_turn(until=last_request):
-                raise out_of_time(0)
+                raise out_of_time()
             sent_at = self._clock()
             try:
                 response = self._request("POST", self._messages_path, content=body)
