@@ -5,7 +5,10 @@ provider's look-up as the resolution of a stale claim.
 - a claim that took over a stale one asks the provider whether that message went out
   (`SmsService.find_sent`, around the stale claim's `wall_at`): found -> committed with the provider's id
   (`reconciled`), never sent twice; the provider cannot tell -> the stale claim is put back (abandoned);
-- a send with no answer (`OutcomeUnknown`) keeps its claim: the next run after the lease resolves it.
+- a send with no answer (`OutcomeUnknown`) keeps its claim: the next run after the lease resolves it;
+- right before each request of a send (SENS: `GuardedSmsService`), the claim must hold for one more send
+  (`send_margin`): it is renewed when it does not, and when another run took it over meanwhile - this run
+  was paused past its lease - nothing is sent (issue 9, item 2; the window that is left: docs/database.md).
 
 The look-up window is real time (the provider's clock), never the run's decision clock, which tests and
 `--now` may set anywhere: `now` is the run's real clock, read when the claim is made.
@@ -24,7 +27,7 @@ from naver_sms.errors import ClaimLost, FlagAlreadyDone, OutcomeUnknown
 from naver_sms.flags.effect import Done, guarded_effect
 from naver_sms.flags.machine import Claim, FlagRepository, Seen
 from naver_sms.flags.store import RecordKey
-from naver_sms.ports import LOOKUP_MARGIN, SmsMessage, SmsReceipt, SmsService
+from naver_sms.ports import LOOKUP_MARGIN, GuardedSmsService, SmsMessage, SmsReceipt, SmsService
 
 __all__ = ["DeliveryOutcome", "deliver_once"]
 
@@ -91,11 +94,19 @@ def deliver_once(
         return None if found is None else Done(found, found.accepted_at, found.request_id)
 
     def send(claims: tuple[Claim, ...]) -> Done[SmsReceipt]:
-        (claim,) = claims
-        at = real()
-        if at + send_margin >= claim.lease_until:  # too little of the lease is left for the send
-            claim = repo.renew(claim, now=at, lease=lease)  # ClaimLost: another run holds it now
-        receipt = sms.send(message)
+        held = list(claims)
+
+        def still_ours() -> None:
+            """Right before a request goes out: the claim must hold for one more send, or be renewed."""
+            at = real()
+            if at + send_margin >= held[0].lease_until:  # too little of the lease is left for a send
+                held[0] = repo.renew(held[0], now=at, lease=lease)  # ClaimLost: another run holds it now
+
+        if isinstance(sms, GuardedSmsService):  # checked before each request (a retry's too)
+            receipt = sms.send_guarded(message, still_ours)
+        else:
+            still_ours()
+            receipt = sms.send(message)
         return Done(receipt, receipt.accepted_at, receipt.request_id)
 
     guarded = guarded_effect(

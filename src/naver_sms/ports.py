@@ -5,6 +5,7 @@ other way round (style.md §12: the consumer owns its ports):
 
     SmsService         SMS: `send`, and `find_sent` (the provider's look-up)   notifications.sms_service (SENS),
                                                                                notifications.outbox (sandbox)
+    GuardedSmsService  `send_guarded`: a check right before each request     notifications.sms_service (SENS)
     TelegramService    `send_message`                                          notifications.telegram_service, outbox
     SlackService       `post_message`                                          notifications.slack_service, outbox
     BookingSource      `fetch(stores, now) -> FetchResult`                     naver.live (partner API), naver.files
@@ -20,7 +21,7 @@ A channel either returns a receipt or raises a `DeliveryError` (naver_sms.errors
 from __future__ import annotations
 
 import json
-from collections.abc import Collection, Mapping, Sequence
+from collections.abc import Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any, Literal, Protocol, runtime_checkable
@@ -34,6 +35,7 @@ __all__ = [
     "BookingSource",
     "ChannelReceipt",
     "FetchResult",
+    "GuardedSmsService",
     "LoginPause",
     "SessionRepository",
     "SlackService",
@@ -114,6 +116,17 @@ class SmsService(Protocol):
         `until`? A receipt if so, None if certainly not. Requests in `exclude` are known to be other
         messages (e.g. another booking's identical confirmation) and never match. Raises
         DeliveryUnavailable when it cannot tell - also when more than one request could be this message."""
+        ...
+
+
+@runtime_checkable
+class GuardedSmsService(Protocol):
+    """An `SmsService` that can check something right before each of its requests goes out (SENS): what
+    `deliver_once` checks there is that the claim of the SMS still holds (issue 9, item 2)."""
+
+    def send_guarded(self, message: SmsMessage, before_request: Callable[[], None] | None) -> SmsReceipt:
+        """`send`, calling `before_request` right before every request of it (a retry's too). When it raises,
+        the send stops with that error: nothing more of it goes out."""
         ...
 
 

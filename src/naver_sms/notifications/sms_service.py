@@ -157,6 +157,11 @@ class SensClient(ChannelClient):
         return f"/sms/v2/services/{self._service_id}/messages"
 
     def send(self, message: SmsMessage) -> SmsReceipt:
+        return self.send_guarded(message, None)
+
+    def send_guarded(self, message: SmsMessage, before_request: Callable[[], None] | None) -> SmsReceipt:
+        """Send one SMS (see the module's docstring); `before_request` runs right before each POST (a retry's
+        too) and stops the send by raising - `deliver_once` checks there that its claim still holds."""
         message = resolve_type(message)
         check_sendable(message)
         who = mask_phone(message.to)
@@ -192,6 +197,8 @@ class SensClient(ChannelClient):
         def attempt() -> SmsReceipt | Again:
             if not self._pacer.wait_turn(until=last_request):
                 raise out_of_time()
+            if before_request is not None:
+                before_request()
             sent_at = self._clock()
             try:
                 response = self._request("POST", self._messages_path, content=body)
