@@ -13,9 +13,8 @@ from collections import Counter
 from collections.abc import Callable, Iterable
 from typing import Any
 
-from werkzeug.serving import make_server
-
 from tests.standins.sens import SensStandIn
+from werkzeug.serving import make_server
 
 
 def main(port: int) -> None:

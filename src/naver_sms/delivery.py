@@ -1,17 +1,9 @@
-"""A customer's SMS, exactly once per flag: the guarded effect (`naver_sms.flags.effect`) with the SMS
-provider's look-up as the resolution of a stale claim.
-
-- the claim records what it will send (to, from, type) and the real time (`wall_at`);
-- a claim that took over a stale one asks the provider whether that message went out
-  (`SmsService.find_sent`, around the stale claim's `wall_at`): found -> committed with the provider's id
-  (`reconciled`), never sent twice; the provider cannot tell -> the stale claim is put back (abandoned);
-- a send with no answer (`OutcomeUnknown`) keeps its claim: the next run after the lease resolves it;
-- right before each request of a send (SENS: `GuardedSmsService`), the claim must hold for one more send
-  (`send_margin`): it is renewed when it does not, and when another run took it over meanwhile - this run
-  was paused past its lease - nothing is sent (issue 9, item 2; the window that is left: docs/database.md).
-
-The look-up window is real time (the provider's clock), never the run's decision clock, which tests and
-`--now` may set anywhere: `now` is the run's real clock, read when the claim is made.
+"""A customer's SMS, exactly once per flag: the guarded effect, a stale claim resolved by the provider's look-up
+around the stale claim's real time (`wall_at`), and a send with no answer (`OutcomeUnknown`) keeping its claim.
+The look-up window is real time (the provider's clock), never the decision clock that `--now` may set. Right
+before each request of a send (SENS: `GuardedSmsService`) the claim must hold for one more send (`send_margin`):
+renewed when it does not; taken over meanwhile (this run was paused past its lease) -> nothing is sent (issue 9,
+item 2; the window that is left: docs/database.md).
 """
 
 from __future__ import annotations
@@ -27,19 +19,15 @@ from naver_sms.errors import ClaimLost, FlagAlreadyDone, OutcomeUnknown
 from naver_sms.flags.effect import Done, guarded_effect
 from naver_sms.flags.machine import Claim, FlagRepository, Seen
 from naver_sms.flags.store import RecordKey
-from naver_sms.ports import LOOKUP_MARGIN, GuardedSmsService, SmsMessage, SmsReceipt, SmsService
-
-__all__ = ["DeliveryOutcome", "deliver_once"]
+from naver_sms.ports import LOOKUP_MARGIN, SmsMessage, SmsReceipt, SmsService, send_checked
 
 OutcomeStatus = Literal["sent", "outbox", "reconciled", "already_done", "claimed_elsewhere", "deferred"]
 
 
 @dataclass(frozen=True, slots=True)
 class DeliveryOutcome:
-    """What `deliver_once` did: sent (or written to the outbox), reconciled (a crashed run's SMS was found),
-    or nothing (the flag is set already, another live run holds it, or the run's deadline is near:
-    deferred). A send whose flag this run could not set carries why in `uncommitted` (the SMS went out;
-    after the lease a later run finds it through the look-up, or the run that took the claim over did)."""
+    """What `deliver_once` did: sent (or to the outbox), reconciled (a crashed run's SMS was found), or nothing
+    (deferred: the run's deadline is near). A send whose flag could not be set carries why in `uncommitted`."""
 
     status: OutcomeStatus
     request_id: str | None = None
@@ -66,18 +54,12 @@ def deliver_once(
     clock: Clock | None = None,
     send_margin: timedelta = timedelta(0),
 ) -> DeliveryOutcome:
-    """Send `message` unless `flag` of record `key` says it went out; set the flag when it does. `now` is real
-    time. Requests in `exclude_request_ids` are other messages: a look-up never takes them for this one.
-
-    `seen` / `create`: the row as the run read it, and the row to create with the claim when there was none
-    (`FlagRepository.claim`). `cutoff`: no claim after it (deferred). `clock` (real time, default: `now`)
-    is read again right before the send: a claim whose lease has less than `send_margin` (the longest a send
-    may take) left is renewed first - or, when another run took it over meanwhile (this run was paused past
-    its lease), not sent by this run at all (issue 9, item 2).
-
-    Raises the `DeliveryError` of a failed send (after releasing the claim), `OutcomeUnknown` (claim kept),
-    `FlagFailedForGood`, `RecordMissing`, `RepositoryError`.
-    """
+    """Send `message` unless `flag` of row `key` says it went out; set the flag when it does. Requests in
+    `exclude_request_ids` are other messages: a look-up never takes them for this one. `seen` / `create`: the
+    row as the run read it, and the row to create with the claim (`FlagRepository.claim`); `cutoff`: no claim
+    after it (deferred); `clock` (real time) is read again right before each request: a lease with less than
+    `send_margin` left is renewed first. Raises the send's `DeliveryError` (claim released), `OutcomeUnknown`
+    (claim kept), `FlagFailedForGood`, `RecordMissing`, `RepositoryError`."""
     claim_info = {"to": message.to, "from": message.sender, "type": message.type, "wall_at": now.isoformat()}
     real = clock or (lambda: now)
 
@@ -102,11 +84,7 @@ def deliver_once(
             if at + send_margin >= held[0].lease_until:  # too little of the lease is left for a send
                 held[0] = repo.renew(held[0], now=at, lease=lease)  # ClaimLost: another run holds it now
 
-        if isinstance(sms, GuardedSmsService):  # checked before each request (a retry's too)
-            receipt = sms.send_guarded(message, still_ours)
-        else:
-            still_ours()
-            receipt = sms.send(message)
+        receipt = send_checked(sms, message, still_ours)  # before each request (a retry's too)
         return Done(receipt, receipt.accepted_at, receipt.request_id)
 
     guarded = guarded_effect(

@@ -1,63 +1,13 @@
-"""Every error the package raises, in one tree.
-
-Adapters translate third-party exceptions (botocore, sqlite3, httpx, selenium) into these with
-``raise ... from exc``; nothing from a library leaks upward.
-
-    NaverSmsError
-    ├── ConfigError                    invalid configuration: file, line, rule, field, suggestion
-    │   └── ConfigErrors               several ConfigError found in one load
-    ├── SecretError                    a missing or malformed secret (names it, never shows its value)
-    ├── RepositoryError                the state store failed
-    │   ├── RecordReadError            a read failed: the booking is skipped, never taken as "new"
-    │   ├── RecordMissing              a conditional write on a record that does not exist
-    │   └── FlagError                  a flag transition refused (same for every backend)
-    │       ├── FlagAlreadyDone        the flag is already true
-    │       ├── FlagClaimed            another run holds a live claim
-    │       ├── FlagFailedForGood      attempts reached the bound; an operator must reset it
-    │       └── ClaimLost              commit/release by a run that no longer holds the claim
-    ├── DeliveryError                  a channel (SENS, Telegram, Slack) did not deliver
-    │   ├── DeliveryRejected           final: the service refused (4xx); retrying cannot help
-    │   ├── DeliveryUnavailable        retries exhausted on 429 / 5xx / connection failures
-    │   ├── OutcomeUnknown             the request was sent, no answer came: it may have been delivered
-    │   └── MessageTooLong             the text exceeds the channel's limit (checked before sending)
-    └── BookingSourceError             fetching bookings from Naver failed
-        ├── LoginError                 the browser login did not give a session
-        │   └── LoginBlocked           captcha / two-factor / wrong password: a person must act
-        └── StoreFetchError            one store could not be fetched (the others go on)
-
-``rules.exceptions`` adds ``ActionExecutionError`` (an executor failed, with rule and booking).
+"""Every error the package raises, in one tree under `NaverSmsError` (`rules.exceptions` adds
+`ActionExecutionError`). Adapters translate third-party exceptions (botocore, sqlite3, httpx, selenium) into
+these with ``raise ... from exc``; nothing from a library leaks upward.
 """
 
 from __future__ import annotations
 
 import difflib
-from collections.abc import Iterable, Mapping, Sequence
-from typing import Any
-
-__all__ = [
-    "BookingSourceError",
-    "ClaimLost",
-    "ConfigError",
-    "ConfigErrors",
-    "DeliveryError",
-    "DeliveryRejected",
-    "DeliveryUnavailable",
-    "FlagAlreadyDone",
-    "FlagClaimed",
-    "FlagError",
-    "FlagFailedForGood",
-    "LoginBlocked",
-    "LoginError",
-    "MessageTooLong",
-    "NaverSmsError",
-    "OutcomeUnknown",
-    "RecordMissing",
-    "RecordReadError",
-    "RepositoryError",
-    "SecretError",
-    "StoreFetchError",
-    "did_you_mean",
-]
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from typing import Any, ClassVar, Self
 
 
 def did_you_mean(name: str, candidates: Iterable[str]) -> str | None:
@@ -67,7 +17,15 @@ def did_you_mean(name: str, candidates: Iterable[str]) -> str | None:
 
 
 class NaverSmsError(Exception):
-    """Base of every error of the package."""
+    """Base of every error of the package.
+
+    Two traits say what an error means for the run (read with `getattr`, any exception may be asked):
+    `counts_attempt` - a failure of a flag's effect counts one of its bounded attempts (False: nothing was
+    tried that could have succeeded, the flag stays open as it was); `stops_run` - the run cannot go on
+    (every later effect would fail the same way): the engine stops and the run is reported failed."""
+
+    counts_attempt: ClassVar[bool] = True
+    stops_run: ClassVar[bool] = False
 
 
 class ConfigError(NaverSmsError):
@@ -188,9 +146,33 @@ class DeliveryError(NaverSmsError):
         self.provider_message = provider_message
         super().__init__(f"{channel}: {message}")
 
+    def with_text(self, transform: Callable[[str], str]) -> Self:
+        """The same error (class, channel, status, cause) with its texts passed through `transform` - e.g.
+        a provider's answer that echoed a customer's name, masked once the name is known."""
+        message = str(self).removeprefix(f"{self.channel}: ")
+        copy = type(self).__new__(type(self))
+        DeliveryError.__init__(
+            copy,
+            transform(message),
+            channel=self.channel,
+            status_code=self.status_code,
+            provider_message=transform(self.provider_message) if self.provider_message else None,
+        )
+        copy.__cause__, copy.__traceback__ = self.__cause__, self.__traceback__
+        return copy
+
 
 class DeliveryRejected(DeliveryError):
     """The service refused the message (4xx other than 429): final."""
+
+
+class CredentialsRefused(DeliveryRejected):
+    """The service refused our credentials (401/403), and again after they were fetched anew (a rotation):
+    nothing that needs them can succeed in this run. No attempt is counted against any flag; the run stops
+    and is reported failed, and the summary says what to check (docs/operations.md, "Rotate secrets")."""
+
+    counts_attempt = False
+    stops_run = True
 
 
 class DeliveryUnavailable(DeliveryError):

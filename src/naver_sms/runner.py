@@ -1,13 +1,6 @@
-"""One run: fetch -> load state -> decide -> act -> report (product.md, "One run - the data flow").
-
-`Runtime` holds what runs need (built once per process by `naver_sms.wiring`): the configuration, the
-engine and its compiled rules, the booking source, the services, and the pair of clocks - the decision clock
-(`clock`: `--now`, tests) and the real clock (`real_clock`: claims, leases, look-up windows, the times
-written to rows and reports). Each run gets its `RunScope` from it (`Runtime.scope`).
-
-The pipeline is written once, here: `run_once` is a run, `preview` is what `naver-sms plan` and dry runs
-show (the same steps, the actions previewed instead of done). Both entry points (`naver_sms.cli`,
-`naver_sms.handler`) build a runtime and call these; only they translate errors for their audience.
+"""One run: fetch -> load state -> decide -> act -> report (product.md, "One run - the data flow"), written once:
+`run_once` is a run, `preview` the same steps with the actions previewed (`naver-sms plan`, dry runs). The
+entry points (cli, handler) build a `Runtime` (naver_sms.wiring) and call these.
 """
 
 from __future__ import annotations
@@ -22,7 +15,7 @@ from naver_sms.config.models import AppConfig
 from naver_sms.config.settings import check_lease
 from naver_sms.domain.booking import Booking, legacy_phone_key
 from naver_sms.domain.clock import KST, Clock, SystemClock
-from naver_sms.errors import LoginBlocked, RepositoryError
+from naver_sms.errors import CredentialsRefused, LoginBlocked, RepositoryError
 from naver_sms.flags.machine import FlagRepository
 from naver_sms.flags.state import failed_flags
 from naver_sms.flags.store import UNREADABLE_ROW
@@ -34,24 +27,14 @@ from naver_sms.rules.facts import Facts
 from naver_sms.rules.plan import CompiledRule, Plan
 from naver_sms.rules.report import RunError, RunReport
 
-__all__ = [
-    "Preview",
-    "Runtime",
-    "act",
-    "build_plan",
-    "decide",
-    "legacy_summary",
-    "new_report",
-    "new_run_id",
-    "preview",
-    "run_once",
-]
-
 log = logging.getLogger("naver_sms.runner")
 
 NOTHING_TO_SEND = "문자 발송 대상 없음"
 RUN_FAILED = "요청중 오류 발생"
 LOGIN_NEEDS_A_PERSON = "네이버 로그인에 사람의 확인이 필요합니다: naver-sms login --interactive"
+CREDENTIALS_REFUSED = (
+    "인증 정보가 거부되었습니다 (키 교체 후 다시 읽어도 거부): Secrets Manager의 값을 확인하세요"
+)
 
 
 @dataclass
@@ -78,14 +61,21 @@ class Runtime:
     summary_channel: TelegramService | None = None
     #: called with (stage, detail) as the run progresses (the CLI shows it)
     progress: Callable[[str, str], None] = field(default=lambda stage, detail: None)
+    #: what identifies the configuration in use (S3 ETags, or the files' digest): the report's config_version
+    config_version: str | None = None
+    #: lines for the owner, added to the run's summary and warnings (e.g. "the upload was invalid: the last
+    #: valid configuration is in use")
+    notices: tuple[str, ...] = ()
+    #: the configuration given was refused and the last valid one is in use: why (the rendered error)
+    config_invalid: str | None = None
 
     @property
     def repo(self) -> FlagRepository:
         return self.services.db_repo
 
     def scope(self, report: RunReport, *, deadline: datetime | None = None) -> RunScope:
-        """The scope of the run `report` is about: its id and decision time, this runtime's services, and
-        - with a `deadline` (real time) - the cutoff after which it starts no claim."""
+        """The scope of the run `report` is about; with a `deadline` (real time), no claim starts after its
+        cutoff (the deadline less the margin)."""
         return RunScope(
             report.run_id,
             self.config,
@@ -123,12 +113,13 @@ class Runtime:
 
 
 def new_run_id() -> str:
-    return datetime.now(UTC).strftime("%Y%m%dT%H%M%S") + "-" + uuid.uuid4().hex[:8]
+    # `Z` (UTC) keeps the time's digits apart from the random part: `T001955-3599...` reads as a phone number
+    # to the masking of every log line (naver_sms.logs)
+    return datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ") + "-" + uuid.uuid4().hex[:8]
 
 
 def new_report(rt: Runtime, run_id: str, *, dry_run: bool = False) -> RunReport:
-    """The empty report of a run that starts now: the decision time is read once, in Korean time whatever
-    clock was given."""
+    """The empty report of a run that starts now: the decision time read once, in Korean time."""
     return RunReport(
         run_id=run_id,
         now=rt.clock().astimezone(KST),
@@ -136,7 +127,9 @@ def new_report(rt: Runtime, run_id: str, *, dry_run: bool = False) -> RunReport:
         mode=rt.mode,
         source=rt.source.description,
         dry_run=dry_run,
-        warnings=list(rt.config.warnings),
+        warnings=[*rt.config.warnings, *rt.notices],
+        config_version=rt.config_version,
+        config_invalid=rt.config_invalid,
     )
 
 
@@ -210,16 +203,14 @@ def act(
 
 @dataclass(frozen=True, slots=True)
 class Preview:
-    """What a run would do now: the plan (every rule against every booking, with reasons) and the report of
-    the previewed actions (the SMS and messages with their rendered texts, the flag changes)."""
+    """What a run would do now: the plan (with reasons) and the report of the previewed actions."""
 
     plan: Plan
     report: RunReport
 
 
 def preview(rt: Runtime, *, run_id: str | None = None, only_booking: str | None = None) -> Preview:
-    """The plan of a run, its actions previewed: nothing is sent and no row is written (`naver-sms plan`).
-    Raises what `decide` raises."""
+    """The plan of a run, its actions previewed: nothing is sent or written. Raises what `decide` raises."""
     report = new_report(rt, run_id or new_run_id(), dry_run=True)
     plan = decide(rt, report, only_booking=only_booking)
     act(rt, plan, report, dry_run=True)
@@ -249,11 +240,16 @@ def run_once(
         _report_failed_flags(plan, report, rt.real_clock())
     except Exception as exc:  # the run itself failed: report it, send the legacy failure line
         report.failed = f"{type(exc).__name__}: {exc}"
+        report.failed_type = type(exc).__name__
         emit(log, logging.ERROR, "run_failed", run_id=report.run_id, error=report.failed)
         if isinstance(exc, LoginBlocked):  # a person must act: say so where the owner looks
             report.summary = f"{RUN_FAILED}\n{LOGIN_NEEDS_A_PERSON}\n{exc}"
+        elif isinstance(exc, CredentialsRefused):
+            report.summary = f"{RUN_FAILED}\n{CREDENTIALS_REFUSED}\n{exc}"
     if not report.summary:
         report.summary = RUN_FAILED if report.failed else legacy_summary(report.sms)
+    if rt.notices:
+        report.summary = "\n".join((report.summary, *rt.notices))
     if not dry_run and rt.summary_channel is not None:
         _send_summary(rt.summary_channel, report)
     report.finished_at = rt.real_clock().astimezone(UTC)
@@ -315,5 +311,8 @@ def _send_summary(channel: TelegramService, report: RunReport) -> None:
         receipt = channel.send_message(report.summary)
     except Exception as exc:
         report.errors.append(RunError("summary", f"telegram summary not sent: {exc}"))
+        if getattr(exc, "stops_run", False) and report.failed is None:  # Telegram refused our credentials
+            report.failed = f"{type(exc).__name__}: {exc}"
+            report.failed_type = type(exc).__name__
         return
     report.notifications.append(NotificationRecord("telegram", report.summary, receipt.status, "(summary)"))

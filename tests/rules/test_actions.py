@@ -14,21 +14,16 @@ import pytest
 from naver_sms.config.models import AppConfig
 from naver_sms.database.sqlite_repository import SqliteRepository
 from naver_sms.errors import DeliveryRejected, FlagFailedForGood, OutcomeUnknown
-from naver_sms.rules.actions import (
-    ACTIONS,
+from naver_sms.rules.actions import ACTIONS, register_actions
+from naver_sms.rules.actions.messages import (
     LogEventParams,
     MessageParams,
-    NoParams,
-    SendSmsParams,
-    UpdateFlagParams,
-    create_db_record,
     log_event,
-    register_actions,
     send_slack,
-    send_sms,
     send_telegram,
-    update_flag,
 )
+from naver_sms.rules.actions.records import NoParams, UpdateFlagParams, create_db_record, update_flag
+from naver_sms.rules.actions.sms import SendSmsParams, send_sms
 from naver_sms.rules.context import ActionServicesBundle
 from naver_sms.rules.engine import RuleEngine
 from naver_sms.rules.exceptions import ActionExecutionError

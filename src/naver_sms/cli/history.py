@@ -29,8 +29,6 @@ from naver_sms.domain.clock import KST
 from naver_sms.domain.privacy import mask_phone_uniform, mask_uniform
 from naver_sms.flags.state import FlagState, flag_states
 
-__all__ = ["history"]
-
 
 def _sent(record: BookingRecord, state: FlagState) -> dict[str, Any]:
     phone = mask_phone_uniform(record.phone)

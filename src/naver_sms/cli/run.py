@@ -28,10 +28,9 @@ from naver_sms.cli.common import (
 )
 from naver_sms.domain.privacy import mask_phone
 from naver_sms.errors import NaverSmsError
+from naver_sms.logs import log_context
 from naver_sms.rules.plan import Evaluation
 from naver_sms.runner import Preview, preview, run_once
-
-__all__ = ["plan", "run"]
 
 
 def run(
@@ -55,7 +54,8 @@ def run(
             highlight=False,
         )
     try:
-        report = run_once(runtime, dry_run=dry_run, run_id=run_id)
+        with log_context(run_id=run_id):  # every log line of the run carries its id
+            report = run_once(runtime, dry_run=dry_run, run_id=run_id)
     finally:
         runtime.close()
     if as_json:

@@ -1,14 +1,12 @@
-"""Settings: where state lives, which channels are live, credentials and service endpoints.
-
-Values come from environment variables (`NAVER_SMS_*`) - and, for credentials, from AWS Secrets Manager
-(see `naver_sms.config.secrets`). Credentials are `SecretStr`: their values never appear in a repr, a log
-line or an error. Going live is an explicit switch (`live`), never implied by credentials being present.
+"""Settings from `NAVER_SMS_*` variables (credentials also from `config.secrets`): credentials are `SecretStr`,
+and going live is an explicit switch (`live`), never implied by credentials being present.
 """
 
 from __future__ import annotations
 
 import os
 import re
+import tempfile
 from collections.abc import Mapping
 from pathlib import Path
 
@@ -23,8 +21,6 @@ from pydantic import (
 )
 
 from naver_sms.errors import ConfigError, did_you_mean
-
-__all__ = ["DYNAMO_SCHEME", "ENV_PREFIX", "Settings", "check_db_target", "check_lease", "is_dynamo_url"]
 
 ENV_PREFIX = "NAVER_SMS_"
 
@@ -59,6 +55,13 @@ class Settings(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid")
 
     config_dir: Path = Path("config")
+    #: the configuration in S3, `s3://BUCKET/PREFIX/` - set by `NAVER_SMS_CONFIG_DIR=s3://...`
+    #: (naver_sms.config_source: validated before use, the last valid one kept)
+    config_url: str | None = None
+    #: where a configuration read from S3 is kept (Lambda's only writable directory is /tmp)
+    config_cache_dir: Path = Path(tempfile.gettempdir()) / "naver-sms-config"
+    #: an S3-compatible endpoint (a local stand-in); None = AWS
+    s3_endpoint: str | None = None
     #: A SQLite path, or a DynamoDB target `dynamodb://[region]?endpoint=URL&sms_table=sms&session_table=session`
     db: str = "var/naver-sms.sqlite3"
     #: Send for real. False = sandbox: SMS and notifications go to the outbox.
@@ -146,6 +149,9 @@ class Settings(BaseModel):
                 values[name] = (
                     tuple(s.strip() for s in raw.split(",") if s.strip()) if name == "secret_names" else raw
                 )
+        if str(values.get("config_dir", "")).strip().lower().startswith("s3://"):
+            # the stack's NAVER_SMS_CONFIG_DIR=s3://BUCKET/config/ is a location, not a directory
+            values["config_url"] = str(values.pop("config_dir")).strip()
         values.update({k: v for k, v in overrides.items() if v is not None})
         try:
             return cls.model_validate(values)

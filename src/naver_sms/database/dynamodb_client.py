@@ -1,25 +1,9 @@
-"""DynamoDB: the production backend. Tables `sms` and `session`, schemas unchanged from legacy.
-
-This module implements only the `RecordStore` primitives (`naver_sms.flags.store`); the flag state machine
-lives once in `naver_sms.flags.machine.FlagRepository` (docs/database.md). The target (`dynamo_target`), the
-attribute values and expressions (`dynamo_items`) and the tables (`dynamo_tables`) have modules of their own:
-
-- `get_items`: BatchGetItem, strongly consistent, at most 100 keys per call (the API's limit).
-  Unprocessed keys and throttling are retried with exponential backoff and full jitter, a bounded number
-  of times; a key that still cannot be read is reported in `errors` - never taken for "not in the
-  database" (legacy-behaviour.md §7: the legacy job overwrote the record and re-sent the confirmation).
-- `put_if_absent`: PutItem with `attribute_not_exists(booking_num)`.
-- `update_if`: one UpdateItem whose ConditionExpression is `attribute_exists(booking_num)` plus the
-  `Expect` conditions; every attribute name goes through ExpressionAttributeNames (`name` is a DynamoDB
-  reserved word). A failed condition returns None, or raises `RecordMissing` when the row does not exist.
-  With `create` the row need not exist: UpdateItem creates it, its attributes set with `if_not_exists`
-  (one write for a new booking's row and its first claim). `returning=False` asks nothing back
-  (`ReturnValues=NONE`: about a third less CPU per call than parsing the whole item).
-
-Items come out exactly as SQLite gives them: numbers as `int` (or `float` when they have a fraction),
-booleans stay BOOL, strings S - so a legacy reader still understands every row.
-
-Every botocore error is translated into the package's error tree (`naver_sms.errors`).
+"""DynamoDB, the production backend (tables `sms` and `session`, legacy schemas; docs/database.md): the
+`RecordStore` primitives and the session table. A key that still cannot be read after the bounded retries is a
+read error, never "not in the database" (legacy-behaviour.md §7: the legacy job overwrote the record and
+re-sent the confirmation). Items come out exactly as SQLite gives them, so a legacy reader understands every row.
+`update_if(create=True)` is one UpdateItem that creates the row (attributes set with `if_not_exists`) and
+claims its flag: a new booking's row and its first claim are one write; `returning=False` asks nothing back.
 """
 
 from __future__ import annotations
@@ -43,15 +27,11 @@ from naver_sms.database.sessions import SessionTable
 from naver_sms.errors import RecordMissing, RepositoryError
 from naver_sms.flags.machine import FlagRepository
 from naver_sms.flags.store import Expect, RecordKey, matches
+from naver_sms.logs import mask_bodies
 from naver_sms.retry import Again, RetryPolicy, Sleep, retry_call
 
-__all__ = [
-    "BATCH_GET_LIMIT",
-    "DynamoRecordStore",
-    "DynamoRepository",
-    "DynamoSessionRepository",
-    "open_dynamodb",
-]
+#: the loggers of botocore and urllib3 that write request or response bodies at DEBUG
+SDK_BODY_LOGGERS = ("botocore.endpoint", "botocore.parsers", "botocore.hooks", "urllib3.connectionpool")
 
 T = TypeVar("T")
 
@@ -73,16 +53,8 @@ THROTTLING_CODES = frozenset(
 TRANSIENT_READ_CODES = THROTTLING_CODES | {"InternalServerError", "ServiceUnavailable", "InternalFailure"}
 
 
-# --- the store -------------------------------------------------------------------------------------------
-
-
 class DynamoRecordStore:
-    """The `RecordStore` primitives on a DynamoDB `sms` table (partition key `booking_num`, sort key `phone`).
-
-    `max_retries` bounds the store's own retries (unprocessed keys, throttling) per batch; each waits
-    `base_delay * 2**n` at most `max_delay`, with full jitter, through the injectable `sleep` (the retry
-    helper of `naver_sms.retry`).
-    """
+    """`RecordStore` on the `sms` table; `max_retries` bounds its own retries (unprocessed keys, throttling)."""
 
     def __init__(
         self,
@@ -111,8 +83,6 @@ class DynamoRecordStore:
     @staticmethod
     def _key(key: RecordKey) -> dict[str, Any]:
         return {"booking_num": {"S": key[0]}, "phone": {"S": key[1]}}
-
-    # reads
 
     def get_items(
         self, keys: Sequence[RecordKey]
@@ -188,8 +158,6 @@ class DynamoRecordStore:
             kwargs["ExclusiveStartKey"] = last
         items.sort(key=lambda i: (str(i.get("booking_num")), str(i.get("phone"))))
         return items[:limit] if limit is not None else items
-
-    # writes
 
     def put_if_absent(self, item: Mapping[str, Any]) -> bool:
         try:
@@ -290,9 +258,6 @@ class _Unread(Exception):
     """Internal: keys of a batch that could not be read."""
 
 
-# --- repositories ----------------------------------------------------------------------------------------
-
-
 class DynamoRepository(FlagRepository):
     """The booking repository on DynamoDB (table `target.sms_table`)."""
 
@@ -348,7 +313,11 @@ class DynamoSessionRepository(SessionTable):
 def open_dynamodb(
     target: DynamoTarget, *, max_attempts: int = 3, client: DynamoDBClient | None = None, **store_options: Any
 ) -> tuple[DynamoRepository, DynamoSessionRepository]:
-    """Both repositories of a target, sharing one client (`client`, or one made by `make_client`)."""
+    """Both repositories of a target, sharing one client (`client`, or one made by `make_client`).
+
+    botocore logs every request and response body at DEBUG - the rows' names and the session's cookies
+    (phone numbers are masked for every logger): those loggers mask them from now on, whatever the level."""
+    mask_bodies(*SDK_BODY_LOGGERS)
     client = client if client is not None else make_client(target)
     return (
         DynamoRepository(target, max_attempts=max_attempts, client=client, **store_options),

@@ -1,20 +1,4 @@
-"""The flag state machine, written once for every backend (product.md, "Exactly-once side effects").
-
-The life of one flag of one record:
-
-    open --claim--> claimed --commit--> done
-                       |  \\--release--> open (attempts + 1)  or  failed (attempts reached the bound)
-                       \\--lease expires--> stale --claim (takeover)--> claimed, with ``Claim.stale`` set:
-                                            the caller resolves it (the SMS provider's look-up) before
-                                            acting again, or puts it back (abandon)
-    failed --reset (an operator)--> open, due for a retry
-
-Every transition is exactly one conditional update of the backend's `RecordStore`
-(`naver_sms.flags.store`), so two runs racing on one flag get one winner on any backend whose conditional
-writes are atomic. The state of a flag is read by `naver_sms.flags.state.read_flag`; the side effect around a
-claim is `naver_sms.flags.effect.guarded_effect`. Backends raise the same errors (`FlagAlreadyDone`,
-`FlagClaimed`, `FlagFailedForGood`, `ClaimLost`: naver_sms.errors).
-"""
+"""The transitions of the flag state machine (its diagram: naver_sms.flags), one conditional update each."""
 
 from __future__ import annotations
 
@@ -48,8 +32,6 @@ from naver_sms.flags.store import (
     RecordStore,
 )
 
-__all__ = ["Claim", "FlagRepository", "Seen"]
-
 T = TypeVar("T")
 
 
@@ -81,10 +63,7 @@ def _epoch(at: datetime) -> int:
 
 
 class FlagRepository:
-    """The booking repository for every backend: reads, creates, and the flag state machine.
-
-    Subclasses provide the `RecordStore` primitives (or pass a store to the constructor).
-    """
+    """The booking repository of every backend: reads, creates and the flag transitions over its store."""
 
     def __init__(self, store: RecordStore, *, max_attempts: int = 3) -> None:
         self.store = store
@@ -141,13 +120,10 @@ class FlagRepository:
         now: datetime | None = None,
         create: BookingRecord | None = None,
     ) -> bool:
-        """Set a boolean flag at real time `now` (default: the system clock). True when it changed; False when
-        it already had that value (idempotent). With `create`, a missing row is created with the flag set, in
-        the same write.
-
-        Setting true is also refused (False) while a run holds a live claim on the flag - that run's send
-        decides, by committing or releasing - and when the flag failed for good (an operator's reset
-        decides). A stale claim (its run died) is cleared: nothing is left to send once the flag is true."""
+        """Set a boolean flag at real time `now`; True when it changed (idempotent). With `create`, a missing
+        row is created with the flag set, in the same write. Setting true is refused while a run holds a live
+        claim (its send decides) or the flag failed for good (an operator decides); a stale claim is cleared:
+        nothing is left to send once the flag is true."""
         names = FlagAttrs.of(flag)
         if not value:  # a flag opened again by a rule starts afresh: no earlier failures make it "due"
             history = [names.attempts, names.last_error, names.reset_at]
@@ -174,15 +150,14 @@ class FlagRepository:
         seen: Seen | None = None,
         create: BookingRecord | None = None,
     ) -> Claim:
-        """Claim an open flag, or take over a stale claim, at real time `now`. One conditional write; one
+        """Claim an open flag, or take over a stale claim, at real time `now`: one conditional write, one
         winner. Raises FlagAlreadyDone, FlagClaimed (a live claim of another run), FlagFailedForGood,
         RecordMissing (no row, and no `create`).
 
-        `seen` is the row as the run's batch read saw it: the write's conditions are built from it and
-        nothing is read first. Without it the flag is assumed open and never tried (the common case). Either
-        way, a write whose condition fails reads the row once and says why - or, when the row is not what
-        was assumed but the flag is still open or stale, tries once more with what it read. With `create`
-        (a booking with no row), the row is created with the claim, in the same write (issue 9, item 1)."""
+        `seen`: the row as the run's batch read saw it; the write's conditions are built from it and nothing
+        is read first (without it: the flag is assumed open and never tried). A write whose condition fails
+        reads the row once and says why - or, when the flag is still open or stale, tries once more with what
+        it read. `create` (a booking with no row): the row is created with the claim, in the same write."""
         names = FlagAttrs.of(flag)
         token = uuid.uuid4().hex  # tells our own write apart from anyone else's, should a retry replay it
         info_text = json.dumps({**(info or {}), "token": token}, ensure_ascii=False, sort_keys=True)
@@ -242,10 +217,8 @@ class FlagRepository:
         self._as_holder(claim, "commit", set_, remove=(*names.claim, names.reset_at), durable=False)
 
     def release(self, claim: Claim, *, error: str, count_attempt: bool = True) -> bool:
-        """The effect failed: back to open with attempts + 1, or to failed when the bound is reached.
-
-        Returns True when the flag is now failed for good. `count_attempt=False` releases without
-        counting (the effect was never tried, e.g. the channel is off)."""
+        """The effect failed: open with attempts + 1, or failed at the bound (returns True then).
+        `count_attempt=False`: the effect was never tried (the channel is off)."""
         names = FlagAttrs.of(claim.flag)
         attempts = claim.attempt if count_attempt else claim.attempt - 1
         failed = attempts >= self.max_attempts
@@ -256,10 +229,9 @@ class FlagRepository:
         return failed
 
     def abandon(self, claim: Claim, *, error: str) -> bool:
-        """A stale claim could not be resolved (the look-up could not tell whether its message went out): put
-        that claim back as it was, expired, so the next run asks again - never an effect that might be the
-        second. After `max_attempts` look-ups that could not tell, the flag fails for good (an operator
-        decides). Returns True when it failed for good."""
+        """A stale claim that could not be resolved is put back as it was, expired, so the next run asks
+        again - never an effect that might be the second; after `max_attempts` such look-ups the flag fails
+        for good (returns True then)."""
         stale = claim.stale
         if stale is None:
             raise ValueError("abandon() is for a claim that took over a stale one")
@@ -300,8 +272,8 @@ class FlagRepository:
             )
 
     def reset(self, key: RecordKey, flag: str, *, now: datetime | None = None) -> bool:
-        """An operator's reset of a flag that failed for good: open again, attempts cleared, and the time of
-        the reset recorded (`<flag>_reset_at`), which makes the flag due for a retry (`flag_retry_due`)."""
+        """An operator's reset of a flag that failed for good: open, attempts cleared, `<flag>_reset_at`
+        recorded (which makes it due for a retry: `flag_retry_due`)."""
         names = FlagAttrs.of(flag)
         return self._write(
             key,
@@ -312,7 +284,6 @@ class FlagRepository:
 
     @staticmethod
     def flag_state(record: BookingRecord | None, flag: str, now: datetime) -> FlagStatus:
-        """open | claimed | stale | done | failed (`read_flag(record, flag, now).status`)."""
         return read_flag(record, flag, now).status
 
 

@@ -1,13 +1,11 @@
-"""The rule engine: registries of condition and action types, side-effect-free evaluation into a plan (with the
-reason each rule did or did not match), and the walk that executes - or previews - the plan's actions.
+"""The rule engine: registries of condition and action types, evaluation into a plan, and the walk that executes
+- or previews - the plan's actions. It knows no action and no condition by name.
 
     engine = RuleEngine()                       # built-in conditions registered
     register_actions(engine)                    # rules.actions: every built-in action
     rules = engine.compile(config)              # rules.compile: ConfigErrors with file:line, rule, field
     plan = engine.evaluate(rules, facts)        # rules.plan: no side effects
     engine.execute(plan, scope, report)         # the actions, with contexts made from the run's scope
-
-The engine knows no action and no condition by name: what they do is theirs (`rules.types`, `rules.guards`).
 """
 
 from __future__ import annotations
@@ -17,6 +15,7 @@ import logging
 from collections.abc import Iterable, Sequence
 
 from naver_sms.config.models import AppConfig
+from naver_sms.domain.privacy import mask_text
 from naver_sms.rules.compile import compile_rules
 from naver_sms.rules.conditions import CONDITIONS, ConditionType
 from naver_sms.rules.context import ActionContext, ActionResult, RunScope
@@ -27,22 +26,15 @@ from naver_sms.rules.report import Deferral, RunError, RunReport
 from naver_sms.rules.types import ActionType
 from naver_sms.rules.walk import walk
 
-__all__ = ["ActionType", "RuleEngine"]
-
 log = logging.getLogger("naver_sms.engine")
 
 
 class RuleEngine:
-    """Registries, compilation, evaluation and execution."""
-
-    def __init__(self, *, with_builtin_conditions: bool = True) -> None:
+    def __init__(self) -> None:
         self.conditions: dict[str, ConditionType] = {}
         self.actions: dict[str, ActionType] = {}
-        if with_builtin_conditions:
-            for ctype in CONDITIONS:
-                self.register_condition(ctype)
-
-    # registries
+        for ctype in CONDITIONS:
+            self.register_condition(ctype)
 
     def register_condition(self, ctype: ConditionType) -> None:
         if ctype.name in self.conditions:
@@ -53,8 +45,6 @@ class RuleEngine:
         if atype.name in self.actions:
             raise ValueError(f"action type {atype.name!r} is registered already")
         self.actions[atype.name] = atype
-
-    # compilation and evaluation
 
     def compile(self, config: AppConfig) -> tuple[CompiledRule, ...]:
         """Validate and compile the rules of `config`. Raises `ConfigErrors` listing every problem."""
@@ -69,22 +59,16 @@ class RuleEngine:
             append([Evaluation(rule, f, rule.condition.first_failure(f)) for rule in enabled])
         return plan
 
-    # execution
-
     def execute(self, plan: Plan, scope: RunScope, report: RunReport) -> None:
-        """Run the actions of every match: per booking in order, rules in order; then digest rules once.
-        Bookings are acted on in parallel (`scope.workers`, naver_sms.rules.walk); the report keeps the
-        decision order.
-
-        A failing action is wrapped in `ActionExecutionError`, logged and counted; the rule's later actions
-        do not run; the engine goes on with the next rule and booking. An action that reports `skipped`
-        (e.g. the SMS went out already, or another run holds it) or `deferred` (the run's deadline is near)
-        quietly ends its rule for that booking.
-        """
+        """Run the actions of every match: per booking, rules in order; then each digest rule once. Bookings
+        are acted on in parallel (`scope.workers`, naver_sms.rules.walk); the report keeps the decision order.
+        A failing action is wrapped in `ActionExecutionError`, logged and counted, and ends its rule for that
+        booking (the engine goes on); so does `skipped` or `disabled`, quietly (nothing went out), or
+        `deferred` (the run's deadline is near: the next run decides)."""
         walk(plan, scope, report, _run_actions, workers=scope.workers)
 
     def preview(self, plan: Plan, scope: RunScope, report: RunReport) -> None:
-        """What `execute` would do, without doing it: dry runs and `naver-sms plan`."""
+        """What `execute` would do, without doing it (dry runs, `naver-sms plan`)."""
         walk(plan, scope, report, _preview_actions)
 
 
@@ -119,7 +103,8 @@ def _run_actions(rule: CompiledRule, ctx: ActionContext, report: RunReport) -> N
             report.errors.append(
                 RunError(
                     "action",
-                    str(err.original_error),
+                    # a provider's answer may echo the customer's name: never in the report
+                    mask_text(str(err.original_error), [b.name for b in ctx.targets]),
                     rule=rule.name,
                     action=action.name,
                     booking_num=ctx.subject,
@@ -139,15 +124,15 @@ def _run_actions(rule: CompiledRule, ctx: ActionContext, report: RunReport) -> N
                     ensure_ascii=False,
                 )
             )
+            if getattr(err.original_error, "stops_run", False):  # e.g. credentials refused: the run fails
+                raise err.original_error from None
             return
         report.actions[(rule.name, action.name, result.status)] += 1
         _record(report, result)
         if result.status == "deferred":  # not claimed: the run's deadline is near; the next run decides
             report.deferred.extend(Deferral(rule.name, b.booking_num) for b in ctx.targets)
             return
-        if result.status in ("skipped", "disabled"):
-            # nothing went out (done elsewhere, or the channel is off): what follows (e.g. an
-            # update_flag marking bookings as notified) must not run
+        if result.status in ("skipped", "disabled"):  # what follows (an update_flag) must not run
             return
 
 

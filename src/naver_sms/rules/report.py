@@ -1,23 +1,20 @@
-"""The structured result of one run. Its JSON form (`to_json`) is a public interface for scripts: keys are
-only ever added, never renamed or removed (docs/cli.md, "The run report")."""
+"""The result of one run. Its JSON form is a public interface: keys are only added (docs/cli.md, "The run report")."""
 
 from __future__ import annotations
 
 from collections import Counter
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from datetime import datetime
 from typing import Any
 
 from naver_sms.rules.context import FlagChange, NotificationRecord, SmsRecord
-
-__all__ = ["Deferral", "RunError", "RunReport"]
 
 REPORT_VERSION = 1
 
 
 @dataclass(frozen=True, slots=True)
 class RunError:
-    """Something that went wrong without stopping the run: a failed action, a skipped booking, a store."""
+    """Something that went wrong without stopping the run."""
 
     kind: str  # action | booking | store | record_read | flag_failed | summary
     message: str
@@ -27,14 +24,7 @@ class RunError:
     store_id: str | None = None
 
     def to_json(self) -> dict[str, Any]:
-        return {
-            "kind": self.kind,
-            "message": self.message,
-            "rule": self.rule,
-            "action": self.action,
-            "booking_num": self.booking_num,
-            "store_id": self.store_id,
-        }
+        return asdict(self)
 
 
 @dataclass(frozen=True, slots=True)
@@ -72,6 +62,12 @@ class RunReport:
     summary: str = ""
     read_calls: int = 0
     deferred: list[Deferral] = field(default_factory=list)
+    #: the class of the error that failed the run (`LoginBlocked`, `CredentialsRefused`, ...), for metrics
+    failed_type: str | None = None
+    #: what identifies the configuration the run used (S3 ETags, or the files' digest)
+    config_version: str | None = None
+    #: the configuration given was refused (the run used the last valid one): the error
+    config_invalid: str | None = None
 
     def part(self) -> RunReport:
         """An empty report of the same run, for one booking's actions (acted on in parallel, `merge`d in
@@ -137,4 +133,6 @@ class RunReport:
             "deferred": [d.to_json() for d in self.deferred],
             "warnings": list(self.warnings),
             "summary": self.summary,
+            "config_version": self.config_version,
+            "config_invalid": self.config_invalid,
         }

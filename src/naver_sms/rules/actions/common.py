@@ -10,8 +10,6 @@ from naver_sms.rules.context import ActionContext, ActionResult
 from naver_sms.rules.exceptions import ActionExecutionError
 from naver_sms.rules.templates import TemplateProblem, render
 
-__all__ = ["DIGEST_VARS", "EACH_VARS", "ActionParams", "fail", "need_booking", "render_message"]
-
 #: the template variables of a per-booking rule, and of a digest rule
 EACH_VARS = ("booking", "store", "now", "rule")
 DIGEST_VARS = ("bookings", "count", "now", "rule", "stores")

@@ -1,40 +1,33 @@
-"""`send_sms`: an SMS from a template to the booking's customer, exactly once per flag.
-
-The text is composed from the template (templates.yaml, or the store's own for a role) and sent through the
-guarded effect (`naver_sms.delivery.deliver_once`: claim -> resolve a stale claim -> send -> commit | release).
-A text that cannot be built with this booking's data is a failed SMS too: reported, and counted as an attempt
-of its flag through the same guarded effect, so it is retried (after a fix) and bounded.
-"""
+"""`send_sms`: an SMS from a template to the booking's customer, exactly once per flag (`deliver_once`)."""
 
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable, Collection
 from dataclasses import replace
+from datetime import datetime
 from typing import Any, NoReturn
 
 from pydantic import Field
 
-from naver_sms.config.loader import suggest
 from naver_sms.config.models import AppConfig, SmsTemplate
 from naver_sms.delivery import deliver_once
 from naver_sms.domain.booking import Booking, BookingRecord
 from naver_sms.domain.privacy import mask_phone, mask_text
 from naver_sms.domain.sms_text import choose_type
-from naver_sms.errors import FlagFailedForGood, NaverSmsError, OutcomeUnknown
+from naver_sms.errors import DeliveryError, FlagFailedForGood, NaverSmsError, OutcomeUnknown, did_you_mean
 from naver_sms.flags.effect import Guarded, guarded_effect
 from naver_sms.flags.machine import Claim, Seen
 from naver_sms.flags.state import read_flag
 from naver_sms.flags.store import RecordKey
 from naver_sms.logs import emit
-from naver_sms.ports import SmsMessage
+from naver_sms.ports import SmsMessage, SmsReceipt, SmsService, send_checked
 from naver_sms.rules.actions.common import EACH_VARS, ActionParams, fail, need_booking
 from naver_sms.rules.conditions import FlagName
 from naver_sms.rules.context import ActionContext, ActionResult, FlagChange, SmsRecord, SmsStatus
 from naver_sms.rules.exceptions import ActionExecutionError
 from naver_sms.rules.templates import TemplateProblem, check_template, render
 from naver_sms.rules.types import ActionType, Mode, Problem
-
-__all__ = ["ACTIONS", "SendSmsParams", "claim_options", "send_sms"]
 
 
 class SendSmsParams(ActionParams):
@@ -47,6 +40,39 @@ class SendSmsParams(ActionParams):
 
 class _Unbuildable(NaverSmsError):
     """The SMS text could not be built: nothing was sent (an attempt that counts)."""
+
+
+class _NamesMasked:
+    """The SMS service of one booking, whose errors never carry the customer's name: a provider may echo
+    it in its answer (a SENS 400 quoting the text), and the error's text is logged, stored as the flag's
+    `last_error`, reported and printed. Phone numbers are masked by the clients themselves."""
+
+    def __init__(self, sms: SmsService, names: Collection[str]) -> None:
+        self._sms = sms
+        self._names = tuple(n for n in names if n)
+        self.live = sms.live
+
+    def _masked(self, exc: DeliveryError) -> DeliveryError:
+        masked = exc.with_text(lambda text: mask_text(text, self._names))
+        masked.__suppress_context__ = True  # the original's text (with the name) is in no traceback
+        return masked
+
+    def send_guarded(self, message: SmsMessage, before_request: Callable[[], None] | None) -> SmsReceipt:
+        try:
+            return send_checked(self._sms, message, before_request)
+        except DeliveryError as exc:
+            raise self._masked(exc)  # noqa: B904 - the original is deliberately not chained
+
+    def send(self, message: SmsMessage) -> SmsReceipt:
+        return self.send_guarded(message, None)
+
+    def find_sent(
+        self, message: SmsMessage, *, since: datetime, until: datetime, exclude: Collection[str] = ()
+    ) -> SmsReceipt | None:
+        try:
+            return self._sms.find_sent(message, since=since, until=until, exclude=exclude)
+        except DeliveryError as exc:
+            raise self._masked(exc)  # noqa: B904 - the original is deliberately not chained
 
 
 def _template_for(ctx: ActionContext, p: SendSmsParams) -> tuple[str, SmsTemplate]:
@@ -94,16 +120,16 @@ def _compose(ctx: ActionContext, p: SendSmsParams) -> tuple[SmsMessage, SmsRecor
 
 
 def send_sms(ctx: ActionContext, p: SendSmsParams) -> ActionResult:
-    """Send an SMS from a template; with a flag, exactly once (claim -> send -> commit, see delivery.py)."""
     try:
         message, record = _compose(ctx, p)
     except Exception as exc:
         raise _unbuildable(ctx, p, exc) from exc
     booking = need_booking(ctx)
     services = ctx.services
+    sms = _NamesMasked(services.sms_service, [booking.name])
     if p.flag is None:  # compiled rules always have one (rules.guards); direct callers may not
         try:
-            receipt = services.sms_service.send(message)
+            receipt = sms.send(message)
         except Exception as exc:
             failed = ActionResult(sms=(_with(record, "failed", error=exc),))
             raise fail("send_sms", ctx, exc, failed, template=record.template) from exc
@@ -115,7 +141,7 @@ def send_sms(ctx: ActionContext, p: SendSmsParams) -> ActionResult:
     try:
         outcome = deliver_once(
             repo=services.db_repo,
-            sms=services.sms_service,
+            sms=sms,
             message=message,
             key=(booking.booking_num, booking.phone),
             flag=p.flag,
@@ -187,7 +213,6 @@ def claim_options(ctx: ActionContext, booking: Booking) -> dict[str, Any]:
 
 
 def _unbuilt(booking: Booking, ctx: ActionContext, p: SendSmsParams, exc: BaseException) -> SmsRecord:
-    """The report's record of an SMS whose text could not be built: failed, with what is known of it."""
     try:
         label = _template_for(ctx, p)[1].label
     except Exception:  # the template itself is what is missing
@@ -211,10 +236,8 @@ def _unbuilt(booking: Booking, ctx: ActionContext, p: SendSmsParams, exc: BaseEx
 
 
 def _unbuildable(ctx: ActionContext, p: SendSmsParams, exc: Exception) -> ActionExecutionError:
-    """The SMS text could not be built (a template that fails only with this booking's data, a store with
-    no template for the role): nothing was sent. It is reported as a failed SMS - in the report's `sms`,
-    the counts and the summary - and, with a flag, counted as an attempt like a refused send, so the flag is
-    retried on the next runs (after a fix) and fails for good at the bound instead of being forgotten."""
+    """The text could not be built with this booking's data (nothing was sent): a failed SMS in the report,
+    and with a flag an attempt counted like a refused send, so it is retried after a fix and bounded."""
     booking = ctx.booking
     if booking is None:
         return fail("send_sms", ctx, exc, template=p.template)
@@ -232,10 +255,8 @@ def _unbuildable(ctx: ActionContext, p: SendSmsParams, exc: Exception) -> Action
 def _count_unbuilt_attempt(
     ctx: ActionContext, booking: Booking, flag: str, template: str, exc: Exception
 ) -> tuple[BaseException, bool]:
-    """One attempt of `flag` that failed before anything was sent, through the guarded effect: released with
-    the attempt counted, or - over a crashed run's claim, whose SMS may have gone out - put back for the
-    look-up. Returns what to report (the error itself, or that the flag failed for good earlier) and whether
-    the flag has now failed for good."""
+    """Count the attempt through the guarded effect (over a crashed run's claim, whose SMS may have gone out:
+    put back for the look-up). Returns what to report and whether the flag has now failed for good."""
     unbuildable = _Unbuildable(f"the text could not be built: {type(exc).__name__}: {exc}")
 
     def refuse(_: Claim | tuple[Claim, ...]) -> NoReturn:
@@ -274,7 +295,6 @@ def _count_unbuilt_attempt(
 
 
 def _failed(ctx: ActionContext, key: RecordKey, flag: str) -> bool:
-    """Whether `flag` of row `key` has failed for good (after an attempt was counted)."""
     try:
         return read_flag(ctx.services.db_repo.get(key), flag, ctx.scope.real()).status == "failed"
     except Exception:  # the report says what happened; this is only its detail
@@ -329,7 +349,7 @@ def _validate_sms(p: SendSmsParams, config: AppConfig, mode: Mode) -> list[Probl
                 (
                     f"store(s) {', '.join(missing)} have no {p.template!r} template in stores.yaml",
                     "template",
-                    suggest(p.template, roles),
+                    did_you_mean(p.template, roles),
                 )
             )
         names = [s.templates[p.template] for s in config.stores.values() if p.template in s.templates]
@@ -339,7 +359,7 @@ def _validate_sms(p: SendSmsParams, config: AppConfig, mode: Mode) -> list[Probl
                 (
                     f"unknown SMS template {p.template!r}",
                     "template",
-                    suggest(p.template, config.sms_templates),
+                    did_you_mean(p.template, config.sms_templates),
                 )
             )
             return problems
