@@ -4,7 +4,7 @@ outbox, or `live`: credentials never switch it on by themselves) and the booking
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import timedelta
 from functools import lru_cache
 from pathlib import Path
@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING, Any
 
 from naver_sms.config.loader import load_config
 from naver_sms.config.models import AppConfig
+from naver_sms.config.opt_out import FileOptOut
 from naver_sms.config.settings import Settings, check_db_target, is_dynamo_url
 from naver_sms.config_source import ConfigSource, S3Location, local_version, s3_client
 from naver_sms.database.sqlite_repository import (
@@ -30,12 +31,19 @@ from naver_sms.notifications.outbox import (
     OutboxStore,
     OutboxTelegram,
 )
-from naver_sms.ports import BookingSource, SessionRepository, SmsService, TelegramService
+from naver_sms.ports import (
+    BookingSource,
+    OptOutList,
+    SessionRepository,
+    SmsService,
+    TelegramService,
+)
 from naver_sms.rotation import RefreshingSms, RefreshingTelegram
 from naver_sms.rules.actions import register_actions
+from naver_sms.rules.changes import on_demand
 from naver_sms.rules.context import ActionServicesBundle
 from naver_sms.rules.engine import RuleEngine
-from naver_sms.rules.plan import CompiledRule
+from naver_sms.rules.plan import CompiledRule, statuses_asked
 from naver_sms.runner import Runtime
 
 if TYPE_CHECKING:
@@ -96,6 +104,16 @@ def compile_config(config_dir: Path) -> Compiled:
     engine = RuleEngine()
     register_actions(engine)  # the services come with each run's scope (Runtime.scope)
     return config, engine, engine.compile(config)
+
+
+def statuses_fetched_on_demand(rules: tuple[CompiledRule, ...]) -> tuple[str, ...]:
+    """The statuses fetched only on demand (RC02, RC04) that an enabled rule asks about: none by default."""
+    return on_demand(frozenset().union(*(statuses_asked(r.condition) for r in rules if r.enabled)))
+
+
+def _opt_out(config: AppConfig) -> OptOutList | None:
+    """The opt-out list of the configuration (config/opt-out.txt), read again by every run."""
+    return FileOptOut(config.opt_out_file) if config.opt_out_file is not None else None
 
 
 @dataclass(frozen=True)
@@ -203,6 +221,7 @@ def build_runtime(
         services = _live_services(settings, state, real, refresh_settings)
     else:
         services = _sandbox_services(state.repo, state.outbox, run_id, real, settings)
+    services = replace(services, opt_out=_opt_out(config))
     source: BookingSource
     if settings.bookings_path is not None:
         source = JsonFileSource(settings.bookings_path)
@@ -216,7 +235,9 @@ def build_runtime(
                 file="settings",
                 field="bookings_path",
             )
-        source = NaverBookingSource.from_settings(settings, state.sessions)
+        source = NaverBookingSource.from_settings(
+            settings, state.sessions, changes=statuses_fetched_on_demand(rules)
+        )
     runtime = Runtime(
         config=config,
         engine=engine,
@@ -269,6 +290,7 @@ def fixture_runtimes(config_dir: Path) -> Callable[[BookingSource, Clock], Runti
         db = SqliteDatabase(":memory:")
         real = SystemClock()
         services = _sandbox_services(SqliteRepository(db), SqliteOutboxStore(db), "fixture", real)
+        services = replace(services, opt_out=_opt_out(config))
         return Runtime(config, engine, rules, source, services, clock, "sandbox", real_clock=real)
 
     return make

@@ -7,6 +7,7 @@ import json
 from typing import Annotated, Any
 
 import typer
+from rich.markup import escape
 from rich.table import Table
 
 from naver_sms.cli.common import (
@@ -118,11 +119,15 @@ def _plan_json(shown: Preview, *, explain: bool) -> dict[str, Any]:
         "sms": [s.to_json() for s in report.sms],
         "flags": [f.to_json() for f in report.flags],
         "notifications": [n.to_json() for n in report.notifications],
+        "held": [h.to_json() for h in report.held],
         "errors": [e.to_json() for e in report.errors],
     }
 
 
 def _decision(e: Evaluation, *, explain: bool) -> str:
+    hold = e.held()
+    if hold is not None:  # quiet hours: matched, and nothing of it is done until `until`
+        return f"[yellow]held until {hold.until:%m-%d %H:%M}[/] [dim]({escape(hold.why)})[/]"
     if e.matched:
         return "[green]matched[/]"
     if not explain:

@@ -79,6 +79,8 @@ class AppConfig:
     rules: Any  # the raw rule list (with lines), compiled by the rule engine
     rules_file: Path
     warnings: tuple[str, ...] = field(default=())
+    #: the opt-out list (numbers that refused advertising), when the directory has one
+    opt_out_file: Path | None = None
 
     def store(self, store_id: str) -> Store | None:
         return self.stores.get(store_id)

@@ -9,6 +9,7 @@ docs/database.md):
     F_attempt      the attempt number of the claim    F_sent_at      time of the send, ISO 8601
     F_lookups      look-ups of a stale claim that could not tell whether it was sent (int)
     F_reset_at     an operator's reset after the flag failed for good, ISO 8601 (makes it due for a retry)
+    F_suppressed   why the send was never made and never will be (the number refused advertising); F is true
 """
 
 from __future__ import annotations
@@ -45,6 +46,7 @@ class FlagAttrs(NamedTuple):
     sent_at: str
     lookups: str
     reset_at: str
+    suppressed: str
 
     @classmethod
     def of(cls, flag: str) -> FlagAttrs:
@@ -90,6 +92,8 @@ class FlagState:
     reset_at: str | None
     lookups: int
     claim: HeldClaim | None
+    #: done without sending, for good, and why (the number refused advertising: docs/rules/actions.md)
+    suppressed: str | None = None
 
     @property
     def retry_due(self) -> bool:
@@ -181,6 +185,7 @@ def read_flag(row: BookingRecord | Mapping[str, Any] | None, flag: str, at: date
         reset_at=_text(item.get(names.reset_at)),
         lookups=_int(item.get(names.lookups, 0)),
         claim=_claim_of(item, names),
+        suppressed=_text(item.get(names.suppressed)),
     )
 
 

@@ -56,7 +56,7 @@ class RuleEngine:
         append = plan.evaluations.append
         for f in facts:
             plan.facts.append(f)
-            append([Evaluation(rule, f, rule.condition.first_failure(f)) for rule in enabled])
+            append([Evaluation(rule, f, rule.first_failure(f)) for rule in enabled])
         return plan
 
     def execute(self, plan: Plan, scope: RunScope, report: RunReport) -> None:
@@ -132,7 +132,11 @@ def _run_actions(rule: CompiledRule, ctx: ActionContext, report: RunReport) -> N
         if result.status == "deferred":  # not claimed: the run's deadline is near; the next run decides
             report.deferred.extend(Deferral(rule.name, b.booking_num) for b in ctx.targets)
             return
-        if result.status in ("skipped", "disabled"):  # what follows (an update_flag) must not run
+        if result.status in (
+            "skipped",
+            "disabled",
+            "suppressed",
+        ):  # what follows (an update_flag) must not run
             return
 
 

@@ -1,5 +1,6 @@
 """An action type: its parameters, its executor, and the traits the engine and the compiler reason with - they
-never know an action by its name (guard inference by traits: `naver_sms.rules.guards`)."""
+never know an action by its name (guard inference by traits: `naver_sms.rules.guards`; the advertising quiet
+hours by `advertises`: `naver_sms.rules.quiet`)."""
 
 from __future__ import annotations
 
@@ -41,3 +42,5 @@ class ActionType:
     #: it inserts the booking's row (if absent); right before a customer's SMS it writes nothing itself: the
     #: SMS's claim creates the row in the same write (`naver_sms.rules.guards`)
     creates_row: bool = False
+    #: `advertises(params, config)`: it would send advertising (None: never)
+    advertises: Callable[[Any, AppConfig], bool] | None = None

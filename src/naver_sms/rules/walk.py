@@ -22,13 +22,14 @@ from concurrent.futures import Future, ThreadPoolExecutor
 
 from naver_sms.rules.context import ActionContext, RunScope
 from naver_sms.rules.plan import CompiledRule, Plan
+from naver_sms.rules.quiet import Hold
 from naver_sms.rules.report import Deferral, RunReport
 
 #: runs the actions of one rule for one context into a report: the real ones, or their previews
 Act = Callable[[CompiledRule, ActionContext, RunReport], None]
 
-#: the actions of one booking (or one digest): each matched rule with its context, in order
-Unit = list[tuple[CompiledRule, ActionContext]]
+#: the actions of one booking (or one digest): each matched rule with its context and its quiet-hours hold
+Unit = list[tuple[CompiledRule, ActionContext, Hold | None]]
 
 #: units submitted ahead of the one being merged, per worker
 AHEAD = 4
@@ -39,14 +40,15 @@ def walk(plan: Plan, scope: RunScope, report: RunReport, act: Act, *, workers: i
 
     def run(unit: Unit) -> RunReport:
         part = report.part()
-        if scope.past_cutoff():
-            for rule, ctx in unit:
-                part.rules_matched[rule.name] += len(ctx.targets)
-                part.deferred.extend(Deferral(rule.name, b.booking_num) for b in ctx.targets)
-            return part
-        for rule, ctx in unit:
+        late = scope.past_cutoff()
+        for rule, ctx, hold in unit:
             part.rules_matched[rule.name] += len(ctx.targets)
-            act(rule, ctx, part)
+            if hold is not None:  # in its rule's quiet hours: none of its actions run (rules.quiet)
+                part.held.append(hold)
+            elif late:
+                part.deferred.extend(Deferral(rule.name, b.booking_num) for b in ctx.targets)
+            else:
+                act(rule, ctx, part)
         return part
 
     for part in _in_order(run, _booking_units(plan, scope), workers):
@@ -59,7 +61,7 @@ def _booking_units(plan: Plan, scope: RunScope) -> Iterator[Unit]:
     known = plan.known_request_ids()
     for per_booking in plan.evaluations:
         unit = [
-            (e.rule, ActionContext.of(scope, e.rule.name, e.facts, known=known))
+            (e.rule, ActionContext.of(scope, e.rule.name, e.facts, known=known), e.held())
             for e in per_booking
             if e.matched and e.rule.mode == "each"
         ]
@@ -71,7 +73,7 @@ def _digest_units(plan: Plan, scope: RunScope) -> Iterator[Unit]:
     for name, group in plan.digest_groups().items():
         if group:
             rule = next(r for r in plan.rules if r.name == name)
-            yield [(rule, ActionContext.of(scope, rule.name, None, tuple(group)))]
+            yield [(rule, ActionContext.of(scope, rule.name, None, tuple(group)), rule.held(None, scope.now))]
 
 
 def _in_order(run: Callable[[Unit], RunReport], units: Iterable[Unit], workers: int) -> Iterator[RunReport]:
