@@ -60,7 +60,13 @@ def deliver_once(
     after it (deferred); `clock` (real time) is read again right before each request: a lease with less than
     `send_margin` left is renewed first. Raises the send's `DeliveryError` (claim released), `OutcomeUnknown`
     (claim kept), `FlagFailedForGood`, `RecordMissing`, `RepositoryError`."""
-    claim_info = {"to": message.to, "from": message.sender, "type": message.type, "wall_at": now.isoformat()}
+    claim_info = {
+        "channel": "sms",
+        "to": message.to,
+        "from": message.sender,
+        "type": message.type,
+        "wall_at": now.isoformat(),
+    }
     real = clock or (lambda: now)
 
     def resolve(claim: Claim) -> Done[SmsReceipt] | None:

@@ -21,6 +21,7 @@ from naver_sms.database.sqlite_repository import (
     SqliteRepository,
     SqliteSessionRepository,
 )
+from naver_sms.database.sqlite_runs import SqliteRunLog, sqlite_periods
 from naver_sms.domain.clock import Clock, SystemClock
 from naver_sms.errors import ConfigError
 from naver_sms.flags.machine import FlagRepository
@@ -31,9 +32,13 @@ from naver_sms.notifications.outbox import (
     OutboxStore,
     OutboxTelegram,
 )
+from naver_sms.owner.after import AfterRun
+from naver_sms.owner.daily import check_daily_report
+from naver_sms.owner.publish import publisher_for
 from naver_sms.ports import (
     BookingSource,
     OptOutList,
+    RunLog,
     SessionRepository,
     SmsService,
     TelegramService,
@@ -59,6 +64,9 @@ class State:
     sessions: SessionRepository
     outbox: OutboxStore
     description: str
+    #: the period claims (digests `once_per`, the daily report) and the run log (docs/database.md)
+    periods: FlagRepository
+    runs: RunLog
     sqlite: SqliteDatabase | None = None
 
 
@@ -67,6 +75,7 @@ def open_state(settings: Settings, *, dynamo_client: DynamoClientFactory | None 
     check_db_target(settings.db)
     if settings.db.startswith("dynamodb://"):
         # boto3 and the DynamoDB adapter are imported only by processes whose state is on DynamoDB
+        from naver_sms.database.dynamo_runs import DynamoRunLog, dynamo_periods
         from naver_sms.database.dynamo_target import DynamoTarget
         from naver_sms.database.dynamodb_client import open_dynamodb
 
@@ -76,13 +85,17 @@ def open_state(settings: Settings, *, dynamo_client: DynamoClientFactory | None 
         outbox = SqliteOutboxStore(
             SqliteDatabase(":memory:")
         )  # the sandbox's outbox lives as long as the process
-        return State(repo, sessions, outbox, f"dynamodb {target.describe()}")
+        periods = dynamo_periods(repo.client, target.session_table, max_attempts=settings.max_attempts)
+        runs = DynamoRunLog(repo.client, target.session_table)
+        return State(repo, sessions, outbox, f"dynamodb {target.describe()}", periods, runs)
     db = SqliteDatabase(Path(settings.db))
     return State(
         SqliteRepository(db, max_attempts=settings.max_attempts),
         SqliteSessionRepository(db),
         SqliteOutboxStore(db),
         f"sqlite {settings.db}",
+        sqlite_periods(db, max_attempts=settings.max_attempts),
+        SqliteRunLog(db),
         sqlite=db,
     )
 
@@ -103,7 +116,9 @@ def compile_config(config_dir: Path) -> Compiled:
     config = load_config(config_dir)
     engine = RuleEngine()
     register_actions(engine)  # the services come with each run's scope (Runtime.scope)
-    return config, engine, engine.compile(config)
+    rules = engine.compile(config)
+    check_daily_report(config)
+    return config, engine, rules
 
 
 def statuses_fetched_on_demand(rules: tuple[CompiledRule, ...]) -> tuple[str, ...]:
@@ -172,11 +187,17 @@ def _live_services(
         sms_service=sms,
         telegram_service=telegram,
         slack_service=SlackWebhookClient.from_settings(settings),
+        periods=state.periods,
     )
 
 
 def _sandbox_services(
-    repo: FlagRepository, outbox: OutboxStore, run_id: str, real: Clock, settings: Settings | None = None
+    repo: FlagRepository,
+    outbox: OutboxStore,
+    run_id: str,
+    real: Clock,
+    settings: Settings | None = None,
+    periods: FlagRepository | None = None,
 ) -> ActionServicesBundle:
     """Every SMS and message to the outbox (Telegram and Slack as `settings` enable them)."""
     telegram = settings.telegram_enabled if settings is not None else False
@@ -186,6 +207,7 @@ def _sandbox_services(
         sms_service=OutboxSmsService(outbox, run_id=run_id, clock=real),
         telegram_service=OutboxTelegram(outbox, run_id=run_id, enabled=telegram, clock=real),
         slack_service=OutboxSlack(outbox, run_id=run_id, enabled=slack, clock=real),
+        periods=periods,
     )
 
 
@@ -220,7 +242,7 @@ def build_runtime(
     if settings.live:
         services = _live_services(settings, state, real, refresh_settings)
     else:
-        services = _sandbox_services(state.repo, state.outbox, run_id, real, settings)
+        services = _sandbox_services(state.repo, state.outbox, run_id, real, settings, state.periods)
     services = replace(services, opt_out=_opt_out(config))
     source: BookingSource
     if settings.bookings_path is not None:
@@ -261,6 +283,7 @@ def build_runtime(
     )
     if progress is not None:
         runtime.progress = progress
+    runtime.after_run = AfterRun(state, publisher_for(settings.reports_dir, region=settings.aws_region))
     return runtime, state
 
 
@@ -289,7 +312,9 @@ def fixture_runtimes(config_dir: Path) -> Callable[[BookingSource, Clock], Runti
     def make(source: BookingSource, clock: Clock) -> Runtime:
         db = SqliteDatabase(":memory:")
         real = SystemClock()
-        services = _sandbox_services(SqliteRepository(db), SqliteOutboxStore(db), "fixture", real)
+        services = _sandbox_services(
+            SqliteRepository(db), SqliteOutboxStore(db), "fixture", real, periods=sqlite_periods(db)
+        )
         services = replace(services, opt_out=_opt_out(config))
         return Runtime(config, engine, rules, source, services, clock, "sandbox", real_clock=real)
 

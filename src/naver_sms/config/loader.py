@@ -15,6 +15,7 @@ from pydantic import BaseModel, ValidationError
 from naver_sms.config.advertising import advertising_problems
 from naver_sms.config.models import AppConfig, SmsTemplate, StoreEntry, StoresFile, TemplatesFile
 from naver_sms.config.opt_out import OPT_OUT_FILE, read_opt_out
+from naver_sms.config.reports import load_reports
 from naver_sms.config.yaml_lines import LineDict, line_of, load_yaml
 from naver_sms.domain.booking import Store
 from naver_sms.domain.sms_text import (
@@ -243,6 +244,7 @@ def load_config(config_dir: Path | str) -> AppConfig:
             sender=entry.sender,
             templates=MappingProxyType(dict(entry.templates)),
         )
+    reports, _ = load_reports(config_dir, errors, validation_errors)
     opt_out_path = config_dir / OPT_OUT_FILE
     if opt_out_path.exists():
         try:
@@ -263,5 +265,6 @@ def load_config(config_dir: Path | str) -> AppConfig:
         rules=rules_raw["rules"],
         rules_file=rules_path,
         warnings=tuple(warnings),
+        reports=reports,
         opt_out_file=opt_out_path if opt_out_path.exists() else None,
     )

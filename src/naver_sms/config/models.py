@@ -9,6 +9,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
+from naver_sms.config.reports import ReportsFile
 from naver_sms.domain.booking import Store
 
 _DIGITS = r"^\d{8,12}$"
@@ -79,6 +80,8 @@ class AppConfig:
     rules: Any  # the raw rule list (with lines), compiled by the rule engine
     rules_file: Path
     warnings: tuple[str, ...] = field(default=())
+    #: reports.yaml: the summary's timing, the daily report, prices (defaults: the legacy summary only)
+    reports: ReportsFile = field(default_factory=ReportsFile)
     #: the opt-out list (numbers that refused advertising), when the directory has one
     opt_out_file: Path | None = None
 

@@ -11,7 +11,7 @@ import threading
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager, nullcontext
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any, Literal, TypeVar
 
 from naver_sms.database.group_commit import GroupCommit, Work
 from naver_sms.database.sessions import SessionTable
@@ -43,6 +43,20 @@ CREATE TABLE IF NOT EXISTS outbox (
     payload TEXT NOT NULL
 );
 CREATE INDEX IF NOT EXISTS outbox_created ON outbox (created_at);
+CREATE TABLE IF NOT EXISTS periods (
+    booking_num TEXT NOT NULL,
+    phone TEXT NOT NULL,
+    item TEXT NOT NULL,
+    PRIMARY KEY (booking_num, phone)
+);
+CREATE TABLE IF NOT EXISTS runs (
+    run_id TEXT PRIMARY KEY,
+    day TEXT NOT NULL,
+    started_at TEXT NOT NULL,
+    summary TEXT NOT NULL,
+    counters TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS runs_day ON runs (day, started_at);
 """
 
 
@@ -176,10 +190,11 @@ class SqliteDatabase:
 
 
 class SqliteRecordStore:
-    """The `RecordStore` primitives on table `sms`."""
+    """The `RecordStore` primitives on table `sms` (or `periods`, the period claims: the same shape)."""
 
-    def __init__(self, db: SqliteDatabase) -> None:
+    def __init__(self, db: SqliteDatabase, table: Literal["sms", "periods"] = "sms") -> None:
         self.db = db
+        self.table = table
 
     def get_items(
         self, keys: Sequence[RecordKey]
@@ -194,7 +209,7 @@ class SqliteRecordStore:
             calls += 1
             with self.db.transaction(write=False) as conn:
                 rows = conn.execute(
-                    f"SELECT booking_num, phone, item FROM sms WHERE {where}", params
+                    f"SELECT booking_num, phone, item FROM {self.table} WHERE {where}", params
                 ).fetchall()
             for booking_num, phone, item in rows:
                 try:
@@ -206,7 +221,7 @@ class SqliteRecordStore:
     def put_if_absent(self, item: Mapping[str, Any]) -> bool:
         def insert(conn: sqlite3.Connection) -> bool:
             cur = conn.execute(
-                "INSERT OR IGNORE INTO sms (booking_num, phone, item) VALUES (?, ?, ?)",
+                f"INSERT OR IGNORE INTO {self.table} (booking_num, phone, item) VALUES (?, ?, ?)",
                 (item["booking_num"], item["phone"], json.dumps(dict(item), ensure_ascii=False)),
             )
             return cur.rowcount == 1
@@ -225,7 +240,9 @@ class SqliteRecordStore:
         returning: bool = True,
     ) -> dict[str, Any] | None:
         def update(conn: sqlite3.Connection) -> dict[str, Any] | None:
-            row = conn.execute("SELECT item FROM sms WHERE booking_num = ? AND phone = ?", key).fetchone()
+            row = conn.execute(
+                f"SELECT item FROM {self.table} WHERE booking_num = ? AND phone = ?", key
+            ).fetchone()
             if row is None and create is None:
                 raise RecordMissing(f"{key[0]}: no record")
             try:
@@ -241,9 +258,13 @@ class SqliteRecordStore:
                 item.pop(name, None)
             text = json.dumps(item, ensure_ascii=False)
             if row is None:
-                conn.execute("INSERT INTO sms (booking_num, phone, item) VALUES (?, ?, ?)", (*key, text))
+                conn.execute(
+                    f"INSERT INTO {self.table} (booking_num, phone, item) VALUES (?, ?, ?)", (*key, text)
+                )
             else:
-                conn.execute("UPDATE sms SET item = ? WHERE booking_num = ? AND phone = ?", (text, *key))
+                conn.execute(
+                    f"UPDATE {self.table} SET item = ? WHERE booking_num = ? AND phone = ?", (text, *key)
+                )
             return dict(item)
 
         return self.db.write(update, durable=durable)
@@ -253,7 +274,7 @@ class SqliteRecordStore:
         return self.db.atomic(work, durable=False)
 
     def scan_items(self, limit: int | None = None) -> Iterable[dict[str, Any]]:
-        sql = "SELECT item FROM sms ORDER BY booking_num"
+        sql = f"SELECT item FROM {self.table} ORDER BY booking_num"
         with self.db.transaction(write=False) as conn:
             rows = conn.execute(sql + (" LIMIT ?" if limit else ""), (limit,) if limit else ()).fetchall()
         items = []

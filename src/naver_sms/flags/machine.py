@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import uuid
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from typing import Any, TypeVar
 
@@ -49,6 +49,8 @@ class Claim:
     lease_until: datetime
     stale: HeldClaim | None = None
     lookups: int = 0  # look-ups of stale claims that could not tell, so far
+    #: what the claim recorded (no token): the commit keeps it as the flag's `sent_info`
+    info: Mapping[str, Any] = field(default_factory=dict)
 
 
 @dataclass(frozen=True, slots=True)
@@ -101,8 +103,7 @@ class FlagRepository:
         return [BookingRecord.from_item(i) for i in self.store.scan_items(limit)]
 
     def atomic(self, work: Callable[[], T]) -> T:
-        """`work`'s writes as one transaction where the backend can (`RecordStore.atomic`)."""
-        return self.store.atomic(work)
+        return self.store.atomic(work)  # one transaction where the backend can (`RecordStore.atomic`)
 
     def _write(
         self,
@@ -110,11 +111,11 @@ class FlagRepository:
         expect: Mapping[str, Expect],
         set_: Mapping[str, Any],
         remove: Sequence[str] = (),
-        **options: Any,
+        **o: Any,
     ) -> bool:
         """One conditional write of a transition: True when it held and was made (nothing asked back)."""
         return (
-            self.store.update_if(key, expect=expect, set_=set_, remove=remove, returning=False, **options)
+            self.store.update_if(key, expect=expect, set_=set_, remove=remove, returning=False, **o)
             is not None
         )
 
@@ -198,27 +199,24 @@ class FlagRepository:
         create: BookingRecord | None = None,
     ) -> Claim:
         """Claim an open flag, or take over a stale claim, at real time `now`: one conditional write, one
-        winner. Raises FlagAlreadyDone, FlagClaimed (a live claim of another run), FlagFailedForGood,
-        RecordMissing (no row, and no `create`).
-
-        `seen`: the row as the run's batch read saw it; the write's conditions are built from it and nothing
-        is read first (without it: the flag is assumed open and never tried). A write whose condition fails
-        reads the row once and says why - or, when the flag is still open or stale, tries once more with what
-        it read. `create` (a booking with no row): the row is created with the claim, in the same write."""
+        winner. Raises FlagAlreadyDone, FlagClaimed, FlagFailedForGood, RecordMissing (no row, no `create`).
+        `seen`: the row as the run's batch read saw it, the write's conditions built from it, nothing read first
+        (without it: open, never tried). A failed condition reads the row once and says why - or, the flag still
+        open or stale, tries once more on it. `create`: a missing row is created with the claim (one write)."""
         names = FlagAttrs.of(flag)
         token = uuid.uuid4().hex  # tells our own write apart from anyone else's, should a retry replay it
         info_text = json.dumps({**(info or {}), "token": token}, ensure_ascii=False, sort_keys=True)
         row = create.to_item() if create is not None else None
         state = read_flag(seen.row if seen is not None else None, flag, now)
         if seen is not None and seen.row is not None and state.status in ("done", "failed"):
-            # refused as seen - but an action of this run may have changed the row since (a flag reopened):
-            # what is there now decides (a read only on this path; the engine's conditions skip such rows)
+            # refused as seen, but an action of this run may have reopened it since: what is there decides
             state = self._current(key, flag, now) or state
         for tries_left in (1, 0):
             _refuse_unless_open(key, state)
             claim, expect, set_ = _claim_write(
                 key, names, state, run_id, now, lease, info_text, tries_left > 0
             )
+            claim = replace(claim, info=dict(info or {}))  # the commit keeps it as `sent_info`
             if tries_left and row is not None and seen is not None and seen.row is None:
                 # no row when the run read it: the row and its claim put at once (nothing to evaluate)
                 if self.store.put_if_absent({**row, **set_}):
@@ -271,6 +269,8 @@ class FlagRepository:
             set_[names.request_id] = request_id
         # lazy on SQLite: lost on a power failure, the claim (durable before the send) is stale after its lease
         # and the provider's look-up finds the SMS - never a second send (docs/database.md)
+        if claim.info:  # what went out (history, status): rides on this write, no write of its own
+            set_[names.sent_info] = json.dumps(dict(claim.info), ensure_ascii=False, sort_keys=True)
         self._as_holder(claim, "commit", set_, remove=(*names.claim, names.reset_at), durable=False)
 
     def release(self, claim: Claim, *, error: str, count_attempt: bool = True) -> bool:

@@ -9,6 +9,7 @@ docs/database.md):
     F_attempt      the attempt number of the claim    F_sent_at      time of the send, ISO 8601
     F_lookups      look-ups of a stale claim that could not tell whether it was sent (int)
     F_reset_at     an operator's reset after the flag failed for good, ISO 8601 (makes it due for a retry)
+    F_sent_info    JSON: what went out, kept from the claim by the commit (channel, rule, template, type, to)
     F_suppressed   why the send was never made and never will be (the number refused advertising); F is true
 """
 
@@ -19,6 +20,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from functools import lru_cache
+from types import MappingProxyType
 from typing import Any, Literal, NamedTuple
 
 from naver_sms.domain.booking import BookingRecord
@@ -46,6 +48,7 @@ class FlagAttrs(NamedTuple):
     sent_at: str
     lookups: str
     reset_at: str
+    sent_info: str
     suppressed: str
 
     @classmethod
@@ -92,6 +95,18 @@ class FlagState:
     reset_at: str | None
     lookups: int
     claim: HeldClaim | None
+    #: the JSON the commit kept of the send (`sent_info` reads it); None for rows committed before it was
+    sent_info_text: str | None = None
+
+    @property
+    def sent_info(self) -> Mapping[str, Any]:
+        """What went out, as the commit recorded it: channel, rule, template, type, to (empty when unknown)."""
+        try:
+            info = json.loads(self.sent_info_text) if self.sent_info_text else {}
+        except ValueError:
+            info = {}
+        return MappingProxyType(info if isinstance(info, dict) else {})
+
     #: done without sending, for good, and why (the number refused advertising: docs/rules/actions.md)
     suppressed: str | None = None
 
@@ -185,6 +200,7 @@ def read_flag(row: BookingRecord | Mapping[str, Any] | None, flag: str, at: date
         reset_at=_text(item.get(names.reset_at)),
         lookups=_int(item.get(names.lookups, 0)),
         claim=_claim_of(item, names),
+        sent_info_text=_text(item.get(names.sent_info)),
         suppressed=_text(item.get(names.suppressed)),
     )
 

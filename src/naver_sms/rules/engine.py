@@ -60,19 +60,20 @@ class RuleEngine:
         return plan
 
     def execute(self, plan: Plan, scope: RunScope, report: RunReport) -> None:
-        """Run the actions of every match: per booking, rules in order; then each digest rule once. Bookings
-        are acted on in parallel (`scope.workers`, naver_sms.rules.walk); the report keeps the decision order.
-        A failing action is wrapped in `ActionExecutionError`, logged and counted, and ends its rule for that
-        booking (the engine goes on); so does `skipped` or `disabled`, quietly (nothing went out), or
-        `deferred` (the run's deadline is near: the next run decides)."""
-        walk(plan, scope, report, _run_actions, workers=scope.workers)
+        """Run the actions of every match: per booking, rules in order; then each digest rule once (a digest
+        with `once_per`: once in its period, rules.periodic). Bookings are acted on in parallel
+        (`scope.workers`, naver_sms.rules.walk); the report keeps the decision order. A failing action is
+        wrapped in `ActionExecutionError`, logged and counted, and ends its rule for that booking (the engine
+        goes on); so does `skipped` or `disabled`, quietly (nothing went out), or `deferred` (the run's
+        deadline is near: the next run decides)."""
+        walk(plan, scope, report, _run_actions, workers=scope.workers, preview=False)
 
     def preview(self, plan: Plan, scope: RunScope, report: RunReport) -> None:
         """What `execute` would do, without doing it (dry runs, `naver-sms plan`)."""
-        walk(plan, scope, report, _preview_actions)
+        walk(plan, scope, report, _preview_actions, preview=True)
 
 
-def _preview_actions(rule: CompiledRule, ctx: ActionContext, report: RunReport) -> None:
+def _preview_actions(rule: CompiledRule, ctx: ActionContext, report: RunReport) -> str | None:
     for action in rule.actions:
         report.actions[(rule.name, action.name, "planned")] += 1
         if action.atype.preview is not None:
@@ -89,10 +90,11 @@ def _preview_actions(rule: CompiledRule, ctx: ActionContext, report: RunReport) 
                         booking_num=ctx.subject,
                     )
                 )
-                return  # as in a real run, the rule's later actions would not run
+                return None  # as in a real run, the rule's later actions would not run
+    return None
 
 
-def _run_actions(rule: CompiledRule, ctx: ActionContext, report: RunReport) -> None:
+def _run_actions(rule: CompiledRule, ctx: ActionContext, report: RunReport) -> str:
     for action in rule.actions:
         try:
             result = action.atype.execute(ctx, action.params)
@@ -126,18 +128,19 @@ def _run_actions(rule: CompiledRule, ctx: ActionContext, report: RunReport) -> N
             )
             if getattr(err.original_error, "stops_run", False):  # e.g. credentials refused: the run fails
                 raise err.original_error from None
-            return
+            return "failed"
         report.actions[(rule.name, action.name, result.status)] += 1
         _record(report, result)
         if result.status == "deferred":  # not claimed: the run's deadline is near; the next run decides
             report.deferred.extend(Deferral(rule.name, b.booking_num) for b in ctx.targets)
-            return
+            return "deferred"
         if result.status in (
             "skipped",
             "disabled",
             "suppressed",
         ):  # what follows (an update_flag) must not run
-            return
+            return result.status
+    return "ok"
 
 
 def _wrapped(name: str, ctx: ActionContext, exc: Exception) -> ActionExecutionError:

@@ -57,7 +57,7 @@ def link_guards(
         field = f"actions[{action.index}]"
         sends = action.atype.sends
         if action.atype.creates_row and i + 1 < len(linked) and linked[i + 1].atype.sends == "sms":
-            by_claim = replace(action.atype, execute=_created_by_its_send)
+            by_claim = replace(action.atype, execute=_created_by_its_send(action.atype.execute))
             linked[i] = CompiledAction(by_claim, action.params, action.index, action.line)
             continue
         if sends is None:
@@ -110,6 +110,14 @@ def _set_by_its_send(ctx: ActionContext, params: Any) -> ActionResult:
     return ActionResult(status="noop", detail=f"{params.flag} is set by the send it guards")
 
 
-def _created_by_its_send(ctx: ActionContext, params: Any) -> ActionResult:
-    """The executor of a row-creating action right before a customer's SMS: the SMS's claim creates it."""
-    return ActionResult(status="noop", detail="the row is created with the claim of the SMS that follows")
+def _created_by_its_send(execute: Any) -> Any:
+    """The executor of a row-creating action right before a customer's SMS: the SMS's claim creates the row.
+    A row that is only a request note is still adopted by the action itself (`create_db_record`)."""
+
+    def created(ctx: ActionContext, params: Any) -> ActionResult:
+        if ctx.record is not None and ctx.record.request_note:
+            result: ActionResult = execute(ctx, params)
+            return result
+        return ActionResult(status="noop", detail="the row is created with the claim of the SMS that follows")
+
+    return created

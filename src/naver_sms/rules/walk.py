@@ -21,12 +21,13 @@ from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
 
 from naver_sms.rules.context import ActionContext, RunScope
+from naver_sms.rules.periodic import act_in_period
 from naver_sms.rules.plan import CompiledRule, Plan
 from naver_sms.rules.quiet import Hold
 from naver_sms.rules.report import Deferral, RunReport
 
 #: runs the actions of one rule for one context into a report: the real ones, or their previews
-Act = Callable[[CompiledRule, ActionContext, RunReport], None]
+Act = Callable[[CompiledRule, ActionContext, RunReport], str | None]
 
 #: the actions of one booking (or one digest): each matched rule with its context and its quiet-hours hold
 Unit = list[tuple[CompiledRule, ActionContext, Hold | None]]
@@ -35,7 +36,9 @@ Unit = list[tuple[CompiledRule, ActionContext, Hold | None]]
 AHEAD = 4
 
 
-def walk(plan: Plan, scope: RunScope, report: RunReport, act: Act, *, workers: int = 1) -> None:
+def walk(
+    plan: Plan, scope: RunScope, report: RunReport, act: Act, *, workers: int = 1, preview: bool = False
+) -> None:
     """Every match of `plan` acted on (or previewed) by `act`, into `report` in decision order."""
 
     def run(unit: Unit) -> RunReport:
@@ -53,8 +56,7 @@ def walk(plan: Plan, scope: RunScope, report: RunReport, act: Act, *, workers: i
 
     for part in _in_order(run, _booking_units(plan, scope), workers):
         report.merge(part)
-    for unit in _digest_units(plan, scope):
-        report.merge(run(unit))
+    _digests(plan, scope, report, act, preview=preview)
 
 
 def _booking_units(plan: Plan, scope: RunScope) -> Iterator[Unit]:
@@ -69,11 +71,24 @@ def _booking_units(plan: Plan, scope: RunScope) -> Iterator[Unit]:
             yield unit
 
 
-def _digest_units(plan: Plan, scope: RunScope) -> Iterator[Unit]:
+def _digests(plan: Plan, scope: RunScope, report: RunReport, act: Act, *, preview: bool) -> None:
+    """Each digest rule once, one after the other (a digest with `once_per`: once in its period,
+    rules.periodic). A digest in its rule's quiet hours is held (its period is not claimed meanwhile)."""
     for name, group in plan.digest_groups().items():
-        if group:
-            rule = next(r for r in plan.rules if r.name == name)
-            yield [(rule, ActionContext.of(scope, rule.name, None, tuple(group)), rule.held(None, scope.now))]
+        rule = next(r for r in plan.rules if r.name == name)
+        if not group and rule.once_per is None:
+            continue
+        hold = rule.held(None, scope.now)
+        if hold is not None:
+            if group:
+                report.rules_matched[name] += len(group)
+                report.held.append(hold)
+            continue
+        if rule.once_per is not None:
+            act_in_period(rule, group, scope, report, act, preview=preview)
+        else:
+            report.rules_matched[name] += len(group)
+            act(rule, ActionContext.of(scope, rule.name, None, tuple(group)), report)
 
 
 def _in_order(run: Callable[[Unit], RunReport], units: Iterable[Unit], workers: int) -> Iterator[RunReport]:

@@ -138,6 +138,7 @@ ACTIONS: tuple[ActionType, ...] = (
         create_db_record,
         "insert the booking's `sms` row if absent",
         creates_row=True,
+        writes_row=True,
     ),
     ActionType(
         "update_flag",
