@@ -44,16 +44,16 @@ PAST_THE_LEASE = LEASE_SECONDS + 15
 FAULTS = {
     "sqlite": [
         "kill-before-claim:3",
-        "kill-after-claim:2",
-        "kill-after-send:2",
+        "kill-after-claim:1",
+        "kill-after-send:1",
         "kill-in-group-commit",
         "stop-before-send:1",
     ],
     "dynalite": [
         "kill-before-claim:3",
-        "kill-after-claim:2",
-        "kill-after-send:2",
-        "kill-after-commit:2",
+        "kill-after-claim:1",
+        "kill-after-send:1",
+        "kill-after-commit:1",
         "stop-before-send:1",
     ],
 }
