@@ -77,7 +77,8 @@ def test_batches_decide_what_one_pass_decides_in_the_same_order_keeping_only_the
     assert [len(b.bookings) for b in batches] == [5, 5, 3, 5, 5, 1]
     everything = [b for batch in batches for b in batch.bookings]
     # WHEN a run decides them as they come, and a preview decides all of them in one pass
-    streamed = decide(runtime, new_report(runtime, "r1"))
+    run_report = new_report(runtime, "r1")
+    streamed = decide(runtime, run_report)
     whole = build_plan(runtime, new_report(runtime, "r2"), everything)
     # THEN the same rules match the same bookings, in the same order
     assert decided(streamed) == decided(whole) and decided(streamed)
@@ -91,6 +92,8 @@ def test_batches_decide_what_one_pass_decides_in_the_same_order_keeping_only_the
     # AND it knows the SMS request ids of every row read, matched or not (a look-up never takes another's)
     assert dict(streamed.known_request_ids()) == dict(whole.known_request_ids())
     assert streamed.known_request_ids()["01040000003"] == frozenset({"RQ-3"})
+    # AND small parts were read together: one batch read for the 24 bookings, not one per part
+    assert run_report.read_calls == 1
 
 
 def test_a_flag_failed_for_good_is_reported_though_no_rule_matches_its_booking(tmp_path: Path) -> None:

@@ -34,6 +34,8 @@ from naver_sms.summary import run_summary
 log = logging.getLogger("naver_sms.runner")
 
 RUN_FAILED = "요청중 오류 발생"
+#: bookings a run reads and decides at a time, at least (one store's part, or several small stores' together)
+DECIDE_BATCH = 500
 LOGIN_NEEDS_A_PERSON = "네이버 로그인에 사람의 확인이 필요합니다: naver-sms login --interactive"
 CREDENTIALS_REFUSED = (
     "인증 정보가 거부되었습니다 (키 교체 후 다시 읽어도 거부): Secrets Manager의 값을 확인하세요"
@@ -152,6 +154,7 @@ def decide(
     builder = _builder(rt, report, keep_all=keep_all)
     skipped: list[RunError] = []
     failed_stores: list[RunError] = []
+    pending: list[Booking] = []  # small stores' parts decided together: full batch reads (100 keys a call)
     for batch in fetch_batches(rt.source, stores, report.now):
         bookings = batch.bookings
         if only_booking:
@@ -160,7 +163,11 @@ def decide(
         report.bookings_skipped += len(batch.skipped)
         skipped.extend(RunError("booking", str(bad), booking_num=bad.booking_id) for bad in batch.skipped)
         failed_stores.extend(RunError("store", why, store_id=sid) for sid, why in batch.failed_stores.items())
-        builder.add(bookings)
+        pending.extend(bookings)
+        if len(pending) >= DECIDE_BATCH:
+            builder.add(pending)
+            pending = []
+    builder.add(pending)
     report.errors.extend(skipped)
     report.errors.extend(failed_stores)
     rt.progress("decide", f"{report.bookings_fetched} bookings x {len(rt.rules)} rules")
