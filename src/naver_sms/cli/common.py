@@ -34,7 +34,7 @@ from rich.table import Table
 from rich.text import Text
 
 from naver_sms.config.settings import Settings, check_db_target, is_dynamo_url
-from naver_sms.domain.clock import KST, Clock, FixedClock, SystemClock, parse_kst
+from naver_sms.domain.clock import KST, Clock, DateWithoutTime, FixedClock, SystemClock, parse_kst
 from naver_sms.domain.privacy import mask_phone, mask_phone_uniform, mask_uniform
 from naver_sms.domain.text import printable
 from naver_sms.errors import ConfigError, NaverSmsError
@@ -155,15 +155,26 @@ def clock_of(now: str | None, real: Clock) -> Clock:
         return real
     try:
         return FixedClock(parse_kst(now))
+    except DateWithoutTime:  # never midnight by accident: `--now 2026-11-26` says which time it means
+        day = now.strip()
+        raise typer.BadParameter(
+            f'expected "YYYY-MM-DD HH:MM" in Korean time, got {now!r}, a date without a time '
+            f'(for midnight write "{day} 00:00")',
+            param_hint="--now",
+        ) from None
     except ValueError:
         raise typer.BadParameter(
             f'expected "YYYY-MM-DD HH:MM" in Korean time, got {now!r}', param_hint="--now"
         ) from None
 
 
-def fail_config(exc: ConfigError) -> NoReturn:
+def print_config_error(exc: ConfigError) -> None:
     # soft_wrap: one error per line however narrow the console (CI logs are grepped for file:line)
     err.print(f"[bold red]configuration error[/]\n{escape(exc.render())}", highlight=False, soft_wrap=True)
+
+
+def fail_config(exc: ConfigError) -> NoReturn:
+    print_config_error(exc)
     raise typer.Exit(2)
 
 
@@ -324,4 +335,4 @@ def print_report(report: RunReport) -> None:
     out.print(summary)
     print_errors(report.errors)
     if report.failed:
-        err.print(f"[bold red]run failed:[/] {escape(report.failed)}", highlight=False)
+        err.print(f"[bold red]run failed:[/] {escape(report.failed)}", highlight=False, soft_wrap=True)

@@ -8,6 +8,7 @@ from datetime import datetime
 from typing import Annotated, Any
 
 import typer
+from rich.markup import escape
 from rich.table import Table
 
 from naver_sms.cli.common import (
@@ -30,6 +31,9 @@ from naver_sms.domain.privacy import mask_phone_uniform, mask_uniform
 from naver_sms.flags.state import FlagState, flag_states
 
 __all__ = ["history"]
+
+#: what the times of `history` are: when each entry was written, by the real clock - not a run's `--now`
+CLOCK_NOTE = "times: when written, by the real clock (KST), not a run's --now"
 
 
 def _sent(record: BookingRecord, state: FlagState) -> dict[str, Any]:
@@ -78,9 +82,9 @@ def history(
     if as_json:
         write_json({"outbox": outbox, "sent": sent[:limit], "retrying": pending, "failed": failed})
         return
-    table = Table(title=f"sent ({state.description})")
+    table = Table(title=f"sent ({state.description})", caption=CLOCK_NOTE)
     for col in ("sent at (KST)", "booking", "phone", "flag", "request id"):
-        table.add_column(col, no_wrap=col in ("booking", "phone"))
+        table.add_column(col, no_wrap=col != "request id", overflow="fold")
     for e in sent[:limit]:
         table.add_row(
             kst_short(e["sent_at"]), e["booking_num"], e["phone"], e["flag"], str(e["request_id"] or "")
@@ -99,14 +103,12 @@ def history(
             )
         out.print(problems)
     if outbox:
-        box = Table(title="outbox (sandbox)")
-        for col in ("at (KST)", "channel", "to", "text"):
-            box.add_column(col)
+        # every message whole, as it went out (one after the other, never folded into a table cell)
+        out.print(f"[bold]outbox (sandbox)[/] [dim]{CLOCK_NOTE}[/]", highlight=False, soft_wrap=True)
         for row in outbox:
             payload = row["payload"]
             to = ",".join(str(m.get("to", "")) for m in payload.get("messages", []))
             text = str(payload.get("content") or payload.get("text") or "")
-            box.add_row(
-                kst_short(row["created_at"]), row["channel"], to, text.splitlines()[0][:60] if text else ""
-            )
-        out.print(box)
+            head = f"{kst_short(row['created_at'])} · {row['channel']}" + (f" to {to}" if to else "")
+            out.rule(escape(head), align="left", style="dim")
+            out.print(text.rstrip("\n"), highlight=False, markup=False)

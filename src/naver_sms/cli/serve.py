@@ -15,6 +15,7 @@ from naver_sms.cli.common import (
     DbOpt,
     err,
     fail_config,
+    print_config_error,
     print_report,
     runtime_for,
     seams,
@@ -54,9 +55,9 @@ def serve(
                 runtime.close()
             print_report(report)
         except ConfigError as exc:  # an edited file: say so, keep serving, pick up the fix next time
-            err.print(f"[bold red]configuration error[/] {escape(exc.render())}", highlight=False)
+            print_config_error(exc)
         except NaverSmsError as exc:  # e.g. the state store unavailable: this run fails, the next one tries
-            err.print(f"[bold red]run failed:[/] {escape(str(exc))}", highlight=False)
+            err.print(f"[bold red]run failed:[/] {escape(str(exc))}", highlight=False, soft_wrap=True)
         now = world.clock().astimezone(KST)
         wait = every - now.minute % every
         next_at = (now + timedelta(minutes=wait)).replace(second=0, microsecond=0)
