@@ -22,6 +22,7 @@ from naver_sms.rules.conditions import CONDITIONS, ConditionType
 from naver_sms.rules.context import ActionContext, ActionResult, RunScope
 from naver_sms.rules.exceptions import ActionExecutionError
 from naver_sms.rules.facts import Facts
+from naver_sms.rules.order import in_decision_order
 from naver_sms.rules.plan import CompiledRule, Evaluation, Plan
 from naver_sms.rules.report import RunError, RunReport
 from naver_sms.rules.types import ActionType
@@ -63,10 +64,12 @@ class RuleEngine:
         return compile_rules(config, self.conditions, self.actions)
 
     def evaluate(self, rules: Sequence[CompiledRule], facts: Iterable[Facts]) -> Plan:
+        """Every enabled rule against every booking, in the decision order (`rules.order`: confirmed
+        bookings first, then completed ones, as the legacy job decided)."""
         enabled = tuple(r for r in rules if r.enabled)
         plan = Plan(rules=enabled)
         append = plan.evaluations.append
-        for f in facts:
+        for f in in_decision_order(facts):
             plan.facts.append(f)
             append([Evaluation(rule, f, rule.condition.first_failure(f)) for rule in enabled])
         return plan

@@ -171,7 +171,8 @@ class Evaluation:
 
 @dataclass
 class Plan:
-    """Every enabled rule evaluated against every booking, in order. Building it has no side effects."""
+    """Every enabled rule evaluated against every booking, in the decision order (`rules.order`). Building it
+    has no side effects."""
 
     rules: tuple[CompiledRule, ...]
     evaluations: list[list[Evaluation]] = field(default_factory=list)  # per booking, per rule
