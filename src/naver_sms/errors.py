@@ -19,7 +19,7 @@ Adapters translate third-party exceptions (botocore, sqlite3, httpx, selenium) i
     │   ├── DeliveryRejected           final: the service refused (4xx); retrying cannot help
     │   ├── DeliveryUnavailable        retries exhausted on 429 / 5xx / connection failures
     │   ├── OutcomeUnknown             the request was sent, no answer came: it may have been delivered
-    │   └── MessageTooLong             the text exceeds the channel's limit (checked before sending)
+    │   └── MessageTooLong             the text exceeds the channel's limit (checked before sending; permanent)
     └── BookingSourceError             fetching bookings from Naver failed
         ├── LoginError                 the browser login did not give a session
         │   └── LoginBlocked           captcha / two-factor / wrong password: a person must act
@@ -32,7 +32,7 @@ from __future__ import annotations
 
 import difflib
 from collections.abc import Iterable, Mapping, Sequence
-from typing import Any
+from typing import Any, ClassVar
 
 __all__ = [
     "BookingSourceError",
@@ -67,7 +67,14 @@ def did_you_mean(name: str, candidates: Iterable[str]) -> str | None:
 
 
 class NaverSmsError(Exception):
-    """Base of every error of the package."""
+    """Base of every error of the package.
+
+    `permanent`: no retry can fix this failure (a text over the SMS limit, a template that cannot render):
+    the flag it was guarding fails for good at once (`naver_sms.flags.effect`) instead of being tried again
+    on the next runs, and `fix` - where set - says what the operator must change before resetting it."""
+
+    permanent: ClassVar[bool] = False
+    fix: str | None = None
 
 
 class ConfigError(NaverSmsError):
@@ -204,7 +211,10 @@ class OutcomeUnknown(DeliveryError):
 
 
 class MessageTooLong(DeliveryError):
-    """The text is over the channel's limit (SENS counts EUC-KR bytes and truncates silently)."""
+    """The text is over the channel's limit (SENS counts EUC-KR bytes and truncates silently): the same text
+    is as long on the next run, so it is permanent."""
+
+    permanent = True
 
 
 class BookingSourceError(NaverSmsError):

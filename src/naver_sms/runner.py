@@ -22,7 +22,7 @@ from naver_sms.config.models import AppConfig
 from naver_sms.domain.booking import Booking, legacy_phone_key
 from naver_sms.domain.clock import KST, Clock, SystemClock
 from naver_sms.errors import LoginBlocked, RepositoryError
-from naver_sms.flags.machine import FlagRepository
+from naver_sms.flags.machine import FlagRepository, reset_command
 from naver_sms.flags.state import failed_flags
 from naver_sms.flags.store import UNREADABLE_ROW
 from naver_sms.logs import emit
@@ -239,13 +239,13 @@ def _report_failed_flags(plan: Plan, report: RunReport, at: datetime) -> None:
         seen.add(facts.booking.booking_num)
         num = facts.booking.booking_num
         for state in failed_flags(facts.record, at):
-            if (num, state.flag) in reported:
+            if (num, state.flag) in reported or state.permanent:  # permanent: reported when it failed
                 continue
             report.errors.append(
                 RunError(
                     "flag_failed",
                     f"{state.flag} failed for good after {state.attempts} attempts: {state.last_error or ''} "
-                    f"(reset: naver-sms db reset {num} {state.flag})",
+                    f"(reset: {reset_command(num, state.flag)})",
                     booking_num=num,
                     store_id=facts.booking.store_id,
                 )
@@ -253,7 +253,8 @@ def _report_failed_flags(plan: Plan, report: RunReport, at: datetime) -> None:
 
 
 def legacy_summary(sms: Sequence[SmsRecord]) -> str:
-    """The legacy Telegram summary (legacy-behaviour.md §6): one line per SMS, in decision order."""
+    """The legacy Telegram summary (legacy-behaviour.md §6): one line per SMS, in decision order - then, for
+    an SMS no retry can send, what to do (its fix and the command that sends it again)."""
     lines = []
     for record in sms:
         label = record.label or record.template
@@ -263,6 +264,7 @@ def legacy_summary(sms: Sequence[SmsRecord]) -> str:
             lines.append(f"{record.phone} {label} 문자 발송 실패")
         elif record.status == "unknown":  # SENS took it and did not answer: the next runs find out
             lines.append(f"{record.phone} {label} 문자 발송 확인중")
+    lines += [f"{r.phone} {r.label or r.template}: {r.fix}" for r in sms if r.fix and r.status == "failed"]
     return "\n".join(lines) if lines else NOTHING_TO_SEND
 
 

@@ -316,6 +316,17 @@ def print_report(report: RunReport) -> None:
             if note.status == "outbox":
                 out.rule(f"[dim]outbox · {note.channel} · {note.rule}[/]")
                 out.print(note.text, highlight=False, markup=False)
+    for note in report.notifications:
+        if note.status == "disabled":  # nothing went out: say so where people look, not only in --json
+            what = "the run summary" if note.rule == "(summary)" else f"rule {note.rule}"
+            if note.booking_num:
+                what += f", booking {note.booking_num}"
+            err.print(
+                f"[yellow]not posted:[/] {note.channel} is disabled ({escape(what)}); "
+                f"NAVER_SMS_{note.channel.upper()}_ENABLED=true turns it on",
+                highlight=False,
+                soft_wrap=True,
+            )
     counts = report.counts()
     summary = Table(title="run summary", show_header=False)
     summary.add_column("", style="bold")
@@ -329,6 +340,10 @@ def print_report(report: RunReport) -> None:
         f"{counts['sms_sent']} {'sent' if report.mode == 'live' else 'to the outbox'}, {counts['sms_failed']} failed, "
         f"{counts['sms_reconciled']} reconciled, {counts['sms_planned']} planned",
     )
+    posted = [n for n in report.notifications if n.channel != "log"]
+    off = sum(n.status == "disabled" for n in posted)
+    done = "planned" if report.dry_run else "posted"
+    summary.add_row("messages", f"{len(posted) - off} {done}, {off} not posted (channel off)")
     summary.add_row("flags changed", str(counts["flags_changed"]))
     summary.add_row("errors", str(counts["errors"]))
     summary.add_row("duration", f"{report.duration_seconds:.3f} s")

@@ -15,8 +15,10 @@ Every effect the rules guard with a flag goes through `guarded_effect` - a custo
 3. *act*, once, for every claim left. It returned `Done` -> *commit* each; `NotTried` (nothing went out,
    nothing was tried: the channel is off) -> *release* without counting an attempt. It raised one of
    `keep_claims_on` (the outcome is unknown: sent, no answer) -> the claims are *kept*: when their lease runs
-   out the next run resolves them through step 2 - never a blind repeat. It raised anything else -> *release*
-   (attempts + 1; failed for good at the bound) and the error propagates.
+   out the next run resolves them through step 2 - never a blind repeat. It raised a *permanent* failure
+   (no retry can fix it: `is_permanent`, e.g. a text over the SMS limit) -> *release* as failed for good at
+   once, and the error propagates. It raised anything else -> *release* (attempts + 1; failed for good at
+   the bound) and the error propagates.
 
 The effect takes plain values: the repository, the keys, the flag, the run id, the real time of the claims
 and their lease, and two functions. Claims and leases live in real time, whatever the decision clock says.
@@ -34,7 +36,7 @@ from naver_sms.errors import FlagAlreadyDone, FlagClaimed, FlagFailedForGood, Na
 from naver_sms.flags.machine import Claim, FlagRepository
 from naver_sms.flags.store import RecordKey
 
-__all__ = ["Done", "Guarded", "KeyOutcome", "NotTried", "describe", "guarded_effect"]
+__all__ = ["Done", "Guarded", "KeyOutcome", "NotTried", "describe", "guarded_effect", "is_permanent"]
 
 log = logging.getLogger("naver_sms.flags")
 
@@ -87,6 +89,17 @@ class Guarded(Generic[T]):
     outcomes: tuple[KeyOutcome, ...]
 
 
+def is_permanent(exc: BaseException | None) -> bool:
+    """Whether no retry can fix `exc`: it, or an error it was raised from, is `permanent` (naver_sms.errors)."""
+    seen: set[int] = set()
+    while exc is not None and id(exc) not in seen:
+        if getattr(exc, "permanent", False) is True:
+            return True
+        seen.add(id(exc))
+        exc = exc.__cause__
+    return False
+
+
 def describe(exc: BaseException) -> str:
     """An error as a flag's `last_error` keeps it: our own errors name their channel already."""
     return str(exc) if isinstance(exc, NaverSmsError) else f"{type(exc).__name__}: {exc}"
@@ -134,7 +147,7 @@ def guarded_effect(
         except keep_claims_on:
             raise  # the outcome is unknown: after their lease, the next run resolves the claims
         except Exception as exc:  # nothing went out (or a bug): never leave live claims behind
-            _release(repo, held, error=describe(exc))
+            _release(repo, held, error=describe(exc), permanent=is_permanent(exc))
             raise
         value = result.value
         if isinstance(result, NotTried):
@@ -190,9 +203,11 @@ def _commit(
     return KeyOutcome(claim.key, status, claim.attempt, done.request_id, detail=detail)
 
 
-def _release(repo: FlagRepository, claims: Sequence[Claim], *, error: str, count: bool = True) -> None:
+def _release(
+    repo: FlagRepository, claims: Sequence[Claim], *, error: str, count: bool = True, permanent: bool = False
+) -> None:
     for claim in claims:
         try:
-            repo.release(claim, error=error, count_attempt=count)
+            repo.release(claim, error=error, count_attempt=count, permanent=permanent)
         except Exception:  # the claim expires after its lease; the next run takes it over
             log.warning("could not release the claim on %s %s", claim.key[0], claim.flag, exc_info=True)

@@ -48,7 +48,7 @@ from naver_sms.flags.store import (
     RecordStore,
 )
 
-__all__ = ["Claim", "FlagRepository"]
+__all__ = ["Claim", "FlagRepository", "reset_command"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -191,17 +191,22 @@ class FlagRepository:
             set_[names.request_id] = request_id
         self._as_holder(claim, "commit", set_, remove=(*names.claim, names.reset_at))
 
-    def release(self, claim: Claim, *, error: str, count_attempt: bool = True) -> bool:
-        """The effect failed: back to open with attempts + 1, or to failed when the bound is reached.
+    def release(
+        self, claim: Claim, *, error: str, count_attempt: bool = True, permanent: bool = False
+    ) -> bool:
+        """The effect failed: back to open with attempts + 1, or to failed when the bound is reached - or at
+        once, when the failure is `permanent` (no retry can fix it: an operator resets it after the fix).
 
         Returns True when the flag is now failed for good. `count_attempt=False` releases without
         counting (the effect was never tried, e.g. the channel is off)."""
         names = FlagAttrs.of(claim.flag)
         attempts = claim.attempt if count_attempt else claim.attempt - 1
-        failed = attempts >= self.max_attempts
+        failed = permanent or attempts >= self.max_attempts
         set_: dict[str, Any] = {names.attempts: attempts, names.last_error: error[:1000]}
         if failed:
             set_[names.failed] = True
+        if permanent:
+            set_[names.permanent] = True
         self._as_holder(claim, "release", set_, remove=names.claim)
         return failed
 
@@ -253,7 +258,7 @@ class FlagRepository:
                 key,
                 expect={names.failed: Eq(True)},
                 set_={names.attempts: 0, names.reset_at: (now or SystemClock()()).isoformat()},
-                remove=[names.failed, names.last_error, names.lookups],
+                remove=[names.failed, names.last_error, names.lookups, names.permanent],
             )
             is not None
         )
@@ -262,6 +267,11 @@ class FlagRepository:
     def flag_state(record: BookingRecord | None, flag: str, now: datetime) -> FlagStatus:
         """open | claimed | stale | done | failed (`read_flag(record, flag, now).status`)."""
         return read_flag(record, flag, now).status
+
+
+def reset_command(booking_num: str, flag: str) -> str:
+    """The operator's command that opens a flag failed for good again (`FlagRepository.reset`)."""
+    return f"naver-sms db reset {booking_num} {flag}"
 
 
 def _refuse_unless_open(key: RecordKey, state: FlagState) -> None:
@@ -273,6 +283,7 @@ def _refuse_unless_open(key: RecordKey, state: FlagState) -> None:
             key=key,
             flag=state.flag,
             last_error=state.last_error,
+            permanent=state.permanent,
         )
     if state.status == "claimed":
         run = state.claim.run_id if state.claim else None

@@ -12,6 +12,8 @@ keeps its name and type; docs/database.md):
     F_attempt      the attempt number of the claim    F_sent_at      time of the send, ISO 8601
     F_lookups      look-ups of a stale claim that could not tell whether it was sent (int)
     F_reset_at     an operator's reset after the flag failed for good, ISO 8601 (makes it due for a retry)
+    F_permanent    true when it failed for good at once: no retry could fix it (a text too long, a template
+                   that cannot render); reported in the run it happened in, then left for the operator
 """
 
 from __future__ import annotations
@@ -61,6 +63,7 @@ class FlagAttrs(NamedTuple):
     sent_at: str
     lookups: str
     reset_at: str
+    permanent: str
 
     @classmethod
     def of(cls, flag: str) -> FlagAttrs:
@@ -106,6 +109,8 @@ class FlagState:
     reset_at: str | None
     lookups: int
     claim: HeldClaim | None
+    #: failed for good at once, because no retry could fix it (see `permanent` of naver_sms.errors)
+    permanent: bool = False
 
     @property
     def retry_due(self) -> bool:
@@ -195,6 +200,7 @@ def read_flag(row: BookingRecord | Mapping[str, Any] | None, flag: str, at: date
         reset_at=_text(item.get(names.reset_at)),
         lookups=_int(item.get(names.lookups, 0)),
         claim=_claim_of(item, names),
+        permanent=item.get(names.permanent) is True,
     )
 
 

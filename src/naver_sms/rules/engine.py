@@ -107,23 +107,32 @@ class RuleEngine:
 
 
 def _preview_actions(rule: CompiledRule, ctx: ActionContext, report: RunReport) -> None:
+    """What `_run_actions` would do, from the actions' previews: the same statuses (`planned`, `disabled`,
+    `skipped`, `failed`), and the rule stops where the run's would."""
     for action in rule.actions:
-        report.actions[(rule.name, action.name, "planned")] += 1
-        if action.atype.preview is not None:
-            try:
-                _record(report, action.atype.preview(ctx, action.params))
-            except Exception as exc:  # a template that cannot render: show it, as execute would fail
-                cause = _record_partial(report, exc)
-                report.errors.append(
-                    RunError(
-                        "action",
-                        f"{action.name}: {cause}",
-                        rule=rule.name,
-                        action=action.name,
-                        booking_num=ctx.subject,
-                    )
+        if action.atype.preview is None:
+            report.actions[(rule.name, action.name, "planned")] += 1
+            continue
+        try:
+            result = action.atype.preview(ctx, action.params)
+        except Exception as exc:  # e.g. a text over the limit: show it, as execute would fail
+            report.actions[(rule.name, action.name, "failed")] += 1
+            cause = _record_partial(report, exc)
+            report.errors.append(
+                RunError(
+                    "action",
+                    f"{action.name}: {cause}",
+                    rule=rule.name,
+                    action=action.name,
+                    booking_num=ctx.subject,
+                    store_id=ctx.store.id if ctx.store else None,
                 )
-                return  # as in a real run, the rule's later actions would not run
+            )
+            return  # as in a real run, the rule's later actions would not run
+        report.actions[(rule.name, action.name, result.status)] += 1
+        _record(report, result)
+        if result.status in ("skipped", "disabled"):  # as in a real run: nothing went out, the rule ends
+            return
 
 
 def _run_actions(rule: CompiledRule, ctx: ActionContext, report: RunReport) -> None:

@@ -53,7 +53,13 @@ TEMPLATE_VARIABLES: Mapping[str, frozenset[str] | None] = {
 
 
 class TemplateProblem(ValueError):
-    """A template that cannot work: bad syntax, an unknown variable or attribute. `suggestion` may help."""
+    """A template that cannot work: bad syntax, an unknown variable or attribute. `suggestion` may help.
+
+    Permanent: the same template with the same data fails the same way on the next run (its flag fails for
+    good at once: naver_sms.flags.effect); `fix` says what to change, where the caller knows."""
+
+    permanent = True
+    fix: str | None = None
 
     def __init__(self, message: str, *, line: int | None = None, suggestion: str | None = None) -> None:
         self.line = line

@@ -1,9 +1,12 @@
 """`send_sms`: an SMS from a template to the booking's customer, exactly once per flag.
 
-The text is composed from the template (templates.yaml, or the store's own for a role) and sent through the
-guarded effect (`naver_sms.delivery.deliver_once`: claim -> resolve a stale claim -> send -> commit | release).
-A text that cannot be built with this booking's data is a failed SMS too: reported, and counted as an attempt
-of its flag through the same guarded effect, so it is retried (after a fix) and bounded.
+The text is composed from the template (templates.yaml, or the store's own for a role) - rendered, its type
+chosen and measured against the SENS limits (the previews apply the same composition, so `plan` shows what a
+run would refuse) - and sent through the guarded effect (`naver_sms.delivery.deliver_once`: claim -> resolve
+a stale claim -> send -> commit | release). A text that cannot be built with this booking's data (a template
+that cannot render, a store without the role, a text over the limit) is a failed SMS too, and one no retry can
+fix: its flag fails for good at once through the same guarded effect, the run reports it once with the fix
+and the reset command, and later runs leave it alone until an operator resets it.
 """
 
 from __future__ import annotations
@@ -14,24 +17,29 @@ from typing import NoReturn
 
 from pydantic import Field
 
-from naver_sms.config.loader import suggest
-from naver_sms.config.models import AppConfig, SmsTemplate
+from naver_sms.config.models import AppConfig
 from naver_sms.delivery import deliver_once
 from naver_sms.domain.booking import Booking, BookingRecord
 from naver_sms.domain.privacy import mask_phone, mask_text
-from naver_sms.domain.sms_text import choose_type
-from naver_sms.errors import FlagFailedForGood, NaverSmsError, OutcomeUnknown
-from naver_sms.flags.effect import Guarded, guarded_effect
+from naver_sms.errors import FlagFailedForGood, NaverSmsError, OutcomeUnknown, did_you_mean
+from naver_sms.flags.effect import Guarded, guarded_effect, is_permanent
 from naver_sms.flags.machine import Claim
 from naver_sms.flags.state import read_flag
 from naver_sms.flags.store import RecordKey
 from naver_sms.logs import emit
-from naver_sms.ports import SmsMessage
-from naver_sms.rules.actions.common import EACH_VARS, ActionParams, fail, need_booking
+from naver_sms.rules.actions.common import (
+    EACH_VARS,
+    ActionParams,
+    fail,
+    failed_at_once,
+    fix_of,
+    need_booking,
+)
+from naver_sms.rules.actions.sms_compose import compose, then_reset, unbuilt
 from naver_sms.rules.conditions import FlagName
 from naver_sms.rules.context import ActionContext, ActionResult, FlagChange, SmsRecord, SmsStatus
 from naver_sms.rules.exceptions import ActionExecutionError
-from naver_sms.rules.templates import TemplateProblem, check_template, render
+from naver_sms.rules.templates import TemplateProblem, check_template
 from naver_sms.rules.types import ActionType, Mode, Problem
 
 __all__ = ["ACTIONS", "SendSmsParams", "send_sms"]
@@ -46,57 +54,18 @@ class SendSmsParams(ActionParams):
 
 
 class _Unbuildable(NaverSmsError):
-    """The SMS text could not be built: nothing was sent (an attempt that counts)."""
+    """The SMS text could not be built: nothing was sent, and the same data builds the same text on the next
+    run - permanent (its flag fails for good at once)."""
 
-
-def _template_for(ctx: ActionContext, p: SendSmsParams) -> tuple[str, SmsTemplate]:
-    name = p.template
-    if p.store_specific:
-        if ctx.store is None:
-            raise LookupError(f"store {ctx.booking.store_id if ctx.booking else '?'} is not in stores.yaml")
-        mapped = ctx.store.templates.get(p.template)
-        if mapped is None:
-            raise LookupError(f"store {ctx.store.id} has no {p.template!r} template")
-        name = mapped
-    return name, ctx.config.sms_templates[name]
-
-
-def _compose(ctx: ActionContext, p: SendSmsParams) -> tuple[SmsMessage, SmsRecord]:
-    booking = need_booking(ctx)
-    name, tpl = _template_for(ctx, p)
-    variables = ctx.template_vars()
-    content = render(tpl.text, variables)
-    subject = render(tpl.subject if tpl.subject is not None else ctx.config.subject, variables)
-    message = SmsMessage(
-        to=booking.phone_digits,
-        sender=ctx.config.sender_for(ctx.store, p.store_specific),
-        type=choose_type(content) if tpl.type == "auto" else tpl.type,
-        subject=subject,
-        content=content,
-        content_type=tpl.content_type,
-    )
-    record = SmsRecord(
-        to=message.to,
-        sender=message.sender,
-        type=message.type,
-        subject=message.subject,
-        content=message.content,
-        store_id=booking.store_id,
-        template=name,
-        rule=ctx.rule,
-        status="planned",
-        booking_num=booking.booking_num,
-        phone=booking.phone,
-        label=tpl.label,
-        flag=p.flag,
-    )
-    return message, record
+    permanent = True
 
 
 def send_sms(ctx: ActionContext, p: SendSmsParams) -> ActionResult:
     """Send an SMS from a template; with a flag, exactly once (claim -> send -> commit, see delivery.py)."""
+    if p.flag is not None and (given_up := _given_up(ctx, p.flag)) is not None:
+        return given_up
     try:
-        message, record = _compose(ctx, p)
+        message, record = compose(ctx, p)
     except Exception as exc:
         raise _unbuildable(ctx, p, exc) from exc
     booking = need_booking(ctx)
@@ -131,13 +100,19 @@ def send_sms(ctx: ActionContext, p: SendSmsParams) -> ActionResult:
         status: SmsStatus = "unknown" if isinstance(exc, OutcomeUnknown) else "failed"
         failed_sms = _with(record, status, error=exc)
         gone = isinstance(exc, FlagFailedForGood)
-        if not gone:  # given up on earlier: reported by the run, not logged again
+        cause: BaseException = exc
+        if not gone and is_permanent(exc):  # the guarded effect failed the flag for good at once
+            fix = fix_of(exc, "fix the cause")
+            cause = failed_at_once([(booking.booking_num, booking.phone)], p.flag, exc, fix)
+            failed_sms = replace(failed_sms, fix=then_reset(fix, booking, p.flag))
+            gone = True
+        if not isinstance(exc, FlagFailedForGood):  # given up on earlier: reported by the run, not logged
             _log_sms(ctx, failed_sms)
         details: dict[str, object] = {
             "template": record.template,
             **({"failed_for_good": True} if gone else {}),
         }
-        raise fail("send_sms", ctx, exc, ActionResult(sms=(failed_sms,)), **details) from exc
+        raise fail("send_sms", ctx, cause, ActionResult(sms=(failed_sms,)), **details) from exc
     if outcome.status in ("already_done", "claimed_elsewhere"):
         emit(
             ctx.logger,
@@ -161,43 +136,32 @@ def send_sms(ctx: ActionContext, p: SendSmsParams) -> ActionResult:
     )
 
 
-def _unbuilt(booking: Booking, ctx: ActionContext, p: SendSmsParams, exc: BaseException) -> SmsRecord:
-    """The report's record of an SMS whose text could not be built: failed, with what is known of it."""
-    try:
-        label = _template_for(ctx, p)[1].label
-    except Exception:  # the template itself is what is missing
-        label = None
-    return SmsRecord(
-        to=booking.phone_digits,
-        sender="",
-        type="",
-        subject="",
-        content="",
-        store_id=booking.store_id,
-        template=p.template,
-        rule=ctx.rule,
-        status="failed",
-        booking_num=booking.booking_num,
-        phone=booking.phone,
-        label=label,
-        error=f"{type(exc).__name__}: {exc}",
-        flag=p.flag,
-    )
+def _given_up(ctx: ActionContext, flag: str) -> ActionResult | None:
+    """A flag that failed for good at once (no retry could fix it) was reported in the run it failed in;
+    until an operator resets it, the SMS is left alone - quietly, not reported again on every run."""
+    state = read_flag(ctx.record, flag, ctx.scope.real())
+    if state.status != "failed" or not state.permanent:
+        return None
+    return ActionResult(status="skipped", detail=f"{flag} failed for good: {state.last_error}")
 
 
 def _unbuildable(ctx: ActionContext, p: SendSmsParams, exc: Exception) -> ActionExecutionError:
     """The SMS text could not be built (a template that fails only with this booking's data, a store with
-    no template for the role): nothing was sent. It is reported as a failed SMS - in the report's `sms`,
-    the counts and the summary - and, with a flag, counted as an attempt like a refused send, so the flag is
-    retried on the next runs (after a fix) and fails for good at the bound instead of being forgotten."""
+    no template for the role, a text over the SENS limit): nothing was sent. It is reported as a failed
+    SMS - in the report's `sms`, the counts and the summary, with the fix - and, with a flag, its attempt is
+    counted through the guarded effect, which fails the flag for good at once: no retry can fix it. The
+    report says what to change and the command that sends it again afterwards."""
     booking = ctx.booking
     if booking is None:
         return fail("send_sms", ctx, exc, template=p.template)
     cause: BaseException = exc
     for_good = False
+    fix = fix_of(exc, "fix the template or stores.yaml")
     if p.flag is not None:
         cause, for_good = _count_unbuilt_attempt(ctx, booking, p.flag, p.template, exc)
-    failed = _unbuilt(booking, ctx, p, cause)
+        if for_good and cause is exc:  # failed for good just now: say what to do, this once
+            cause = failed_at_once([(booking.booking_num, booking.phone)], p.flag, exc, fix)
+    failed = unbuilt(booking, ctx, p, exc if cause is not exc else cause, then_reset(fix, booking, p.flag))
     _log_sms(ctx, failed)
     return fail(
         "send_sms", ctx, cause, ActionResult(sms=(failed,)), template=p.template, failed_for_good=for_good
@@ -283,12 +247,17 @@ def _log_sms(ctx: ActionContext, record: SmsRecord) -> None:
 
 
 def _preview_sms(ctx: ActionContext, p: SendSmsParams) -> ActionResult:
+    """What the run would do: the composed SMS, planned - or the failed SMS the run would report (a text
+    that cannot be built or is over the limit), with its fix; nothing is claimed or counted."""
+    if p.flag is not None and (given_up := _given_up(ctx, p.flag)) is not None:
+        return given_up
     try:
-        return ActionResult(status="planned", sms=(_compose(ctx, p)[1],))
-    except Exception as exc:  # shown as the failed SMS the run would report (nothing is claimed or counted)
+        return ActionResult(status="planned", sms=(compose(ctx, p)[1],))
+    except Exception as exc:
         if ctx.booking is None:
             raise
-        failed = _unbuilt(ctx.booking, ctx, p, exc)
+        fix = fix_of(exc, "fix the template or stores.yaml")
+        failed = unbuilt(ctx.booking, ctx, p, exc, fix)
         raise fail("send_sms", ctx, exc, ActionResult(sms=(failed,)), template=p.template) from exc
 
 
@@ -302,7 +271,7 @@ def _validate_sms(p: SendSmsParams, config: AppConfig, mode: Mode) -> list[Probl
                 (
                     f"store(s) {', '.join(missing)} have no {p.template!r} template in stores.yaml",
                     "template",
-                    suggest(p.template, roles),
+                    did_you_mean(p.template, roles),
                 )
             )
         names = [s.templates[p.template] for s in config.stores.values() if p.template in s.templates]
@@ -312,7 +281,7 @@ def _validate_sms(p: SendSmsParams, config: AppConfig, mode: Mode) -> list[Probl
                 (
                     f"unknown SMS template {p.template!r}",
                     "template",
-                    suggest(p.template, config.sms_templates),
+                    did_you_mean(p.template, config.sms_templates),
                 )
             )
             return problems

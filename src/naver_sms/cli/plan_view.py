@@ -1,0 +1,166 @@
+"""`naver-sms plan` for people: which rules match which bookings and why not, then what would go out.
+
+Two layouts of the same plan. On a wide console (120 columns and more) one row per booking and rule, with
+the booking's status, start and row in columns of their own and the failed condition as JSON. On a narrow one
+- 80 columns, and whenever the output is not a terminal (piped, CI) - two columns: the booking (its status,
+start and row under its number, once) and the rule with its decision in words, the failed condition with
+every parameter (defaults marked) and what it saw, an `any` branch by branch. Booking numbers are never cut.
+
+Below the table every SMS and message with its status as the run would report it: `planned`, `failed`
+(with the reason and the fix: a text over the SENS limit, a template that cannot render), `disabled` (the
+channel is off: not posted), `skipped`.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from pydantic import BaseModel
+from rich.markup import escape
+from rich.table import Table
+from rich.text import Text
+
+from naver_sms.cli.common import out, print_errors
+from naver_sms.domain.privacy import mask_phone
+from naver_sms.rules.facts import Facts
+from naver_sms.rules.plan import AllOf, AnyOf, Evaluation, Leaf, Node, NotOf
+from naver_sms.runner import Preview
+
+__all__ = ["WIDE", "print_plan"]
+
+#: from this console width on, the plan is one row per booking and rule with a column per fact
+WIDE = 120
+
+
+def _value(value: Any) -> str:
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    if isinstance(value, str):
+        return value
+    if isinstance(value, list | tuple):
+        return "[" + ", ".join(_value(v) for v in value) + "]"
+    return json.dumps(value, ensure_ascii=False, default=str)
+
+
+def _params(params: BaseModel) -> str:
+    """Every parameter of a condition, those left at their default marked: `min_count=2 (default)`."""
+    shown = []
+    for name in type(params).model_fields:
+        value = getattr(params, name)
+        default = "" if name in params.model_fields_set else " (default)"
+        shown.append(f"{name}={_value(value.isoformat() if hasattr(value, 'isoformat') else value)}{default}")
+    return ", ".join(shown)
+
+
+def _seen(seen: Any) -> str:
+    if isinstance(seen, dict):
+        return ", ".join(f"{k}={_value(v)}" for k, v in seen.items())
+    return json.dumps(seen, ensure_ascii=False, default=str)
+
+
+def _said(node: Node, facts: Facts) -> str:
+    """A condition in words with what it saw: `booking_in_db() saw in_db=false`."""
+    if isinstance(node, Leaf):
+        return f"{node.ctype.name}({_params(node.params)}) saw {_seen(node.seen(facts))}"
+    if isinstance(node, NotOf):
+        return f"not {_said(node.child, facts)}"
+    if isinstance(node, AllOf | AnyOf):
+        word = "all" if isinstance(node, AllOf) else "any"
+        return f"{word} of: " + "; ".join(_said(child, facts) for child in node.children)
+    return json.dumps(node.describe(), ensure_ascii=False)
+
+
+def why_not(e: Evaluation) -> list[str]:
+    """The lines that say why a rule did not match: the failed condition, an `any` branch by branch."""
+    node = e.failed
+    if node is None:
+        return []
+    if isinstance(node, AnyOf):
+        lines = [f"{node.path}: none of {len(node.children)} branches held"]
+        for i, child in enumerate(node.children, 1):
+            parts = child.children if isinstance(child, AllOf) else (child,)
+            lines += [
+                f"  {i}. {_said(parts[0], e.facts)}",
+                *(f"     and {_said(p, e.facts)}" for p in parts[1:]),
+            ]
+        return lines
+    if isinstance(node, NotOf):
+        return [f"{node.path}: the opposite held: {_said(node.child, e.facts)}"]
+    return [f"{node.path}: {_said(node, e.facts)}"]
+
+
+def _json_decision(e: Evaluation) -> str:
+    why = e.explain()
+    return (
+        f"{why['failed']}: {json.dumps(why['condition'], ensure_ascii=False)} "
+        f"saw {json.dumps(why['seen'], ensure_ascii=False)}"
+    )
+
+
+def _wide(shown: Preview, title: str, widest: int, *, explain: bool) -> Table:
+    table = Table(title=title)
+    table.add_column("booking", no_wrap=True, min_width=widest)
+    table.add_column("status", no_wrap=True, min_width=4)
+    table.add_column("starts", no_wrap=True, min_width=11)
+    table.add_column("in db", no_wrap=True)
+    table.add_column("rule", overflow="fold")
+    table.add_column("decision", overflow="fold")
+    for ev in shown.plan.evaluations:
+        for e in ev:
+            if e.matched or explain:
+                b = e.facts.booking
+                decision = (
+                    Text("matched", style="green") if e.matched else Text(_json_decision(e), style="dim")
+                )
+                in_db = "yes" if e.facts.record else "no"
+                table.add_row(
+                    b.booking_num, b.status, f"{b.reserve_at:%m-%d %H:%M}", in_db, e.rule.name, decision
+                )
+    return table
+
+
+def _narrow(shown: Preview, title: str, widest: int, *, explain: bool) -> Table:
+    table = Table(title=title)
+    table.add_column("booking", no_wrap=True, min_width=widest)
+    table.add_column("rule: decision", ratio=1)
+    for ev in shown.plan.evaluations:
+        rows = [e for e in ev if e.matched or explain]
+        for i, e in enumerate(rows):
+            b = e.facts.booking
+            where = b.booking_num
+            if i == 0:  # the booking's facts once, under its number
+                row = "in db" if e.facts.record else "no row"
+                where += f"\n{b.status} {b.reserve_at:%m-%d %H:%M}\n{row}"
+            decision = Text(e.rule.name + ": ", style="bold")
+            if e.matched:
+                decision.append("matched", style="green")
+            else:
+                decision.append("\n".join(why_not(e)), style="dim")
+            table.add_row(where, decision)
+    return table
+
+
+def print_plan(shown: Preview, source: str, *, explain: bool) -> None:
+    report, evaluations = shown.report, shown.plan.evaluations
+    title = f"plan at {report.now:%Y-%m-%d %H:%M} KST · {source}"
+    # a booking number is never cut, however narrow the console: the long texts wrap instead
+    widest = max((len(ev[0].facts.booking.booking_num) for ev in evaluations if ev), default=7)
+    layout = _wide if out.width >= WIDE else _narrow
+    out.print(layout(shown, title, widest, explain=explain))
+    for s in report.sms:
+        head = f"SMS · {s.rule} · to {mask_phone(s.phone)} from {s.sender} · {s.template} · {s.type} · {s.status}"
+        out.print(Text(f"── {head}", style="bold red" if s.status == "failed" else "bold"))
+        if s.content:
+            out.print(s.content, highlight=False, markup=False)
+        if s.error:
+            out.print(f"[red]{s.status}:[/] {escape(s.error)}", highlight=False)
+        if s.fix:
+            out.print(f"[yellow]fix:[/] {escape(s.fix)}", highlight=False)
+    for n in report.notifications:
+        status = "disabled: not posted (the channel is off)" if n.status == "disabled" else n.status
+        out.print(Text(f"── {n.channel} · {n.rule} · {status}", style="bold"))
+        out.print(n.text, highlight=False, markup=False)
+    if not report.sms and not report.notifications:
+        out.print("nothing would be sent now")
+    print_errors(report.errors)
