@@ -1,14 +1,6 @@
-"""A customer's SMS, exactly once per flag: the guarded effect (`naver_sms.flags.effect`) with the SMS
-provider's look-up as the resolution of a stale claim.
-
-- the claim records what it will send (to, from, type) and the real time (`wall_at`);
-- a claim that took over a stale one asks the provider whether that message went out
-  (`SmsService.find_sent`, around the stale claim's `wall_at`): found -> committed with the provider's id
-  (`reconciled`), never sent twice; the provider cannot tell -> the stale claim is put back (abandoned);
-- a send with no answer (`OutcomeUnknown`) keeps its claim: the next run after the lease resolves it.
-
-The look-up window is real time (the provider's clock), never the run's decision clock, which tests and
-`--now` may set anywhere: `now` is the run's real clock, read when the claim is made.
+"""A customer's SMS, exactly once per flag: the guarded effect, a stale claim resolved by the provider's look-up
+around the stale claim's real time (`wall_at`), and a send with no answer (`OutcomeUnknown`) keeping its claim.
+The look-up window is real time (the provider's clock), never the decision clock that `--now` may set.
 """
 
 from __future__ import annotations
@@ -24,15 +16,12 @@ from naver_sms.flags.machine import Claim, FlagRepository
 from naver_sms.flags.store import RecordKey
 from naver_sms.ports import LOOKUP_MARGIN, SmsMessage, SmsReceipt, SmsService
 
-__all__ = ["DeliveryOutcome", "deliver_once"]
-
 OutcomeStatus = Literal["sent", "outbox", "reconciled", "already_done", "claimed_elsewhere"]
 
 
 @dataclass(frozen=True, slots=True)
 class DeliveryOutcome:
-    """What `deliver_once` did: sent (or written to the outbox), reconciled (a crashed run's SMS was found),
-    or nothing (the flag is set already, or another live run holds it)."""
+    """What `deliver_once` did: sent (or to the outbox), reconciled (a crashed run's SMS was found), or nothing."""
 
     status: OutcomeStatus
     request_id: str | None = None
@@ -53,12 +42,10 @@ def deliver_once(
     info: Mapping[str, Any] | None = None,
     exclude_request_ids: Collection[str] = (),
 ) -> DeliveryOutcome:
-    """Send `message` unless `flag` of record `key` says it went out; set the flag when it does. `now` is real
-    time. Requests in `exclude_request_ids` are other messages: a look-up never takes them for this one.
-
-    Raises the `DeliveryError` of a failed send (after releasing the claim), `OutcomeUnknown` (claim kept),
-    `FlagFailedForGood`, `RecordMissing`, `RepositoryError`.
-    """
+    """Send `message` unless `flag` of row `key` says it went out; set the flag when it does. Requests in
+    `exclude_request_ids` are other messages: a look-up never takes them for this one. Raises the send's
+    `DeliveryError` (claim released), `OutcomeUnknown` (claim kept), `FlagFailedForGood`, `RecordMissing`,
+    `RepositoryError`."""
     claim_info = {"to": message.to, "from": message.sender, "type": message.type, "wall_at": now.isoformat()}
 
     def resolve(claim: Claim) -> Done[SmsReceipt] | None:

@@ -1,31 +1,6 @@
-"""Every error the package raises, in one tree.
-
-Adapters translate third-party exceptions (botocore, sqlite3, httpx, selenium) into these with
-``raise ... from exc``; nothing from a library leaks upward.
-
-    NaverSmsError
-    ├── ConfigError                    invalid configuration: file, line, rule, field, suggestion
-    │   └── ConfigErrors               several ConfigError found in one load
-    ├── SecretError                    a missing or malformed secret (names it, never shows its value)
-    ├── RepositoryError                the state store failed
-    │   ├── RecordReadError            a read failed: the booking is skipped, never taken as "new"
-    │   ├── RecordMissing              a conditional write on a record that does not exist
-    │   └── FlagError                  a flag transition refused (same for every backend)
-    │       ├── FlagAlreadyDone        the flag is already true
-    │       ├── FlagClaimed            another run holds a live claim
-    │       ├── FlagFailedForGood      attempts reached the bound; an operator must reset it
-    │       └── ClaimLost              commit/release by a run that no longer holds the claim
-    ├── DeliveryError                  a channel (SENS, Telegram, Slack) did not deliver
-    │   ├── DeliveryRejected           final: the service refused (4xx); retrying cannot help
-    │   ├── DeliveryUnavailable        retries exhausted on 429 / 5xx / connection failures
-    │   ├── OutcomeUnknown             the request was sent, no answer came: it may have been delivered
-    │   └── MessageTooLong             the text exceeds the channel's limit (checked before sending; permanent)
-    └── BookingSourceError             fetching bookings from Naver failed
-        ├── LoginError                 the browser login did not give a session
-        │   └── LoginBlocked           captcha / two-factor / wrong password: a person must act
-        └── StoreFetchError            one store could not be fetched (the others go on)
-
-``rules.exceptions`` adds ``ActionExecutionError`` (an executor failed, with rule and booking).
+"""Every error the package raises, in one tree under `NaverSmsError` (`rules.exceptions` adds
+`ActionExecutionError`). Adapters translate third-party exceptions (botocore, sqlite3, httpx, selenium) into
+these with ``raise ... from exc``; nothing from a library leaks upward.
 """
 
 from __future__ import annotations
@@ -33,31 +8,6 @@ from __future__ import annotations
 import difflib
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any, ClassVar
-
-__all__ = [
-    "BookingSourceError",
-    "ClaimLost",
-    "ConfigError",
-    "ConfigErrors",
-    "DeliveryError",
-    "DeliveryRejected",
-    "DeliveryUnavailable",
-    "FlagAlreadyDone",
-    "FlagClaimed",
-    "FlagError",
-    "FlagFailedForGood",
-    "LoginBlocked",
-    "LoginError",
-    "MessageTooLong",
-    "NaverSmsError",
-    "OutcomeUnknown",
-    "RecordMissing",
-    "RecordReadError",
-    "RepositoryError",
-    "SecretError",
-    "StoreFetchError",
-    "did_you_mean",
-]
 
 
 def did_you_mean(name: str, candidates: Iterable[str]) -> str | None:

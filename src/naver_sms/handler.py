@@ -1,7 +1,4 @@
-"""AWS Lambda entry point: the same runner as the CLI, with Powertools logging and metrics.
-
-EventBridge invokes it every 20 minutes. Settings come from the environment and Secrets Manager
-(`NAVER_SMS_SECRET_NAMES`); live sending needs `NAVER_SMS_LIVE=true` set on the function - never implied.
+"""AWS Lambda entry point (EventBridge, every 20 minutes): the CLI's runner with Powertools logging and metrics.
 The result says whether the run itself failed; per-booking failures are in the counts and the logs.
 """
 
@@ -19,8 +16,6 @@ from naver_sms.domain.clock import Clock, SystemClock
 from naver_sms.errors import ConfigError, NaverSmsError
 from naver_sms.runner import new_run_id, run_once
 from naver_sms.wiring import State, build_runtime
-
-__all__ = ["LambdaHandler", "lambda_handler"]
 
 logger = Logger(service="naver-sms")
 metrics = Metrics(namespace="NaverSms", service="naver-sms")

@@ -1,9 +1,4 @@
-"""Structured log events with personal data masked.
-
-Every log line the package writes about a booking is one JSON object written here; phone numbers become
-`010-****-5678` and names `홍*동` (`naver_sms.domain.privacy`, legacy-behaviour.md §7). Secrets are never
-passed to a logger at all.
-"""
+"""Every log line about a booking is one JSON object written here, personal data masked (domain.privacy)."""
 
 from __future__ import annotations
 
@@ -12,8 +7,6 @@ import logging
 from typing import Any
 
 from naver_sms.domain.privacy import mask_text
-
-__all__ = ["emit"]
 
 
 def emit(logger: logging.Logger, level: int, event: str, /, **fields: Any) -> dict[str, Any]:

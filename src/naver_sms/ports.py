@@ -1,20 +1,9 @@
-"""The ports of the core: the protocols it needs from the outside world, and the values they carry.
+"""The ports of the core: the protocols it needs from the outside world and the values they carry. The core
+calls them; the adapters (notifications, naver, database) implement them and import them from here (style.md
+§12: the consumer owns its ports). The flags' store has its own port: `naver_sms.flags.store.RecordStore`.
 
-The core (flags, rules, runner) calls these; the adapters implement them and import them from here, never the
-other way round (style.md §12: the consumer owns its ports):
-
-    SmsService         SMS: `send`, and `find_sent` (the provider's look-up)   notifications.sms_service (SENS),
-                                                                               notifications.outbox (sandbox)
-    TelegramService    `send_message`                                          notifications.telegram_service, outbox
-    SlackService       `post_message`                                          notifications.slack_service, outbox
-    BookingSource      `fetch(stores, now) -> FetchResult`                     naver.live (partner API), naver.files
-    SessionRepository  the Naver session's cookies and the login pause         database.sqlite_repository, dynamodb
-
-The state store of the flags has its own port beside the state machine: `naver_sms.flags.store.RecordStore`.
-
-A channel either returns a receipt or raises a `DeliveryError` (naver_sms.errors): `DeliveryRejected` (final),
-`DeliveryUnavailable` (retries exhausted), `OutcomeUnknown` (sent, no answer: never resend blindly),
-`MessageTooLong` (checked before sending).
+A channel returns a receipt or raises a `DeliveryError`: `DeliveryRejected` (final), `DeliveryUnavailable`
+(retries exhausted), `OutcomeUnknown` (sent, no answer: never resend blindly), `MessageTooLong`.
 """
 
 from __future__ import annotations
@@ -163,10 +152,8 @@ LOGIN_PAUSE_ID = "login_pause"
 
 @dataclass(frozen=True, slots=True)
 class LoginPause:
-    """Scheduled runs start no browser login before `until`: Naver blocked the last one (`reason`).
-
-    Every blocked attempt with the password makes Naver's next answer harder (a captcha, then a lock), so
-    after one the runs wait for a person (`naver-sms login --interactive`) or for the pause to end."""
+    """Scheduled runs start no browser login before `until`: Naver blocked the last one (`reason`), and every
+    further try makes its answer harder (a captcha, then a lock)."""
 
     since: datetime
     until: datetime

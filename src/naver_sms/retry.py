@@ -1,18 +1,11 @@
-"""One retry helper for every client of an outside service: the Naver partner API, SENS, Telegram, Slack and
-DynamoDB's unprocessed keys.
-
-The loop is written once, on `tenacity`; each client only classifies one answer (style.md §13):
+"""One retry loop, on `tenacity`, for every client of an outside service (Naver, SENS, Telegram, Slack, DynamoDB's
+unprocessed keys); each client only classifies one answer (style.md §13):
 
     def attempt() -> Response | Again:
         ...                      # a final answer: return it (done) or raise the error (final)
         return Again("HTTP 503", give_up=lambda tries: DeliveryUnavailable(...), hint=retry_after)
 
     response = retry_call(attempt, policy, sleep=self._sleep, on_wait=log_the_wait)
-
-The wait before the n-th retry is the policy's bounded exponential backoff with jitter, or - when the service
-said how long (`Retry-After`, Telegram's `retry_after`) - that hint (`RetryPolicy.after_hint`). A hint longer
-than `RetryPolicy.max_hint` ends the retries at once rather than stall the run. When no try is left, the
-answer's `give_up(tries)` is raised (chained to its `cause`).
 """
 
 from __future__ import annotations
@@ -27,8 +20,6 @@ from typing import TypeVar, cast
 
 import tenacity
 
-__all__ = ["Again", "RetryPolicy", "Sleep", "parse_retry_after", "retry_call"]
-
 T = TypeVar("T")
 
 #: An injectable `time.sleep`.
@@ -37,13 +28,9 @@ Sleep = Callable[[float], None]
 
 @dataclass(frozen=True, slots=True)
 class RetryPolicy:
-    """Bounded exponential backoff with jitter.
-
-    `max_attempts` counts every request of one call (the first one included). The n-th retry waits
-    `min(max_delay, base_delay * 2**(n-1))`, reduced by up to `jitter` (a fraction) at random so that several
-    runs do not retry in lockstep. A server's own hint replaces the computed delay, plus up to `hint_jitter`
-    seconds at random; a hint over `max_hint` ends the retries at once rather than stall the run.
-    """
+    """Bounded exponential backoff with jitter (so that runs do not retry in lockstep). `max_attempts` counts
+    the first request too. A server's hint (`Retry-After`) replaces the backoff, plus up to `hint_jitter`
+    seconds; a hint over `max_hint` ends the retries at once rather than stall the run."""
 
     max_attempts: int = 4
     base_delay: float = 0.5
@@ -69,17 +56,14 @@ class RetryPolicy:
         return cls(max_attempts=5, max_delay=20.0, jitter=0.5, hint_jitter=0.5, rng=rng or random.Random())
 
     def backoff(self, retry: int) -> float:
-        """Seconds to wait before retry number `retry` (1-based)."""
         delay = min(self.max_delay, self.base_delay * (2 ** (retry - 1)))
         return float(delay * (1.0 - self.jitter * self.rng.random()))
 
-    def after_hint(self, hint: float) -> float:
-        """Seconds to wait when the server said `hint` (already checked against `max_hint`)."""
-        return hint + (self.rng.uniform(0.0, self.hint_jitter) if self.hint_jitter else 0.0)
-
     def wait(self, retry: int, hint: float | None) -> float:
-        """Seconds to wait before retry number `retry`: the server's hint if it gave one, else the backoff."""
-        return self.backoff(retry) if hint is None else self.after_hint(hint)
+        """Seconds before retry number `retry` (1-based): the backoff, or the server's hint."""
+        if hint is None:
+            return self.backoff(retry)
+        return hint + (self.rng.uniform(0.0, self.hint_jitter) if self.hint_jitter else 0.0)
 
 
 @dataclass(frozen=True, slots=True)
@@ -101,9 +85,9 @@ def retry_call(
     on_wait: Callable[[int, Again, float], None] | None = None,
     max_attempts: int | None = None,
 ) -> T:
-    """Call `attempt` until it returns something other than `Again`, at most `max_attempts` times (default:
-    the policy's). `on_wait(tries, again, seconds)` is told before each wait. Exceptions of `attempt` are
-    final and propagate at once."""
+    """Call `attempt` until it returns something other than `Again`, at most `max_attempts` times (default: the
+    policy's); then the last answer's `give_up(tries)` is raised. `on_wait(tries, again, seconds)` is told
+    before each wait. Exceptions of `attempt` are final."""
     tries = max_attempts or policy.max_attempts
 
     def again_of(state: tenacity.RetryCallState) -> Again:

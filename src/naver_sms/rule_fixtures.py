@@ -1,23 +1,5 @@
-"""Rule fixture tests written by the operator: bookings + existing rows + a clock -> the expected SMS.
-
-It sits beside the runner (each fixture is one real run), above the rule engine.
-
-`naver-sms rules test` runs every `*.yaml` of `config/tests/` (or the files given) through the real engine with
-the real configuration, against a throw-away in-memory database and the sandbox outbox. A change to the rules
-or templates that changes what is sent fails its fixture before it goes live.
-
-    tests:
-      - name: a new booking inside the two hours gets the confirmation and the guide
-        now: "2026-11-26 18:40"
-        bookings:
-          - {id: 1, store: "1000002", status: RC03, start: "2026-11-26 20:00", options: ["50분 촬영"]}
-        records:                       # rows already in the `sms` table (optional)
-          - {booking: 1, confirm_sms: true}
-        expect:
-          sms:                         # in order; `from` and `to` are optional
-            - {booking: 1, template: guide_busan, from: "0510000000"}
-          flags:                       # the row's flags after the run (optional)
-            - {booking: 1, remind_sms: true}
+"""`naver-sms rules test`: the operator's fixtures (bookings + rows + a clock -> the expected SMS), each one real
+run of the real configuration on a throw-away in-memory database (docs/cli.md, "naver-sms rules test").
 """
 
 from __future__ import annotations
@@ -39,8 +21,6 @@ from naver_sms.domain.clock import Clock, FixedClock, parse_kst
 from naver_sms.errors import ConfigError, ConfigErrors, did_you_mean
 from naver_sms.ports import BookingSource, FetchResult
 from naver_sms.runner import Runtime, run_once
-
-__all__ = ["FixtureResult", "load_fixtures", "run_fixture"]
 
 
 class _Strict(BaseModel):

@@ -1,13 +1,6 @@
-"""One run: fetch -> load state -> decide -> act -> report (product.md, "One run - the data flow").
-
-`Runtime` holds what runs need (built once per process by `naver_sms.wiring`): the configuration, the
-engine and its compiled rules, the booking source, the services, and the pair of clocks - the decision clock
-(`clock`: `--now`, tests) and the real clock (`real_clock`: claims, leases, look-up windows, the times
-written to rows and reports). Each run gets its `RunScope` from it (`Runtime.scope`).
-
-The pipeline is written once, here: `run_once` is a run, `preview` is what `naver-sms plan` and dry runs
-show (the same steps, the actions previewed instead of done). Both entry points (`naver_sms.cli`,
-`naver_sms.handler`) build a runtime and call these; only they translate errors for their audience.
+"""One run: fetch -> load state -> decide -> act -> report (product.md, "One run - the data flow"), written once:
+`run_once` is a run, `preview` the same steps with the actions previewed (`naver-sms plan`, dry runs). The
+entry points (cli, handler) build a `Runtime` (naver_sms.wiring) and call these.
 """
 
 from __future__ import annotations
@@ -32,19 +25,6 @@ from naver_sms.rules.engine import RuleEngine
 from naver_sms.rules.facts import Facts
 from naver_sms.rules.plan import CompiledRule, Plan
 from naver_sms.rules.report import RunError, RunReport
-
-__all__ = [
-    "Preview",
-    "Runtime",
-    "act",
-    "build_plan",
-    "decide",
-    "legacy_summary",
-    "new_report",
-    "new_run_id",
-    "preview",
-    "run_once",
-]
 
 log = logging.getLogger("naver_sms.runner")
 
@@ -75,7 +55,6 @@ class Runtime:
         return self.services.db_repo
 
     def scope(self, report: RunReport) -> RunScope:
-        """The scope of the run `report` is about: its id and decision time, and this runtime's services."""
         return RunScope(report.run_id, self.config, self.services, report.now, self.real_clock, self.lease)
 
     def close(self) -> None:
@@ -96,8 +75,7 @@ def new_run_id() -> str:
 
 
 def new_report(rt: Runtime, run_id: str, *, dry_run: bool = False) -> RunReport:
-    """The empty report of a run that starts now: the decision time is read once, in Korean time whatever
-    clock was given."""
+    """The empty report of a run that starts now: the decision time read once, in Korean time."""
     return RunReport(
         run_id=run_id,
         now=rt.clock().astimezone(KST),
@@ -176,16 +154,14 @@ def act(rt: Runtime, plan: Plan, report: RunReport, *, dry_run: bool = False) ->
 
 @dataclass(frozen=True, slots=True)
 class Preview:
-    """What a run would do now: the plan (every rule against every booking, with reasons) and the report of
-    the previewed actions (the SMS and messages with their rendered texts, the flag changes)."""
+    """What a run would do now: the plan (with reasons) and the report of the previewed actions."""
 
     plan: Plan
     report: RunReport
 
 
 def preview(rt: Runtime, *, run_id: str | None = None, only_booking: str | None = None) -> Preview:
-    """The plan of a run, its actions previewed: nothing is sent and no row is written (`naver-sms plan`).
-    Raises what `decide` raises."""
+    """The plan of a run, its actions previewed: nothing is sent or written. Raises what `decide` raises."""
     report = new_report(rt, run_id or new_run_id(), dry_run=True)
     plan = decide(rt, report, only_booking=only_booking)
     act(rt, plan, report, dry_run=True)

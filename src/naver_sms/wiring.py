@@ -1,11 +1,5 @@
-"""Building a `Runtime` from `Settings`: the state backend, the channels and the booking source.
-
-    state     `--db PATH` -> SQLite (embedded default); `--db dynamodb://...` -> DynamoDB
-    channels  sandbox (default) -> the outbox; `--live` -> SENS, Telegram, Slack
-    source    `--bookings PATH` -> Naver-format JSON files; otherwise the Naver partner API
-
-Credentials never switch anything on by themselves: sending for real needs `live`.
-"""
+"""The composition root: a `Runtime` from `Settings` - the state (SQLite, or `dynamodb://`), the channels (the
+outbox, or `live`: credentials never switch it on by themselves) and the booking source (files or Naver)."""
 
 from __future__ import annotations
 
@@ -46,8 +40,6 @@ if TYPE_CHECKING:
 
 #: makes the DynamoDB client of a target (default: boto3's, `make_client`) - the seam of the CLI's tests
 DynamoClientFactory = Callable[["DynamoTarget"], Any]
-
-__all__ = ["State", "build_runtime", "compile_config", "fixture_runtimes", "open_state"]
 
 
 @dataclass
@@ -118,8 +110,7 @@ def _live_services(settings: Settings, state: State, real_clock: Clock) -> Actio
 def _sandbox_services(
     repo: FlagRepository, outbox: OutboxStore, run_id: str, real: Clock, settings: Settings | None = None
 ) -> ActionServicesBundle:
-    """The sandbox: every SMS and message to the outbox (Telegram and Slack as `settings` enable them; off
-    without settings)."""
+    """Every SMS and message to the outbox (Telegram and Slack as `settings` enable them)."""
     telegram = settings.telegram_enabled if settings is not None else False
     slack = settings.slack_enabled if settings is not None else False
     return ActionServicesBundle(
@@ -141,8 +132,7 @@ def build_runtime(
     real_clock: Clock | None = None,
     dynamo_client: DynamoClientFactory | None = None,
 ) -> tuple[Runtime, State]:
-    """The runtime of `settings`: the configuration compiled, the state opened (or `state` reused), the
-    channels of the mode, the booking source, and the clocks - `clock` decides, `real_clock` (default: the
+    """The runtime of `settings` (reusing `state` if given): `clock` decides, `real_clock` (default: the
     system clock) times claims, leases, look-ups and what is written."""
     if not settings.live and not dry_run and _is_aws_dynamodb(settings.db):
         # the sandbox writes its SMS to the outbox and then marks them sent: on the production tables that

@@ -29,8 +29,8 @@ from naver_sms.config.loader import load_config
 from naver_sms.config.settings import Settings
 from naver_sms.database.dynamo_target import DynamoTarget
 from naver_sms.domain.clock import FixedClock
-from naver_sms.notifications._http import RetryPolicy
 from naver_sms.notifications.sms_service import SensClient
+from naver_sms.retry import RetryPolicy
 from naver_sms.rules.report import RunReport
 from naver_sms.runner import run_once
 from naver_sms.wiring import build_runtime

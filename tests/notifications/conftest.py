@@ -10,10 +10,10 @@ from typing import Any, Protocol, TypeVar
 import httpx
 import pytest
 
-from naver_sms.notifications._http import RetryPolicy
 from naver_sms.notifications.slack_service import SlackWebhookClient
 from naver_sms.notifications.sms_service import SensClient
 from naver_sms.notifications.telegram_service import TelegramClient
+from naver_sms.retry import RetryPolicy
 from tests.standins.sens import SensStandIn
 from tests.standins.server import serve_wsgi
 from tests.standins.slack import SlackStandIn

@@ -12,9 +12,10 @@ import pytest
 
 from naver_sms.domain.clock import KST
 from naver_sms.errors import DeliveryRejected, DeliveryUnavailable, MessageTooLong, OutcomeUnknown
-from naver_sms.notifications._http import RetryPolicy
-from naver_sms.notifications.sms_service import SensClient, make_signature, resolve_type
+from naver_sms.notifications.sens_wire import make_signature, resolve_type
+from naver_sms.notifications.sms_service import SensClient
 from naver_sms.ports import SmsMessage, SmsService
+from naver_sms.retry import RetryPolicy
 from tests.notifications.conftest import RECIPIENT, SENDER, RecordingSleep
 from tests.standins.sens import SensStandIn
 from tests.standins.server import free_port

@@ -8,7 +8,7 @@ import time
 import httpx
 import pytest
 
-from naver_sms.notifications.sms_service import make_signature
+from naver_sms.notifications.sens_wire import make_signature
 from tests.standins.sens import SensStandIn
 from tests.standins.slack import SlackStandIn
 from tests.standins.telegram import TelegramStandIn

@@ -14,21 +14,16 @@ import pytest
 from naver_sms.config.models import AppConfig
 from naver_sms.database.sqlite_repository import SqliteRepository
 from naver_sms.errors import DeliveryRejected, FlagFailedForGood, OutcomeUnknown
-from naver_sms.rules.actions import (
-    ACTIONS,
+from naver_sms.rules.actions import ACTIONS, register_actions
+from naver_sms.rules.actions.messages import (
     LogEventParams,
     MessageParams,
-    NoParams,
-    SendSmsParams,
-    UpdateFlagParams,
-    create_db_record,
     log_event,
-    register_actions,
     send_slack,
-    send_sms,
     send_telegram,
-    update_flag,
 )
+from naver_sms.rules.actions.records import NoParams, UpdateFlagParams, create_db_record, update_flag
+from naver_sms.rules.actions.sms import SendSmsParams, send_sms
 from naver_sms.rules.context import ActionContext, ActionServicesBundle
 from naver_sms.rules.engine import RuleEngine
 from naver_sms.rules.exceptions import ActionExecutionError
@@ -160,7 +155,9 @@ def test_a_text_over_the_sms_limit_fails_for_good_at_once_with_the_fix(
     # THEN nothing went out: it is refused before sending, as SENS counts, and fails for good at once
     assert sms.sent == []
     [failed] = info.value.partial.sms
-    assert failed.error is not None and failed.error.startswith("MessageTooLong: sens: SMS content is 98 bytes")
+    assert failed.error is not None and failed.error.startswith(
+        "MessageTooLong: sens: SMS content is 98 bytes"
+    )
     assert failed.content.startswith("김철수님, 가가")  # the text it would have been, for the report
     assert failed.fix is not None and "`type: auto`" in failed.fix and "naver-sms db reset" in failed.fix
     row = repo.get((b.booking_num, b.phone))

@@ -1,17 +1,10 @@
-"""What the commands share: the consoles, the common options, the seams (`Seams`), the settings of a
-command, the clock of `--now`, turning failures into one line and an exit code, and rendering for people -
-the run report as tables and outbox texts, times in Korean time, JSON with every phone number masked in one
-form (`naver_sms.domain.privacy`).
+"""What the commands share: options, seams, settings, the `--now` clock, failures as one line and an exit code
+(0 done; 1 the run itself or the state store failed; 2 invalid configuration or usage), and rendering.
 
-What the CLI prints can always be printed (issue 9, item 4: a report must never be lost after a run acted). A
-report can carry text its stream cannot encode: a lone surrogate from a file or directory name that is not
-UTF-8, or a character outside a terminal's encoding, which Python's stdout refuses with `UnicodeEncodeError`.
-`write_json` writes each lone surrogate as its JSON escape (`\\udcff`, which `json.loads` reads back to the
-same string), or the whole object in ASCII escapes where even that cannot be encoded; `SafeConsole` falls back
-to backslash escapes, and prints text that is not valid rich markup (a booking id `[/]`) as plain text. Lines
-that carry data escape it (`rich.markup.escape`), so it is shown as written, not styled.
-
-Exit codes: 0 done; 1 the run itself (or the state store) failed; 2 invalid configuration or usage.
+What the CLI prints can always be printed, so a report is never lost after a run acted (issue 9, item 4): a
+lone surrogate (a file name that is not UTF-8) or a character outside the terminal's encoding is written as
+an escape (`write_json`, `SafeConsole`), text that is not valid rich markup is printed plain, and lines that
+carry data escape it (`rich.markup.escape`).
 """
 
 from __future__ import annotations
@@ -59,8 +52,7 @@ def write_json(payload: Any, stream: TextIO | None = None) -> None:
 
 
 class _Encodable:
-    """A text stream that writes what its encoding cannot carry as backslash escapes instead of raising;
-    everything else (isatty, fileno, encoding, flush) is the stream's own."""
+    """A text stream that writes what its encoding cannot carry as backslash escapes instead of raising."""
 
     def __init__(self, stream: IO[str]) -> None:
         self._stream = stream
@@ -77,8 +69,8 @@ class _Encodable:
 
 
 class SafeConsole(Console):
-    """A rich `Console` (same options) that never fails on text its stream cannot encode. The stream is
-    looked up at each write, as rich does (so tests that swap sys.stdout still see the output)."""
+    """A rich `Console` that never fails on text its stream cannot encode. The stream is looked up at each
+    write, as rich does (tests that swap sys.stdout still see the output)."""
 
     @property
     def file(self) -> IO[str]:
@@ -116,8 +108,7 @@ JsonOpt = Annotated[bool, typer.Option("--json", help="Print one JSON object for
 
 @dataclass(frozen=True)
 class Seams:
-    """What the commands reach the world through. `main()` uses the real ones; a test passes its own:
-    `CliRunner().invoke(app, args, obj=Seams(...))`."""
+    """What the commands reach the world through; a test passes its own: `invoke(app, args, obj=Seams(...))`."""
 
     #: the real time (and the decision time when `--now` is not given)
     clock: Clock = field(default_factory=SystemClock)
@@ -201,8 +192,8 @@ def state_errors() -> Iterator[None]:
 
 
 def open_existing_state(settings: Settings, world: Seams) -> State:
-    """The state of a command that only reads or repairs it: a SQLite file that is not there is refused
-    (a misspelt path would otherwise be created empty and show nothing)."""
+    """The state of a command that only reads or repairs it: a missing SQLite file is refused (a misspelt path
+    would otherwise be created empty and show nothing)."""
     if not is_dynamo_url(settings.db) and settings.db != ":memory:":
         path = Path(settings.db)
         if path.is_dir():
@@ -250,9 +241,6 @@ def print_errors(errors: list[RunError]) -> None:
             x for x in (e.rule, e.action, e.booking_num, e.store_id and f"store {e.store_id}") if x
         )
         err.print(f"[red]{e.kind}[/] {escape(where)}: {escape(e.message)}", highlight=False, soft_wrap=True)
-
-
-# --- rendering --------------------------------------------------------------------------------------------
 
 
 def masked(value: Any) -> Any:

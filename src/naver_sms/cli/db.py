@@ -15,8 +15,6 @@ from naver_sms.flags.state import flags_on
 from naver_sms.rules.plan import flags_named
 from naver_sms.wiring import compile_config
 
-__all__ = ["app"]
-
 app = typer.Typer(no_args_is_help=True, help="State backend tools.")
 
 _DEFAULT_TARGET = {"sms_table": "sms", "session_table": "session"}

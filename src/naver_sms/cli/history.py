@@ -30,8 +30,6 @@ from naver_sms.domain.clock import KST
 from naver_sms.domain.privacy import mask_phone_uniform, mask_uniform
 from naver_sms.flags.state import FlagState, flag_states
 
-__all__ = ["history"]
-
 #: what the times of `history` are: when each entry was written, by the real clock - not a run's `--now`
 CLOCK_NOTE = "times: when written, by the real clock (KST), not a run's --now"
 

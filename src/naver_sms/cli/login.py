@@ -10,8 +10,6 @@ from naver_sms.cli.common import DbOpt, err, out, seams, settings_of, state_erro
 from naver_sms.errors import LoginError
 from naver_sms.wiring import open_state
 
-__all__ = ["login"]
-
 
 def login(
     ctx: typer.Context,

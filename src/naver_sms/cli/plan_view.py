@@ -27,8 +27,6 @@ from naver_sms.rules.facts import Facts
 from naver_sms.rules.plan import AllOf, AnyOf, Evaluation, Leaf, Node, NotOf
 from naver_sms.runner import Preview
 
-__all__ = ["WIDE", "print_plan"]
-
 #: from this console width on, the plan is one row per booking and rule with a column per fact
 WIDE = 120
 

@@ -16,8 +16,6 @@ from naver_sms.rule_fixtures import load_fixtures, run_fixture
 from naver_sms.rules.plan import describe_rules
 from naver_sms.wiring import compile_config, fixture_runtimes
 
-__all__ = ["app"]
-
 app = typer.Typer(no_args_is_help=True, help="Validate and inspect the rules.")
 
 

@@ -26,8 +26,6 @@ from naver_sms.cli.plan_view import print_plan
 from naver_sms.errors import NaverSmsError
 from naver_sms.runner import Preview, preview, run_once
 
-__all__ = ["plan", "run"]
-
 
 def run(
     ctx: typer.Context,

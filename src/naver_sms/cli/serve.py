@@ -26,8 +26,6 @@ from naver_sms.errors import ConfigError, NaverSmsError
 from naver_sms.runner import run_once
 from naver_sms.wiring import State
 
-__all__ = ["serve"]
-
 
 def serve(
     ctx: typer.Context,

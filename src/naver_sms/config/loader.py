@@ -1,12 +1,6 @@
-"""Loading and validating the configuration directory before anything runs.
-
-    config/stores.yaml     stores (id, name, alias, sender, per-store templates), default sender, subject,
-                           option keywords
-    config/templates.yaml  SMS templates (type, contentType, subject, text, label)
-    config/rules.yaml      the rules (compiled and validated by the rule engine)
-
-Every error names the file, the line, the field and - where a name was misspelt - a suggestion. All errors
-of a load are collected and raised together (`ConfigErrors`).
+"""Loading and validating the configuration directory (stores.yaml, templates.yaml, rules.yaml; docs/rules/)
+before anything runs. Every error names the file, the line, the field and a suggestion for a misspelt name;
+all errors of a load are raised together (`ConfigErrors`).
 """
 
 from __future__ import annotations
@@ -30,16 +24,11 @@ from naver_sms.domain.sms_text import (
 )
 from naver_sms.errors import ConfigError, ConfigErrors, did_you_mean
 
-__all__ = ["RULES_FILE", "STORES_FILE", "TEMPLATES_FILE", "load_config", "suggest", "validation_errors"]
-
 STORES_FILE = "stores.yaml"
 TEMPLATES_FILE = "templates.yaml"
 RULES_FILE = "rules.yaml"
 
 M = TypeVar("M", bound=BaseModel)
-
-
-suggest = did_you_mean  # the loader's name for it, used by the rule compiler too
 
 
 def _locate(data: Any, loc: Sequence[str | int]) -> tuple[int | None, str]:
@@ -79,7 +68,7 @@ def validation_errors(
         suggestion = None
         if err["type"] == "extra_forbidden" and loc:
             message = "unknown field"
-            suggestion = suggest(str(loc[-1]), known_fields)
+            suggestion = did_you_mean(str(loc[-1]), known_fields)
         elif err["type"] == "missing":
             message = "required field is missing"
         # a model-level validator has no field of its own: name the model, not "params."
@@ -123,7 +112,7 @@ def _unknown_top_level_keys(data: Any, file: str, errors: list[ConfigError]) -> 
     for key in data:
         if key in _RULES_FILE_KEYS:
             continue
-        close = suggest(key, _RULES_FILE_KEYS) or ("rules" if key.lower().startswith("rule") else None)
+        close = did_you_mean(key, _RULES_FILE_KEYS) or ("rules" if key.lower().startswith("rule") else None)
         misspelt = misspelt or close is not None
         errors.append(
             ConfigError(
@@ -238,7 +227,7 @@ def load_config(config_dir: Path | str) -> AppConfig:
                         file=str(stores_path),
                         line=line_of(node.get("templates"), role),
                         field=f"stores[{index}].templates.{role}",
-                        suggestion=suggest(template, templates_file.sms),
+                        suggestion=did_you_mean(template, templates_file.sms),
                     )
                 )
         stores[entry.id] = Store(

@@ -11,8 +11,6 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from naver_sms.domain.booking import Store
 
-__all__ = ["AppConfig", "SmsTemplate", "StoreEntry", "StoresFile", "TemplatesFile"]
-
 _DIGITS = r"^\d{8,12}$"
 
 

@@ -1,19 +1,9 @@
-"""Credentials from AWS Secrets Manager, merged under the environment (legacy-behaviour.md §7).
+"""Credentials from AWS Secrets Manager, under the command line and the environment (docs/database.md,
+"Credentials"); each secret fetched once per process, so a warm Lambda does not ask on every invocation.
 
-`Settings.secret_names` lists secrets, each a JSON object whose keys are credential fields of `Settings`:
-
-    {"sens_access_key": "...", "sens_secret_key": "...", "sens_service_id": "ncp:sms:kr:...:..."}
-
-Precedence, highest first: command-line overrides, `NAVER_SMS_*` environment variables, then the secrets
-(a later secret name wins over an earlier one). Each secret is fetched once per process and cached, so a
-warm Lambda does not call Secrets Manager on every invocation.
-
-A secret's value never reaches a log line, an error message or a repr:
-- errors name the secret and the key, never the value, and do not chain the JSON decoder's error (it holds
-  the whole document);
-- botocore logs every response body at DEBUG (`botocore.parsers`): while a secret is fetched, the debug
-  records of botocore's loggers are dropped for the fetching thread;
-- the values go into `SecretStr` fields of `Settings`.
+A secret's value never reaches a log line, an error or a repr: errors name the secret and the key and do not
+chain the JSON decoder's error (it holds the document); botocore logs response bodies at DEBUG, so those
+records are dropped for the fetching thread; the values go into `SecretStr` fields.
 """
 
 from __future__ import annotations
@@ -32,16 +22,6 @@ from botocore.exceptions import BotoCoreError, ClientError
 
 from naver_sms.config.settings import ENV_PREFIX, Settings
 from naver_sms.errors import SecretError, did_you_mean
-
-__all__ = [
-    "CREDENTIAL_FIELDS",
-    "SecretsClient",
-    "SecretsClientFactory",
-    "clear_secret_cache",
-    "default_secrets_client",
-    "load_secrets",
-    "load_settings",
-]
 
 logger = logging.getLogger(__name__)
 

@@ -1,8 +1,5 @@
-"""Settings: where state lives, which channels are live, credentials and service endpoints.
-
-Values come from environment variables (`NAVER_SMS_*`) - and, for credentials, from AWS Secrets Manager
-(see `naver_sms.config.secrets`). Credentials are `SecretStr`: their values never appear in a repr, a log
-line or an error. Going live is an explicit switch (`live`), never implied by credentials being present.
+"""Settings from `NAVER_SMS_*` variables (credentials also from `config.secrets`): credentials are `SecretStr`,
+and going live is an explicit switch (`live`), never implied by credentials being present.
 """
 
 from __future__ import annotations
@@ -15,8 +12,6 @@ from pathlib import Path
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, field_validator
 
 from naver_sms.errors import ConfigError, did_you_mean
-
-__all__ = ["DYNAMO_SCHEME", "ENV_PREFIX", "Settings", "check_db_target", "is_dynamo_url"]
 
 ENV_PREFIX = "NAVER_SMS_"
 

@@ -1,18 +1,8 @@
-"""YAML that remembers where things were: every mapping knows the line of each of its keys.
-
-Errors in configuration name the file and the line (product.md, "Rules"); PyYAML's safe loader gives the
-marks, this keeps them on the loaded data.
-
-Configuration files are untrusted input (docs/rules/rules-config.md, "Validation"): whatever bytes a file
-holds, loading it gives the data or one `ConfigError` with the file, the line (and column) and the fix -
-never a traceback. Bounded on purpose:
-
-- nesting: at most `MAX_DEPTH` levels (PyYAML composes recursively; 5,000 levels would be a RecursionError);
-- aliases: the document, with every alias expanded, holds at most `MAX_VALUES` values (the "billion laughs"
-  would make every later walk over the rules take forever), and no alias may contain itself;
-- integers: at most `MAX_INT_DIGITS` digits;
-- characters: what YAML refuses in a file (control characters, U+FFFE...) is refused in a value written as
-  an escape too (`"\\x07"`, `"\\ud800"`): such text could not be stored, sent or printed.
+"""YAML that remembers where things were (every mapping knows the line of each key), so errors name the file
+and the line. Files are untrusted (docs/rules/rules-config.md, "Validation"): whatever bytes a file holds,
+loading gives the data or one `ConfigError` with file, line and column - never a traceback. Bounded on
+purpose: nesting (PyYAML composes recursively), values with aliases expanded (the "billion laughs"), digits
+of an integer, and the characters YAML refuses in a file are refused in an escaped value too (`"\\x07"`).
 """
 
 from __future__ import annotations
@@ -24,8 +14,6 @@ from typing import Any
 import yaml
 
 from naver_sms.errors import ConfigError
-
-__all__ = ["MAX_DEPTH", "MAX_VALUES", "LineDict", "LineList", "line_of", "load_yaml"]
 
 #: The deepest nesting of mappings and lists a configuration file may have (the default rules.yaml uses 11).
 MAX_DEPTH = 64

@@ -10,8 +10,6 @@ from typing import Any
 from naver_sms.errors import RepositoryError
 from naver_sms.flags.store import Absent, AbsentOrLt, Eq, Expect, Lt, NotTrue
 
-__all__ = ["Expression", "from_attr", "from_item", "to_attr", "to_item"]
-
 
 def to_attr(value: Any) -> dict[str, Any]:
     """A Python value as a DynamoDB attribute value. bool is tested before int (bool is an int)."""

@@ -18,8 +18,6 @@ from naver_sms.database.dynamo_target import (
 from naver_sms.errors import RepositoryError
 from naver_sms.retry import Sleep
 
-__all__ = ["create_tables", "table_definitions"]
-
 
 def table_definitions(target: DynamoTarget) -> list[dict[str, Any]]:
     """The production key schemas: `sms` = booking_num (HASH) + phone (RANGE); `session` = id (HASH)."""

@@ -16,11 +16,9 @@ from naver_sms.config.settings import DYNAMO_SCHEME
 from naver_sms.errors import ConfigError, RepositoryError, did_you_mean
 
 if TYPE_CHECKING:
-    from mypy_boto3_dynamodb.client import DynamoDBClient
+    from mypy_boto3_dynamodb.client import DynamoDBClient as DynamoDBClient
 else:
     DynamoDBClient = Any
-
-__all__ = ["DynamoDBClient", "DynamoTarget", "describe_error", "error_code", "make_client"]
 
 _SCHEME = DYNAMO_SCHEME
 _DEFAULT_REGION = "ap-northeast-2"

@@ -1,22 +1,7 @@
-"""DynamoDB: the production backend. Tables `sms` and `session`, schemas unchanged from legacy.
-
-This module implements only the `RecordStore` primitives (`naver_sms.flags.store`); the flag state machine
-lives once in `naver_sms.flags.machine.FlagRepository` (docs/database.md). The target (`dynamo_target`), the
-attribute values and expressions (`dynamo_items`) and the tables (`dynamo_tables`) have modules of their own:
-
-- `get_items`: BatchGetItem, strongly consistent, at most 100 keys per call (the API's limit).
-  Unprocessed keys and throttling are retried with exponential backoff and full jitter, a bounded number
-  of times; a key that still cannot be read is reported in `errors` - never taken for "not in the
-  database" (legacy-behaviour.md §7: the legacy job overwrote the record and re-sent the confirmation).
-- `put_if_absent`: PutItem with `attribute_not_exists(booking_num)`.
-- `update_if`: one UpdateItem whose ConditionExpression is `attribute_exists(booking_num)` plus the
-  `Expect` conditions; every attribute name goes through ExpressionAttributeNames (`name` is a DynamoDB
-  reserved word). A failed condition returns None, or raises `RecordMissing` when the row does not exist.
-
-Items come out exactly as SQLite gives them: numbers as `int` (or `float` when they have a fraction),
-booleans stay BOOL, strings S - so a legacy reader still understands every row.
-
-Every botocore error is translated into the package's error tree (`naver_sms.errors`).
+"""DynamoDB, the production backend (tables `sms` and `session`, legacy schemas; docs/database.md): the
+`RecordStore` primitives and the session table. A key that still cannot be read after the bounded retries is a
+read error, never "not in the database" (legacy-behaviour.md §7: the legacy job overwrote the record and
+re-sent the confirmation). Items come out exactly as SQLite gives them, so a legacy reader understands every row.
 """
 
 from __future__ import annotations
@@ -42,14 +27,6 @@ from naver_sms.flags.machine import FlagRepository
 from naver_sms.flags.store import Expect, RecordKey, matches
 from naver_sms.retry import Again, RetryPolicy, Sleep, retry_call
 
-__all__ = [
-    "BATCH_GET_LIMIT",
-    "DynamoRecordStore",
-    "DynamoRepository",
-    "DynamoSessionRepository",
-    "open_dynamodb",
-]
-
 #: BatchGetItem takes at most 100 keys per call (DynamoDB API limit).
 BATCH_GET_LIMIT = 100
 
@@ -68,16 +45,8 @@ THROTTLING_CODES = frozenset(
 TRANSIENT_READ_CODES = THROTTLING_CODES | {"InternalServerError", "ServiceUnavailable", "InternalFailure"}
 
 
-# --- the store -------------------------------------------------------------------------------------------
-
-
 class DynamoRecordStore:
-    """The `RecordStore` primitives on a DynamoDB `sms` table (partition key `booking_num`, sort key `phone`).
-
-    `max_retries` bounds the store's own retries (unprocessed keys, throttling) per batch; each waits
-    `base_delay * 2**n` at most `max_delay`, with full jitter, through the injectable `sleep` (the retry
-    helper of `naver_sms.retry`).
-    """
+    """`RecordStore` on the `sms` table; `max_retries` bounds its own retries (unprocessed keys, throttling)."""
 
     def __init__(
         self,
@@ -106,8 +75,6 @@ class DynamoRecordStore:
     @staticmethod
     def _key(key: RecordKey) -> dict[str, Any]:
         return {"booking_num": {"S": key[0]}, "phone": {"S": key[1]}}
-
-    # reads
 
     def get_items(
         self, keys: Sequence[RecordKey]
@@ -183,8 +150,6 @@ class DynamoRecordStore:
             kwargs["ExclusiveStartKey"] = last
         items.sort(key=lambda i: (str(i.get("booking_num")), str(i.get("phone"))))
         return items[:limit] if limit is not None else items
-
-    # writes
 
     def put_if_absent(self, item: Mapping[str, Any]) -> bool:
         try:
@@ -267,9 +232,6 @@ class _ConditionFailed(Exception):
 
 class _Unread(Exception):
     """Internal: keys of a batch that could not be read."""
-
-
-# --- repositories ----------------------------------------------------------------------------------------
 
 
 class DynamoRepository(FlagRepository):

@@ -1,7 +1,5 @@
-"""The `session` table's meaning, written once for both backends (as the flags' state machine is): item
-`id = "1"` holds the browser's cookie list as a JSON string (`cookies`, legacy-behaviour.md §1); item
-`id = "login_pause"` the pause of browser logins after Naver blocked one (`pause`: its JSON). A backend
-implements three primitives on one text attribute of one item."""
+"""The `session` table's meaning, written once for both backends: item `"1"` holds the cookies as JSON text
+(legacy-behaviour.md §1), item `"login_pause"` the pause; a backend implements three primitives."""
 
 from __future__ import annotations
 
@@ -10,8 +8,6 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from naver_sms.ports import LOGIN_PAUSE_ID, LoginPause
-
-__all__ = ["COOKIES_ID", "SessionTable"]
 
 #: legacy's item of the cookies
 COOKIES_ID = "1"

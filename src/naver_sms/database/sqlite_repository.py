@@ -1,8 +1,5 @@
-"""SQLite: the embedded default. Atomic across processes.
-
-Each row of `sms` keeps the item as JSON (the same flat attributes DynamoDB holds). A conditional update
-runs in a `BEGIN IMMEDIATE` transaction, which takes the database's write lock before reading, so two
-processes checking the same condition are serialised: one wins, the other sees the winner's write.
+"""SQLite, the embedded default: each `sms` row holds DynamoDB's flat item as JSON, and a conditional update runs
+in `BEGIN IMMEDIATE`, which takes the write lock before reading, so racing processes are serialised.
 """
 
 from __future__ import annotations
@@ -20,8 +17,6 @@ from naver_sms.database.sessions import SessionTable
 from naver_sms.errors import RecordMissing, RepositoryError
 from naver_sms.flags.machine import FlagRepository
 from naver_sms.flags.store import UNREADABLE_ROW, Expect, RecordKey, matches
-
-__all__ = ["SqliteDatabase", "SqliteRecordStore", "SqliteRepository", "SqliteSessionRepository"]
 
 log = logging.getLogger("naver_sms.database.sqlite")
 

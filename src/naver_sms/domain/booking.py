@@ -17,17 +17,6 @@ from naver_sms.domain.phone import PhoneError, national_number
 from naver_sms.domain.privacy import mask_name, mask_phone
 from naver_sms.domain.text import find_unencodable, printable
 
-__all__ = [
-    "FLAG_NAMES",
-    "Booking",
-    "BookingError",
-    "BookingOption",
-    "BookingRecord",
-    "Store",
-    "format_phone_key",
-    "legacy_phone_key",
-]
-
 #: The three legacy flags of the `sms` table (legacy-behaviour.md §3-4).
 FLAG_NAMES = ("confirm_sms", "remind_sms", "option_sms")
 
@@ -42,9 +31,8 @@ _ID = re.compile(r"[0-9]{1,20}")
 
 
 class BookingError(ValueError):
-    """A booking object from Naver that cannot be mapped; carries what identifies it, for the report:
-    the booking id, the field and - from the file source - the file. Its text can always be printed
-    (an id holding a lone surrogate is shown as its escape)."""
+    """A booking object from Naver that cannot be mapped: its id, the field and (from files) the file, all
+    printable (a lone surrogate is shown as its escape)."""
 
     def __init__(
         self,
@@ -81,12 +69,8 @@ def _shown(raw: Any) -> str:
 
 
 def format_phone_key(digits: str) -> str:
-    """The phone as the `sms` table's sort key.
-
-    Legacy split the digits 3-4-rest (`010-1234-5678`); that key format is kept for 11-digit numbers.
-    Legacy split 10-digit numbers wrongly (`011-1234-567`); they get the correct, stable 3-3-4 form
-    (`011-123-4567`), and Seoul's `02` numbers 2-3/4-4. Anything else keeps its digits unsplit.
-    """
+    """The phone as the `sms` table's sort key: legacy's 3-4-rest for 11 digits (`010-1234-5678`); 10-digit
+    numbers, which legacy split wrongly (`011-1234-567`), get 3-3-4, Seoul's `02` 2-3/4-4, others no dashes."""
     if len(digits) == 11:
         return f"{digits[:3]}-{digits[3:7]}-{digits[7:]}"
     if digits.startswith("02") and len(digits) in (9, 10):
@@ -166,10 +150,8 @@ class Booking:
 
     @classmethod
     def from_naver(cls, data: Mapping[str, Any]) -> Booking:
-        """Map one booking object of the Naver partner API; raise `BookingError` naming the bad field.
-
-        Whatever shape the object has, the only error is `BookingError`: one odd booking is skipped and
-        reported, it never stops a run."""
+        """Map one booking object of the partner API. Whatever its shape, the only error is `BookingError`
+        (naming the bad field): one odd booking is skipped and reported, it never stops a run."""
         try:
             return cls._from_naver(data)
         except BookingError:
@@ -301,11 +283,8 @@ def _parse_utc_to_kst(value: str, booking_id: str | None) -> datetime:
 
 @dataclass(frozen=True, slots=True)
 class BookingRecord:
-    """A row of the `sms` table.
-
-    The legacy attributes keep their names and types; every attribute the project adds (claims, attempts,
-    provider ids, custom flags) lives in `extra` and is written as its own top-level attribute.
-    """
+    """A row of the `sms` table: the legacy attributes with their names and types; every attribute the project
+    adds (bookkeeping, custom flags) in `extra`, written as its own top-level attribute."""
 
     booking_num: str
     phone: str

@@ -11,8 +11,6 @@ from dataclasses import dataclass
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
-__all__ = ["KST", "Clock", "DateWithoutTime", "FixedClock", "SystemClock", "parse_kst"]
-
 KST = ZoneInfo("Asia/Seoul")
 
 #: A clock is any callable returning an aware datetime.

@@ -1,31 +1,14 @@
-"""Korean phone numbers: every way of writing one, to its national form - or refused.
-
-An SMS goes to `phone_digits` exactly as this returns them, so a number that is not a Korean mobile or
-landline number must never get this far (issue 9, item 8: `+82 10-…` was sent to `8210…`).
+"""Korean phone numbers: every way of writing one, to its national form - or refused (docs/naver.md,
+"Malformed bookings", lists what is accepted). An SMS goes to exactly these digits, so a number that is not a
+Korean mobile or landline number must never get this far (issue 9, item 8: `+82 10-…` was sent to `8210…`).
 
     national_number("+82 10-1234-5678") == "01012345678"
     national_number("(02) 123-4567")    == "021234567"
-
-Accepted: ASCII digits with spaces, `-`, `.`, parentheses, and the country code written `+82`, `82` or
-`0082` (with or without the `0` of the national prefix, `+82 (0)10…`). The national number must then be
-
-| kind | form | digits |
-|---|---|---|
-| mobile | `01[016789]` + 7 or 8 digits | 10-11 |
-| Seoul | `02` + 7 or 8 digits | 9-10 |
-| other areas | `031`-`033`, `041`-`044`, `051`-`055`, `061`-`064` + 7 or 8 digits | 10-11 |
-| internet phone | `070` + 8 digits | 11 |
-| personal / safe numbers | `050x` + 7 or 8 digits | 11-12 |
-
-Anything else (a foreign number, `1588-…` service numbers that cannot receive an SMS, letters, other
-scripts' digits) is a `PhoneError`. docs/naver.md ("Malformed bookings") lists the same.
 """
 
 from __future__ import annotations
 
 import re
-
-__all__ = ["PhoneError", "national_number"]
 
 
 class PhoneError(ValueError):

@@ -1,23 +1,12 @@
-"""Personal data out of logs and screens: phone numbers and names masked, one pattern for every caller.
-
-Every log line, provider error and operator screen goes through here (legacy-behaviour.md §7):
-
-    mask_phone("010-1234-5678")     010-****-5678      the shape it was written in
-    mask_phone("01012345678")       010****5678
-    mask_name("홍길동")              홍*동
-    mask_text(text, names)          every phone-number-like run (and the given names) in free text
-    mask_uniform(text)              every number in the one dashed form `010-****-5678` (what `history` shows)
-
-A Korean number is Seoul's `02` or a three-digit prefix (`010`, `031`, ...), then 3-4 and 4 digits, with or
-without hyphens, and never part of a longer run of digits (a booking number `1000001_900000001` is not one).
+"""Personal data out of logs and screens (legacy-behaviour.md §7): the only masking of phone numbers and names,
+one pattern for every caller. A Korean number is `02` or a three-digit prefix, then 3-4 and 4 digits, with or
+without hyphens, never part of a longer run of digits (a booking number `1000001_900000001` is not one).
 """
 
 from __future__ import annotations
 
 import re
 from collections.abc import Iterable
-
-__all__ = ["PHONE", "mask_name", "mask_phone", "mask_phone_uniform", "mask_text", "mask_uniform"]
 
 #: The one phone pattern: `02` first (there is no 021-029 prefix), then the three-digit prefixes.
 PHONE = re.compile(r"(?<!\d)(02|0\d{2})-?(\d{3,4})-?(\d{4})(?!\d)")

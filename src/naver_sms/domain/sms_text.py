@@ -3,17 +3,6 @@ silently, so lengths are checked before sending (external-apis.md §2)."""
 
 from __future__ import annotations
 
-__all__ = [
-    "LMS_MAX_BYTES",
-    "SMS_MAX_BYTES",
-    "SUBJECT_MAX_BYTES",
-    "choose_type",
-    "euc_kr_length",
-    "length_problem",
-    "limit_of",
-    "non_euc_kr_chars",
-]
-
 SMS_MAX_BYTES = 90
 LMS_MAX_BYTES = 2000
 SUBJECT_MAX_BYTES = 40

@@ -1,9 +1,6 @@
-"""Text that can always be stored, sent and printed.
-
-Python strings can hold what no encoding carries: lone surrogates (`"\\ud800"`, valid in JSON as an escape,
-and how the file system hands over names that are not UTF-8). Such text fails the first time it is encoded -
-by SQLite, by the SENS request, by the console - so a booking holding it is malformed input (issue 9, item 4),
-and a message that must name it shows the escape instead (`\\ud800`).
+"""Lone surrogates (`"\\ud800"`: valid in JSON, and how the file system hands over names that are not UTF-8) fail
+the first time they are encoded - by SQLite, SENS, the console - so a booking holding one is malformed input
+(issue 9, item 4), and a message that must name one shows its escape.
 """
 
 from __future__ import annotations
@@ -11,8 +8,6 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping
 from typing import Any
-
-__all__ = ["find_unencodable", "printable"]
 
 _SURROGATE = re.compile("[\ud800-\udfff]")
 

@@ -1,27 +1,6 @@
-"""One guarded effect: the only place that walks the flag state machine around a side effect.
-
-Every effect the rules guard with a flag goes through `guarded_effect` - a customer's SMS
-(`naver_sms.delivery.deliver_once`), a message to the owner about one booking or a digest of many
-(`send_telegram`, `send_slack`), and an SMS whose text cannot be built (it counts as a failed attempt):
-
-1. *claim* the flag of every key (one conditional write each). Done already or held live by another run ->
-   that key is *skipped*; failed for good, a missing row, a store error -> *refused* (reported, never fatal
-   for the other keys).
-2. A claim that took over a *stale* one (its run crashed or hung) is *resolved* when the effect can tell
-   whether it happened (`resolve`, e.g. the SMS provider's look-up): it did -> *commit*, no second effect
-   (`reconciled`); cannot tell -> *abandon*: the stale claim is put back for the next run to ask again
-   (bounded); it did not -> the stale attempt counts, and past the bound the flag fails for good. Without
-   `resolve` the effect is simply done again (at least once: messages to the owner).
-3. *act*, once, for every claim left. It returned `Done` -> *commit* each; `NotTried` (nothing went out,
-   nothing was tried: the channel is off) -> *release* without counting an attempt. It raised one of
-   `keep_claims_on` (the outcome is unknown: sent, no answer) -> the claims are *kept*: when their lease runs
-   out the next run resolves them through step 2 - never a blind repeat. It raised a *permanent* failure
-   (no retry can fix it: `is_permanent`, e.g. a text over the SMS limit) -> *release* as failed for good at
-   once, and the error propagates. It raised anything else -> *release* (attempts + 1; failed for good at
-   the bound) and the error propagates.
-
-The effect takes plain values: the repository, the keys, the flag, the run id, the real time of the claims
-and their lease, and two functions. Claims and leases live in real time, whatever the decision clock says.
+"""The one walk of the flag state machine around a side effect: a customer's SMS (`deliver_once`), a message
+to the owner about one booking or a digest (`send_telegram`, `send_slack`), an SMS whose text cannot be built.
+Claims and leases live in real time, whatever the decision clock says.
 """
 
 from __future__ import annotations
@@ -35,8 +14,6 @@ from typing import Any, Generic, Literal, TypeVar
 from naver_sms.errors import FlagAlreadyDone, FlagClaimed, FlagFailedForGood, NaverSmsError
 from naver_sms.flags.machine import Claim, FlagRepository
 from naver_sms.flags.store import RecordKey
-
-__all__ = ["Done", "Guarded", "KeyOutcome", "NotTried", "describe", "guarded_effect", "is_permanent"]
 
 log = logging.getLogger("naver_sms.flags")
 
@@ -65,10 +42,8 @@ KeyStatus = Literal["done", "reconciled", "skipped", "refused", "uncommitted"]
 
 @dataclass(frozen=True, slots=True)
 class KeyOutcome:
-    """What became of one key: done (committed), reconciled (a stale claim's effect had happened),
-    skipped (done already, or another run holds it), refused (not claimed, or a stale claim that could not
-    be resolved), uncommitted (the effect happened but the flag could not be set: after the lease, the key
-    is resolved or done again)."""
+    """What became of one key (see `guarded_effect`); uncommitted: the effect happened but the flag could not
+    be set (after the lease, the key is resolved or done again)."""
 
     key: RecordKey
     status: KeyStatus
@@ -80,8 +55,7 @@ class KeyOutcome:
 
 @dataclass(frozen=True, slots=True)
 class Guarded(Generic[T]):
-    """What one guarded effect did: whether the act ran (no key was left to act for otherwise) and what it
-    returned, whether that was `NotTried`, and each key's outcome, in the order of the keys."""
+    """What one guarded effect did: whether `act` ran and what it returned, and each key's outcome in order."""
 
     acted: bool
     value: T | None
@@ -118,9 +92,16 @@ def guarded_effect(
     resolve: Callable[[Claim], Done[Any] | None] | None = None,
     keep_claims_on: tuple[type[BaseException], ...] = (),
 ) -> Guarded[T]:
-    """Do `act` at most once per key and flag (see the module's docstring). `now` is the real time.
+    """Do `act` at most once per key and flag, at real time `now`:
 
-    Raises what `act` raises, after releasing the claims (or keeping them, for `keep_claims_on`)."""
+    1. claim every key: done or held live elsewhere -> skipped; failed for good, no row, the store -> refused
+       (that key only);
+    2. a claim over a stale one is resolved when `resolve` can tell whether the effect happened: it did ->
+       commit (reconciled); cannot tell -> abandon (the next run asks again); it did not -> the stale attempt
+       counts. Without `resolve` the effect is done again (at least once: messages to the owner);
+    3. `act` once for the claims left: `Done` -> commit; `NotTried` (the channel is off) -> release without
+       counting; one of `keep_claims_on` raised (sent, no answer) -> claims kept for the next run's step 2,
+       never a blind repeat; anything else raised -> release (attempts + 1) and re-raise."""
     outcomes: dict[RecordKey, KeyOutcome] = {}
     claims: list[Claim] = []
     for key in dict.fromkeys(keys):

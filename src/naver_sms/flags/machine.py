@@ -1,20 +1,4 @@
-"""The flag state machine, written once for every backend (product.md, "Exactly-once side effects").
-
-The life of one flag of one record:
-
-    open --claim--> claimed --commit--> done
-                       |  \\--release--> open (attempts + 1)  or  failed (attempts reached the bound)
-                       \\--lease expires--> stale --claim (takeover)--> claimed, with ``Claim.stale`` set:
-                                            the caller resolves it (the SMS provider's look-up) before
-                                            acting again, or puts it back (abandon)
-    failed --reset (an operator)--> open, due for a retry
-
-Every transition is exactly one conditional update of the backend's `RecordStore`
-(`naver_sms.flags.store`), so two runs racing on one flag get one winner on any backend whose conditional
-writes are atomic. The state of a flag is read by `naver_sms.flags.state.read_flag`; the side effect around a
-claim is `naver_sms.flags.effect.guarded_effect`. Backends raise the same errors (`FlagAlreadyDone`,
-`FlagClaimed`, `FlagFailedForGood`, `ClaimLost`: naver_sms.errors).
-"""
+"""The transitions of the flag state machine (its diagram: naver_sms.flags), one conditional update each."""
 
 from __future__ import annotations
 
@@ -48,8 +32,6 @@ from naver_sms.flags.store import (
     RecordStore,
 )
 
-__all__ = ["Claim", "FlagRepository", "reset_command"]
-
 
 @dataclass(frozen=True, slots=True)
 class Claim:
@@ -71,10 +53,7 @@ def _epoch(at: datetime) -> int:
 
 
 class FlagRepository:
-    """The booking repository for every backend: reads, creates, and the flag state machine.
-
-    Subclasses provide the `RecordStore` primitives (or pass a store to the constructor).
-    """
+    """The booking repository of every backend: reads, creates and the flag transitions over its store."""
 
     def __init__(self, store: RecordStore, *, max_attempts: int = 3) -> None:
         self.store = store
@@ -105,12 +84,9 @@ class FlagRepository:
     # plain flag writes (update_flag without a preceding send)
 
     def set_flag(self, key: RecordKey, flag: str, value: bool, *, now: datetime | None = None) -> bool:
-        """Set a boolean flag at real time `now` (default: the system clock). True when it changed; False when it already had that value
-        (idempotent).
-
-        Setting true is also refused (False) while a run holds a live claim on the flag - that run's send
-        decides, by committing or releasing - and when the flag failed for good (an operator's reset
-        decides). A stale claim (its run died) is cleared: nothing is left to send once the flag is true."""
+        """Set a boolean flag at real time `now`; True when it changed (idempotent). Setting true is refused
+        while a run holds a live claim (its send decides) or the flag failed for good (an operator decides);
+        a stale claim is cleared: nothing is left to send once the flag is true."""
         names = FlagAttrs.of(flag)
         if not value:  # a flag opened again by a rule starts afresh: no earlier failures make it "due"
             history = [names.attempts, names.last_error, names.reset_at]
@@ -137,9 +113,8 @@ class FlagRepository:
         lease: timedelta,
         info: Mapping[str, Any] | None = None,
     ) -> Claim:
-        """Claim an open flag, or take over a stale claim, at real time `now`. One conditional write; one
-        winner. Raises FlagAlreadyDone, FlagClaimed (a live claim of another run), FlagFailedForGood,
-        RecordMissing."""
+        """Claim an open flag, or take over a stale claim, at real time `now`. Raises FlagAlreadyDone,
+        FlagClaimed (a live claim of another run), FlagFailedForGood, RecordMissing."""
         items, errors, _ = self.store.get_items([key])
         if key in errors:
             raise RecordReadError(errors[key])
@@ -194,11 +169,8 @@ class FlagRepository:
     def release(
         self, claim: Claim, *, error: str, count_attempt: bool = True, permanent: bool = False
     ) -> bool:
-        """The effect failed: back to open with attempts + 1, or to failed when the bound is reached - or at
-        once, when the failure is `permanent` (no retry can fix it: an operator resets it after the fix).
-
-        Returns True when the flag is now failed for good. `count_attempt=False` releases without
-        counting (the effect was never tried, e.g. the channel is off)."""
+        """The effect failed: open with attempts + 1, or failed at the bound - at once when `permanent` (no
+        retry can fix it) - and returns True then. `count_attempt=False`: the effect was never tried."""
         names = FlagAttrs.of(claim.flag)
         attempts = claim.attempt if count_attempt else claim.attempt - 1
         failed = permanent or attempts >= self.max_attempts
@@ -211,10 +183,9 @@ class FlagRepository:
         return failed
 
     def abandon(self, claim: Claim, *, error: str) -> bool:
-        """A stale claim could not be resolved (the look-up could not tell whether its message went out): put
-        that claim back as it was, expired, so the next run asks again - never an effect that might be the
-        second. After `max_attempts` look-ups that could not tell, the flag fails for good (an operator
-        decides). Returns True when it failed for good."""
+        """A stale claim that could not be resolved is put back as it was, expired, so the next run asks
+        again - never an effect that might be the second; after `max_attempts` such look-ups the flag fails
+        for good (returns True then)."""
         stale = claim.stale
         if stale is None:
             raise ValueError("abandon() is for a claim that took over a stale one")
@@ -250,8 +221,8 @@ class FlagRepository:
             )
 
     def reset(self, key: RecordKey, flag: str, *, now: datetime | None = None) -> bool:
-        """An operator's reset of a flag that failed for good: open again, attempts cleared, and the time of
-        the reset recorded (`<flag>_reset_at`), which makes the flag due for a retry (`flag_retry_due`)."""
+        """An operator's reset of a flag that failed for good: open, attempts cleared, `<flag>_reset_at`
+        recorded (which makes it due for a retry: `flag_retry_due`)."""
         names = FlagAttrs.of(flag)
         return (
             self.store.update_if(
@@ -265,7 +236,6 @@ class FlagRepository:
 
     @staticmethod
     def flag_state(record: BookingRecord | None, flag: str, now: datetime) -> FlagStatus:
-        """open | claimed | stale | done | failed (`read_flag(record, flag, now).status`)."""
         return read_flag(record, flag, now).status
 
 

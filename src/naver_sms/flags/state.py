@@ -1,9 +1,6 @@
-"""A flag's state, read from its row by one function: the only code that knows the bookkeeping attributes.
-
-Like Powertools' `DataRecord` (style.md §11), the state is read once into a frozen value (`read_flag`,
-`flag_states`) and passed around; conditions, the run report, `history`, `db reset` and the state machine read
-it, nobody parses a row's attributes by hand. The attributes the project adds to a row, per flag ``F`` (the legacy boolean ``F``
-keeps its name and type; docs/database.md):
+"""A flag's state read from its row into a frozen value, like Powertools' `DataRecord` (style.md §11): the only
+code that spells the bookkeeping attributes. Per flag ``F`` (the legacy boolean ``F`` keeps its name and type;
+docs/database.md):
 
     F_claim_run    run id holding the claim          F_attempts     failed attempts so far (int)
     F_claim_until  lease expiry, epoch seconds (int)  F_last_error   the last failure, as text
@@ -27,19 +24,6 @@ from typing import Any, Literal, NamedTuple
 
 from naver_sms.domain.booking import BookingRecord
 from naver_sms.domain.clock import KST
-
-__all__ = [
-    "CLAIM_SUFFIXES",
-    "FlagAttrs",
-    "FlagState",
-    "FlagStatus",
-    "HeldClaim",
-    "failed_flags",
-    "flag_states",
-    "flags_on",
-    "read_flag",
-    "request_ids",
-]
 
 #: open: never sent or released; claimed: a live run holds it; stale: its run died or hung (the lease ran
 #: out); done: the flag is true; failed: attempts reached the bound (an operator resets it)

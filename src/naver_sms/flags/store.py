@@ -1,10 +1,6 @@
-"""The storage port of the flags: what a backend (SQLite, DynamoDB) implements, and nothing more.
-
-A backend gives a batched read, create-if-absent, and one atomic conditional update (`RecordStore`); the flag
-state machine (`naver_sms.flags.machine`) is written once on top of them, so two runs racing on one flag get
-one winner on any backend whose conditional writes are atomic (style.md §1). The conditions of an update are
-plain values (`Expect`), evaluated by the backend itself (DynamoDB's ConditionExpression) or in Python inside
-a transaction (`matches`, SQLite).
+"""The storage port of the flags (style.md §1): a batched read, create-if-absent and one atomic conditional
+update whose conditions are plain values (`Expect`), evaluated by the backend (DynamoDB's ConditionExpression)
+or in Python inside a transaction (`matches`, SQLite).
 """
 
 from __future__ import annotations
@@ -14,20 +10,6 @@ from dataclasses import dataclass, field
 from typing import Any, Protocol, runtime_checkable
 
 from naver_sms.domain.booking import BookingRecord
-
-__all__ = [
-    "UNREADABLE_ROW",
-    "Absent",
-    "AbsentOrLt",
-    "Eq",
-    "Expect",
-    "LoadResult",
-    "Lt",
-    "NotTrue",
-    "RecordKey",
-    "RecordStore",
-    "matches",
-]
 
 RecordKey = tuple[str, str]  # (booking_num, phone)
 

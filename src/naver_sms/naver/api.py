@@ -1,21 +1,10 @@
-"""The Naver booking partner API: count and paged list of one store's bookings (external-apis.md §1).
+"""The Naver booking partner API (external-apis.md §1): the count and paged list of one store's bookings, with
+the exact parameters and headers the partner web app sends, and the fetch windows.
 
-`NaverApi` is the HTTP seam: it builds the exact query parameters and headers the partner web app sends,
-retries 429 / 5xx / connection failures with bounded, jittered backoff (honouring `Retry-After`), and turns
-401 / 403 / a redirect to the login page into `SessionRejected`. It takes an `httpx.Client` (or a transport)
-and a `sleep` function, so tests run it against the local stand-in without waiting for real time.
-
-The fetch windows (what is asked for) live here too, as plain functions of `now`:
-
-- confirmed (RC03): by default one query without dates (`dateDropdownType=ENTIRE`), exactly as the legacy job
-  asked (legacy-behaviour.md §1) - it has no forward horizon, so a booking made months ahead still gets its
-  confirmation at once; bookings before today (KST) are dropped on our side. With a horizon
-  (`confirmed_horizon_days`) it asks for dated windows from today 00:00 KST instead.
-- completed (RC08): `[today - completed_window_days 00:00 KST, now]` (legacy-behaviour.md §4).
-
-Every dated range is split into windows of at most 31 calendar days in Korean time, each ending one second
-before the next day starts (`...T14:59:59.000Z`): the API answers 422 to longer ranges (external-apis.md §1),
-and whether it counts 31 days or 31 calendar days is unconfirmed, so each window satisfies both readings.
+Confirmed (RC03) is by default one undated query, as the legacy job asked (legacy-behaviour.md §1): it has no
+forward horizon, so a booking made months ahead still gets its confirmation at once. Dated ranges are split
+into windows of at most 31 calendar days in Korean time, each ending a second before the next day: the API
+answers 422 to longer ranges, and whether it counts 31 days or calendar days is unconfirmed.
 """
 
 from __future__ import annotations
@@ -35,24 +24,6 @@ import httpx
 from naver_sms.domain.clock import KST
 from naver_sms.errors import BookingSourceError, StoreFetchError
 from naver_sms.retry import Again, RetryPolicy, parse_retry_after, retry_call
-
-__all__ = [
-    "CHROME_USER_AGENT",
-    "COMPLETED",
-    "CONFIRMED",
-    "MAX_RANGE_DAYS",
-    "PAGE_SIZE",
-    "MalformedPage",
-    "NaverApi",
-    "RetryPolicy",
-    "SessionRejected",
-    "Window",
-    "completed_windows",
-    "confirmed_windows",
-    "cookie_header",
-    "format_api_time",
-    "split_range",
-]
 
 log = logging.getLogger("naver_sms.naver.api")
 
@@ -74,9 +45,6 @@ class SessionRejected(BookingSourceError):
 
 class MalformedPage(BookingSourceError):
     """A list page that is not a JSON array: reported and skipped, the other pages go on."""
-
-
-# --- windows ------------------------------------------------------------------------------------------------
 
 
 @dataclass(frozen=True, slots=True)
@@ -107,11 +75,8 @@ def _day_start(moment: datetime) -> datetime:
 def split_range(
     start: datetime, end: datetime, *, max_days: int = MAX_RANGE_DAYS
 ) -> list[tuple[datetime, datetime]]:
-    """Windows covering `[start, end]`, each within `max_days` calendar days of Korean time.
-
-    A window starts at `start` or at 00:00 KST and ends at `end` or at 23:59:59 KST of its last day, so
-    consecutive windows neither overlap nor leave a gap at the second (bookings start on whole minutes).
-    """
+    """Windows covering `[start, end]` within `max_days` calendar days of Korean time each, with neither overlap
+    nor gap at the second (bookings start on whole minutes)."""
     if end < start:
         return []
     windows = []
@@ -140,17 +105,12 @@ def completed_windows(now: datetime, window_days: int) -> list[Window]:
     return [Window(COMPLETED, s, e) for s, e in split_range(start, now)]
 
 
-# --- cookies ------------------------------------------------------------------------------------------------
-
 _LOOPBACK = {"127.0.0.1", "localhost", "::1"}
 
 
 def cookie_header(cookies: Sequence[Mapping[str, Any]], url: str, *, now: float | None = None) -> str:
-    """The `Cookie` header a browser would send to `url` with these cookies (Selenium's cookie format).
-
-    Domain-matched (a `.naver.com` cookie goes to `partner.booking.naver.com`, never to another host),
-    expired cookies left out, `Secure` cookies only over https (or to a loopback stand-in).
-    """
+    """The `Cookie` header a browser would send to `url`: domain-matched, unexpired, `Secure` only over https
+    (or to a loopback stand-in)."""
     parts = urlsplit(url)
     host = (parts.hostname or "").lower()
     now = time.time() if now is None else now
@@ -177,11 +137,8 @@ def is_login_url(url: str) -> bool:
     return "nid.naver.com" in lowered or "login" in lowered
 
 
-# --- the HTTP client ----------------------------------------------------------------------------------------
-
-
 class NaverApi:
-    """Count and list calls of the partner API for one account's cookies. Thread-safe."""
+    """Count and list calls for one account's cookies; 401/403/a login redirect is `SessionRejected`."""
 
     def __init__(
         self,
@@ -209,8 +166,6 @@ class NaverApi:
         #: Every wait taken before a retry, in seconds (for reports and tests).
         self.waits: list[float] = []
 
-    # -- session --
-
     def set_cookies(self, cookies: Sequence[Mapping[str, Any]]) -> None:
         """Use these browser cookies from now on (one atomic swap: in-flight requests keep the old ones)."""
         self._cookies = cookie_header(cookies, self.base_url)
@@ -222,8 +177,6 @@ class NaverApi:
 
     def close(self) -> None:
         self._client.close()
-
-    # -- calls --
 
     def count(self, store_id: str, window: Window) -> int:
         """How many bookings the window holds (`{"count": N}`)."""
@@ -251,10 +204,7 @@ class NaverApi:
         return body
 
     def check_session(self, cookies: Sequence[Mapping[str, Any]], store_id: str) -> bool | None:
-        """One plain count call with `cookies`: True = a session, False = rejected, None = could not tell.
-
-        Not retried: a 429 / 5xx / network failure answers None and the caller keeps what it has.
-        """
+        """One count call with `cookies`, not retried: True = a session, False = rejected, None = cannot tell."""
         header = cookie_header(cookies, self.base_url)
         window = Window(CONFIRMED)
         try:
@@ -273,8 +223,6 @@ class NaverApi:
             log.warning("session check inconclusive: %s", exc)
             return None
         return True
-
-    # -- plumbing --
 
     def _count_url(self, store_id: str) -> str:
         return f"{self.base_url}/v3.1/businesses/{store_id}/bookings/count"

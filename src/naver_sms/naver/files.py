@@ -12,8 +12,6 @@ from naver_sms.domain.booking import Booking, BookingError, Store
 from naver_sms.errors import BookingSourceError
 from naver_sms.ports import FetchResult
 
-__all__ = ["BookingFileError", "JsonFileSource"]
-
 
 class BookingFileError(BookingError):
     """A whole bookings file that cannot be read: reported (named, with the reason), the others go on."""

@@ -1,15 +1,7 @@
-"""The live booking source: every store's bookings from the Naver partner API, behind one session.
-
-One fetch:
-1. a session: cached cookies checked with one count call, a browser login only when needed (`SessionManager`);
-2. per store, concurrently (a small bound): for each window (api.py), the count, then `ceil(count / 50)`
-   pages; each booking mapped with `Booking.from_naver`;
-3. a malformed page or booking is reported in `FetchResult.skipped` and the rest goes on; a store that cannot
-   be fetched is reported in `FetchResult.failed_stores` (none of its bookings are returned) and the other
-   stores go on (legacy aborted the whole run - legacy-behaviour.md §7);
-4. a rejected session (401 / 403 / redirect to the login page) mid-fetch leads to ONE fresh login for the
-   whole fetch, after which the stores that saw the rejection are fetched again; a store rejected again is
-   reported as failed.
+"""The live booking source: every store's bookings from the partner API behind one session, stores fetched
+concurrently. A malformed page or booking is skipped and reported, a store that cannot be fetched is reported
+and the others go on (legacy aborted the whole run: legacy-behaviour.md §7), and a session rejected mid-fetch
+gets ONE fresh login for the whole fetch.
 """
 
 from __future__ import annotations
@@ -40,18 +32,12 @@ from naver_sms.naver.login import BrowserLogin
 from naver_sms.naver.session import Login, SessionManager
 from naver_sms.ports import FetchResult, SessionRepository
 
-__all__ = ["NaverBookingSource", "log_in_now"]
-
 log = logging.getLogger("naver_sms.naver.live")
 
 
 class NaverBookingSource:
-    """`BookingSource` over the Naver partner API.
-
-    Raises `LoginError` (or `LoginBlocked`: captcha, second factor, wrong password) from `fetch` when no
-    session can be had at the start - nothing at all can be fetched then. Everything later is reported in the
-    `FetchResult`.
-    """
+    """`BookingSource` over the partner API. `fetch` raises `LoginError` (or `LoginBlocked`) only when no
+    session can be had at the start; everything later is reported in the `FetchResult`."""
 
     description = "naver (live)"
 
@@ -140,8 +126,6 @@ class NaverBookingSource:
         finally:
             result.requests = self.api.requests - requests_before
         return result
-
-    # -- one store --
 
     def _store(
         self, store: Store, windows: Sequence[Window], now: datetime, relogin: _OneRelogin
@@ -236,12 +220,8 @@ class _OneRelogin:
 def log_in_now(
     settings: Settings, session_repository: SessionRepository, *, interactive: bool = False
 ) -> int:
-    """What `naver-sms login [--interactive]` runs: a browser login now, its cookies cached for the runs.
-
-    `interactive=True` opens a visible Chromium window and waits for a person to solve a captcha or approve a
-    second factor (docs/naver.md). Returns the number of cookies cached; raises `LoginError` /
-    `LoginBlocked` (nothing cached) otherwise.
-    """
+    """`naver-sms login [--interactive]`: a browser login now (a visible window waiting for a person, when
+    interactive), its cookies cached; returns their number, or raises `LoginError` (nothing cached)."""
     login = BrowserLogin.from_settings(settings, interactive=interactive)
     source = NaverBookingSource.from_settings(settings, session_repository, login=login)
     try:

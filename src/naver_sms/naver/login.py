@@ -29,16 +29,6 @@ from pydantic import SecretStr
 from naver_sms.config.settings import Settings
 from naver_sms.errors import LoginBlocked, LoginError
 
-__all__ = [
-    "CHROMIUM_FLAGS",
-    "LAMBDA_FLAGS",
-    "BrowserLogin",
-    "LoginPage",
-    "chromium_flags",
-    "diagnose",
-    "in_lambda",
-]
-
 log = logging.getLogger("naver_sms.naver.login")
 
 #: external-apis.md, "How to stand in for it": headless, no sandbox (containers), nothing phoning home.
@@ -95,12 +85,9 @@ _READ_MARK_SCRIPT = "return [window.__naverSmsPage || null, document.readyState]
 def _new_document_loaded(driver: Any, marker: str) -> bool:
     """True once the browser shows a fully loaded document other than the one marked before submitting.
 
-    Selenium's `staleness_of` races with the navigation itself: asking about an element while its document
-    is being torn down can fail with an "unknown error" (seen with Chromium 156: "Node with given id does
-    not belong to the document") instead of the stale-element error it waits for. Reading a mark on
-    `window` asks nothing of the old document's nodes, and an answer lost to the navigation only means
-    "not yet". A closed window or a dead session still ends the wait with its own error.
-    """
+    Not Selenium's `staleness_of`: asking about an element of a document being torn down can fail with an
+    "unknown error" (Chromium 156: "Node with given id does not belong to the document"); a mark on `window`
+    asks nothing of the old document, and an answer lost to the navigation only means "not yet"."""
     # selenium only where the browser is driven: a run with a valid session never loads it
     from selenium.common.exceptions import (
         InvalidSessionIdException,
@@ -249,8 +236,6 @@ class BrowserLogin:
                         log.warning("could not quit the browser cleanly", exc_info=True)
         log.info("Naver login succeeded in %.1fs", time.monotonic() - started)
         return cookies
-
-    # -- steps --
 
     def _start(self, profile: str) -> Any:
         # selenium only where the browser is driven: a run with a valid session never loads it

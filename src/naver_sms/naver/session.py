@@ -8,12 +8,9 @@
         401/403/login redirect -> clear the cache -> browser login -> save -> use
         429/5xx/no answer      -> use them anyway; a rejected API call later logs in again, once
 
-A login Naver blocks (captcha, second factor, wrong password) raises `LoginBlocked` and caches nothing.
-It also pauses browser logins (`LoginPause`, `login_pause_minutes`, default 6 hours): every further try
-with the password makes Naver's answer harder (a captcha, then a locked account), so until a person logs in
-with `naver-sms login [--interactive]`, which ignores and lifts the pause, or the pause ends, runs fail at
-once with the reason and start no browser.
-The legacy job started a browser on every run (legacy-behaviour.md §7).
+A login Naver blocks raises `LoginBlocked`, caches nothing and pauses browser logins (`LoginPause`) until a
+person logs in (`naver-sms login`, which lifts it) or the pause ends. The legacy job started a browser on
+every run (legacy-behaviour.md §7).
 """
 
 from __future__ import annotations
@@ -27,8 +24,6 @@ from typing import Any, Protocol
 from naver_sms.domain.clock import KST, SystemClock
 from naver_sms.errors import LoginBlocked, LoginError, RepositoryError
 from naver_sms.ports import LoginPause, SessionRepository
-
-__all__ = ["Cookies", "Login", "SessionCheck", "SessionManager"]
 
 log = logging.getLogger("naver_sms.naver.session")
 
@@ -94,11 +89,7 @@ class SessionManager:
             return self._browser_login()
 
     def login(self) -> Cookies:
-        """Log in now and cache the session, whatever is cached: what `naver-sms login` runs.
-
-        With `BrowserLogin(..., interactive=True)` as the login, a person can solve a captcha or confirm a
-        second factor in a visible browser window; the cookies are then cached for the scheduled runs.
-        """
+        """Log in now and cache the session, whatever is cached or paused (`naver-sms login`)."""
         with self._lock:
             return self._browser_login(by_operator=True)
 

@@ -1,9 +1,5 @@
-"""What the three channel clients share: the retry policy, the client plumbing (`ChannelClient`: the HTTP
-client, close / context manager, the logged wait), the retry loop of a webhook-style post (Telegram, Slack),
-keeping secrets and phone numbers out of logs, and splitting long texts.
-
-Internal to `naver_sms.notifications`; the clients are the public surface.
-"""
+"""What the three channel clients share: the client plumbing, the classified post of Telegram and Slack, secrets
+and phone numbers kept out of logs, and splitting long texts."""
 
 from __future__ import annotations
 
@@ -22,21 +18,6 @@ from naver_sms.config.settings import ENV_PREFIX, Settings
 from naver_sms.domain.privacy import mask_text
 from naver_sms.errors import DeliveryError, DeliveryRejected, DeliveryUnavailable, OutcomeUnknown
 from naver_sms.retry import Again, RetryPolicy, Sleep, parse_retry_after, retry_call
-
-__all__ = [
-    "BEFORE_SEND_ERRORS",
-    "Answer",
-    "ChannelClient",
-    "PostingClient",
-    "RetryPolicy",
-    "Sleep",
-    "redact_httpx_logs",
-    "retry_after_header",
-    "reveal",
-    "split_text",
-    "unset_settings",
-    "utf16_length",
-]
 
 #: Transport failures that happen before a byte of the request reached the server: always safe to retry.
 #: Every other `httpx.TransportError` (read timeout, connection reset, server disconnected) may come after
@@ -70,13 +51,8 @@ def retry_after_header(response: httpx.Response) -> float | None:
 
 
 class ChannelClient:
-    """The plumbing every channel client has: an HTTP client (`http`, or one made over `transport` with
-    `timeout` - the seam for tests, style.md §2) that is closed with the client only if the client made it,
-    the retry policy, the injectable sleep, and the logged wait before a retry.
-
-    A subclass names its channel (`CHANNEL`, for errors), its log prefix (`LOG_NAME`) and its logger (`log`),
-    checks its own arguments and then calls `super().__init__`.
-    """
+    """An HTTP client (`http`, or one made over `transport`: the seam for tests, style.md §2) closed with the
+    client only if it made it, the retry policy, the injectable sleep, the logged wait before a retry."""
 
     CHANNEL: ClassVar[str]
     LOG_NAME: ClassVar[str]
@@ -107,8 +83,6 @@ class ChannelClient:
         self.close()
 
     def _waiting(self, what: str) -> Callable[[int, Again, float], None]:
-        """The log line before a retry of `what` (the retry helper sleeps)."""
-
         def log_wait(attempt: int, again: Again, delay: float) -> None:
             self.log.warning(
                 "%s: %s: %s; retry %d of %d in %.2fs",
@@ -135,14 +109,10 @@ class Answer:
 
 
 class PostingClient(ChannelClient):
-    """A channel that posts one JSON body per message part and never looks up what it sent (Telegram, Slack).
-
-    `_post_with_retries` classifies each answer for the retry helper (`naver_sms.retry`): 429 waits the service's hint (bounded by
-    `RetryPolicy.max_hint`; without a hint, backoff); 5xx and connection failures before the request went out
-    back off; all bounded by `RetryPolicy.max_attempts`, then `DeliveryUnavailable`. Any other answer that is
-    not `Answer.ok` is final: `DeliveryRejected`. No answer after the request went out is `OutcomeUnknown`:
-    the part may be posted, and it is not resent. A subclass reads an answer (`_read`) its service's way.
-    """
+    """A channel that posts one JSON body per part and never looks up what it sent (Telegram, Slack): 429 waits
+    the service's hint, 5xx and failures before the request went out back off, then `DeliveryUnavailable`;
+    any other answer not `ok` is `DeliveryRejected`; no answer after it went out is `OutcomeUnknown` (not
+    resent). A subclass reads an answer (`_read`) its service's way."""
 
     #: How an error says the part did not go out ("not sent" / "not posted") and how it went ("sent"/"posted").
     DONE: ClassVar[str]
@@ -267,12 +237,8 @@ def utf16_length(text: str) -> int:
 
 
 def split_text(text: str, limit: int, *, length: Callable[[str], int] = utf16_length) -> list[str]:
-    """Split `text` into parts of at most `limit` (measured by `length`), on line boundaries.
-
-    Lines are kept whole where they fit; the newline between two parts is dropped, and so are parts that
-    would be blank (the services refuse an empty text). A single line longer than `limit` is cut hard
-    (never inside a character).
-    """
+    """Parts of at most `limit` (by `length`), split on line boundaries; blank parts dropped (the services refuse
+    an empty text); a longer line cut hard, never inside a character."""
     if length(text) <= limit:
         return [text]
     parts: list[str] = []

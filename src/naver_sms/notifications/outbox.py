@@ -1,9 +1,5 @@
-"""The sandbox: channels that write to an outbox instead of sending.
-
-With no explicit `--live`, every SMS, Telegram and Slack message of a run goes here - a table of the SQLite
-database (an in-memory one, when the state is kept elsewhere) - and the CLI prints it. Nothing leaves the
-machine.
-"""
+"""The sandbox (no `--live`): every SMS and message goes to an outbox table of SQLite (in memory when the state
+is kept elsewhere) instead of being sent."""
 
 from __future__ import annotations
 
@@ -14,8 +10,6 @@ from typing import Any, Protocol
 from naver_sms.domain.clock import Clock, SystemClock
 from naver_sms.notifications.sens_wire import check_sendable, resolve_type
 from naver_sms.ports import ChannelReceipt, SmsMessage, SmsReceipt
-
-__all__ = ["OutboxSlack", "OutboxSmsService", "OutboxStore", "OutboxTelegram"]
 
 
 class OutboxStore(Protocol):

@@ -1,7 +1,6 @@
 """SENS's look-up (external-apis.md §2, "Look-ups after sending"): was this message accepted in a window?
-
-Lists the requests in the window, then reads each candidate's result. A request this client already
-accounted for (a send it made, an earlier look-up's answer) is another message and never matches.
+Recipient and sender are matched on our side: the list endpoint's own filters are unconfirmed, and a phone
+number in a query string would end up in access logs. Times are KST, as SENS answers them.
 """
 
 from __future__ import annotations
@@ -31,8 +30,6 @@ from naver_sms.notifications.sens_wire import (
 )
 from naver_sms.ports import SmsMessage, SmsReceipt
 
-__all__ = ["SensLookup"]
-
 log = logging.getLogger("naver_sms.notifications.sms")
 
 
@@ -53,16 +50,10 @@ class SensLookup:
         self, message: SmsMessage, *, since: datetime, until: datetime, exclude: Collection[str] = ()
     ) -> SmsReceipt | None:
         """Was this message (same recipient, sender, type and - where SENS shows them - content and subject)
-        accepted by SENS between `since` and `until`? Naive datetimes are taken as UTC.
-
-        Lists the requests in the window (split into windows of at most 30 days), then reads each candidate's
-        result: READY / PROCESSING / COMPLETED with statusCode "0" count as sent; COMPLETED with another code
-        failed and does not count. A request in `exclude`, or one this client already accounted for (a send
-        it made, or an earlier look-up's answer), is another message and never matches: one customer's two
-        bookings get the same confirmation text, and one message must not settle both.
-
-        Raises `DeliveryUnavailable` when SENS cannot be asked, or cannot tell: more than one request could be
-        this message, or more than one candidate and SENS does not show their text."""
+        accepted between `since` and `until` (naive: UTC)? COMPLETED with a statusCode other than "0" failed.
+        A request in `exclude` or already accounted for (a send of this client, an earlier answer) is another
+        message: one customer's two bookings get the same text, and one message must not settle both.
+        Raises `DeliveryUnavailable` when SENS cannot be asked or cannot tell (more than one could be it)."""
         message = resolve_type(message)
         since, until = aware(since), aware(until)
         if since > until:

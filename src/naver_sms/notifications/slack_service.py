@@ -1,20 +1,8 @@
-"""Slack incoming-webhook client (external-apis.md §4).
+"""Slack incoming-webhook client (external-apis.md §4), retried as `PostingClient` does.
 
-* Success is HTTP 200. Any other answer carries Slack's short error string in the body (`invalid_payload`,
-  `action_prohibited`, `channel_not_found`, `channel_is_archived`, ...), surfaced as `provider_message`.
-* 4xx other than 429 is final: `DeliveryRejected`. 429 waits exactly the `Retry-After` header's seconds
-  (bounded by `RetryPolicy.max_hint`); 5xx (`rollup_error`) and connection failures before the request went
-  out are retried with backoff; all bounded by `RetryPolicy.max_attempts`, then `DeliveryUnavailable`.
-* No answer after the request went out: `OutcomeUnknown` (the post may be in the channel; not resent).
-* Slack truncates a text past 40,000 characters. A digest list must not lose its tail silently, so a longer
-  text is **split** on line boundaries into several posts, sent in order (`ChannelReceipt.parts`).
-* Plain `text` only (no blocks): Slack's markup is limited to `&`, `<`, `>`, which are escaped so that
-  customer text cannot turn into links or mentions.
-* Disabled (`NAVER_SMS_SLACK_ENABLED=false`, the default): `post_message` returns
-  `ChannelReceipt(status="disabled")` and makes no request.
-
-The webhook URL is a credential (whoever has it can post): it is never logged, never in an error, never in a
-repr.
+Slack truncates a text past 40,000 characters, so a longer one (a digest) is split on line boundaries into
+several posts. Plain `text` with `&`, `<`, `>` escaped: customer text cannot turn into links or mentions. The
+webhook URL is a credential (whoever has it can post): never logged, never in an error or a repr.
 """
 
 from __future__ import annotations
@@ -34,8 +22,6 @@ from naver_sms.errors import ConfigError, DeliveryRejected
 from naver_sms.notifications._http import (
     Answer,
     PostingClient,
-    RetryPolicy,
-    Sleep,
     redact_httpx_logs,
     retry_after_header,
     reveal,
@@ -43,8 +29,7 @@ from naver_sms.notifications._http import (
     unset_settings,
 )
 from naver_sms.ports import ChannelReceipt
-
-__all__ = ["SLACK_MAX_CHARS", "SlackWebhookClient", "escape_slack"]
+from naver_sms.retry import RetryPolicy, Sleep
 
 log = logging.getLogger("naver_sms.notifications.slack")
 
@@ -59,11 +44,7 @@ def escape_slack(text: str) -> str:
 
 
 class SlackWebhookClient(PostingClient):
-    """`SlackService` over an incoming webhook. `http` / `transport` are the seam for tests.
-
-    The retry loop is `PostingClient`'s; what is Slack's is reading the answer (`_read`): success is HTTP 200,
-    the wait hint is the `Retry-After` header, the error text Slack's short error string in the body.
-    """
+    """`SlackService`: success is HTTP 200, the wait hint `Retry-After`, the error Slack's short string."""
 
     CHANNEL = CHANNEL
     LOG_NAME = "slack"

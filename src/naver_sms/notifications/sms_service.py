@@ -1,22 +1,8 @@
-"""Naver Cloud SENS SMS v2 client: sends one SMS and tells success from failure (external-apis.md §2).
-
-The legacy job posted the body and never looked at the answer (legacy-behaviour.md §7). Here:
-
-* only HTTP 202 counts as sent; the receipt carries SENS's `requestId` and `requestTime`;
-* 4xx (not 429) is final: `DeliveryRejected` carrying SENS's `errorMessage`;
-* 429, 5xx and connection failures *before the request went out* are retried with bounded exponential
-  backoff and jitter, then `DeliveryUnavailable`;
-* no answer *after the request went out* (read timeout, connection dropped) may mean the SMS was sent: the
-  client looks it up (`find_sent`) a bounded number of times and returns the receipt if SENS has it, otherwise
-  raises `OutcomeUnknown`. It never sends the same message twice in one call;
-* lengths are checked before sending, in EUC-KR bytes, because SENS truncates silently.
-
-Look-up times (`requestStartTime` / `requestEndTime`) are sent as Asia/Seoul wall-clock time
-`YYYY-MM-DD HH:mm:ss`: SENS is a Korean service and answers `requestTime` in KST without an offset, so both
-directions use the same zone. Recipient and sender are matched on our side (the list endpoint's own
-filters are unconfirmed, and a phone number in a query string ends up in access logs).
-
-Phone numbers are logged masked (`010****5678`); the access key, the secret and the signature never are.
+"""Naver Cloud SENS SMS v2 client (external-apis.md §2). The legacy job never looked at the answer
+(legacy-behaviour.md §7); here only HTTP 202 is sent, 4xx is final, 429/5xx and failures before the request
+went out are retried, and no answer after it went out (the SMS may be sent) is looked up (`find_sent`) a
+bounded number of times - `OutcomeUnknown` if not found, never a second send. Phone numbers are logged
+masked; the access key, the secret and the signature never are.
 """
 
 from __future__ import annotations
@@ -38,8 +24,6 @@ from naver_sms.errors import ConfigError, DeliveryError, DeliveryRejected, Deliv
 from naver_sms.notifications._http import (
     BEFORE_SEND_ERRORS,
     ChannelClient,
-    RetryPolicy,
-    Sleep,
     redact_httpx_logs,
     retry_after_header,
     reveal,
@@ -49,37 +33,19 @@ from naver_sms.notifications.sens_lookup import SensLookup
 from naver_sms.notifications.sens_wire import (
     CHANNEL,
     CLOCK_SKEW_MARGIN,
-    LOOKUP_TIME_FORMAT,
     check_sendable,
     make_signature,
     parse_sens_time,
     resolve_type,
 )
 from naver_sms.ports import SmsMessage, SmsReceipt
-from naver_sms.retry import Again, retry_call
-
-__all__ = [
-    "LOOKUP_TIME_FORMAT",
-    "RetryPolicy",
-    "SensClient",
-    "check_sendable",
-    "make_signature",
-    "resolve_type",
-]
+from naver_sms.retry import Again, RetryPolicy, Sleep, retry_call
 
 log = logging.getLogger("naver_sms.notifications.sms")
 
 
 class SensClient(ChannelClient):
-    """`SmsService` over the SENS v2 API.
-
-    `http` (an `httpx.Client`) or `transport` (e.g. `httpx.MockTransport`) is the seam for tests; without
-    either the client makes its own `httpx.Client` with `timeout` seconds. `sleep` is the wait between
-    retries; `clock` is the wall clock (an aware datetime) for the signature timestamp and the look-up window.
-
-    The classification of an answer is SENS's own, not `PostingClient`'s: 429 and 5xx are alike, and an
-    answer lost after the request went out is looked up (`find_sent`) instead of reported.
-    """
+    """`SmsService` over SENS. `clock` is the real time of the signature and the look-up window."""
 
     CHANNEL = CHANNEL
     LOG_NAME = "SENS"
@@ -111,7 +77,6 @@ class SensClient(ChannelClient):
         if not self._access_key or not self._secret_key:
             raise ValueError("access_key and secret_key are required")
         super().__init__(http=http, transport=transport, timeout=timeout, retry=retry, sleep=sleep)
-        # requests this client has accounted for (its sends, its look-ups' answers): never another message's
         self._lookup_attempts = max(1, lookup_attempts)
         self._lookup_delay = lookup_delay
         self._clock = clock or SystemClock()
@@ -141,8 +106,6 @@ class SensClient(ChannelClient):
 
     def __repr__(self) -> str:
         return f"SensClient(base_url={self._base!r}, service_id={self._service_id!r})"
-
-    # -- send -------------------------------------------------------------------------------------------
 
     @property
     def _messages_path(self) -> str:
@@ -197,9 +160,8 @@ class SensClient(ChannelClient):
     def _resolve_lost_answer(
         self, message: SmsMessage, sent_at: datetime, reason: str, exc: Exception | None
     ) -> SmsReceipt:
-        """The request went out and no usable answer came: ask SENS whether it has the message - never resend.
-
-        SENS may not list a message at once, so the look-up is tried `lookup_attempts` times."""
+        """No usable answer after the request went out: ask SENS (it may not list a message at once, so up to
+        `lookup_attempts` times) - never resend."""
         who = mask_phone(message.to)
         log.warning(
             "SENS: SMS to %s: %s after the request was sent; looking it up instead of resending", who, reason
@@ -233,12 +195,9 @@ class SensClient(ChannelClient):
             channel=CHANNEL,
         ) from exc
 
-    # -- look-up ----------------------------------------------------------------------------------------
-
     def find_sent(
         self, message: SmsMessage, *, since: datetime, until: datetime, exclude: Collection[str] = ()
     ) -> SmsReceipt | None:
-        """Was this message accepted by SENS between `since` and `until`? (`SensLookup.find_sent`)"""
         return self._lookup.find_sent(message, since=since, until=until, exclude=exclude)
 
     def _get_json(self, uri: str, what: str) -> dict[str, Any] | None:
@@ -277,8 +236,6 @@ class SensClient(ChannelClient):
             raise DeliveryUnavailable(f"SENS {what}: the answer is not a JSON object", channel=CHANNEL)
         return data
 
-    # -- HTTP -------------------------------------------------------------------------------------------
-
     def _request(self, method: str, uri: str, *, content: bytes | None = None) -> httpx.Response:
         """One signed request. `uri` is signed exactly as it goes on the wire (path and encoded query)."""
         timestamp = str(int(self._clock().timestamp() * 1000))
@@ -307,9 +264,6 @@ class SensClient(ChannelClient):
             request_id=str(data["requestId"]),
             accepted_at=parse_sens_time(data.get("requestTime")) or self._clock(),
         )
-
-
-# -- helpers ----------------------------------------------------------------------------------------------
 
 
 def _unavailable(message: str, **details: Any) -> Callable[[int], DeliveryError]:

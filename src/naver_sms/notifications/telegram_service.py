@@ -1,20 +1,9 @@
-"""Telegram Bot API client: `sendMessage` to one chat (external-apis.md §3).
+"""Telegram Bot API client: `sendMessage` to one chat (external-apis.md §3), retried as `PostingClient` does.
 
-* **Plain text**, no `parse_mode`: customer names and store texts go out as written and can never break the
-  message with a 400 "can't parse entities" (external-apis.md §3). Nothing needs escaping; `escape_html` is
-  there for a caller that wants HTML mode.
-* Texts over 4096 characters (counted in UTF-16 code units, as Telegram counts them) are split on line
-  boundaries into several messages, sent in order; a single longer line is cut hard.
-* 429 waits exactly the `parameters.retry_after` of the answer's body (bounded by `RetryPolicy.max_hint`);
-  5xx and connection failures before the request went out are retried with backoff; both are bounded by
-  `RetryPolicy.max_attempts` per part, then `DeliveryUnavailable`.
-* `{"ok": false}` answers (400, 401, 403, 404) are final: `DeliveryRejected` with Telegram's `description`.
-* No answer after the request went out: `OutcomeUnknown` - the part may have been posted, it is not resent.
-* Disabled (`NAVER_SMS_TELEGRAM_ENABLED=false`): `send_message` returns `ChannelReceipt(status="disabled")`
-  and makes no request.
-
-The bot token is part of the URL: it is never logged (the `httpx` logger is redacted too) and never appears in
-an error message or a repr.
+Plain text, no `parse_mode`: customer names and store texts can never break the message with a 400 "can't
+parse entities" (`escape_html` is for a caller that wants HTML mode). Texts over 4096 UTF-16 code units are
+split on line boundaries. The bot token is part of the URL: never logged (the `httpx` logger is redacted),
+never in an error or a repr.
 """
 
 from __future__ import annotations
@@ -33,16 +22,13 @@ from naver_sms.errors import ConfigError, DeliveryRejected
 from naver_sms.notifications._http import (
     Answer,
     PostingClient,
-    RetryPolicy,
-    Sleep,
     redact_httpx_logs,
     reveal,
     split_text,
     unset_settings,
 )
 from naver_sms.ports import ChannelReceipt
-
-__all__ = ["TELEGRAM_MAX_CHARS", "TelegramClient", "escape_html"]
+from naver_sms.retry import RetryPolicy, Sleep
 
 log = logging.getLogger("naver_sms.notifications.telegram")
 
@@ -57,11 +43,7 @@ def escape_html(text: str) -> str:
 
 
 class TelegramClient(PostingClient):
-    """`TelegramService` over the Bot API. `http` / `transport` are the seam for tests; `sleep` the wait.
-
-    The retry loop is `PostingClient`'s; what is Telegram's is reading the answer (`_read`): success is
-    `{"ok": true}`, the wait hint is `parameters.retry_after` in the body, the error text its `description`.
-    """
+    """`TelegramService`: success is `{"ok": true}`, the wait hint `parameters.retry_after` in the body."""
 
     CHANNEL = CHANNEL
     LOG_NAME = "telegram"

@@ -1,10 +1,5 @@
-"""The rule compiler: the rules file (product.md, "Rules") checked and compiled against the registered
-condition and action types, every problem collected with its file, line, rule, field and a suggestion.
-
-Rules file: an ordered list of `{name, enabled, description, mode, conditions, actions}`. A list of conditions
-means all; `any: [...]`, `all: [...]` and `not: {...}` nest. `mode: digest` collects the bookings a rule
-matches in a run and runs its actions once, with `bookings` in scope. Which sends a flag guards is inferred
-by `naver_sms.rules.guards`.
+"""The rule compiler: rules.yaml (docs/rules/rules-config.md) checked against the registered condition and action
+types, every problem collected with its file, line, rule, field and a suggestion.
 """
 
 from __future__ import annotations
@@ -15,16 +10,14 @@ from typing import Any
 
 from pydantic import BaseModel, ValidationError
 
-from naver_sms.config.loader import suggest, validation_errors
+from naver_sms.config.loader import validation_errors
 from naver_sms.config.models import AppConfig
 from naver_sms.config.yaml_lines import LineDict, line_of
-from naver_sms.errors import ConfigError, ConfigErrors
+from naver_sms.errors import ConfigError, ConfigErrors, did_you_mean
 from naver_sms.rules.conditions import ConditionType
 from naver_sms.rules.guards import link_guards
 from naver_sms.rules.plan import AllOf, AnyOf, CompiledAction, CompiledRule, Leaf, Node, NotOf
 from naver_sms.rules.types import ActionType, Mode
-
-__all__ = ["RuleCompiler", "compile_rules"]
 
 _RULE_FIELDS = ("name", "enabled", "description", "mode", "conditions", "actions")
 _NAME_PATTERN = r"^[A-Za-z0-9_.-]+$"
@@ -42,9 +35,6 @@ def compile_rules(
 
 
 class RuleCompiler:
-    """Compiles the raw rule list of a configuration against the registered condition and action types,
-    collecting every problem (`errors`) with its file, line, rule, field and a suggestion."""
-
     def __init__(
         self, config: AppConfig, conditions: Mapping[str, ConditionType], actions: Mapping[str, ActionType]
     ) -> None:
@@ -77,7 +67,11 @@ class RuleCompiler:
         for key in raw:
             if key not in known:
                 self.error(
-                    "unknown field", line_of(raw, key), rule, f"{prefix}{key}", suggest(key, hints or known)
+                    "unknown field",
+                    line_of(raw, key),
+                    rule,
+                    f"{prefix}{key}",
+                    did_you_mean(key, hints or known),
                 )
 
     def compile_all(self, raw_rules: Any) -> tuple[CompiledRule, ...]:
@@ -125,7 +119,7 @@ class RuleCompiler:
                 line_of(raw, "mode"),
                 name,
                 "mode",
-                suggest(str(mode), ("each", "digest")),
+                did_you_mean(str(mode), ("each", "digest")),
             )
             mode = "each"
         conditions = raw.get("conditions")
@@ -195,7 +189,7 @@ class RuleCompiler:
                 line_of(raw, "type"),
                 rule,
                 f"{path}.type",
-                suggest(str(ctype_name), self.conditions),
+                did_you_mean(str(ctype_name), self.conditions),
             )
             return AllOf((), path, line)
         params = self.params(
@@ -238,7 +232,7 @@ class RuleCompiler:
                 line_of(raw, "type") or line,
                 rule,
                 f"{path}.type",
-                suggest(str(name), self.actions),
+                did_you_mean(str(name), self.actions),
             )
             return None
         if mode == "digest" and not atype.digest:

@@ -1,8 +1,6 @@
-"""Condition types. Each is a pure function of the `Facts` and its typed parameters, plus an `observe`
-function that says which values it looked at (for `plan --explain` and the run report).
-
-Adding a condition: write a params model and a `check`/`observe` pair, and add one `ConditionType` to
-`CONDITIONS` - the engine, `rules check`, and the docs test pick it up from there.
+"""Condition types: a pure `check` of the `Facts` with typed parameters, and what it looked at (`observe`, for
+`plan --explain`). A new one is a `ConditionType` in `CONDITIONS`; the engine, `rules check` and the docs
+test pick it up from there.
 """
 
 from __future__ import annotations
@@ -24,8 +22,6 @@ from pydantic import (
 
 from naver_sms.flags.state import CLAIM_SUFFIXES
 from naver_sms.rules.facts import Facts
-
-__all__ = ["CONDITIONS", "ConditionType", "FlagName"]
 
 
 def _flag_name(name: str) -> str:
@@ -127,17 +123,11 @@ class DateRangeParams(Params):
 
 @dataclass(frozen=True, slots=True)
 class ConditionType:
-    """A condition type: its parameter model, a pure `check` of the facts, what it looked at (`observe`, for
-    `plan --explain`) and a one-line summary."""
-
     name: str
     params: type[Params]
     check: Callable[[Facts, Any], bool]
     observe: Callable[[Facts, Any], Mapping[str, Any]]
     summary: str
-
-
-# --- the evaluators ------------------------------------------------------------------------------------------
 
 
 def _in_db(f: Facts, _: NoParams) -> bool:
@@ -178,8 +168,6 @@ def _flag_set(f: Facts, p: FlagParams) -> bool:
 
 
 def _retry_due(f: Facts, p: FlagParams) -> bool:
-    """An earlier send of this flag failed (attempts counted), its run crashed (stale claim), or an operator
-    reset it after it failed for good (`db reset`)."""
     return f.record is not None and f.flag(p.flag).retry_due
 
 

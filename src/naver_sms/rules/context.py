@@ -1,21 +1,13 @@
-"""What executors receive: one run's scope and the context of one action.
-
-`RunScope` is built once per run by the runner (`naver_sms.runner`): the configuration, the services, the run
-id, and the run's two times - the decision time (`now`, read once from the decision clock: `--now`, tests) and
-the real clock (`real`: claims, leases, the provider's look-up window, the times written to rows). The engine
-makes an `ActionContext` from it for every action it runs (`ActionContext.of`).
-
-`ActionContext` is frozen (and holds only immutable data and thread-safe services), so one context may be
-passed to any number of executors, in any thread, without one seeing another's changes. Executors return an
-`ActionResult` describing their effects (with the records of its SMS, flag changes and notifications, which
-the run report lists); they never change the context.
+"""What executors receive - one run's `RunScope` (with its two times: the decision time `now`, and the real
+clock for claims, leases, look-ups and what is written) and the frozen `ActionContext` of one action, safe to
+share across executors and threads - and what they give back (`ActionResult`, with the records the report lists).
 """
 
 from __future__ import annotations
 
 import logging
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from datetime import datetime, timedelta
 from typing import Any, Literal
 
@@ -26,21 +18,10 @@ from naver_sms.flags.machine import FlagRepository
 from naver_sms.ports import SlackService, SmsService, TelegramService
 from naver_sms.rules.facts import Facts
 
-__all__ = [
-    "ActionContext",
-    "ActionResult",
-    "ActionServicesBundle",
-    "FlagChange",
-    "NotificationRecord",
-    "RunScope",
-    "SmsRecord",
-    "SmsStatus",
-]
-
 
 @dataclass(frozen=True)
 class ActionServicesBundle:
-    """The services executors reach the outside world through (injected once, at bootstrap)."""
+    """The services executors reach the outside world through."""
 
     db_repo: FlagRepository
     sms_service: SmsService
@@ -66,8 +47,7 @@ class RunScope:
 
 @dataclass(frozen=True)
 class ActionContext:
-    """Immutable context of one action: the booking (or, for digest rules, the bookings), the state before the
-    run, and the run's scope (configuration, services, run id, clocks)."""
+    """One action's booking (or a digest's bookings), its row as read before the run, and the run's scope."""
 
     rule: str
     booking: Booking | None
@@ -75,8 +55,7 @@ class ActionContext:
     store: Store | None
     scope: RunScope
     bookings: tuple[Booking, ...] = ()
-    #: SMS requests already recorded for this booking's phone number (on any loaded row): a look-up of a
-    #: send with no answer must never take one of them for this one
+    #: SMS requests already recorded for this booking's phone number: a look-up never takes them for this one
     known_request_ids: frozenset[str] = frozenset()
 
     @classmethod
@@ -88,7 +67,6 @@ class ActionContext:
         group: tuple[Facts, ...] = (),
         known: Mapping[str, frozenset[str]] | None = None,
     ) -> ActionContext:
-        """The context of one action of `rule`: about one booking (`facts`), or a digest of `group`."""
         if facts is None:
             return cls(rule, None, None, None, scope, tuple(f.booking for f in group))
         ids = (known or {}).get(facts.booking.phone_digits, frozenset())
@@ -131,8 +109,6 @@ class ActionContext:
             "stores": self.config.stores,
         }
 
-
-# --- what executors give back ---------------------------------------------------------------------------
 
 SmsStatus = Literal["sent", "outbox", "planned", "failed", "unknown", "reconciled"]
 
@@ -188,14 +164,7 @@ class FlagChange:
     via: Literal["commit", "set", "create"] = "set"
 
     def to_json(self) -> dict[str, Any]:
-        return {
-            "booking_num": self.booking_num,
-            "phone": self.phone,
-            "flag": self.flag,
-            "value": self.value,
-            "rule": self.rule,
-            "via": self.via,
-        }
+        return asdict(self)
 
 
 @dataclass(frozen=True, slots=True)
@@ -207,19 +176,12 @@ class NotificationRecord:
     booking_num: str | None = None
 
     def to_json(self) -> dict[str, Any]:
-        return {
-            "channel": self.channel,
-            "text": self.text,
-            "status": self.status,
-            "rule": self.rule,
-            "booking_num": self.booking_num,
-        }
+        return asdict(self)
 
 
 @dataclass(frozen=True, slots=True)
 class ActionResult:
-    """What an executor did. `status`: ok | noop | skipped (ends the rule for this booking quietly) |
-    disabled (the channel is off) | planned (a preview)."""
+    """What an executor did. `status`: ok | noop | skipped (ends the rule quietly) | disabled | planned."""
 
     status: str = "ok"
     detail: str = ""

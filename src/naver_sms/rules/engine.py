@@ -1,13 +1,11 @@
-"""The rule engine: registries of condition and action types, side-effect-free evaluation into a plan (with the
-reason each rule did or did not match), and the walk that executes - or previews - the plan's actions.
+"""The rule engine: registries of condition and action types, evaluation into a plan, and the walk that executes
+- or previews - the plan's actions. It knows no action and no condition by name.
 
     engine = RuleEngine()                       # built-in conditions registered
     register_actions(engine)                    # rules.actions: every built-in action
     rules = engine.compile(config)              # rules.compile: ConfigErrors with file:line, rule, field
     plan = engine.evaluate(rules, facts)        # rules.plan: no side effects
     engine.execute(plan, scope, report)         # the actions, with contexts made from the run's scope
-
-The engine knows no action and no condition by name: what they do is theirs (`rules.types`, `rules.guards`).
 """
 
 from __future__ import annotations
@@ -27,8 +25,6 @@ from naver_sms.rules.plan import CompiledRule, Evaluation, Plan
 from naver_sms.rules.report import RunError, RunReport
 from naver_sms.rules.types import ActionType
 
-__all__ = ["ActionType", "RuleEngine"]
-
 log = logging.getLogger("naver_sms.engine")
 
 #: runs the actions of one rule for one context: the real ones, or their previews
@@ -36,16 +32,11 @@ Act = Callable[[CompiledRule, ActionContext, RunReport], None]
 
 
 class RuleEngine:
-    """Registries, compilation, evaluation and execution."""
-
-    def __init__(self, *, with_builtin_conditions: bool = True) -> None:
+    def __init__(self) -> None:
         self.conditions: dict[str, ConditionType] = {}
         self.actions: dict[str, ActionType] = {}
-        if with_builtin_conditions:
-            for ctype in CONDITIONS:
-                self.register_condition(ctype)
-
-    # registries
+        for ctype in CONDITIONS:
+            self.register_condition(ctype)
 
     def register_condition(self, ctype: ConditionType) -> None:
         if ctype.name in self.conditions:
@@ -56,8 +47,6 @@ class RuleEngine:
         if atype.name in self.actions:
             raise ValueError(f"action type {atype.name!r} is registered already")
         self.actions[atype.name] = atype
-
-    # compilation and evaluation
 
     def compile(self, config: AppConfig) -> tuple[CompiledRule, ...]:
         """Validate and compile the rules of `config`. Raises `ConfigErrors` listing every problem."""
@@ -74,19 +63,14 @@ class RuleEngine:
             append([Evaluation(rule, f, rule.condition.first_failure(f)) for rule in enabled])
         return plan
 
-    # execution
-
     def execute(self, plan: Plan, scope: RunScope, report: RunReport) -> None:
-        """Run the actions of every match: per booking in order, rules in order; then digest rules once.
-
-        A failing action is wrapped in `ActionExecutionError`, logged and counted; the rule's later actions
-        do not run; the engine goes on with the next rule and booking. An action that reports `skipped`
-        (e.g. the SMS went out already, or another run holds it) quietly ends its rule for that booking.
-        """
+        """Run the actions of every match. A failing action is wrapped in `ActionExecutionError`, logged and
+        counted, and ends its rule for that booking (the engine goes on); so does `skipped` or `disabled`,
+        quietly (nothing went out)."""
         self._walk(plan, scope, report, _run_actions)
 
     def preview(self, plan: Plan, scope: RunScope, report: RunReport) -> None:
-        """What `execute` would do, without doing it: dry runs and `naver-sms plan`."""
+        """What `execute` would do, without doing it (dry runs, `naver-sms plan`)."""
         self._walk(plan, scope, report, _preview_actions)
 
     @staticmethod
@@ -169,9 +153,7 @@ def _run_actions(rule: CompiledRule, ctx: ActionContext, report: RunReport) -> N
             return
         report.actions[(rule.name, action.name, result.status)] += 1
         _record(report, result)
-        if result.status in ("skipped", "disabled"):
-            # nothing went out (done elsewhere, or the channel is off): what follows (e.g. an
-            # update_flag marking bookings as notified) must not run
+        if result.status in ("skipped", "disabled"):  # what follows (an update_flag) must not run
             return
 
 

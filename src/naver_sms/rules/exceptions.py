@@ -1,23 +1,17 @@
-"""Errors of the rule layer. The configuration errors are shared with the loader (naver_sms.errors)."""
+"""The failure of an action."""
 
 from __future__ import annotations
 
 from collections.abc import Mapping
 from typing import Any
 
-from naver_sms.errors import ConfigError, ConfigErrors, NaverSmsError
+from naver_sms.errors import NaverSmsError
 from naver_sms.rules.context import ActionResult
-
-__all__ = ["ActionExecutionError", "ConfigError", "ConfigErrors"]
 
 
 class ActionExecutionError(NaverSmsError):
-    """An action executor failed. Wraps the original error with where it happened, and what the action did
-    before it failed (`partial`: e.g. the failed SMS, which the report lists with its status).
-
-    The engine logs it, counts it, skips the rule's remaining actions for this booking, and goes on with
-    the next rule and booking (product.md, "One run", step 6).
-    """
+    """An action executor failed: the original error, where, and what the action did before it failed
+    (`partial`: e.g. the failed SMS, which the report lists)."""
 
     def __init__(
         self,

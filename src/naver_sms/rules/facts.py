@@ -1,4 +1,4 @@
-"""What a condition sees: one booking, its record as loaded before the run, the clock and the store."""
+"""What a condition sees: one booking, its row as read before the run, the decision time and the store."""
 
 from __future__ import annotations
 
@@ -7,8 +7,6 @@ from datetime import datetime
 
 from naver_sms.domain.booking import Booking, BookingRecord, Store
 from naver_sms.flags.state import FlagState, read_flag
-
-__all__ = ["Facts"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -22,5 +20,4 @@ class Facts:
     read_at: datetime | None = None
 
     def flag(self, name: str) -> FlagState:
-        """The state of flag `name` of the record, as it was when the record was read."""
         return read_flag(self.record, name, self.read_at or self.now)

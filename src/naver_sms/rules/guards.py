@@ -1,7 +1,5 @@
-"""Guard inference: which flag makes each send of a rule happen once.
-
-It reads the actions' declared traits (`ActionType.sends`, `ActionType.sets_flag`: naver_sms.rules.types),
-never their names, so a new sending or flag-setting action takes part as it is declared.
+"""Guard inference: which flag makes each send of a rule happen once, read from the actions' traits
+(`ActionType.sends`, `.sets_flag`), never their names.
 
 A send of a customer's SMS (`sends="sms"`) without its own `flag` is guarded by the rule's next
 flag-setting action with `value: true` before another SMS send (messages to the owner in between are passed
@@ -25,8 +23,6 @@ from naver_sms.rules.context import ActionContext, ActionResult
 from naver_sms.rules.plan import CompiledAction
 from naver_sms.rules.types import Mode
 
-__all__ = ["ErrorSink", "link_guards"]
-
 
 class ErrorSink(Protocol):
     def __call__(
@@ -49,7 +45,6 @@ def _sets_true(action: CompiledAction) -> str | None:
 def link_guards(
     actions: list[CompiledAction], rule: str, mode: Mode, error: ErrorSink
 ) -> list[CompiledAction]:
-    """The rule's actions with every send's guarding flag filled in (see the module's docstring)."""
     linked = list(actions)
     guarded: set[str] = set()
     for i, action in enumerate(linked):
@@ -102,5 +97,4 @@ def _guard_of(following: Sequence[CompiledAction], *, sms: bool) -> str | None:
 
 
 def _set_by_its_send(ctx: ActionContext, params: Any) -> ActionResult:
-    """The executor of a flag-setting action whose flag guards an earlier send of its rule."""
     return ActionResult(status="noop", detail=f"{params.flag} is set by the send it guards")

@@ -1,5 +1,5 @@
-"""Compiled rules and the plan of one run: the condition tree, the rules' actions, and every rule evaluated
-against every booking with the reason each did or did not match. Building a plan has no side effects."""
+"""Compiled rules (the condition tree, the actions) and the plan of one run: every rule evaluated against every
+booking, with the reason each did or did not match."""
 
 from __future__ import annotations
 
@@ -13,21 +13,6 @@ from naver_sms.flags.state import request_ids
 from naver_sms.rules.conditions import ConditionType
 from naver_sms.rules.facts import Facts
 from naver_sms.rules.types import ActionType, Mode
-
-__all__ = [
-    "AllOf",
-    "AnyOf",
-    "CompiledAction",
-    "CompiledRule",
-    "Evaluation",
-    "Leaf",
-    "Node",
-    "NotOf",
-    "Plan",
-    "Seen",
-    "describe_rules",
-    "flags_named",
-]
 
 #: what a condition looked at (`plan --explain`): its values, or those of each child of a combinator
 Seen = dict[str, Any] | list["Seen"]
@@ -172,8 +157,7 @@ class Evaluation:
 
 @dataclass
 class Plan:
-    """Every enabled rule evaluated against every booking, in the decision order (`rules.order`). Building it
-    has no side effects."""
+    """Every enabled rule evaluated against every booking, in the decision order (`rules.order`)."""
 
     rules: tuple[CompiledRule, ...]
     evaluations: list[list[Evaluation]] = field(default_factory=list)  # per booking, per rule
@@ -193,8 +177,7 @@ class Plan:
         return groups
 
     def known_request_ids(self) -> dict[str, frozenset[str]]:
-        """Per phone number (digits), the SMS request ids already recorded on the loaded rows: a look-up for
-        one booking's SMS must never take another booking's message for it."""
+        """Per phone number, the SMS request ids on the loaded rows (a look-up never takes another booking's)."""
         sent_to: dict[str, set[str]] = {}
         for f in self.facts:
             if f.record is not None:

@@ -1,23 +1,20 @@
-"""The structured result of one run. Its JSON form (`to_json`) is a public interface for scripts: keys are
-only ever added, never renamed or removed (docs/cli.md, "The run report")."""
+"""The result of one run. Its JSON form is a public interface: keys are only added (docs/cli.md, "The run report")."""
 
 from __future__ import annotations
 
 from collections import Counter
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from datetime import datetime
 from typing import Any
 
 from naver_sms.rules.context import FlagChange, NotificationRecord, SmsRecord
-
-__all__ = ["RunError", "RunReport"]
 
 REPORT_VERSION = 1
 
 
 @dataclass(frozen=True, slots=True)
 class RunError:
-    """Something that went wrong without stopping the run: a failed action, a skipped booking, a store."""
+    """Something that went wrong without stopping the run."""
 
     kind: str  # action | booking | store | record_read | flag_failed | summary
     message: str
@@ -27,14 +24,7 @@ class RunError:
     store_id: str | None = None
 
     def to_json(self) -> dict[str, Any]:
-        return {
-            "kind": self.kind,
-            "message": self.message,
-            "rule": self.rule,
-            "action": self.action,
-            "booking_num": self.booking_num,
-            "store_id": self.store_id,
-        }
+        return asdict(self)
 
 
 @dataclass

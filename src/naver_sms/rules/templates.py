@@ -1,13 +1,8 @@
-"""Rendering untrusted templates: Jinja2's sandbox, strict undefined, and a check of every variable at load.
-
-Rule and template files are treated as untrusted input: the sandbox refuses unsafe attribute access
-(`{{ booking.__class__ }}`), and a name the context does not provide is an error - at load time when it can
-be seen statically (`{{ booking.nmae }}`, with a suggestion), at render time otherwise. What the sandbox
-would refuse at render time is refused at load time too (issue 9 item 7), by asking the same environment
-about every attribute, item, filter, test and call the template's syntax tree names: a template that passes
-`rules check` never fails every SMS built from it. Texts without
-variables render to themselves byte for byte (legacy SMS texts, legacy-behaviour.md §5): trailing newlines
-are kept.
+"""Untrusted templates in Jinja2's sandbox with strict undefined. What would fail at render time - an unknown
+name (`{{ booking.nmae }}`, with a suggestion), anything the sandbox refuses (asked of the same environment
+for every attribute, item, filter, test and call of the syntax tree) - is refused at load, so a template that
+passes `rules check` never fails every SMS built from it. Texts without variables render to themselves byte
+for byte, trailing newlines kept (legacy SMS texts, legacy-behaviour.md §5).
 """
 
 from __future__ import annotations
@@ -26,8 +21,6 @@ from jinja2.sandbox import MAX_RANGE, ImmutableSandboxedEnvironment
 
 from naver_sms.domain.booking import Booking, Store
 from naver_sms.errors import did_you_mean
-
-__all__ = ["TEMPLATE_VARIABLES", "TemplateProblem", "check_template", "render"]
 
 _ENV = ImmutableSandboxedEnvironment(
     undefined=StrictUndefined, keep_trailing_newline=True, autoescape=False, trim_blocks=False

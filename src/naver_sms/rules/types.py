@@ -1,17 +1,5 @@
-"""An action type: its parameters, its executor, and the traits the compiler reasons with.
-
-The engine and the compiler never know an action by its name: what an action *does* is declared here, once,
-by the action itself (`naver_sms.rules.actions`):
-
-    sends       "sms"      a customer's SMS - exactly once: it must be guarded by a flag (its `params.flag`,
-                           or the rule's next flag-setting action)
-                "message"  a message to the owner - guarded by the next flag-setting action when one follows
-                           with no other send between (at least once); unguarded otherwise
-                None       nothing goes out
-    sets_flag   the action sets `params.flag` to `params.value`; with `value: true` it is what guards the sends
-                before it (`naver_sms.rules.guards`)
-    digest      usable in a `mode: digest` rule (it runs once, for every matched booking)
-"""
+"""An action type: its parameters, its executor, and the traits the engine and the compiler reason with - they
+never know an action by its name (guard inference by traits: `naver_sms.rules.guards`)."""
 
 from __future__ import annotations
 
@@ -24,8 +12,6 @@ from pydantic import BaseModel
 from naver_sms.config.models import AppConfig
 from naver_sms.rules.context import ActionContext, ActionResult
 
-__all__ = ["ActionType", "Executor", "Mode", "Problem", "Sends", "Validator"]
-
 Mode = Literal["each", "digest"]
 Sends = Literal["sms", "message"]
 #: a problem found against the whole configuration: (message, field, suggestion)
@@ -37,8 +23,6 @@ Validator = Callable[[Any, AppConfig, Mode], list[Problem]]
 
 @dataclass(frozen=True, slots=True)
 class ActionType:
-    """An action type: its parameter model, its executor, and how it takes part in validation."""
-
     name: str
     params: type[BaseModel]
     execute: Executor
@@ -47,9 +31,10 @@ class ActionType:
     digest: bool = False
     #: what it would do, without doing it (dry runs and `plan`); None = nothing worth showing
     preview: Executor | None = None
-    #: extra validation against the whole configuration: returns (message, field, suggestion) problems
+    #: extra validation against the whole configuration
     validate: Validator | None = None
-    #: what it sends (see the module's docstring); a sending action's params have an optional `flag`
+    #: "sms": a customer's SMS, which a flag must guard; "message": to the owner, guarded when a flag follows;
+    #: a sending action's params have an optional `flag`
     sends: Sends | None = None
-    #: it sets `params.flag` to `params.value`
+    #: it sets `params.flag` to `params.value` (with `value: true`, what guards the sends before it)
     sets_flag: bool = False

@@ -1,6 +1,5 @@
-"""Messages to the owner: `send_telegram`, `send_slack` (with a flag, once per booking: the guarded effect of
-`naver_sms.flags.effect`) and `log_event` (one structured log line). Each runs per booking or once for a
-digest's `bookings`."""
+"""Messages to the owner - `send_telegram`, `send_slack` (with a flag, once per booking) - and `log_event`; each
+runs per booking or once for a digest's `bookings`."""
 
 from __future__ import annotations
 
@@ -33,17 +32,6 @@ from naver_sms.rules.context import ActionContext, ActionResult, FlagChange, Not
 from naver_sms.rules.templates import TemplateProblem, check_template, render
 from naver_sms.rules.types import ActionType, Executor, Mode, Problem
 
-__all__ = [
-    "ACTIONS",
-    "LogEventParams",
-    "MessageParams",
-    "log_event",
-    "preview_message",
-    "send_slack",
-    "send_telegram",
-    "validate_message",
-]
-
 
 class MessageParams(ActionParams):
     message: str = Field(min_length=1)
@@ -62,24 +50,8 @@ class LogEventParams(ActionParams):
 def send_telegram(ctx: ActionContext, p: MessageParams) -> ActionResult:
     """Post a templated message to the configured Telegram chat (plain text); with a flag, once per booking."""
     if p.flag is not None and ctx.services.telegram_service.enabled:
-        return _post_once(ctx, "send_telegram", p.flag, lambda listed: _post_telegram(listed, p))
-    return _post_telegram(ctx, p)
-
-
-def _post_telegram(ctx: ActionContext, p: MessageParams) -> ActionResult:
-    text = render_message(ctx, "send_telegram", p.message)
-    try:
-        receipt = ctx.services.telegram_service.send_message(text)
-    except Exception as exc:
-        raise fail("send_telegram", ctx, exc) from exc
-    note = NotificationRecord(
-        "telegram", text, receipt.status, ctx.rule, ctx.booking.booking_num if ctx.booking else None
-    )
-    return ActionResult(
-        status="disabled" if receipt.status == "disabled" else "ok",
-        notifications=(note,),
-        detail="telegram is disabled" if receipt.status == "disabled" else "",
-    )
+        return _post_once(ctx, "send_telegram", p.flag, lambda listed: _post(listed, p, "telegram"))
+    return _post(ctx, p, "telegram")
 
 
 def send_slack(ctx: ActionContext, p: MessageParams) -> ActionResult:
@@ -88,35 +60,36 @@ def send_slack(ctx: ActionContext, p: MessageParams) -> ActionResult:
     if not ctx.services.slack_service.enabled:
         return _disabled(ctx, "slack", render_message(ctx, "send_slack", p.message))
     if p.flag is not None:
-        return _post_once(ctx, "send_slack", p.flag, lambda listed: _post_slack(listed, p))
-    return _post_slack(ctx, p)
+        return _post_once(ctx, "send_slack", p.flag, lambda listed: _post(listed, p, "slack"))
+    return _post(ctx, p, "slack")
 
 
-def _post_slack(ctx: ActionContext, p: MessageParams) -> ActionResult:
-    text = render_message(ctx, "send_slack", p.message)
+def _post(ctx: ActionContext, p: MessageParams, channel: Literal["telegram", "slack"]) -> ActionResult:
+    name = f"send_{channel}"
+    text = render_message(ctx, name, p.message)
+    services = ctx.services
     try:
-        receipt = ctx.services.slack_service.post_message(text)
+        if channel == "telegram":
+            receipt = services.telegram_service.send_message(text)
+        else:
+            receipt = services.slack_service.post_message(text)
     except Exception as exc:
-        raise fail("send_slack", ctx, exc) from exc
+        raise fail(name, ctx, exc) from exc
     note = NotificationRecord(
-        "slack", text, receipt.status, ctx.rule, ctx.booking.booking_num if ctx.booking else None
+        channel, text, receipt.status, ctx.rule, ctx.booking.booking_num if ctx.booking else None
     )
+    if receipt.status == "disabled":
+        return ActionResult(status="disabled", notifications=(note,), detail=f"{channel} is disabled")
     return ActionResult(notifications=(note,))
 
 
 def _post_once(
     ctx: ActionContext, name: str, flag: str, post: Callable[[ActionContext], ActionResult]
 ) -> ActionResult:
-    """Post about each booking at most once per flag, even when runs overlap (the guarded effect).
-
-    The flag of every booking is claimed first; only the bookings this run won are posted - in a digest,
-    the message lists just them - and their flags are committed after the post. A booking whose flag is set
-    already, held by another run or failed for good is left out; when none is left, nothing is posted
-    (`skipped`). A failed post releases the claims and counts an attempt, so the next run posts again
-    (bounded by max_attempts). A run that dies between posting and committing leaves claims that expire
-    after the lease: the next run posts those bookings again - a notification to the owner is at least once,
-    where a customer's SMS is exactly once.
-    """
+    """Post about each booking at most once per flag (the guarded effect): only the bookings this run claimed
+    are posted - a digest lists just them - and committed after the post; none left -> `skipped`. A run that
+    dies between posting and committing gets them posted again after the lease: a message to the owner is at
+    least once, where a customer's SMS is exactly once."""
     by_key: dict[RecordKey, Booking] = {}
     problems: list[str] = []
     for booking in ctx.targets:

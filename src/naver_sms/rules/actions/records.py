@@ -9,8 +9,6 @@ from naver_sms.rules.conditions import FlagName
 from naver_sms.rules.context import ActionContext, ActionResult, FlagChange
 from naver_sms.rules.types import ActionType
 
-__all__ = ["ACTIONS", "NoParams", "UpdateFlagParams", "create_db_record", "update_flag"]
-
 
 class NoParams(ActionParams):
     pass

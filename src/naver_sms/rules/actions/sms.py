@@ -1,13 +1,5 @@
-"""`send_sms`: an SMS from a template to the booking's customer, exactly once per flag.
-
-The text is composed from the template (templates.yaml, or the store's own for a role) - rendered, its type
-chosen and measured against the SENS limits (the previews apply the same composition, so `plan` shows what a
-run would refuse) - and sent through the guarded effect (`naver_sms.delivery.deliver_once`: claim -> resolve
-a stale claim -> send -> commit | release). A text that cannot be built with this booking's data (a template
-that cannot render, a store without the role, a text over the limit) is a failed SMS too, and one no retry can
-fix: its flag fails for good at once through the same guarded effect, the run reports it once with the fix
-and the reset command, and later runs leave it alone until an operator resets it.
-"""
+"""`send_sms`: an SMS from a template to the booking's customer, exactly once per flag (`deliver_once`). A text
+that cannot be composed (`sms_compose`) fails its flag for good at once: no retry can fix it."""
 
 from __future__ import annotations
 
@@ -41,8 +33,6 @@ from naver_sms.rules.context import ActionContext, ActionResult, FlagChange, Sms
 from naver_sms.rules.exceptions import ActionExecutionError
 from naver_sms.rules.templates import TemplateProblem, check_template
 from naver_sms.rules.types import ActionType, Mode, Problem
-
-__all__ = ["ACTIONS", "SendSmsParams", "send_sms"]
 
 
 class SendSmsParams(ActionParams):
@@ -137,8 +127,8 @@ def send_sms(ctx: ActionContext, p: SendSmsParams) -> ActionResult:
 
 
 def _given_up(ctx: ActionContext, flag: str) -> ActionResult | None:
-    """A flag that failed for good at once (no retry could fix it) was reported in the run it failed in;
-    until an operator resets it, the SMS is left alone - quietly, not reported again on every run."""
+    """A flag that failed for good at once was reported in the run it failed in: until an operator resets it,
+    the SMS is left alone, quietly."""
     state = read_flag(ctx.record, flag, ctx.scope.real())
     if state.status != "failed" or not state.permanent:
         return None
@@ -146,11 +136,9 @@ def _given_up(ctx: ActionContext, flag: str) -> ActionResult | None:
 
 
 def _unbuildable(ctx: ActionContext, p: SendSmsParams, exc: Exception) -> ActionExecutionError:
-    """The SMS text could not be built (a template that fails only with this booking's data, a store with
-    no template for the role, a text over the SENS limit): nothing was sent. It is reported as a failed
-    SMS - in the report's `sms`, the counts and the summary, with the fix - and, with a flag, its attempt is
-    counted through the guarded effect, which fails the flag for good at once: no retry can fix it. The
-    report says what to change and the command that sends it again afterwards."""
+    """The text could not be built with this booking's data (nothing was sent): a failed SMS in the report,
+    with the fix; with a flag, its attempt is counted through the guarded effect, which fails it for good at
+    once (no retry can fix it) - the report says what to change and the command that sends it again."""
     booking = ctx.booking
     if booking is None:
         return fail("send_sms", ctx, exc, template=p.template)
@@ -171,10 +159,8 @@ def _unbuildable(ctx: ActionContext, p: SendSmsParams, exc: Exception) -> Action
 def _count_unbuilt_attempt(
     ctx: ActionContext, booking: Booking, flag: str, template: str, exc: Exception
 ) -> tuple[BaseException, bool]:
-    """One attempt of `flag` that failed before anything was sent, through the guarded effect: released with
-    the attempt counted, or - over a crashed run's claim, whose SMS may have gone out - put back for the
-    look-up. Returns what to report (the error itself, or that the flag failed for good earlier) and whether
-    the flag has now failed for good."""
+    """Count the attempt through the guarded effect (over a crashed run's claim, whose SMS may have gone out:
+    put back for the look-up). Returns what to report and whether the flag has now failed for good."""
     unbuildable = _Unbuildable(f"the text could not be built: {type(exc).__name__}: {exc}")
 
     def refuse(_: Claim | tuple[Claim, ...]) -> NoReturn:
@@ -211,7 +197,6 @@ def _count_unbuilt_attempt(
 
 
 def _failed(ctx: ActionContext, key: RecordKey, flag: str) -> bool:
-    """Whether `flag` of row `key` has failed for good (after an attempt was counted)."""
     try:
         return read_flag(ctx.services.db_repo.get(key), flag, ctx.scope.real()).status == "failed"
     except Exception:  # the report says what happened; this is only its detail
