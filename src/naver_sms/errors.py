@@ -171,6 +171,11 @@ class BookingSourceError(NaverSmsError):
     """Fetching bookings failed."""
 
 
+class BookingsLost(BookingSourceError):
+    """The source had bookings and not one could be read (every file broken, every booking malformed, every
+    store failed): the run fails - never "nothing to send"."""
+
+
 class LoginError(BookingSourceError):
     """The Naver login did not produce a valid session."""
 

@@ -14,7 +14,8 @@ from datetime import UTC, datetime, timedelta
 from naver_sms.config.models import AppConfig
 from naver_sms.domain.booking import Booking, legacy_phone_key
 from naver_sms.domain.clock import KST, Clock, SystemClock
-from naver_sms.errors import LoginBlocked, RepositoryError
+from naver_sms.domain.privacy import mask_text
+from naver_sms.errors import BookingsLost, LoginBlocked, RepositoryError
 from naver_sms.flags.machine import FlagRepository, reset_command
 from naver_sms.flags.state import failed_flags
 from naver_sms.flags.store import UNREADABLE_ROW
@@ -30,6 +31,9 @@ log = logging.getLogger("naver_sms.runner")
 
 NOTHING_TO_SEND = "문자 발송 대상 없음"
 RUN_FAILED = "요청중 오류 발생"
+BOOKINGS_LOST = "예약을 하나도 읽지 못했습니다"
+BOOKINGS_UNREAD = "읽지 못한 예약"
+STORE_UNREAD = "예약을 가져오지 못한 매장"
 LOGIN_NEEDS_A_PERSON = "네이버 로그인에 사람의 확인이 필요합니다: naver-sms login --interactive"
 
 
@@ -103,6 +107,9 @@ def decide(rt: Runtime, report: RunReport, *, only_booking: str | None = None) -
         report.errors.append(RunError("booking", str(bad), booking_num=bad.booking_id))
     for store_id, why in fetched.failed_stores.items():
         report.errors.append(RunError("store", why, store_id=store_id))
+    if fetched.lost_everything:  # a source that lost everything is a run problem, not "nothing to send"
+        first = report.errors[0].message if report.errors else "?"
+        raise BookingsLost(f"not one booking could be read from {rt.source.description}: {first}")
     rt.progress("decide", f"{len(bookings)} bookings x {len(rt.rules)} rules")
     return build_plan(rt, report, bookings)
 
@@ -184,8 +191,12 @@ def run_once(
         emit(log, logging.ERROR, "run_failed", run_id=report.run_id, error=report.failed)
         if isinstance(exc, LoginBlocked):  # a person must act: say so where the owner looks
             report.summary = f"{RUN_FAILED}\n{LOGIN_NEEDS_A_PERSON}\n{exc}"
+        elif isinstance(exc, BookingsLost):
+            report.summary = f"{RUN_FAILED}\n{BOOKINGS_LOST}: {mask_text(str(exc))}"
     if not report.summary:
         report.summary = RUN_FAILED if report.failed else legacy_summary(report.sms)
+        if not report.failed:
+            report.summary = "\n".join([report.summary, *lost_lines(report)])
     if not dry_run and rt.summary_channel is not None:
         _send_summary(rt.summary_channel, report)
     report.finished_at = rt.real_clock().astimezone(UTC)
@@ -226,6 +237,21 @@ def _report_failed_flags(plan: Plan, report: RunReport, at: datetime) -> None:
                     store_id=facts.booking.store_id,
                 )
             )
+
+
+def lost_lines(report: RunReport) -> list[str]:
+    """What the source lost, for the summary: bookings that could not be read (a file that is not JSON, a
+    malformed booking) and stores that could not be fetched - a run problem the owner must see, beside
+    the legacy lines."""
+    skipped = [e.message for e in report.errors if e.kind == "booking"]
+    lines = []
+    if skipped:
+        more = f" 외 {len(skipped) - 1}건" if len(skipped) > 1 else ""
+        lines.append(f"{BOOKINGS_UNREAD} {len(skipped)}건: {mask_text(skipped[0])}{more}")
+    lines += [
+        f"{STORE_UNREAD} {e.store_id}: {mask_text(e.message)}" for e in report.errors if e.kind == "store"
+    ]
+    return lines
 
 
 def legacy_summary(sms: Sequence[SmsRecord]) -> str:

@@ -28,3 +28,27 @@ def test_the_live_source_yields_store_by_store_confirmed_then_completed(
     runs = [(b.store_id, b.status) for b in result.bookings]
     grouped = [key for i, key in enumerate(runs) if i == 0 or runs[i - 1] != key]
     assert grouped == [(s.id, status) for s in STORES for status in ("RC03", "RC08")]
+
+
+def test_the_live_source_counts_the_stores_it_could_not_read(
+    naver: NaverStandIn, source: NaverBookingSource, sessions: SqliteSessionRepository
+) -> None:
+    # GIVEN three stores, every one answering 404 to its list calls: nothing at all can be read
+    for store in STORES:
+        given_bookings(naver, store.id, confirmed=2)
+        naver.fail(store.id, 404, kind="list", times=10)
+    given_logged_in(naver, sessions)
+    # WHEN fetched  THEN the result says so: every part lost (the runner fails the run on it)
+    result = source.fetch(STORES, NOW)
+    assert (result.parts, result.parts_lost, result.lost_everything) == (3, 3, True)
+
+
+def test_one_store_lost_of_three_is_not_everything(
+    naver: NaverStandIn, source: NaverBookingSource, sessions: SqliteSessionRepository
+) -> None:
+    for store in STORES:
+        given_bookings(naver, store.id, confirmed=2)
+    naver.fail(STORES[1].id, 404, kind="count")
+    given_logged_in(naver, sessions)
+    result = source.fetch(STORES, NOW)
+    assert (result.parts, result.parts_lost, result.lost_everything) == (3, 1, False)
