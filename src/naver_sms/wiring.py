@@ -4,12 +4,12 @@ outbox, or `live`: credentials never switch it on by themselves) and the booking
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from naver_sms.config.loader import load_config
+from naver_sms.config.loader import read_config
 from naver_sms.config.models import AppConfig
 from naver_sms.config.settings import Settings, check_db_target, is_dynamo_url
 from naver_sms.database.sqlite_repository import (
@@ -19,7 +19,7 @@ from naver_sms.database.sqlite_repository import (
     SqliteSessionRepository,
 )
 from naver_sms.domain.clock import Clock, SystemClock
-from naver_sms.errors import ConfigError
+from naver_sms.errors import ConfigError, ConfigErrors
 from naver_sms.flags.machine import FlagRepository
 from naver_sms.naver.files import JsonFileSource
 from naver_sms.notifications.outbox import (
@@ -30,6 +30,7 @@ from naver_sms.notifications.outbox import (
 )
 from naver_sms.ports import BookingSource, SessionRepository
 from naver_sms.rules.actions import register_actions
+from naver_sms.rules.config_check import check_config
 from naver_sms.rules.context import ActionServicesBundle
 from naver_sms.rules.engine import RuleEngine
 from naver_sms.rules.plan import CompiledRule
@@ -85,11 +86,16 @@ def _is_aws_dynamodb(db: str) -> bool:
 
 
 def compile_config(config_dir: Path) -> tuple[AppConfig, RuleEngine, tuple[CompiledRule, ...]]:
-    """Load and validate every configuration file and compile the rules (raises `ConfigErrors`)."""
-    config = load_config(config_dir)
+    """Load every configuration file, compile the rules and check every template - all in one pass, so one
+    file's errors never hide another's (raises `ConfigErrors` with all of them). The warnings of the rules
+    and templates join the loader's in `AppConfig.warnings`."""
+    config, errors = read_config(config_dir)
     engine = RuleEngine()
     register_actions(engine)  # the services come with each run's scope (Runtime.scope)
-    return config, engine, engine.compile(config)
+    checked = check_config(config, engine)
+    if errors or checked.errors:
+        raise ConfigErrors([*errors, *checked.errors])
+    return replace(config, warnings=(*config.warnings, *checked.warnings)), engine, checked.rules
 
 
 def _live_services(settings: Settings, state: State, real_clock: Clock) -> ActionServicesBundle:

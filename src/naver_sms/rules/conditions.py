@@ -20,6 +20,7 @@ from pydantic import (
     model_validator,
 )
 
+from naver_sms.config.models import STATUS_PATTERN
 from naver_sms.flags.state import CLAIM_SUFFIXES
 from naver_sms.rules.facts import Facts
 
@@ -86,7 +87,7 @@ class CurrentHourParams(Params):
 
 
 class StatusParams(Params):
-    status: str = Field(pattern=r"^RC\d\d$")
+    status: str = Field(pattern=STATUS_PATTERN)
 
 
 class StatusAnyParams(Params):
@@ -128,6 +129,9 @@ class ConditionType:
     check: Callable[[Facts, Any], bool]
     observe: Callable[[Facts, Any], Mapping[str, Any]]
     summary: str
+    #: it holds only while the booking has no row (`rules check` warns about a send guarded by a flag
+    #: that nothing retries once the row exists: rules.config_check)
+    only_without_row: bool = False
 
 
 def _in_db(f: Facts, _: NoParams) -> bool:
@@ -254,6 +258,7 @@ CONDITIONS: tuple[ConditionType, ...] = (
         _not_in_db,
         _seen_db,
         "the booking has no record in the `sms` table (a new booking)",
+        only_without_row=True,
     ),
     ConditionType("booking_in_db", NoParams, _in_db, _seen_db, "the booking has a record in the `sms` table"),
     ConditionType(

@@ -9,6 +9,7 @@ from typing import NoReturn
 
 from pydantic import Field
 
+from naver_sms.config.loader import STORES_FILE, TEMPLATES_FILE
 from naver_sms.config.models import AppConfig
 from naver_sms.delivery import deliver_once
 from naver_sms.domain.booking import Booking, BookingRecord
@@ -20,7 +21,6 @@ from naver_sms.flags.state import read_flag
 from naver_sms.flags.store import RecordKey
 from naver_sms.logs import emit
 from naver_sms.rules.actions.common import (
-    EACH_VARS,
     ActionParams,
     fail,
     failed_at_once,
@@ -31,7 +31,6 @@ from naver_sms.rules.actions.sms_compose import compose, then_reset, unbuilt
 from naver_sms.rules.conditions import FlagName
 from naver_sms.rules.context import ActionContext, ActionResult, FlagChange, SmsRecord, SmsStatus
 from naver_sms.rules.exceptions import ActionExecutionError
-from naver_sms.rules.templates import TemplateProblem, check_template
 from naver_sms.rules.types import ActionType, Mode, Problem
 
 
@@ -247,38 +246,31 @@ def _preview_sms(ctx: ActionContext, p: SendSmsParams) -> ActionResult:
 
 
 def _validate_sms(p: SendSmsParams, config: AppConfig, mode: Mode) -> list[Problem]:
-    problems: list[Problem] = []
+    """The template (or every store's template for the role) exists. The templates themselves are checked
+    once each, at their own line of templates.yaml (naver_sms.rules.config_check); a file that could not be
+    loaded is not second-guessed here (its own errors say what is wrong)."""
     if p.store_specific:
+        if STORES_FILE in config.broken:
+            return []
         missing = [s.id for s in config.stores.values() if p.template not in s.templates]
-        if missing:
-            roles = {r for s in config.stores.values() for r in s.templates}
-            problems.append(
-                (
-                    f"store(s) {', '.join(missing)} have no {p.template!r} template in stores.yaml",
-                    "template",
-                    did_you_mean(p.template, roles),
-                )
+        if not missing:
+            return []
+        roles = {r for s in config.stores.values() for r in s.templates}
+        have = [s.id for s in config.stores.values() if p.template in s.templates]
+        known = f" (as stores {', '.join(have)} do)" if have else ""
+        return [
+            (
+                f"store(s) {', '.join(missing)} have no {p.template!r} template in stores.yaml: add "
+                f"`{p.template}: <template>` to their `templates:`{known}",
+                "template",
+                None if p.template in roles else did_you_mean(p.template, roles),  # never itself
             )
-        names = [s.templates[p.template] for s in config.stores.values() if p.template in s.templates]
-    else:
-        if p.template not in config.sms_templates:
-            problems.append(
-                (
-                    f"unknown SMS template {p.template!r}",
-                    "template",
-                    did_you_mean(p.template, config.sms_templates),
-                )
-            )
-            return problems
-        names = [p.template]
-    for name in names:
-        tpl = config.sms_templates[name]
-        for text in (tpl.text, tpl.subject or ""):
-            try:
-                check_template(text, allowed=EACH_VARS)
-            except TemplateProblem as exc:
-                problems.append((f"SMS template {name!r}: {exc}", "template", exc.suggestion))
-    return problems
+        ]
+    if TEMPLATES_FILE in config.broken or p.template in config.sms_templates:
+        return []
+    return [
+        (f"unknown SMS template {p.template!r}", "template", did_you_mean(p.template, config.sms_templates))
+    ]
 
 
 ACTIONS: tuple[ActionType, ...] = (
