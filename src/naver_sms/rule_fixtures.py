@@ -1,82 +1,33 @@
-"""`naver-sms rules test`: the operator's fixtures (bookings + rows + a clock -> the expected SMS), each one real
-run of the real configuration on a throw-away in-memory database (docs/cli.md, "naver-sms rules test").
+"""`naver-sms rules test`: the operator's fixtures (bookings + rows + a clock + the channels -> the expected SMS,
+flags, messages and summary), each one real run of the real configuration on a throw-away in-memory database
+and the outbox (docs/cli.md, "naver-sms rules test"). The format - what each field of a fixture becomes - is
+`naver_sms.rule_fixture_format`.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+import logging
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
-from pydantic_core import PydanticCustomError
+from pydantic import ValidationError
 
 from naver_sms.config.loader import validation_errors
 from naver_sms.config.models import AppConfig
 from naver_sms.config.yaml_lines import line_of, load_yaml
-from naver_sms.domain.booking import Booking, BookingRecord, Store
+from naver_sms.domain.booking import Booking, Store
 from naver_sms.domain.clock import Clock, FixedClock, parse_kst
 from naver_sms.errors import ConfigError, ConfigErrors, did_you_mean
 from naver_sms.ports import BookingSource, FetchResult
-from naver_sms.runner import Runtime, run_once
-
-
-class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True, coerce_numbers_to_str=True)
-
-
-def _korean_time(value: str) -> str:
-    """A fixture's clock or start: Korean time, as `--now` takes it (refused at load, with its line)."""
-    try:
-        parse_kst(value)
-    except ValueError:
-        raise PydanticCustomError(
-            "korean_time", 'expected "YYYY-MM-DD HH:MM" in Korean time, got {value}', {"value": repr(value)}
-        ) from None
-    return value
-
-
-class FixtureBooking(_Strict):
-    id: str
-    store: str
-    status: str = "RC03"
-    start: str  # Korean time, "YYYY-MM-DD HH:MM"
-    name: str = "홍길동"
-    phone: str = ""
-    options: list[str] = Field(default_factory=list)
-
-    _start = field_validator("start")(_korean_time)
-
-
-class FixtureRecord(_Strict):
-    booking: str
-    confirm_sms: bool = False
-    remind_sms: bool = False
-    option_sms: bool = False
-
-
-class ExpectedSms(_Strict):
-    booking: str
-    template: str
-    from_: str | None = Field(default=None, alias="from")
-    to: str | None = None
-
-
-class Expectations(_Strict):
-    sms: list[ExpectedSms] = Field(default_factory=list)
-    flags: list[dict[str, Any]] = Field(default_factory=list)
-
-
-class Fixture(_Strict):
-    name: str
-    now: str
-    bookings: list[FixtureBooking] = Field(min_length=1)
-    records: list[FixtureRecord] = Field(default_factory=list)
-    expect: Expectations
-
-    _now = field_validator("now")(_korean_time)
+from naver_sms.rule_fixture_format import Fixture
+from naver_sms.rules.context import NotificationRecord, SmsRecord
+from naver_sms.rules.explain import why_not
+from naver_sms.rules.plan import Plan
+from naver_sms.runner import Runtime, preview, run_once
 
 
 @dataclass
@@ -152,19 +103,6 @@ def _against_config(
     return errors
 
 
-def _naver_object(b: FixtureBooking, index: int) -> dict[str, Any]:
-    start = parse_kst(b.start).astimezone(UTC)
-    options = [{"name": name, "bookingCount": 1} for name in b.options]
-    return {
-        "bookingId": int(b.id) if b.id.isdigit() else 800000000 + index,
-        "businessId": b.store,
-        "bookingStatusCode": b.status,
-        "name": b.name,
-        "phone": b.phone or f"0100000{index:04d}",
-        "snapshotJson": {"startDateTime": start.strftime("%Y-%m-%dT%H:%M:%SZ"), "bookingOptionJson": options},
-    }
-
-
 class _ListSource:
     description = "fixture"
 
@@ -175,60 +113,156 @@ class _ListSource:
         return FetchResult(bookings=list(self.bookings))
 
 
-def run_fixture(
-    fixture: Fixture, *, make_runtime: Callable[[BookingSource, Clock], Runtime], file: str, line: int | None
-) -> FixtureResult:
-    """Run one fixture. `make_runtime(source, clock)` returns a fresh `Runtime` (in-memory state, outbox)."""
+class MakeRuntime(Protocol):
+    """A fresh `Runtime` for one fixture: in-memory state, the outbox, the channels on as the fixture says."""
+
+    def __call__(self, source: BookingSource, clock: Clock, *, telegram: bool, slack: bool) -> Runtime: ...
+
+
+@contextmanager
+def _quiet_logs() -> Iterator[None]:
+    """A fixture's run logs what a run logs (a failed action as a JSON line): its failures are the fixture's
+    problems instead, so nothing of it is printed among the pass/FAIL lines."""
+    logger = logging.getLogger("naver_sms")
+    handler, propagate = logging.NullHandler(), logger.propagate
+    logger.addHandler(handler)
+    logger.propagate = False
+    try:
+        yield
+    finally:
+        logger.propagate = propagate
+        logger.removeHandler(handler)
+
+
+def run_fixture(fixture: Fixture, *, make_runtime: MakeRuntime, file: str, line: int | None) -> FixtureResult:
+    """Run one fixture: the real rules and templates on its bookings, rows and clock, then every expectation
+    compared - each mismatch a problem that says what was expected, what happened, and why (the conditions
+    that did not hold for a booking whose SMS did not go out)."""
     result = FixtureResult(fixture.name, file, line)
-    by_id: dict[str, Booking] = {}
-    for index, raw in enumerate(fixture.bookings):
-        by_id[raw.id] = Booking.from_naver(_naver_object(raw, index))
-    runtime = make_runtime(_ListSource(list(by_id.values())), FixedClock(parse_kst(fixture.now)))
+    by_id = {raw.id: Booking.from_naver(raw.to_naver(index)) for index, raw in enumerate(fixture.bookings)}
+    runtime = make_runtime(
+        _ListSource(list(by_id.values())),
+        FixedClock(parse_kst(fixture.now)),
+        telegram=fixture.channels.telegram,
+        slack=fixture.channels.slack,
+    )
     for record in fixture.records:
         booking = by_id.get(record.booking)
         if booking is None:
             result.problems.append(f"records: no booking {record.booking!r}")
             continue
-        base = BookingRecord.for_booking(booking)
-        runtime.repo.create(
-            BookingRecord(
-                base.booking_num,
-                base.phone,
-                base.name,
-                base.booking_time,
-                record.confirm_sms,
-                record.remind_sms,
-                record.option_sms,
-            )
+        runtime.repo.create(record.to_row(booking))
+    with _quiet_logs():
+        planned = preview(runtime, run_id="fixture-plan")  # what each rule decided, for the reasons
+        report = run_once(runtime, run_id="fixture")
+    ids = {b.booking_num: key for key, b in by_id.items()}
+    result.problems += _compare_sms(fixture, report.sms, ids, planned.plan)
+    result.problems += _compare_flags(fixture, by_id, runtime)
+    result.problems += _compare_notifications(fixture, report.notifications, ids)
+    expected = fixture.expect
+    if expected.summary is not None and report.summary != expected.summary:
+        result.problems.append(f"summary: expected {expected.summary!r}, got {report.summary!r}")
+    if expected.summary_contains is not None and expected.summary_contains not in report.summary:
+        result.problems.append(
+            f"summary: expected it to contain {expected.summary_contains!r}, got {report.summary!r}"
         )
-    report = run_once(runtime)
-    num_to_id = {b.booking_num: key for key, b in by_id.items()}
-    sent = [s for s in report.sms if s.status in ("sent", "outbox")]
-    got = [(num_to_id.get(s.booking_num, s.booking_num), s.template) for s in sent]
-    want = [(e.booking, e.template) for e in fixture.expect.sms]
+    result.problems += [f"run error: {e.kind} {e.message}" for e in report.errors]
+    return result
+
+
+def _sms_key(booking: str, template: str, status: str) -> str:
+    return f"{booking} {template}" + ("" if status == "sent" else f" ({status})")
+
+
+def _compare_sms(fixture: Fixture, sms: Sequence[SmsRecord], ids: dict[str, str], plan: Plan) -> list[str]:
+    def status(s: SmsRecord) -> str:
+        return "sent" if s.status in ("sent", "outbox", "reconciled") else s.status
+
+    got = [(ids.get(s.booking_num, s.booking_num), s.template, status(s)) for s in sms]
+    want = [(e.booking, e.template, e.status) for e in fixture.expect.sms]
+    problems = []
     if got != want:
-        result.problems.append(f"sms: expected {want}, got {got}")
-    for expected, actual in zip(fixture.expect.sms, sent, strict=False):
-        if expected.from_ is not None and expected.from_ != actual.sender:
-            result.problems.append(
-                f"sms {expected.template}: expected from {expected.from_}, got {actual.sender}"
+        shown = ", ".join(_sms_key(*g) for g in got) or "none"
+        problems.append(f"sms: expected {', '.join(_sms_key(*w) for w in want) or 'none'}; got {shown}")
+        missing = {w[0] for w in want} - {g[0] for g in got}
+        for booking_num, key in ids.items():
+            if key in missing:
+                problems += [f"  booking {key}: {line}" for line in _why_nothing(plan, booking_num)]
+    for expected, actual in zip(fixture.expect.sms, sms, strict=False):
+        if (expected.booking, expected.template) != (ids.get(actual.booking_num), actual.template):
+            break
+        for what, want_value, got_value in (
+            ("from", expected.from_, actual.sender),
+            ("to", expected.to, actual.to),
+            ("type", expected.type, actual.type),
+            ("text", expected.text, actual.content),
+        ):
+            if want_value is not None and want_value != got_value:
+                problems.append(f"sms {expected.template}: expected {what} {want_value!r}, got {got_value!r}")
+        if expected.contains is not None and expected.contains not in actual.content:
+            problems.append(
+                f"sms {expected.template}: expected a text containing {expected.contains!r}, got {actual.content!r}"
             )
-        if expected.to is not None and expected.to != actual.to:
-            result.problems.append(f"sms {expected.template}: expected to {expected.to}, got {actual.to}")
+    return problems
+
+
+def _why_nothing(plan: Plan, booking_num: str) -> list[str]:
+    """Each rule's decision for a booking, in words: why it did not match, or that it did."""
+    lines = []
+    for per_booking in plan.evaluations:
+        for e in per_booking:
+            if e.facts.booking.booking_num != booking_num:
+                continue
+            reason = why_not(e)
+            lines.append(f"{e.rule.name}: " + ("matched" if e.matched else f"did not match, {reason[0]}"))
+            lines += [f"    {more.strip()}" for more in reason[1:]]
+    return lines
+
+
+def _compare_flags(fixture: Fixture, by_id: dict[str, Booking], runtime: Runtime) -> list[str]:
+    problems = []
     for flags in fixture.expect.flags:
         booking = by_id.get(str(flags.get("booking")))
         if booking is None:
-            result.problems.append(f"flags: no booking {flags.get('booking')!r}")
+            problems.append(f"flags: no booking {flags.get('booking')!r}")
             continue
         row = runtime.repo.get((booking.booking_num, booking.phone))
         for name, value in flags.items():
             if name == "booking":
                 continue
-            actual_value = row.flag(name) if row is not None else None
-            if actual_value != value:
-                result.problems.append(
-                    f"booking {flags['booking']}: expected {name}={value}, got {actual_value}"
-                )
-    for error in report.errors:
-        result.problems.append(f"run error: {error.kind} {error.message}")
-    return result
+            actual = row.flag(name) if row is not None else None
+            if actual != value:
+                problems.append(f"booking {flags['booking']}: expected {name}={value}, got {actual}")
+    return problems
+
+
+def _compare_notifications(
+    fixture: Fixture, notes: Sequence[NotificationRecord], ids: dict[str, str]
+) -> list[str]:
+    expected = fixture.expect.notifications
+    if expected is None:
+        return []
+    actual = [n for n in notes if n.rule != "(summary)"]
+
+    def status(n: NotificationRecord) -> str:
+        return "disabled" if n.status == "disabled" else "sent"
+
+    got = [(n.channel, status(n), ids.get(n.booking_num or "", n.booking_num)) for n in actual]
+    want = [(e.channel, e.status, e.booking) for e in expected]
+    shown = "; ".join(
+        f"{c} ({s}) {b or ''}".strip() + f": {n.text!r}" for (c, s, b), n in zip(got, actual, strict=True)
+    )
+    problems = []
+    if [(c, s) for c, s, _ in got] != [(c, s) for c, s, _ in want] or any(
+        w[2] is not None and w[2] != g[2] for w, g in zip(want, got, strict=False)
+    ):
+        wanted = "; ".join(f"{c} ({s}) {b or ''}".strip() for c, s, b in want) or "none"
+        problems.append(f"notifications: expected {wanted}; got {shown or 'none'}")
+    for e, n in zip(expected, actual, strict=False):
+        if e.rule is not None and e.rule != n.rule:
+            problems.append(f"{e.channel}: expected rule {e.rule!r}, got {n.rule!r}")
+        if e.text is not None and e.text != n.text:
+            problems.append(f"{e.channel}: expected text {e.text!r}, got {n.text!r}")
+        if e.contains is not None and e.contains not in n.text:
+            problems.append(f"{e.channel}: expected a text containing {e.contains!r}, got {n.text!r}")
+    return problems

@@ -38,6 +38,7 @@ from naver_sms.runner import Runtime
 
 if TYPE_CHECKING:
     from naver_sms.database.dynamo_target import DynamoTarget
+    from naver_sms.rule_fixtures import MakeRuntime
 
 #: makes the DynamoDB client of a target (default: boto3's, `make_client`) - the seam of the CLI's tests
 DynamoClientFactory = Callable[["DynamoTarget"], Any]
@@ -114,11 +115,9 @@ def _live_services(settings: Settings, state: State, real_clock: Clock) -> Actio
 
 
 def _sandbox_services(
-    repo: FlagRepository, outbox: OutboxStore, run_id: str, real: Clock, settings: Settings | None = None
+    repo: FlagRepository, outbox: OutboxStore, run_id: str, real: Clock, *, telegram: bool, slack: bool
 ) -> ActionServicesBundle:
-    """Every SMS and message to the outbox (Telegram and Slack as `settings` enable them)."""
-    telegram = settings.telegram_enabled if settings is not None else False
-    slack = settings.slack_enabled if settings is not None else False
+    """Every SMS and message to the outbox (Telegram and Slack on as given)."""
     return ActionServicesBundle(
         db_repo=repo,
         sms_service=OutboxSmsService(outbox, run_id=run_id, clock=real),
@@ -155,7 +154,14 @@ def build_runtime(
     if settings.live:
         services = _live_services(settings, state, real)
     else:
-        services = _sandbox_services(state.repo, state.outbox, run_id, real, settings)
+        services = _sandbox_services(
+            state.repo,
+            state.outbox,
+            run_id,
+            real,
+            telegram=settings.telegram_enabled,
+            slack=settings.slack_enabled,
+        )
     source: BookingSource
     if settings.bookings_path is not None:
         source = JsonFileSource(settings.bookings_path)
@@ -187,14 +193,27 @@ def build_runtime(
     return runtime, state
 
 
-def fixture_runtimes(config_dir: Path) -> Callable[[BookingSource, Clock], Runtime]:
-    """For `rules test`: the configuration compiled once, and a fresh in-memory sandbox per fixture."""
+def fixture_runtimes(config_dir: Path) -> MakeRuntime:
+    """For `rules test`: the configuration compiled once, and a fresh in-memory sandbox per fixture - every
+    SMS, Telegram and Slack message (and the run's summary, to Telegram) to its outbox, with the channels on
+    as the fixture says (both, unless it turns one off)."""
     config, engine, rules = compile_config(config_dir)
 
-    def make(source: BookingSource, clock: Clock) -> Runtime:
+    def make(source: BookingSource, clock: Clock, *, telegram: bool, slack: bool) -> Runtime:
         db = SqliteDatabase(":memory:")
         real = SystemClock()
-        services = _sandbox_services(SqliteRepository(db), SqliteOutboxStore(db), "fixture", real)
-        return Runtime(config, engine, rules, source, services, clock, "sandbox", real_clock=real)
+        repo, outbox = SqliteRepository(db), SqliteOutboxStore(db)
+        services = _sandbox_services(repo, outbox, "fixture", real, telegram=telegram, slack=slack)
+        return Runtime(
+            config,
+            engine,
+            rules,
+            source,
+            services,
+            clock,
+            "sandbox",
+            real_clock=real,
+            summary_channel=services.telegram_service,
+        )
 
     return make

@@ -14,78 +14,19 @@ channel is off: not posted), `skipped`.
 from __future__ import annotations
 
 import json
-from typing import Any
 
-from pydantic import BaseModel
 from rich.markup import escape
 from rich.table import Table
 from rich.text import Text
 
 from naver_sms.cli.common import out, print_errors
 from naver_sms.domain.privacy import mask_phone
-from naver_sms.rules.facts import Facts
-from naver_sms.rules.plan import AllOf, AnyOf, Evaluation, Leaf, Node, NotOf
+from naver_sms.rules.explain import why_not
+from naver_sms.rules.plan import Evaluation
 from naver_sms.runner import Preview
 
 #: from this console width on, the plan is one row per booking and rule with a column per fact
 WIDE = 120
-
-
-def _value(value: Any) -> str:
-    if isinstance(value, float) and value.is_integer():
-        return str(int(value))
-    if isinstance(value, str):
-        return value
-    if isinstance(value, list | tuple):
-        return "[" + ", ".join(_value(v) for v in value) + "]"
-    return json.dumps(value, ensure_ascii=False, default=str)
-
-
-def _params(params: BaseModel) -> str:
-    """Every parameter of a condition, those left at their default marked: `min_count=2 (default)`."""
-    shown = []
-    for name in type(params).model_fields:
-        value = getattr(params, name)
-        default = "" if name in params.model_fields_set else " (default)"
-        shown.append(f"{name}={_value(value.isoformat() if hasattr(value, 'isoformat') else value)}{default}")
-    return ", ".join(shown)
-
-
-def _seen(seen: Any) -> str:
-    if isinstance(seen, dict):
-        return ", ".join(f"{k}={_value(v)}" for k, v in seen.items())
-    return json.dumps(seen, ensure_ascii=False, default=str)
-
-
-def _said(node: Node, facts: Facts) -> str:
-    """A condition in words with what it saw: `booking_in_db() saw in_db=false`."""
-    if isinstance(node, Leaf):
-        return f"{node.ctype.name}({_params(node.params)}) saw {_seen(node.seen(facts))}"
-    if isinstance(node, NotOf):
-        return f"not {_said(node.child, facts)}"
-    if isinstance(node, AllOf | AnyOf):
-        word = "all" if isinstance(node, AllOf) else "any"
-        return f"{word} of: " + "; ".join(_said(child, facts) for child in node.children)
-    return json.dumps(node.describe(), ensure_ascii=False)
-
-
-def why_not(e: Evaluation) -> list[str]:
-    """The lines that say why a rule did not match: the failed condition, an `any` branch by branch."""
-    node = e.failed
-    if node is None:
-        return []
-    if isinstance(node, AnyOf):
-        lines = [f"{node.path}: none of {len(node.children)} branches held"]
-        for i, child in enumerate(node.children, 1):
-            parts = child.children if isinstance(child, AllOf) else (child,)
-            lines += [
-                f"  {i}. {_said(parts[0], e.facts)}",
-                *(f"     and {_said(p, e.facts)}" for p in parts[1:]),
-            ]
-        return lines
-    if isinstance(node, NotOf):
-        return [f"{node.path}: the opposite held: {_said(node.child, e.facts)}"]
-    return [f"{node.path}: {_said(node, e.facts)}"]
 
 
 def _json_decision(e: Evaluation) -> str:
