@@ -185,20 +185,28 @@ def test_a_text_over_the_limit_fails_for_good_at_once_and_the_summary_says_what_
 
 # --- 2. a disabled channel -----------------------------------------------------------------------------------
 
-NEW_BOOKING_TO_SLACK = """\
-  - name: new_booking_to_slack
-    description: Tell Slack about each new confirmed booking, once - also when Slack is off for a while.
-    conditions:
-      - type: booking_status
-        params: {status: RC03}
-      - type: flag_not_set
-        params: {flag: slack_new}
-    actions:
-      - type: send_slack
-        params: {message: "{{ store.alias }} 새 예약 {{ booking.booking_id }}"}
-      - type: update_flag
-        params: {flag: slack_new, value: true}
-"""
+
+def documented_rule() -> str:
+    """The new-booking rule of docs/rules/actions.md ("New bookings and a channel that is off"), as a list
+    item of rules.yaml: what this test runs is what the page tells the operator to write."""
+    from tests.test_docs import DOCS, blocks
+
+    (block,) = [
+        b
+        for b in blocks(
+            DOCS / "rules" / "actions.md", "yaml", section="New bookings and a channel that is off"
+        )
+        if "name:" in b.text
+    ]
+    return (
+        "\n".join(("  - " if i == 0 else "    ") + line for i, line in enumerate(block.text.splitlines()))
+        + "\n"
+    )
+
+
+NEW_BOOKING_TO_SLACK = documented_rule()
+RULE = "doc_new_booking_to_slack"
+TEXT = "홍대점 새 예약: 홍*동, 11/28 14:00"
 
 
 def one_booking(tmp: Path) -> Path:
@@ -220,14 +228,12 @@ def test_plan_and_dry_run_show_a_message_to_a_disabled_channel_as_disabled(tmp_p
     dry = json.loads(invoke(*args("run", tmp_path, config, bookings, "--dry-run", "--json")).stdout)
     # THEN the message is `disabled`, never `planned`, and the rule's update_flag is not planned either
     for report in (plan, dry):
-        assert slack_posts(report) == [("disabled", "홍대점 새 예약 900000201")]
+        assert slack_posts(report) == [("disabled", TEXT)]
         assert not [f for f in report["flags"] if f["flag"] == "slack_new"]
-    assert {"rule": "new_booking_to_slack", "action": "send_slack", "status": "disabled", "count": 1} in dry[
-        "actions"
-    ]
+    assert {"rule": RULE, "action": "send_slack", "status": "disabled", "count": 1} in dry["actions"]
     # AND the plan for people says it would not be posted
     shown = invoke(*args("plan", tmp_path, config, bookings))
-    assert "slack · new_booking_to_slack · disabled: not posted" in " ".join(shown.stdout.split())
+    assert f"slack · {RULE} · disabled: not posted" in " ".join(shown.stdout.split())
 
 
 def test_a_run_says_on_the_console_that_a_message_was_not_posted(tmp_path: Path) -> None:
@@ -235,7 +241,7 @@ def test_a_run_says_on_the_console_that_a_message_was_not_posted(tmp_path: Path)
     result = invoke(*args("run", tmp_path, config, bookings))
     assert result.exit_code == 0, result.output
     (line,) = [x for x in result.stderr.splitlines() if x.startswith("not posted:")]
-    assert "slack is disabled" in line and "new_booking_to_slack" in line and "1000003_900000201" in line
+    assert "slack is disabled" in line and RULE in line and "1000003_900000201" in line
     assert "NAVER_SMS_SLACK_ENABLED=true" in line
 
 
@@ -246,7 +252,7 @@ def test_a_new_booking_message_stays_due_while_slack_is_off_and_goes_out_once_it
     config, bookings = configured(tmp_path, NEW_BOOKING_TO_SLACK), one_booking(tmp_path)
     # WHEN a run comes: the default rules write the booking's row and send its confirmation
     off = json.loads(invoke(*args("run", tmp_path, config, bookings, "--json")).stdout)
-    assert slack_posts(off) == [("disabled", "홍대점 새 예약 900000201")]
+    assert slack_posts(off) == [("disabled", TEXT)]
     repo = SqliteRepository(SqliteDatabase(tmp_path / "state.sqlite3"))
     row = repo.get(("1000003_900000201", "010-0000-0001"))
     assert row is not None and row.confirm_sms and not row.flag("slack_new")
@@ -257,7 +263,7 @@ def test_a_new_booking_message_stays_due_while_slack_is_off_and_goes_out_once_it
         ).stdout
     )
     # THEN the message goes out then, and the flag is set
-    assert slack_posts(on) == [("outbox", "홍대점 새 예약 900000201")]
+    assert slack_posts(on) == [("outbox", TEXT)]
     row = repo.get(("1000003_900000201", "010-0000-0001"))
     assert row is not None and row.flag("slack_new")
     # AND never again
