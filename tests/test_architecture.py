@@ -38,6 +38,7 @@ ALLOWED: dict[str, tuple[str, ...]] = {
         "errors",
         "config",
         "retry",
+        "logs",
         "ports",
         "flags.store",
         "flags.machine",

@@ -6,8 +6,8 @@ these with ``raise ... from exc``; nothing from a library leaks upward.
 from __future__ import annotations
 
 import difflib
-from collections.abc import Iterable, Mapping, Sequence
-from typing import Any, ClassVar
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from typing import Any, ClassVar, Self
 
 
 def did_you_mean(name: str, candidates: Iterable[str]) -> str | None:
@@ -19,10 +19,16 @@ def did_you_mean(name: str, candidates: Iterable[str]) -> str | None:
 class NaverSmsError(Exception):
     """Base of every error of the package.
 
-    `permanent`: no retry can fix this failure (a text over the SMS limit, a template that cannot render):
+    Three traits say what an error means for the run (read with `getattr`, any exception may be asked):
+    `counts_attempt` - a failure of a flag's effect counts one of its bounded attempts (False: nothing was
+    tried that could have succeeded, the flag stays open as it was); `stops_run` - the run cannot go on
+    (every later effect would fail the same way): the engine stops and the run is reported failed;
+    `permanent` - no retry can fix this failure (a text over the SMS limit, a template that cannot render):
     the flag it was guarding fails for good at once (`naver_sms.flags.effect`) instead of being tried again
     on the next runs, and `fix` - where set - says what the operator must change before resetting it."""
 
+    counts_attempt: ClassVar[bool] = True
+    stops_run: ClassVar[bool] = False
     permanent: ClassVar[bool] = False
     fix: str | None = None
 
@@ -145,9 +151,33 @@ class DeliveryError(NaverSmsError):
         self.provider_message = provider_message
         super().__init__(f"{channel}: {message}")
 
+    def with_text(self, transform: Callable[[str], str]) -> Self:
+        """The same error (class, channel, status, cause) with its texts passed through `transform` - e.g.
+        a provider's answer that echoed a customer's name, masked once the name is known."""
+        message = str(self).removeprefix(f"{self.channel}: ")
+        copy = type(self).__new__(type(self))
+        DeliveryError.__init__(
+            copy,
+            transform(message),
+            channel=self.channel,
+            status_code=self.status_code,
+            provider_message=transform(self.provider_message) if self.provider_message else None,
+        )
+        copy.__cause__, copy.__traceback__ = self.__cause__, self.__traceback__
+        return copy
+
 
 class DeliveryRejected(DeliveryError):
     """The service refused the message (4xx other than 429): final."""
+
+
+class CredentialsRefused(DeliveryRejected):
+    """The service refused our credentials (401/403), and again after they were fetched anew (a rotation):
+    nothing that needs them can succeed in this run. No attempt is counted against any flag; the run stops
+    and is reported failed, and the summary says what to check (docs/operations.md, "Rotate secrets")."""
+
+    counts_attempt = False
+    stops_run = True
 
 
 class DeliveryUnavailable(DeliveryError):

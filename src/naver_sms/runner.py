@@ -15,7 +15,7 @@ from naver_sms.config.models import AppConfig
 from naver_sms.domain.booking import Booking, legacy_phone_key
 from naver_sms.domain.clock import KST, Clock, SystemClock
 from naver_sms.domain.privacy import mask_text
-from naver_sms.errors import BookingsLost, LoginBlocked, RepositoryError
+from naver_sms.errors import BookingsLost, CredentialsRefused, LoginBlocked, RepositoryError
 from naver_sms.flags.machine import FlagRepository, reset_command
 from naver_sms.flags.state import failed_flags
 from naver_sms.flags.store import UNREADABLE_ROW
@@ -35,6 +35,9 @@ BOOKINGS_LOST = "예약을 하나도 읽지 못했습니다"
 BOOKINGS_UNREAD = "읽지 못한 예약"
 STORE_UNREAD = "예약을 가져오지 못한 매장"
 LOGIN_NEEDS_A_PERSON = "네이버 로그인에 사람의 확인이 필요합니다: naver-sms login --interactive"
+CREDENTIALS_REFUSED = (
+    "인증 정보가 거부되었습니다 (키 교체 후 다시 읽어도 거부): Secrets Manager의 값을 확인하세요"
+)
 
 
 @dataclass
@@ -53,6 +56,13 @@ class Runtime:
     summary_channel: TelegramService | None = None
     #: called with (stage, detail) as the run progresses (the CLI shows it)
     progress: Callable[[str, str], None] = field(default=lambda stage, detail: None)
+    #: what identifies the configuration in use (S3 ETags, or the files' digest): the report's config_version
+    config_version: str | None = None
+    #: lines for the owner, added to the run's summary and warnings (e.g. "the upload was invalid: the last
+    #: valid configuration is in use")
+    notices: tuple[str, ...] = ()
+    #: the configuration given was refused and the last valid one is in use: why (the rendered error)
+    config_invalid: str | None = None
 
     @property
     def repo(self) -> FlagRepository:
@@ -75,7 +85,9 @@ class Runtime:
 
 
 def new_run_id() -> str:
-    return datetime.now(UTC).strftime("%Y%m%dT%H%M%S") + "-" + uuid.uuid4().hex[:8]
+    # `Z` (UTC) keeps the time's digits apart from the random part: `T001955-3599...` reads as a phone number
+    # to the masking of every log line (naver_sms.logs)
+    return datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ") + "-" + uuid.uuid4().hex[:8]
 
 
 def new_report(rt: Runtime, run_id: str, *, dry_run: bool = False) -> RunReport:
@@ -87,7 +99,9 @@ def new_report(rt: Runtime, run_id: str, *, dry_run: bool = False) -> RunReport:
         mode=rt.mode,
         source=rt.source.description,
         dry_run=dry_run,
-        warnings=list(rt.config.warnings),
+        warnings=[*rt.config.warnings, *rt.notices],
+        config_version=rt.config_version,
+        config_invalid=rt.config_invalid,
     )
 
 
@@ -188,15 +202,20 @@ def run_once(
         _report_failed_flags(plan, report, rt.real_clock())
     except Exception as exc:  # the run itself failed: report it, send the legacy failure line
         report.failed = f"{type(exc).__name__}: {exc}"
+        report.failed_type = type(exc).__name__
         emit(log, logging.ERROR, "run_failed", run_id=report.run_id, error=report.failed)
         if isinstance(exc, LoginBlocked):  # a person must act: say so where the owner looks
             report.summary = f"{RUN_FAILED}\n{LOGIN_NEEDS_A_PERSON}\n{exc}"
+        elif isinstance(exc, CredentialsRefused):
+            report.summary = f"{RUN_FAILED}\n{CREDENTIALS_REFUSED}\n{exc}"
         elif isinstance(exc, BookingsLost):
             report.summary = f"{RUN_FAILED}\n{BOOKINGS_LOST}: {mask_text(str(exc))}"
     if not report.summary:
         report.summary = RUN_FAILED if report.failed else legacy_summary(report.sms)
         if not report.failed:
             report.summary = "\n".join([report.summary, *lost_lines(report)])
+    if rt.notices:
+        report.summary = "\n".join((report.summary, *rt.notices))
     if not dry_run and rt.summary_channel is not None:
         _send_summary(rt.summary_channel, report)
     report.finished_at = rt.real_clock().astimezone(UTC)
@@ -275,5 +294,8 @@ def _send_summary(channel: TelegramService, report: RunReport) -> None:
         receipt = channel.send_message(report.summary)
     except Exception as exc:
         report.errors.append(RunError("summary", f"telegram summary not sent: {exc}"))
+        if getattr(exc, "stops_run", False) and report.failed is None:  # Telegram refused our credentials
+            report.failed = f"{type(exc).__name__}: {exc}"
+            report.failed_type = type(exc).__name__
         return
     report.notifications.append(NotificationRecord("telegram", report.summary, receipt.status, "(summary)"))

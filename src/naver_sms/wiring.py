@@ -6,12 +6,14 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 from datetime import timedelta
+from functools import lru_cache
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from naver_sms.config.loader import read_config
 from naver_sms.config.models import AppConfig
 from naver_sms.config.settings import Settings, check_db_target, is_dynamo_url
+from naver_sms.config_source import ConfigSource, S3Location, local_version, s3_client
 from naver_sms.database.sqlite_repository import (
     SqliteDatabase,
     SqliteOutboxStore,
@@ -28,7 +30,8 @@ from naver_sms.notifications.outbox import (
     OutboxStore,
     OutboxTelegram,
 )
-from naver_sms.ports import BookingSource, SessionRepository
+from naver_sms.ports import BookingSource, SessionRepository, SmsService, TelegramService
+from naver_sms.rotation import RefreshingSms, RefreshingTelegram
 from naver_sms.rules.actions import register_actions
 from naver_sms.rules.config_check import check_config
 from naver_sms.rules.context import ActionServicesBundle
@@ -86,7 +89,10 @@ def _is_aws_dynamodb(db: str) -> bool:
     return DynamoTarget.parse(db).endpoint is None
 
 
-def compile_config(config_dir: Path) -> tuple[AppConfig, RuleEngine, tuple[CompiledRule, ...]]:
+Compiled = tuple[AppConfig, RuleEngine, tuple[CompiledRule, ...]]
+
+
+def compile_config(config_dir: Path) -> Compiled:
     """Load every configuration file, compile the rules and check every template - all in one pass, so one
     file's errors never hide another's (raises `ConfigErrors` with all of them). The warnings of the rules
     and templates join the loader's in `AppConfig.warnings`."""
@@ -99,17 +105,61 @@ def compile_config(config_dir: Path) -> tuple[AppConfig, RuleEngine, tuple[Compi
     return replace(config, warnings=(*config.warnings, *checked.warnings)), engine, checked.rules
 
 
-def _live_services(settings: Settings, state: State, real_clock: Clock) -> ActionServicesBundle:
+@dataclass(frozen=True)
+class Configuration:
+    """A configuration compiled for runs, with what identifies it and what the owner must hear about it."""
+
+    config: AppConfig
+    engine: RuleEngine
+    rules: tuple[CompiledRule, ...]
+    version: str | None = None
+    notices: tuple[str, ...] = ()
+    invalid: str | None = None  # the refused configuration's error, when the last valid one is used
+
+
+@lru_cache(maxsize=4)
+def _s3_source(url: str, region: str, endpoint: str | None, cache: Path) -> ConfigSource[Compiled]:
+    """One S3 configuration source per process and location (it remembers the version it validated)."""
+    return ConfigSource(S3Location.parse(url), s3_client(region, endpoint), cache, compile_config)
+
+
+def load_configuration(settings: Settings) -> Configuration:
+    """The configuration of `settings`: a local directory as it is, or the S3 location's - validated, or
+    the last valid one with a notice (naver_sms.config_source). Raises `ConfigError`."""
+    if settings.config_url is None:
+        compiled = compile_config(settings.config_dir)
+        return Configuration(*compiled, version=local_version(settings.config_dir))
+    source = _s3_source(
+        settings.config_url, settings.aws_region, settings.s3_endpoint, settings.config_cache_dir
+    )
+    resolved = source.resolve()
+    return Configuration(
+        *resolved.value, version=resolved.version, notices=resolved.notices, invalid=resolved.invalid
+    )
+
+
+def _live_services(
+    settings: Settings, state: State, real_clock: Clock, refresh: Callable[[], Settings] | None
+) -> ActionServicesBundle:
     # httpx and the channel clients are imported only by live runs: the sandbox never needs them
     from naver_sms.notifications.slack_service import SlackWebhookClient
     from naver_sms.notifications.sms_service import SensClient
     from naver_sms.notifications.telegram_service import TelegramClient
 
+    def sens(current: Settings) -> SmsService:
+        return SensClient.from_settings(current, clock=real_clock)
+
     # each client refuses missing credentials itself, naming the NAVER_SMS_* variables (ConfigError)
+    sms: SmsService = sens(settings)
+    telegram: TelegramService = TelegramClient.from_settings(settings)
+    if refresh is not None:  # credentials that rotate: fetched again once when a service refuses them
+        sms = RefreshingSms(sms, build=sens, refresh=refresh)
+        if telegram.enabled:
+            telegram = RefreshingTelegram(telegram, build=TelegramClient.from_settings, refresh=refresh)
     return ActionServicesBundle(
         db_repo=state.repo,
-        sms_service=SensClient.from_settings(settings, clock=real_clock),
-        telegram_service=TelegramClient.from_settings(settings),
+        sms_service=sms,
+        telegram_service=telegram,
         slack_service=SlackWebhookClient.from_settings(settings),
     )
 
@@ -136,9 +186,11 @@ def build_runtime(
     dry_run: bool = False,
     real_clock: Clock | None = None,
     dynamo_client: DynamoClientFactory | None = None,
+    refresh_settings: Callable[[], Settings] | None = None,
 ) -> tuple[Runtime, State]:
     """The runtime of `settings` (reusing `state` if given): `clock` decides, `real_clock` (default: the
-    system clock) times claims, leases, look-ups and what is written."""
+    system clock) times claims, leases, look-ups and what is written. `refresh_settings`
+    loads the settings again with the secrets fetched anew (a live channel refused calls it once)."""
     if not settings.live and not dry_run and _is_aws_dynamodb(settings.db):
         # the sandbox writes its SMS to the outbox and then marks them sent: on the production tables that
         # would silently swallow real customers' messages
@@ -148,11 +200,12 @@ def build_runtime(
             file="settings",
             field="db",
         )
-    config, engine, rules = compile_config(settings.config_dir)
+    configuration = load_configuration(settings)
+    config, engine, rules = configuration.config, configuration.engine, configuration.rules
     state = state or open_state(settings, dynamo_client=dynamo_client)
     real = real_clock or SystemClock()
     if settings.live:
-        services = _live_services(settings, state, real)
+        services = _live_services(settings, state, real, refresh_settings)
     else:
         services = _sandbox_services(
             state.repo,
@@ -187,10 +240,31 @@ def build_runtime(
         mode="live" if settings.live else "sandbox",
         lease=timedelta(seconds=settings.claim_lease_seconds),
         summary_channel=services.telegram_service,
+        config_version=configuration.version,
+        notices=configuration.notices,
+        config_invalid=configuration.invalid,
     )
     if progress is not None:
         runtime.progress = progress
     return runtime, state
+
+
+def alert_channel(settings: Settings, state: State | None, *, run_id: str) -> TelegramService:
+    """The owner's Telegram outside a run (`serve`'s alerts): the Bot API when live, the outbox otherwise
+    (of `state`, or of the state of `settings`, or an in-memory one when it cannot be opened). Disabled when
+    Telegram is off."""
+    if settings.live:
+        # httpx and the Telegram client: only a live process alerts through the Bot API
+        from naver_sms.notifications.telegram_service import TelegramClient
+
+        return TelegramClient.from_settings(settings)
+    if state is None:
+        try:
+            state = open_state(settings)
+        except Exception:  # the state cannot be opened (that may be why): the alert still goes somewhere
+            state = None
+    outbox = state.outbox if state is not None else SqliteOutboxStore(SqliteDatabase(":memory:"))
+    return OutboxTelegram(outbox, run_id=run_id, enabled=settings.telegram_enabled, clock=SystemClock())
 
 
 def fixture_runtimes(config_dir: Path) -> MakeRuntime:

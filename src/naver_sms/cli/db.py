@@ -1,5 +1,5 @@
-"""`naver-sms db init` (the tables on a DynamoDB-compatible endpoint) and `naver-sms db reset` (an operator
-opens a flag that failed for good again)."""
+"""`naver-sms db init` (the tables on a DynamoDB-compatible endpoint), `naver-sms db reset` (an operator
+opens a flag that failed for good again) and `naver-sms db backup` (a consistent copy of the SQLite state)."""
 
 from __future__ import annotations
 
@@ -9,6 +9,7 @@ from typing import Annotated
 import typer
 
 from naver_sms.cli.common import DbOpt, err, error, open_existing_state, out, seams, settings_of, state_errors
+from naver_sms.config.settings import is_dynamo_url
 from naver_sms.domain.booking import FLAG_NAMES
 from naver_sms.errors import NaverSmsError, did_you_mean
 from naver_sms.flags.state import flags_on
@@ -104,3 +105,29 @@ def reset(
         err.print(f"{booking_num} {flag} has not failed for good: nothing to reset", highlight=False)
         raise typer.Exit(1)
     out.print(f"{booking_num} {flag}: open again; the next run retries it", highlight=False)
+
+
+@app.command("backup")
+def backup(
+    path: Annotated[Path, typer.Argument(help="The new file to write the copy to (never overwritten).")],
+    db: DbOpt = None,
+) -> None:
+    """A consistent copy of the SQLite state, safe while a run writes (SQLite's online backup API)."""
+    from naver_sms.database.sqlite_backup import backup_sqlite  # only this command copies a database
+
+    with state_errors():
+        settings = settings_of(db=db)
+    if is_dynamo_url(settings.db):
+        raise error(
+            "the state is on DynamoDB: back it up with point-in-time recovery or an on-demand backup "
+            '(aws dynamodb create-backup; docs/operations.md, "Restore the ledger")',
+            code=2,
+        )
+    with state_errors():
+        done = backup_sqlite(Path(settings.db), path)
+    rows = ", ".join(f"{table} {n}" for table, n in sorted(done.rows.items()))
+    out.print(
+        f"backup of {settings.db} written to {done.path}: integrity ok; rows: {rows}",
+        highlight=False,
+        soft_wrap=True,
+    )

@@ -24,6 +24,7 @@ from naver_sms.cli.common import (
 )
 from naver_sms.cli.plan_view import print_plan
 from naver_sms.errors import NaverSmsError
+from naver_sms.logs import log_context
 from naver_sms.runner import Preview, preview, run_once
 
 
@@ -48,7 +49,8 @@ def run(
             highlight=False,
         )
     try:
-        report = run_once(runtime, dry_run=dry_run, run_id=run_id)
+        with log_context(run_id=run_id):  # every log line of the run carries its id
+            report = run_once(runtime, dry_run=dry_run, run_id=run_id)
     finally:
         runtime.close()
     if as_json:

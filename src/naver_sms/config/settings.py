@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import os
 import re
+import tempfile
 from collections.abc import Mapping
 from pathlib import Path
 
@@ -46,6 +47,13 @@ class Settings(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid")
 
     config_dir: Path = Path("config")
+    #: the configuration in S3, `s3://BUCKET/PREFIX/` - set by `NAVER_SMS_CONFIG_DIR=s3://...`
+    #: (naver_sms.config_source: validated before use, the last valid one kept)
+    config_url: str | None = None
+    #: where a configuration read from S3 is kept (Lambda's only writable directory is /tmp)
+    config_cache_dir: Path = Path(tempfile.gettempdir()) / "naver-sms-config"
+    #: an S3-compatible endpoint (a local stand-in); None = AWS
+    s3_endpoint: str | None = None
     #: A SQLite path, or a DynamoDB target `dynamodb://[region]?endpoint=URL&sms_table=sms&session_table=session`
     db: str = "var/naver-sms.sqlite3"
     #: Send for real. False = sandbox: SMS and notifications go to the outbox.
@@ -107,6 +115,9 @@ class Settings(BaseModel):
                 values[name] = (
                     tuple(s.strip() for s in raw.split(",") if s.strip()) if name == "secret_names" else raw
                 )
+        if str(values.get("config_dir", "")).strip().lower().startswith("s3://"):
+            # the stack's NAVER_SMS_CONFIG_DIR=s3://BUCKET/config/ is a location, not a directory
+            values["config_url"] = str(values.pop("config_dir")).strip()
         values.update({k: v for k, v in overrides.items() if v is not None})
         try:
             return cls.model_validate(values)

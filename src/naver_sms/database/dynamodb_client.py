@@ -25,7 +25,11 @@ from naver_sms.database.sessions import SessionTable
 from naver_sms.errors import RecordMissing, RepositoryError
 from naver_sms.flags.machine import FlagRepository
 from naver_sms.flags.store import Expect, RecordKey, matches
+from naver_sms.logs import mask_bodies
 from naver_sms.retry import Again, RetryPolicy, Sleep, retry_call
+
+#: the loggers of botocore and urllib3 that write request or response bodies at DEBUG
+SDK_BODY_LOGGERS = ("botocore.endpoint", "botocore.parsers", "botocore.hooks", "urllib3.connectionpool")
 
 #: BatchGetItem takes at most 100 keys per call (DynamoDB API limit).
 BATCH_GET_LIMIT = 100
@@ -289,7 +293,11 @@ class DynamoSessionRepository(SessionTable):
 def open_dynamodb(
     target: DynamoTarget, *, max_attempts: int = 3, client: DynamoDBClient | None = None, **store_options: Any
 ) -> tuple[DynamoRepository, DynamoSessionRepository]:
-    """Both repositories of a target, sharing one client (`client`, or one made by `make_client`)."""
+    """Both repositories of a target, sharing one client (`client`, or one made by `make_client`).
+
+    botocore logs every request and response body at DEBUG - the rows' names and the session's cookies
+    (phone numbers are masked for every logger): those loggers mask them from now on, whatever the level."""
+    mask_bodies(*SDK_BODY_LOGGERS)
     client = client if client is not None else make_client(target)
     return (
         DynamoRepository(target, max_attempts=max_attempts, client=client, **store_options),

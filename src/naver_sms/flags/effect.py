@@ -128,7 +128,14 @@ def guarded_effect(
         except keep_claims_on:
             raise  # the outcome is unknown: after their lease, the next run resolves the claims
         except Exception as exc:  # nothing went out (or a bug): never leave live claims behind
-            _release(repo, held, error=describe(exc), permanent=is_permanent(exc))
+            # an error that says nothing was tried that could succeed (credentials refused) counts no attempt
+            _release(
+                repo,
+                held,
+                error=describe(exc),
+                count=getattr(exc, "counts_attempt", True),
+                permanent=is_permanent(exc),
+            )
             raise
         value = result.value
         if isinstance(result, NotTried):

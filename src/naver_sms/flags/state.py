@@ -98,11 +98,13 @@ class FlagState:
 
     @property
     def retry_due(self) -> bool:
-        """An earlier send failed (attempts counted), its run crashed (stale claim), or an operator reset the
-        flag after it failed for good (`db reset`): a retry is due (the condition `flag_retry_due`)."""
+        """An earlier send failed (attempts counted), its run crashed (stale claim), an operator reset the
+        flag after it failed for good (`db reset`), or a claim was released without counting an attempt
+        (credentials refused: nothing was tried, the error is kept): a retry is due (`flag_retry_due`)."""
         if self.status == "stale":
             return True
-        return self.status == "open" and ((self.attempts or 0) > 0 or self.reset_at is not None)
+        tried = (self.attempts or 0) > 0 or self.reset_at is not None or self.last_error is not None
+        return self.status == "open" and tried
 
     @property
     def waiting(self) -> bool:

@@ -15,6 +15,7 @@ import logging
 from collections.abc import Callable, Iterable, Sequence
 
 from naver_sms.config.models import AppConfig
+from naver_sms.domain.privacy import mask_text
 from naver_sms.rules.compile import compile_rules
 from naver_sms.rules.conditions import CONDITIONS, ConditionType
 from naver_sms.rules.context import ActionContext, ActionResult, RunScope
@@ -130,7 +131,8 @@ def _run_actions(rule: CompiledRule, ctx: ActionContext, report: RunReport) -> N
             report.errors.append(
                 RunError(
                     "action",
-                    str(err.original_error),
+                    # a provider's answer may echo the customer's name: never in the report
+                    mask_text(str(err.original_error), [b.name for b in ctx.targets]),
                     rule=rule.name,
                     action=action.name,
                     booking_num=ctx.subject,
@@ -150,6 +152,8 @@ def _run_actions(rule: CompiledRule, ctx: ActionContext, report: RunReport) -> N
                     ensure_ascii=False,
                 )
             )
+            if getattr(err.original_error, "stops_run", False):  # e.g. credentials refused: the run fails
+                raise err.original_error from None
             return
         report.actions[(rule.name, action.name, result.status)] += 1
         _record(report, result)

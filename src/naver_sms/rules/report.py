@@ -49,6 +49,12 @@ class RunReport:
     warnings: list[str] = field(default_factory=list)
     summary: str = ""
     read_calls: int = 0
+    #: the class of the error that failed the run (`LoginBlocked`, `CredentialsRefused`, ...), for metrics
+    failed_type: str | None = None
+    #: what identifies the configuration the run used (S3 ETags, or the files' digest)
+    config_version: str | None = None
+    #: the configuration given was refused (the run used the last valid one): the error
+    config_invalid: str | None = None
 
     @property
     def duration_seconds(self) -> float:
@@ -97,4 +103,6 @@ class RunReport:
             "errors": [e.to_json() for e in self.errors],
             "warnings": list(self.warnings),
             "summary": self.summary,
+            "config_version": self.config_version,
+            "config_invalid": self.config_invalid,
         }

@@ -4,7 +4,9 @@ that cannot be composed (`sms_compose`) fails its flag for good at once: no retr
 from __future__ import annotations
 
 import logging
+from collections.abc import Collection
 from dataclasses import replace
+from datetime import datetime
 from typing import NoReturn
 
 from pydantic import Field
@@ -14,12 +16,13 @@ from naver_sms.config.models import AppConfig
 from naver_sms.delivery import deliver_once
 from naver_sms.domain.booking import Booking, BookingRecord
 from naver_sms.domain.privacy import mask_phone, mask_text
-from naver_sms.errors import FlagFailedForGood, NaverSmsError, OutcomeUnknown, did_you_mean
+from naver_sms.errors import DeliveryError, FlagFailedForGood, NaverSmsError, OutcomeUnknown, did_you_mean
 from naver_sms.flags.effect import Guarded, guarded_effect, is_permanent
 from naver_sms.flags.machine import Claim
 from naver_sms.flags.state import read_flag
 from naver_sms.flags.store import RecordKey
 from naver_sms.logs import emit
+from naver_sms.ports import SmsMessage, SmsReceipt, SmsService
 from naver_sms.rules.actions.common import (
     ActionParams,
     fail,
@@ -49,6 +52,36 @@ class _Unbuildable(NaverSmsError):
     permanent = True
 
 
+class _NamesMasked:
+    """The SMS service of one booking, whose errors never carry the customer's name: a provider may echo
+    it in its answer (a SENS 400 quoting the text), and the error's text is logged, stored as the flag's
+    `last_error`, reported and printed. Phone numbers are masked by the clients themselves."""
+
+    def __init__(self, sms: SmsService, names: Collection[str]) -> None:
+        self._sms = sms
+        self._names = tuple(n for n in names if n)
+        self.live = sms.live
+
+    def _masked(self, exc: DeliveryError) -> DeliveryError:
+        masked = exc.with_text(lambda text: mask_text(text, self._names))
+        masked.__suppress_context__ = True  # the original's text (with the name) is in no traceback
+        return masked
+
+    def send(self, message: SmsMessage) -> SmsReceipt:
+        try:
+            return self._sms.send(message)
+        except DeliveryError as exc:
+            raise self._masked(exc)  # noqa: B904 - the original is deliberately not chained
+
+    def find_sent(
+        self, message: SmsMessage, *, since: datetime, until: datetime, exclude: Collection[str] = ()
+    ) -> SmsReceipt | None:
+        try:
+            return self._sms.find_sent(message, since=since, until=until, exclude=exclude)
+        except DeliveryError as exc:
+            raise self._masked(exc)  # noqa: B904 - the original is deliberately not chained
+
+
 def send_sms(ctx: ActionContext, p: SendSmsParams) -> ActionResult:
     """Send an SMS from a template; with a flag, exactly once (claim -> send -> commit, see delivery.py)."""
     if p.flag is not None and (given_up := _given_up(ctx, p.flag)) is not None:
@@ -59,9 +92,10 @@ def send_sms(ctx: ActionContext, p: SendSmsParams) -> ActionResult:
         raise _unbuildable(ctx, p, exc) from exc
     booking = need_booking(ctx)
     services = ctx.services
+    sms = _NamesMasked(services.sms_service, [booking.name])
     if p.flag is None:  # compiled rules always have one (rules.guards); direct callers may not
         try:
-            receipt = services.sms_service.send(message)
+            receipt = sms.send(message)
         except Exception as exc:
             failed = ActionResult(sms=(_with(record, "failed", error=exc),))
             raise fail("send_sms", ctx, exc, failed, template=record.template) from exc
@@ -75,7 +109,7 @@ def send_sms(ctx: ActionContext, p: SendSmsParams) -> ActionResult:
             services.db_repo.create(BookingRecord.for_booking(booking))
         outcome = deliver_once(
             repo=services.db_repo,
-            sms=services.sms_service,
+            sms=sms,
             message=message,
             key=(booking.booking_num, booking.phone),
             flag=p.flag,
