@@ -1,10 +1,12 @@
-"""What `plan` and `run --dry-run` show is what the run does (issue 11, items 1, 2 and 9).
+"""What `plan` and `run --dry-run` show is what the run does (issue 11, items 1, 2, 3 and 9).
 
 - a rendered SMS over 90 bytes, or an LMS over 2,000, is `failed` with `MessageTooLong` in the plan, the dry
   run and the run alike - measured by the one function the SMS composition and the SENS client use - and the
   run fails its flag for good at once, with the fix and the reset command, in the report and the summary;
 - a message to a disabled channel is `disabled` in the plan and the dry run, and the run's console says it
-  was not posted; a message guarded by a flag stays due until the channel is on.
+  was not posted; a message guarded by a flag stays due until the channel is on;
+- `plan --explain` piped (80 columns) is a two-column layout of lines in words, nothing cut, every parameter
+  of the failed condition shown with the defaulted ones marked.
 """
 
 from __future__ import annotations
@@ -273,3 +275,57 @@ def test_a_new_booking_message_stays_due_while_slack_is_off_and_goes_out_once_it
         ).stdout
     )
     assert slack_posts(again) == []
+
+
+# --- 3. plan --explain for people: readable at 80 columns and piped, defaults shown --------------------------
+
+MANY_PRINTS = """\
+  - name: many_prints_note
+    conditions:
+      - type: has_multiple_options
+        params: {keywords: [인화]}
+    actions:
+      - type: log_event
+        params: {message: "{{ booking.booking_id }} ordered prints"}
+"""
+
+
+def test_plan_explain_piped_at_80_columns_is_lines_of_words_with_the_defaults_shown(tmp_path: Path) -> None:
+    from tests.test_cli import console_script
+
+    # GIVEN a rule whose condition leaves `min_count` at its default (2), a booking without prints
+    config = configured(tmp_path, MANY_PRINTS)
+    bookings = write_bookings(
+        tmp_path / "bookings.json",
+        [
+            naver_booking(
+                booking_id=900000301,
+                store_id=1000001,
+                start="2026-11-28 14:00",
+                options=[("50분 촬영", 1)],
+            )
+        ],
+    )
+    # WHEN its plan is explained into a pipe (not a terminal: 80 columns)
+    proc = console_script(*args("plan", tmp_path, config, bookings, "--explain"))
+    assert proc.returncode == 0, proc.stderr
+    lines = proc.stdout.splitlines()
+    # THEN it fits 80 columns, in a two-column layout: every rule's decision in words on lines of their own,
+    # not one-word cells (a few lines per rule, not hundreds)
+    assert max(len(x) for x in lines) <= 80
+    assert len(lines) < 40, proc.stdout
+    said = " ".join(" ".join(x.strip("│ ") for x in lines).split())
+    # AND the failed condition shows every parameter it was evaluated with, the defaulted one marked
+    assert "has_multiple_options(keywords=[인화], min_count=2 (default))" in said, said
+    assert "…" not in said  # nothing cut
+    assert "saw options=[50분 촬영 x1], matching_count=0, keywords=[인화]" in said
+    for rule in ("new_booking_confirmation", "guide_two_hours_before", "many_prints_note"):
+        assert f"{rule}: " in said
+    # AND the JSON says the same parameters
+    shown = json.loads(invoke(*args("plan", tmp_path, config, bookings, "--explain", "--json")).stdout)
+    (booking,) = shown["bookings"]
+    (why,) = [r for r in booking["rules"] if r["rule"] == "many_prints_note"]
+    assert why["condition"] == {
+        "type": "has_multiple_options",
+        "params": {"keywords": ["인화"], "min_count": 2},
+    }

@@ -62,7 +62,7 @@ def _wide(shown: Preview, title: str, widest: int, *, explain: bool) -> Table:
 def _narrow(shown: Preview, title: str, widest: int, *, explain: bool) -> Table:
     table = Table(title=title)
     table.add_column("booking", no_wrap=True, min_width=widest)
-    table.add_column("rule: decision", ratio=1)
+    table.add_column("rule: decision", ratio=1, overflow="fold")  # never cut with "…"
     for ev in shown.plan.evaluations:
         rows = [e for e in ev if e.matched or explain]
         for i, e in enumerate(rows):
