@@ -3,7 +3,8 @@ calls them; the adapters (notifications, naver, database) implement them and imp
 §12: the consumer owns its ports). The flags' store has its own port: `naver_sms.flags.store.RecordStore`.
 
 A channel returns a receipt or raises a `DeliveryError`: `DeliveryRejected` (final), `DeliveryUnavailable`
-(retries exhausted), `OutcomeUnknown` (sent, no answer: never resend blindly), `MessageTooLong`.
+(retries exhausted), `OutcomeUnknown` (sent, no answer: never resend blindly), `MessageTooLong`. The opt-out
+list (`OptOutList`: who refused advertising) is a port too: a file today (config.opt_out), SENS's list later.
 """
 
 from __future__ import annotations
@@ -24,6 +25,7 @@ __all__ = [
     "ChannelReceipt",
     "FetchResult",
     "LoginPause",
+    "OptOutList",
     "SessionRepository",
     "SlackService",
     "SmsMessage",
@@ -120,6 +122,22 @@ class SlackService(Protocol):
     def post_message(self, text: str) -> ChannelReceipt: ...
 
 
+@runtime_checkable
+class OptOutList(Protocol):
+    """The numbers that refused advertising (무료수신거부): no SMS of `contentType: AD` goes to them.
+
+    The list of the repository is a file of numbers (`config.opt_out.FileOptOut`). SENS keeps the numbers
+    that called its free 080 opt-out line too, but the API that lists them is not among the facts this project
+    builds on (docs/rules/actions.md, "Advertising"): an adapter giving `numbers()` from it can be added in
+    notifications/ and wired in wiring.py beside the file, without changing the core."""
+
+    description: str
+
+    def numbers(self) -> frozenset[str]:
+        """The national digits of every number on the list (read once per run). Raises when it cannot tell."""
+        ...
+
+
 # --- the booking source ---------------------------------------------------------------------------------------
 
 
@@ -149,7 +167,8 @@ class BookingSource(Protocol):
 
     def fetch(self, stores: Sequence[Store], now: datetime) -> FetchResult:
         """Confirmed (RC03) bookings from today on and completed (RC08) bookings of the recent window,
-        for every store given. `now` is Korean wall-clock time."""
+        for every store given - and requested (RC02) or cancelled (RC04) ones when the rules ask about them
+        (the source is made knowing that: wiring). `now` is Korean wall-clock time."""
         ...
 
 

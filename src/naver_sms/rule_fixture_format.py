@@ -2,27 +2,34 @@
 that maps a fixture to the booking objects Naver would return (`FixtureBooking.to_naver`) and to the rows
 already in the `sms` table (`FixtureRecord.to_row`). A condition that looks at something new of a booking or
 a row gets its fixture field here - a field on the model and its line in `to_naver` / `to_row` - and a row in
-the fixture table of docs/cli.md; the runner (naver_sms.rule_fixtures) needs no change.
+the fixture table of docs/cli.md; the runner (naver_sms.rule_fixtures) needs no change. A fixture is one run,
+and its `then:` steps later runs on the same database.
 """
 
 from __future__ import annotations
 
-from datetime import UTC
-from typing import Any, Literal
+import json
+from dataclasses import replace
+from datetime import UTC, datetime, timedelta
+from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, field_validator
 from pydantic_core import PydanticCustomError
 
 from naver_sms.domain.booking import Booking, BookingRecord
 from naver_sms.domain.clock import parse_kst
+from naver_sms.domain.phone import PhoneError, national_number
+from naver_sms.flags.state import FlagAttrs
 
 
 class _Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True, coerce_numbers_to_str=True, populate_by_name=True)
 
 
-def _korean_time(value: str) -> str:
+def _korean_time(value: str | None) -> str | None:
     """A fixture's clock or time: Korean time, as `--now` takes it (refused at load, with its line)."""
+    if value is None:
+        return None
     try:
         parse_kst(value)
     except ValueError:
@@ -30,6 +37,17 @@ def _korean_time(value: str) -> str:
             "korean_time", 'expected "YYYY-MM-DD HH:MM" in Korean time, got {value}', {"value": repr(value)}
         ) from None
     return value
+
+
+def _utc(korean: str) -> str:
+    return parse_kst(korean).astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def _phone(value: str) -> str:
+    try:
+        return national_number(value)
+    except PhoneError as exc:
+        raise PydanticCustomError("phone", "{reason}", {"reason": str(exc)}) from None
 
 
 class FixtureOption(_Strict):
@@ -45,8 +63,9 @@ class FixtureBooking(_Strict):
 
     id: str  # bookingId (digits; another text gets an id of its own)
     store: str  # businessId: a store of stores.yaml
-    status: str = "RC03"  # bookingStatusCode
+    status: str = "RC03"  # bookingStatusCode: RC02 requested, RC03 confirmed, RC04 cancelled, RC08 completed
     start: str  # snapshotJson.startDateTime, in Korean time "YYYY-MM-DD HH:MM"
+    end: str | None = None  # snapshotJson.endDateTime, Korean time; none when not given
     registered: str | None = None  # regDateTime: when the booking was made, Korean time
     name: str = "홍길동"
     phone: str = ""  # default: 0100000<index>
@@ -54,16 +73,10 @@ class FixtureBooking(_Strict):
     item: str = ""  # bizItemName: the product booked
     coupons: list[str] = Field(default_factory=list)  # snapshotJson.couponJson[].couponName
 
-    _start = field_validator("start")(_korean_time)
-
-    @field_validator("registered")
-    @classmethod
-    def _registered(cls, value: str | None) -> str | None:
-        return None if value is None else _korean_time(value)
+    _times = field_validator("start", "end", "registered")(_korean_time)
 
     def to_naver(self, index: int) -> dict[str, Any]:
         """The booking object the partner API would return (docs/naver.md, "The booking fields")."""
-        start = parse_kst(self.start).astimezone(UTC)
         options = [
             {"name": o, "bookingCount": 1}
             if isinstance(o, str)
@@ -81,11 +94,13 @@ class FixtureBooking(_Strict):
             "name": self.name,
             "phone": self.phone or f"0100000{index:04d}",
             "snapshotJson": {
-                "startDateTime": start.strftime("%Y-%m-%dT%H:%M:%SZ"),
+                "startDateTime": _utc(self.start),
                 "bookingOptionJson": options,
                 "couponJson": [{"couponName": c} for c in self.coupons],
             },
         }
+        if self.end is not None:
+            raw["snapshotJson"]["endDateTime"] = _utc(self.end)
         if self.registered is not None:
             raw["regDateTime"] = parse_kst(self.registered).isoformat()
         if self.item:
@@ -100,19 +115,34 @@ class FixtureRecord(_Strict):
     confirm_sms: bool = False
     remind_sms: bool = False
     option_sms: bool = False
+    booking_time: str | None = None  # the start the row holds (Korean time); default: the booking's
     flags: dict[str, bool] = Field(default_factory=dict)  # custom flags: {aa_sms: true}
+    claimed: list[str] = Field(default_factory=list)  # flags a run claimed and then died (stale claims)
 
-    def to_row(self, booking: Booking) -> BookingRecord:
+    _time = field_validator("booking_time")(_korean_time)
+
+    def to_row(self, booking: Booking, real: datetime) -> BookingRecord:
+        """The row, as of the real time `real` (claims live in real time, whatever the fixture's clock)."""
         base = BookingRecord.for_booking(booking)
-        return BookingRecord(
-            base.booking_num,
-            base.phone,
-            base.name,
-            base.booking_time,
-            self.confirm_sms,
-            self.remind_sms,
-            self.option_sms,
-            extra=dict(self.flags),
+        extra: dict[str, Any] = {**base.extra, **self.flags}
+        for flag in self.claimed:  # a run claimed the flag and died: its lease ran out an hour ago
+            names = FlagAttrs.of(flag)
+            info = {"to": booking.phone_digits, "wall_at": (real - timedelta(hours=2)).isoformat()}
+            extra |= {
+                names.claim_run: "fixture-earlier-run",
+                names.claim_until: int((real - timedelta(hours=1)).timestamp()),
+                names.claim_at: (real - timedelta(hours=2)).isoformat(),
+                names.claim_info: json.dumps(info),
+                names.attempt: 1,
+            }
+        held = parse_kst(self.booking_time).strftime("%Y-%m-%d %H:%M:%S") if self.booking_time else None
+        return replace(
+            base,
+            booking_time=held or base.booking_time,
+            confirm_sms=self.confirm_sms,
+            remind_sms=self.remind_sms,
+            option_sms=self.option_sms,
+            extra=extra,
         )
 
 
@@ -143,6 +173,11 @@ class ExpectedNotification(_Strict):
     contains: str | None = None
 
 
+class ExpectedHold(_Strict):
+    booking: str
+    rule: str
+
+
 class Expectations(_Strict):
     #: exactly these SMS, in order (none when left out)
     sms: list[ExpectedSms] = Field(default_factory=list)
@@ -154,6 +189,20 @@ class Expectations(_Strict):
     #: the Telegram summary of the run: the whole text, or `summary_contains` a part of it
     summary: str | None = None
     summary_contains: str | None = None
+    #: matches held by quiet hours, in order
+    held: list[ExpectedHold] = Field(default_factory=list)
+    #: advertising SMS not sent because the number refused advertising, in order
+    suppressed: list[ExpectedSms] = Field(default_factory=list)
+
+
+class FixtureStep(_Strict):
+    """A later run on the same database: its clock, the bookings by then (default: as before), its expect."""
+
+    now: str
+    bookings: list[FixtureBooking] | None = Field(default=None, min_length=1)
+    expect: Expectations
+
+    _now = field_validator("now")(_korean_time)
 
 
 class Fixture(_Strict):
@@ -162,6 +211,14 @@ class Fixture(_Strict):
     channels: Channels = Field(default_factory=Channels)
     bookings: list[FixtureBooking] = Field(min_length=1)
     records: list[FixtureRecord] = Field(default_factory=list)
+    #: numbers that refused advertising, for this fixture (the configuration's opt-out.txt is not read)
+    opt_out: list[Annotated[str, AfterValidator(_phone)]] = Field(default_factory=list)
     expect: Expectations
+    then: list[FixtureStep] = Field(default_factory=list)
 
     _now = field_validator("now")(_korean_time)
+
+    def runs(self) -> list[tuple[str, str, list[FixtureBooking] | None, Expectations]]:
+        """(label, now, bookings or None for "as before", expect) of every run, the first one first."""
+        steps = [(f"then[{i}] ", s.now, s.bookings, s.expect) for i, s in enumerate(self.then)]
+        return [("", self.now, self.bookings, self.expect), *steps]

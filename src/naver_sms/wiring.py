@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING, Any
 
 from naver_sms.config.loader import read_config
 from naver_sms.config.models import AppConfig
+from naver_sms.config.opt_out import FileOptOut
 from naver_sms.config.settings import Settings, check_db_target, is_dynamo_url
 from naver_sms.config_source import ConfigSource, S3Location, local_version, s3_client
 from naver_sms.database.sqlite_repository import (
@@ -30,13 +31,20 @@ from naver_sms.notifications.outbox import (
     OutboxStore,
     OutboxTelegram,
 )
-from naver_sms.ports import BookingSource, SessionRepository, SmsService, TelegramService
+from naver_sms.ports import (
+    BookingSource,
+    OptOutList,
+    SessionRepository,
+    SmsService,
+    TelegramService,
+)
 from naver_sms.rotation import RefreshingSms, RefreshingTelegram
 from naver_sms.rules.actions import register_actions
+from naver_sms.rules.changes import on_demand
 from naver_sms.rules.config_check import check_config
 from naver_sms.rules.context import ActionServicesBundle
 from naver_sms.rules.engine import RuleEngine
-from naver_sms.rules.plan import CompiledRule
+from naver_sms.rules.plan import CompiledRule, statuses_asked
 from naver_sms.runner import Runtime
 
 if TYPE_CHECKING:
@@ -103,6 +111,16 @@ def compile_config(config_dir: Path) -> Compiled:
     if errors or checked.errors:
         raise ConfigErrors([*errors, *checked.errors])
     return replace(config, warnings=(*config.warnings, *checked.warnings)), engine, checked.rules
+
+
+def statuses_fetched_on_demand(rules: tuple[CompiledRule, ...]) -> tuple[str, ...]:
+    """The statuses fetched only on demand (RC02, RC04) that an enabled rule asks about: none by default."""
+    return on_demand(frozenset().union(*(statuses_asked(r.condition) for r in rules if r.enabled)))
+
+
+def _opt_out(config: AppConfig) -> OptOutList | None:
+    """The opt-out list of the configuration (config/opt-out.txt), read again by every run."""
+    return FileOptOut(config.opt_out_file) if config.opt_out_file is not None else None
 
 
 @dataclass(frozen=True)
@@ -215,6 +233,7 @@ def build_runtime(
             telegram=settings.telegram_enabled,
             slack=settings.slack_enabled,
         )
+    services = replace(services, opt_out=_opt_out(config))
     source: BookingSource
     if settings.bookings_path is not None:
         source = JsonFileSource(settings.bookings_path)
@@ -228,7 +247,9 @@ def build_runtime(
                 file="settings",
                 field="bookings_path",
             )
-        source = NaverBookingSource.from_settings(settings, state.sessions)
+        source = NaverBookingSource.from_settings(
+            settings, state.sessions, changes=statuses_fetched_on_demand(rules)
+        )
     runtime = Runtime(
         config=config,
         engine=engine,
@@ -278,6 +299,7 @@ def fixture_runtimes(config_dir: Path) -> MakeRuntime:
         real = SystemClock()
         repo, outbox = SqliteRepository(db), SqliteOutboxStore(db)
         services = _sandbox_services(repo, outbox, "fixture", real, telegram=telegram, slack=slack)
+        services = replace(services, opt_out=_opt_out(config))
         return Runtime(
             config,
             engine,

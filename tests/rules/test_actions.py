@@ -518,8 +518,9 @@ def test_action_execution_error_carries_its_context_and_survives_pickling() -> N
     assert (copy.executor_name, copy.booking_id, copy.context_data) == ("send_sms", "1_2", {"template": "t"})
 
 
-def test_register_actions_registers_the_six_executors() -> None:
-    # the services come with each run's scope (RunScope), not with the engine: RuleEngine.services is gone
+def test_register_actions_registers_the_six_executors_and_record_reschedule() -> None:
+    # the services come with each run's scope (RunScope), not with the engine: RuleEngine.services is gone;
+    # issue 13 added record_reschedule to the seed story's six
     engine = RuleEngine()
     register_actions(engine)
     assert set(engine.actions) == {
@@ -529,5 +530,6 @@ def test_register_actions_registers_the_six_executors() -> None:
         "send_telegram",
         "send_slack",
         "log_event",
+        "record_reschedule",
     }
-    assert len(ACTIONS) == 6
+    assert len(ACTIONS) == 7

@@ -195,7 +195,7 @@ def test_a_failing_fixture_says_why_the_expected_sms_did_not_go_out(tmp_path: Pa
     )
     assert result.exit_code == 1
     text = result.stdout
-    assert "sms: expected 31 guide_busan; got none" in text
+    assert "sms: expected [('31', 'guide_busan')], got []" in text
     line = next(x for x in text.splitlines() if "guide_two_hours_before" in x)
     assert "did not match" in line and "conditions[1]" in line
     assert "minutes_left=180" in text  # what the window condition saw
@@ -219,5 +219,5 @@ def test_a_fixture_run_prints_no_raw_log_lines(tmp_path: Path) -> None:
     # THEN it fails, the problem says so, and no JSON log line is printed
     assert result.exit_code == 1
     text = " ".join(result.stdout.split())
-    assert "got 41 format_aa (failed)" in text and "over the limit of 2000" in text
+    assert "got [('41', 'format_aa', 'failed')]" in text and "over the limit of 2000" in text
     assert not [x for x in result.output.splitlines() if x.lstrip().startswith("{")], result.output

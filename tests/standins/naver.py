@@ -24,6 +24,7 @@ from __future__ import annotations
 import html
 import json
 import random
+import re
 import secrets
 import threading
 import time
@@ -385,10 +386,14 @@ class NaverStandIn:
             for cookie in self.issue_session():
                 response.set_cookie(cookie["name"], cookie["value"], path="/", httponly=True)
             return response
+        # the page navigates once: two polls answered "approved" before the navigation began would otherwise
+        # finish twice, and the second finish (its token used up) lands on the login form - a flaky test
         poll = (
-            "<script>setInterval(async () => {"
+            "<script>let leaving = false; setInterval(async () => {"
+            "if (leaving) return;"
             f"const r = await fetch('/login/ext/deviceConfirm/status?token={token}');"
-            f"if ((await r.json()).approved) location.href = '/login/ext/deviceConfirm/finish?token={token}';"
+            "if ((await r.json()).approved && !leaving) {"
+            f"leaving = true; location.href = '/login/ext/deviceConfirm/finish?token={token}'; }}"
             "}, 100);</script>"
         )
         return _page(
@@ -471,7 +476,10 @@ class NaverStandIn:
 
     @staticmethod
     def _filter(items: list[Any], request: Request) -> list[Any]:
-        statuses = set(request.args["bookingStatusCodes"].split(","))
+        # one code or a comma list of them (`RC02,RC04`), as the partner web app sends (external-apis.md §1)
+        statuses = {code.strip() for code in request.args["bookingStatusCodes"].split(",")}
+        if not all(re.fullmatch(r"RC[0-9]{2}", code) for code in statuses):
+            raise ValueError("bookingStatusCodes is a status code or a comma list of them")
         start_text, end_text = request.args.get("startDateTime"), request.args.get("endDateTime")
         start = _api_time(start_text) if start_text else None
         end = _api_time(end_text) if end_text else None

@@ -326,12 +326,15 @@ def print_report(report: RunReport) -> None:
     summary.add_row(
         "sms",
         f"{counts['sms_sent']} {'sent' if report.mode == 'live' else 'to the outbox'}, {counts['sms_failed']} failed, "
-        f"{counts['sms_reconciled']} reconciled, {counts['sms_planned']} planned",
+        f"{counts['sms_reconciled']} reconciled, {counts['sms_planned']} planned"
+        + (f", {counts['sms_suppressed']} suppressed (opt-out)" if counts["sms_suppressed"] else ""),
     )
     posted = [n for n in report.notifications if n.channel != "log"]
     off = sum(n.status == "disabled" for n in posted)
     done = "planned" if report.dry_run else "posted"
     summary.add_row("messages", f"{len(posted) - off} {done}, {off} not posted (channel off)")
+    for hold in report.held:  # quiet hours: nothing of these matches was done; the next runs decide again
+        summary.add_row(f"held {hold.rule}", f"{hold.booking_num or 'digest'} until {hold.until:%m-%d %H:%M}")
     summary.add_row("flags changed", str(counts["flags_changed"]))
     summary.add_row("errors", str(counts["errors"]))
     summary.add_row("duration", f"{report.duration_seconds:.3f} s")

@@ -8,7 +8,7 @@ every parameter (defaults marked) and what it saw, an `any` branch by branch. Bo
 
 Below the table every SMS and message with its status as the run would report it: `planned`, `failed`
 (with the reason and the fix: a text over the SENS limit, a template that cannot render), `disabled` (the
-channel is off: not posted), `skipped`.
+channel is off: not posted), `skipped`. A match that quiet hours hold is `held until ...` with why.
 """
 
 from __future__ import annotations
@@ -37,6 +37,14 @@ def _json_decision(e: Evaluation) -> str:
     )
 
 
+def _held(e: Evaluation) -> Text | None:
+    """Quiet hours: a match of which nothing is done until `until` (the first run after decides again)."""
+    hold = e.held()
+    if hold is None:
+        return None
+    return Text.assemble((f"held until {hold.until:%m-%d %H:%M}", "yellow"), (f" ({hold.why})", "dim"))
+
+
 def _wide(shown: Preview, title: str, widest: int, *, explain: bool) -> Table:
     table = Table(title=title)
     table.add_column("booking", no_wrap=True, min_width=widest)
@@ -49,7 +57,7 @@ def _wide(shown: Preview, title: str, widest: int, *, explain: bool) -> Table:
         for e in ev:
             if e.matched or explain:
                 b = e.facts.booking
-                decision = (
+                decision = _held(e) or (
                     Text("matched", style="green") if e.matched else Text(_json_decision(e), style="dim")
                 )
                 in_db = "yes" if e.facts.record else "no"
@@ -72,7 +80,9 @@ def _narrow(shown: Preview, title: str, widest: int, *, explain: bool) -> Table:
                 row = "in db" if e.facts.record else "no row"
                 where += f"\n{b.status} {b.reserve_at:%m-%d %H:%M}\n{row}"
             decision = Text(e.rule.name + ": ", style="bold")
-            if e.matched:
+            if (held := _held(e)) is not None:
+                decision.append(held)
+            elif e.matched:
                 decision.append("matched", style="green")
             else:
                 decision.append("\n".join(why_not(e)), style="dim")

@@ -113,5 +113,6 @@ def _plan_json(shown: Preview, *, explain: bool) -> dict[str, Any]:
         "sms": [s.to_json() for s in report.sms],
         "flags": [f.to_json() for f in report.flags],
         "notifications": [n.to_json() for n in report.notifications],
+        "held": [h.to_json() for h in report.held],
         "errors": [e.to_json() for e in report.errors],
     }

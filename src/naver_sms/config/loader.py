@@ -1,6 +1,6 @@
-"""Loading and validating the configuration directory (stores.yaml, templates.yaml, rules.yaml; docs/rules/)
-before anything runs. Every error names the file, the line, the field and a suggestion for a misspelt name;
-all errors of a load are raised together (`ConfigErrors`).
+"""Loading and validating the configuration directory (stores.yaml, templates.yaml, rules.yaml, the optional
+opt-out.txt; docs/rules/) before anything runs. Every error names the file, the line, the field and a
+suggestion for a misspelt name; all errors of a load are raised together (`ConfigErrors`).
 """
 
 from __future__ import annotations
@@ -12,6 +12,7 @@ from typing import Any, TypeVar
 
 from pydantic import BaseModel, ValidationError
 
+from naver_sms.config.advertising import advertising_problems
 from naver_sms.config.models import (
     PATTERN_EXAMPLES,
     AppConfig,
@@ -20,6 +21,7 @@ from naver_sms.config.models import (
     StoresFile,
     TemplatesFile,
 )
+from naver_sms.config.opt_out import OPT_OUT_FILE, read_opt_out
 from naver_sms.config.yaml_lines import LineDict, line_of, load_yaml, nested_key_line
 from naver_sms.domain.booking import Store
 from naver_sms.domain.sms_text import (
@@ -196,6 +198,10 @@ def _check_template(
                 field=f"sms.{name}.subject",
             )
         )
+    if tpl.content_type == "AD":
+        sender = (default_subject or "").removesuffix(" 안내").strip() or "상호"
+        for problem in advertising_problems(tpl.text, sender=sender):
+            errors.append(ConfigError(problem, file=file, line=line, field=f"sms.{name}.text"))
     odd = non_euc_kr_chars(tpl.text + (subject or ""))
     if odd:
         shown = " ".join(f"{c!r}(U+{ord(c):04X})" for c in odd)
@@ -305,6 +311,14 @@ def read_config(config_dir: Path | str) -> tuple[AppConfig, list[ConfigError]]:
         )
         if loaded is None
     }
+    opt_out_path = config_dir / OPT_OUT_FILE
+    if opt_out_path.exists():
+        try:
+            read_opt_out(opt_out_path)
+        except ConfigErrors as exc:
+            errors.extend(exc.errors)
+        except ConfigError as exc:
+            errors.append(exc)
     config = AppConfig(
         config_dir=config_dir,
         stores=MappingProxyType(stores),
@@ -318,6 +332,7 @@ def read_config(config_dir: Path | str) -> tuple[AppConfig, list[ConfigError]]:
         broken=frozenset(broken),
         templates_file=paths[TEMPLATES_FILE],
         template_lines=MappingProxyType(_text_lines(raw.get(TEMPLATES_FILE))),
+        opt_out_file=opt_out_path if opt_out_path.exists() else None,
     )
     return config, errors
 

@@ -98,6 +98,8 @@ class AppConfig:
     #: where each SMS template's text and subject start in templates.yaml: `"confirmation.text"` ->
     #: (line, whether it is a `|` block, whose lines are the file's lines)
     template_lines: Mapping[str, tuple[int | None, bool]] = field(default_factory=dict)
+    #: the opt-out list (numbers that refused advertising), when the directory has one
+    opt_out_file: Path | None = None
 
     def store(self, store_id: str) -> Store | None:
         return self.stores.get(store_id)

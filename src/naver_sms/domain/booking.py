@@ -8,13 +8,14 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, datetime, tzinfo
 from types import MappingProxyType
 from typing import Any
 
 from naver_sms.domain.clock import KST
 from naver_sms.domain.phone import PhoneError, national_number
 from naver_sms.domain.privacy import mask_name, mask_phone
+from naver_sms.domain.status import NOTED_AS, REQUESTED
 from naver_sms.domain.text import find_unencodable, printable
 
 #: The three legacy flags of the `sms` table (legacy-behaviour.md §3-4).
@@ -122,6 +123,19 @@ class Booking:
     coupons: tuple[str, ...] = ()
     item_name: str = ""
     extra: Mapping[str, Any] = field(default_factory=lambda: MappingProxyType({}))
+    end_text: str | None = None  # `snapshotJson.endDateTime` as Naver sent it (see `end_at`)
+    registered_text: str | None = None  # `regDateTime` as Naver sent it (see `registered_at`)
+
+    @property
+    def end_at(self) -> datetime | None:
+        """The end, Korean time to the minute; None when absent or unreadable. Parsed when read (only rules
+        about it read it), so mapping a booking costs nothing more."""
+        return _optional_time(self.end_text, UTC)
+
+    @property
+    def registered_at(self) -> datetime | None:
+        """When the booking was made (Naver sends `+09:00`), Korean time to the minute; None likewise."""
+        return _optional_time(self.registered_text, KST)
 
     @property
     def phone_last4(self) -> str:
@@ -197,6 +211,7 @@ class Booking:
         if not start:
             raise BookingError("missing", booking_id=booking_id, field="snapshotJson.startDateTime")
         reserve_at = _parse_utc_to_kst(str(start), booking_id)
+        end, made = snapshot.get("endDateTime"), data.get("regDateTime")
         status = str(need("bookingStatusCode"))
 
         raw_options = snapshot.get("bookingOptionJson", data.get("bookingOptionJson")) or []
@@ -235,7 +250,18 @@ class Booking:
             coupons=coupons,
             item_name=str(data.get("bizItemName") or snapshot.get("bizItemName") or ""),
             extra=MappingProxyType(extra),
+            end_text=end if isinstance(end, str) else None,
+            registered_text=made if isinstance(made, str) else None,
         )
+
+
+def _optional_time(raw: str | None, naive: tzinfo) -> datetime | None:
+    """A time the rules may look at but a booking does not need (a value without a zone is in `naive`):
+    Korean time to the minute, or None when absent or unreadable."""
+    try:
+        return _parse_utc_to_kst(raw, None, naive) if raw and raw.strip() else None
+    except (BookingError, OverflowError):
+        return None
 
 
 def _is_id(value: Any) -> bool:
@@ -265,7 +291,7 @@ def _phone_digits(raw: Any, booking_id: str | None) -> str:
         raise BookingError(str(exc), booking_id=booking_id, field="phone") from None
 
 
-def _parse_utc_to_kst(value: str, booking_id: str | None) -> datetime:
+def _parse_utc_to_kst(value: str, booking_id: str | None, naive: tzinfo = UTC) -> datetime:
     """`2026-11-26T09:00:00Z` (UTC) -> 2026-11-26 18:00 KST, truncated to the minute (legacy: UTC + 9h)."""
     text = value.strip()
     if text.endswith("Z"):
@@ -277,7 +303,7 @@ def _parse_utc_to_kst(value: str, booking_id: str | None) -> datetime:
             f"not a date-time: {value!r}", booking_id=booking_id, field="snapshotJson.startDateTime"
         ) from exc
     if parsed.tzinfo is None:  # Naver sends UTC; a naive value is taken as UTC, as the legacy job did
-        parsed = parsed.replace(tzinfo=UTC)
+        parsed = parsed.replace(tzinfo=naive)
     return parsed.astimezone(KST).replace(second=0, microsecond=0)
 
 
@@ -336,12 +362,20 @@ class BookingRecord:
             extra=MappingProxyType({k: v for k, v in item.items() if k not in known}),
         )
 
+    @property
+    def request_note(self) -> bool:
+        """A row made while the booking was only requested (RC02), to hold a rule's flags: the job has not
+        handled the booking yet (`booking_not_in_db` still holds), until its confirmation adopts the row."""
+        return self.extra.get(NOTED_AS) == REQUESTED
+
     @classmethod
     def for_booking(cls, booking: Booking) -> BookingRecord:
-        """The row legacy inserted for a new booking, all flags false (they are set as sends succeed)."""
+        """The row legacy inserted for a new booking, all flags false (they are set as sends succeed); a
+        requested booking's row is marked as a request note (`request_note`)."""
         return cls(
             booking_num=booking.booking_num,
             phone=booking.phone,
             name=booking.name,
             booking_time=booking.booking_time,
+            extra=MappingProxyType({NOTED_AS: REQUESTED} if booking.status == REQUESTED else {}),
         )

@@ -11,6 +11,7 @@ from typing import Any
 
 from naver_sms.domain.booking import BookingRecord
 from naver_sms.domain.clock import SystemClock
+from naver_sms.domain.status import NOTED_AS, REQUESTED, RESCHEDULED_AT, RESCHEDULED_FROM
 from naver_sms.errors import (
     ClaimLost,
     FlagAlreadyDone,
@@ -78,6 +79,14 @@ class FlagRepository:
         """Insert the record unless it exists (legacy put_item, made conditional). True when inserted."""
         return self.store.put_if_absent(record.to_item())
 
+    def adopt(self, record: BookingRecord) -> bool:
+        """The row of a booking confirmed after it was noted as requested (`BookingRecord.request_note`): its
+        name and time as now, the note's mark removed - from now on the job handles the booking like any
+        other; the flags the note held stay. True when adopted (False: no note, or adopted meanwhile)."""
+        set_ = {"name": record.name, "booking_time": record.booking_time}
+        expect: dict[str, Expect] = {NOTED_AS: Eq(REQUESTED)}
+        return self.store.update_if(record.key, expect=expect, set_=set_, remove=[NOTED_AS]) is not None
+
     def records(self, limit: int | None = None) -> list[BookingRecord]:
         return [BookingRecord.from_item(i) for i in self.store.scan_items(limit)]
 
@@ -100,6 +109,44 @@ class FlagRepository:
             names.claim_until: AbsentOrLt(_epoch(now or SystemClock()()) + 1),
         }
         return self.store.update_if(key, expect=expect, set_={flag: True}, remove=names.claim) is not None
+
+    def suppress(self, key: RecordKey, flag: str, *, reason: str, now: datetime) -> bool:
+        """A send decided against for good (the number refused advertising): the flag true, with the reason in
+        `<flag>_suppressed`, so no later run tries it again. Refused (False) when the flag is done or failed
+        already, or while a run holds a live claim on it (that run's send decides)."""
+        names = FlagAttrs.of(flag)
+        expect: dict[str, Expect] = {
+            flag: NotTrue(),
+            names.failed: NotTrue(),
+            names.claim_until: AbsentOrLt(_epoch(now) + 1),
+        }
+        set_ = {flag: True, names.suppressed: reason[:1000]}
+        return self.store.update_if(key, expect=expect, set_=set_, remove=names.claim) is not None
+
+    def reschedule(
+        self, key: RecordKey, *, old_time: str, new_time: str, now: datetime, reopen: Sequence[str] = ()
+    ) -> bool:
+        """Record that the booking's start moved: `booking_time` from `old_time` to `new_time` (the legacy
+        attribute keeps its meaning), `rescheduled_from` and `rescheduled_at`; and reopen the flags of
+        `reopen` - each done before - so that their sends follow the new time, once each.
+
+        One conditional write, so it happens once whichever run notices first. Refused (False) when the row's
+        `booking_time` is no longer `old_time` (recorded meanwhile) or a flag of `reopen` is not done any more."""
+        expect: dict[str, Expect] = {"booking_time": Eq(old_time)}
+        set_: dict[str, Any] = {
+            "booking_time": new_time,
+            RESCHEDULED_FROM: old_time,
+            RESCHEDULED_AT: now.isoformat(),
+        }
+        remove: list[str] = []
+        for flag in reopen:
+            names = FlagAttrs.of(flag)
+            expect[flag] = Eq(True)
+            set_[flag] = False
+            # a fresh start, as update_flag(value: false) gives; the request id stays: a look-up never takes
+            # the SMS of the old time for the new one
+            remove += [names.attempts, names.last_error, names.reset_at, names.suppressed]
+        return self.store.update_if(key, expect=expect, set_=set_, remove=remove) is not None
 
     # the claim protocol
 

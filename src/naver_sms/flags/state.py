@@ -11,6 +11,7 @@ docs/database.md):
     F_reset_at     an operator's reset after the flag failed for good, ISO 8601 (makes it due for a retry)
     F_permanent    true when it failed for good at once: no retry could fix it (a text too long, a template
                    that cannot render); reported in the run it happened in, then left for the operator
+    F_suppressed   why the send was never made and never will be (the number refused advertising); F is true
 """
 
 from __future__ import annotations
@@ -48,6 +49,7 @@ class FlagAttrs(NamedTuple):
     lookups: str
     reset_at: str
     permanent: str
+    suppressed: str
 
     @classmethod
     def of(cls, flag: str) -> FlagAttrs:
@@ -95,6 +97,8 @@ class FlagState:
     claim: HeldClaim | None
     #: failed for good at once, because no retry could fix it (see `permanent` of naver_sms.errors)
     permanent: bool = False
+    #: done without sending, for good, and why (the number refused advertising: docs/rules/actions.md)
+    suppressed: str | None = None
 
     @property
     def retry_due(self) -> bool:
@@ -187,6 +191,7 @@ def read_flag(row: BookingRecord | Mapping[str, Any] | None, flag: str, at: date
         lookups=_int(item.get(names.lookups, 0)),
         claim=_claim_of(item, names),
         permanent=item.get(names.permanent) is True,
+        suppressed=_text(item.get(names.suppressed)),
     )
 
 

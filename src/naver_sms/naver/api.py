@@ -2,7 +2,9 @@
 the exact parameters and headers the partner web app sends, and the fetch windows.
 
 Confirmed (RC03) is by default one undated query, as the legacy job asked (legacy-behaviour.md §1): it has no
-forward horizon, so a booking made months ahead still gets its confirmation at once. Dated ranges are split
+forward horizon, so a booking made months ahead still gets its confirmation at once. Requested (RC02) and
+cancelled (RC04) bookings are asked only when a rule asks about them, in one comma-list query after the
+confirmed ones (a booking cancelled meanwhile is then seen as cancelled). Dated ranges are split
 into windows of at most 31 calendar days in Korean time, each ending a second before the next day: the API
 answers 422 to longer ranges, and whether it counts 31 days or calendar days is unconfirmed.
 """
@@ -97,6 +99,16 @@ def confirmed_windows(now: datetime, horizon_days: int | None = None) -> list[Wi
     today = _day_start(now)
     end = today + timedelta(days=horizon_days) - timedelta(seconds=1)
     return [Window(CONFIRMED, s, e) for s, e in split_range(today, end)]
+
+
+def changes_windows(now: datetime, statuses: Sequence[str], window_days: int) -> list[Window]:
+    """The on-demand statuses (RC02, RC04) in one comma-list query per window: `[today 00:00 KST, today +
+    window_days)` on the day of use. No statuses, no window."""
+    if not statuses:
+        return []
+    today = _day_start(now)
+    end = today + timedelta(days=window_days) - timedelta(seconds=1)
+    return [Window(",".join(statuses), s, e) for s, e in split_range(today, end)]
 
 
 def completed_windows(now: datetime, window_days: int) -> list[Window]:

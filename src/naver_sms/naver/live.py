@@ -25,6 +25,7 @@ from naver_sms.naver.api import (
     NaverApi,
     SessionRejected,
     Window,
+    changes_windows,
     completed_windows,
     confirmed_windows,
 )
@@ -49,6 +50,8 @@ class NaverBookingSource:
         completed_window_days: int = 3,
         concurrency: int = 4,
         confirmed_horizon_days: int | None = None,
+        changes: Sequence[str] = (),
+        changes_window_days: int = 31,
     ) -> None:
         if concurrency < 1:
             raise ValueError("concurrency must be at least 1")
@@ -57,6 +60,9 @@ class NaverBookingSource:
         self.completed_window_days = completed_window_days
         self.concurrency = concurrency
         self.confirmed_horizon_days = confirmed_horizon_days
+        #: the statuses fetched on demand (RC02, RC04) because an enabled rule asks about them
+        self.changes = tuple(changes)
+        self.changes_window_days = changes_window_days
 
     @classmethod
     def from_settings(
@@ -66,8 +72,10 @@ class NaverBookingSource:
         *,
         login: Login | None = None,
         api: NaverApi | None = None,
+        changes: Sequence[str] = (),
     ) -> NaverBookingSource:
-        """The production wiring: API client on `naver_api_base`, browser login on `naver_login_url`."""
+        """The production wiring: API client on `naver_api_base`, browser login on `naver_login_url`;
+        `changes`: the statuses fetched on demand that the rules ask about."""
         api = api or NaverApi(settings.naver_api_base)
         login = login or BrowserLogin.from_settings(settings)
         session = SessionManager(
@@ -81,6 +89,8 @@ class NaverBookingSource:
             session,
             completed_window_days=settings.completed_window_days,
             concurrency=settings.fetch_concurrency,
+            changes=changes,
+            changes_window_days=settings.changes_window_days,
         )
 
     def close(self) -> None:
@@ -91,6 +101,8 @@ class NaverBookingSource:
         return [
             *confirmed_windows(now, self.confirmed_horizon_days),
             *completed_windows(now, self.completed_window_days),
+            # after the confirmed ones: a booking cancelled between the queries is kept as cancelled
+            *changes_windows(now, self.changes, self.changes_window_days),
         ]
 
     def fetch(self, stores: Sequence[Store], now: datetime) -> FetchResult:
@@ -171,6 +183,7 @@ class NaverBookingSource:
                     if window.status == CONFIRMED and window.start is None and booking.reserve_at < today:
                         continue  # an undated RC03 query also lists past bookings: only today on is wanted
                     # windows share no second, but paging can shift while bookings arrive: one entry per id
+                    # (the last query's wins: the RC02/RC04 query comes last and holds the newest status)
                     bookings[booking.booking_num] = booking
         return list(bookings.values()), skipped
 

@@ -14,12 +14,15 @@ from naver_sms.config.loader import validation_errors
 from naver_sms.config.models import AppConfig
 from naver_sms.config.yaml_lines import LineDict, line_of, nested_key_line
 from naver_sms.errors import ConfigError, ConfigErrors, did_you_mean
+from naver_sms.rules.changes import STATUS_GATE, StatusGateParams, on_demand
 from naver_sms.rules.conditions import ConditionType
 from naver_sms.rules.guards import link_guards
-from naver_sms.rules.plan import AllOf, AnyOf, CompiledAction, CompiledRule, Leaf, Node, NotOf
+from naver_sms.rules.plan import AllOf, AnyOf, CompiledAction, CompiledRule, Leaf, Node, NotOf, statuses_asked
+from naver_sms.rules.quiet import AD_QUIET, Quiet
+from naver_sms.rules.timing import WindowParams
 from naver_sms.rules.types import ActionType, Mode
 
-_RULE_FIELDS = ("name", "enabled", "description", "mode", "conditions", "actions")
+_RULE_FIELDS = ("name", "enabled", "description", "mode", "quiet_hours", "conditions", "actions")
 _NAME_PATTERN = r"^[A-Za-z0-9_.-]+$"
 
 
@@ -155,11 +158,47 @@ class RuleCompiler:
             if (a := self.action(r, name, i, line_of(actions_raw, i), mode)) is not None
         ]
         actions = link_guards(actions, name, mode, self.error)
+        quiet = self.quiet(raw, name, actions)
         if len(self.errors) > before:
             return None
-        return CompiledRule(
-            name, str(raw.get("description", "")), bool(enabled), mode, root, tuple(actions), line_of(raw)
+        gate = Leaf(
+            STATUS_GATE, StatusGateParams(asks=on_demand(statuses_asked(root))), "(status)", line_of(raw)
         )
+        return CompiledRule(
+            name,
+            str(raw.get("description", "")),
+            bool(enabled),
+            mode,
+            root,
+            tuple(actions),
+            line_of(raw),
+            gate=gate,
+            quiet=quiet,
+        )
+
+    def quiet(self, raw: dict[str, Any], rule: str, actions: list[CompiledAction]) -> Quiet | None:
+        """The rule's quiet windows: its own `quiet_hours`, and the advertising hours when it sends AD."""
+        windows = []
+        if "quiet_hours" in raw:
+            line = line_of(raw, "quiet_hours")
+            params = self.params(WindowParams, raw["quiet_hours"], rule, "quiet_hours", line)
+            if params is not None:
+                assert isinstance(params, WindowParams)
+                windows.append((params.window, f"quiet hours {params.window.describe()}"))
+        if any(a.atype.advertises is not None and a.atype.advertises(a.params, self.config) for a in actions):
+            windows.append((AD_QUIET, f"advertising: no sends {AD_QUIET.describe()} (정보통신망법 §50)"))
+        if not windows:
+            return None
+        quiet = Quiet(tuple(windows))
+        if quiet.covers_the_whole_day():
+            self.error(
+                "these quiet hours cover the whole day: the rule could never act",
+                line_of(raw, "quiet_hours") or line_of(raw),
+                rule,
+                "quiet_hours",
+                f"an advertising rule may act only {AD_QUIET.end:%H:%M}-{AD_QUIET.start:%H:%M}",
+            )
+        return quiet
 
     def condition(self, raw: Any, rule: str, path: str, line: int | None) -> Node:
         if isinstance(raw, str):  # a bare type name: `- booking_not_in_db`

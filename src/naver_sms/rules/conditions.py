@@ -6,22 +6,21 @@ test pick it up from there.
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from collections.abc import Mapping
 from datetime import date, timedelta
 from typing import Annotated, Any, Literal
 
-from pydantic import (
-    AfterValidator,
-    BaseModel,
-    BeforeValidator,
-    ConfigDict,
-    Field,
-    model_validator,
-)
+from pydantic import AfterValidator, BeforeValidator, Field, model_validator
 
 from naver_sms.config.models import STATUS_PATTERN
 from naver_sms.flags.state import CLAIM_SUFFIXES
+from naver_sms.rules import changes, timing
+from naver_sms.rules.condition_type import MAX_HOURS as MAX_HOURS
+from naver_sms.rules.condition_type import MAX_OPTION_COUNT as MAX_OPTION_COUNT
+from naver_sms.rules.condition_type import ConditionType as ConditionType
+from naver_sms.rules.condition_type import NoParams as NoParams
+from naver_sms.rules.condition_type import Params as Params
+from naver_sms.rules.condition_type import not_a_bool
 from naver_sms.rules.facts import Facts
 
 
@@ -38,28 +37,8 @@ def _flag_name(name: str) -> str:
 FlagName = Annotated[str, AfterValidator(_flag_name)]
 
 
-def _not_a_bool(value: Any) -> Any:
-    if isinstance(value, bool):  # YAML `true` is not the number 1
-        raise ValueError(f"expected a number, got {str(value).lower()}")
-    return value
-
-
-#: Every numeric parameter is finite and bounded, checked at load (a year of hours, not 1e400: issue 9 item 6;
-#: the bounds are documented with each condition in docs/rules/conditions.md).
-MAX_HOURS = 8760
-MAX_OPTION_COUNT = 1000
-
-
-class Params(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True, coerce_numbers_to_str=True, allow_inf_nan=False)
-
-
-class NoParams(Params):
-    pass
-
-
 class TimeBeforeBookingParams(Params):
-    hours: Annotated[float, BeforeValidator(_not_a_bool), Field(gt=0, le=MAX_HOURS)]
+    hours: Annotated[float, BeforeValidator(not_a_bool), Field(gt=0, le=MAX_HOURS)]
     #: true: `reserve_at - hours <= now < reserve_at`; false: `0 < reserve_at - now < hours` (§3 uses both)
     inclusive: bool = False
 
@@ -101,7 +80,7 @@ class KeywordsParams(Params):
 
 class MultipleOptionsParams(Params):
     keywords: list[str] = Field(min_length=1)
-    min_count: Annotated[int, BeforeValidator(_not_a_bool), Field(ge=1, le=MAX_OPTION_COUNT)] = 2
+    min_count: Annotated[int, BeforeValidator(not_a_bool), Field(ge=1, le=MAX_OPTION_COUNT)] = 2
 
 
 class StoreIdsParams(Params):
@@ -122,27 +101,22 @@ class DateRangeParams(Params):
         return self
 
 
-@dataclass(frozen=True, slots=True)
-class ConditionType:
-    name: str
-    params: type[Params]
-    check: Callable[[Facts, Any], bool]
-    observe: Callable[[Facts, Any], Mapping[str, Any]]
-    summary: str
-    #: it holds only while the booking has no row (`rules check` warns about a send guarded by a flag
-    #: that nothing retries once the row exists: rules.config_check)
-    only_without_row: bool = False
+# --- the evaluators ------------------------------------------------------------------------------------------
 
 
 def _in_db(f: Facts, _: NoParams) -> bool:
-    return f.record is not None
+    # a request note (a row holding a rule's flags while the booking was only requested) is not the job's
+    # row of the booking yet: its confirmation is still the new booking's (docs/rules/conditions.md)
+    return f.record is not None and not f.record.request_note
 
 
 def _not_in_db(f: Facts, _: NoParams) -> bool:
-    return f.record is None
+    return not _in_db(f, _)
 
 
 def _seen_db(f: Facts, _: NoParams) -> Mapping[str, Any]:
+    if f.record is not None and f.record.request_note:
+        return {"in_db": False, "request_note": True}
     return {"in_db": f.record is not None}
 
 
@@ -232,13 +206,7 @@ def _seen_store(f: Facts, _: StoreIdsParams) -> Mapping[str, Any]:
 def _date_of(f: Facts, p: DateRangeParams) -> date | None:
     if p.field == "reserve_at":
         return f.booking.reserve_at.date()
-    raw = f.booking.extra.get("regDateTime")
-    if not isinstance(raw, str):
-        return None
-    try:
-        return date.fromisoformat(raw[:10])
-    except ValueError:
-        return None
+    return f.booking.registered_at.date() if f.booking.registered_at else None
 
 
 def _in_range(f: Facts, p: DateRangeParams) -> bool:
@@ -291,7 +259,12 @@ CONDITIONS: tuple[ConditionType, ...] = (
         "the Korean wall-clock hour is `hour` (or one of a list)",
     ),
     ConditionType(
-        "booking_status", StatusParams, _status, _seen_status, "the booking's status code is `status`"
+        "booking_status",
+        StatusParams,
+        _status,
+        _seen_status,
+        "the booking's status code is `status`",
+        asks=lambda p: (p.status,),
     ),
     ConditionType(
         "booking_status_any",
@@ -299,6 +272,7 @@ CONDITIONS: tuple[ConditionType, ...] = (
         _status_any,
         _seen_status,
         "the booking's status code is one of `statuses`",
+        asks=lambda p: p.statuses,
     ),
     ConditionType(
         "has_option_keyword",
@@ -324,4 +298,6 @@ CONDITIONS: tuple[ConditionType, ...] = (
         _seen_date,
         "the booking's day (of use, or of registration) is within `start`..`end`, inclusive",
     ),
+    *timing.CONDITIONS,
+    *changes.CONDITIONS,
 )

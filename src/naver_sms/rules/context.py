@@ -15,8 +15,9 @@ from naver_sms.config.models import AppConfig
 from naver_sms.domain.booking import Booking, BookingRecord, Store
 from naver_sms.domain.clock import Clock, SystemClock
 from naver_sms.flags.machine import FlagRepository
-from naver_sms.ports import SlackService, SmsService, TelegramService
+from naver_sms.ports import OptOutList, SlackService, SmsService, TelegramService
 from naver_sms.rules.facts import Facts
+from naver_sms.rules.opt_out import OptOutCache
 
 
 @dataclass(frozen=True)
@@ -28,6 +29,8 @@ class ActionServicesBundle:
     telegram_service: TelegramService
     slack_service: SlackService
     logger: logging.Logger = field(default_factory=lambda: logging.getLogger("naver_sms.actions"))
+    #: who refused advertising (None: nobody; config/opt-out.txt when it exists)
+    opt_out: OptOutList | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -43,6 +46,8 @@ class RunScope:
     real: Clock = field(default_factory=SystemClock)
     #: how long a claim holds before another run may take it over
     lease: timedelta = timedelta(minutes=10)
+    #: the opt-out list as this run sees it (read once, on the first advertising SMS)
+    opt_out: OptOutCache = field(default_factory=OptOutCache)
 
 
 @dataclass(frozen=True)
@@ -110,7 +115,7 @@ class ActionContext:
         }
 
 
-SmsStatus = Literal["sent", "outbox", "planned", "failed", "unknown", "reconciled"]
+SmsStatus = Literal["sent", "outbox", "planned", "failed", "unknown", "reconciled", "suppressed"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -161,7 +166,7 @@ class FlagChange:
     flag: str
     value: bool
     rule: str
-    via: Literal["commit", "set", "create"] = "set"
+    via: Literal["commit", "set", "create", "suppress", "reopen"] = "set"
 
     def to_json(self) -> dict[str, Any]:
         return asdict(self)

@@ -61,7 +61,7 @@ class RuleEngine:
         append = plan.evaluations.append
         for f in in_decision_order(facts):
             plan.facts.append(f)
-            append([Evaluation(rule, f, rule.condition.first_failure(f)) for rule in enabled])
+            append([Evaluation(rule, f, rule.first_failure(f)) for rule in enabled])
         return plan
 
     def execute(self, plan: Plan, scope: RunScope, report: RunReport) -> None:
@@ -76,18 +76,27 @@ class RuleEngine:
 
     @staticmethod
     def _walk(plan: Plan, scope: RunScope, report: RunReport, act: Act) -> None:
-        """Every match in order - per booking, rules in order - then each digest rule once."""
+        """Every match in order - per booking, rules in order - then each digest rule once. A match in its
+        rule's quiet hours is held: none of its actions run (rules.quiet)."""
         known = plan.known_request_ids()
         for per_booking in plan.evaluations:
             for evaluation in per_booking:
                 if evaluation.matched and evaluation.rule.mode == "each":
                     report.rules_matched[evaluation.rule.name] += 1
+                    hold = evaluation.held()
+                    if hold is not None:
+                        report.held.append(hold)
+                        continue
                     ctx = ActionContext.of(scope, evaluation.rule.name, evaluation.facts, known=known)
                     act(evaluation.rule, ctx, report)
         for name, group in plan.digest_groups().items():
             if group:
                 rule = next(r for r in plan.rules if r.name == name)
                 report.rules_matched[name] += len(group)
+                hold = rule.held(None, scope.now)
+                if hold is not None:
+                    report.held.append(hold)
+                    continue
                 act(rule, ActionContext.of(scope, rule.name, None, tuple(group)), report)
 
 
@@ -157,7 +166,11 @@ def _run_actions(rule: CompiledRule, ctx: ActionContext, report: RunReport) -> N
             return
         report.actions[(rule.name, action.name, result.status)] += 1
         _record(report, result)
-        if result.status in ("skipped", "disabled"):  # what follows (an update_flag) must not run
+        if result.status in (
+            "skipped",
+            "disabled",
+            "suppressed",
+        ):  # what follows (an update_flag) must not run
             return
 
 

@@ -5,13 +5,16 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Any
 
 from pydantic import BaseModel
 
+from naver_sms.domain.status import ON_DEMAND
 from naver_sms.flags.state import request_ids
 from naver_sms.rules.conditions import ConditionType
 from naver_sms.rules.facts import Facts
+from naver_sms.rules.quiet import Hold, Quiet
 from naver_sms.rules.types import ActionType, Mode
 
 #: what a condition looked at (`plan --explain`): its values, or those of each child of a combinator
@@ -128,6 +131,22 @@ class CompiledRule:
     condition: AllOf
     actions: tuple[CompiledAction, ...]
     line: int | None
+    #: checked before `condition`: whether the rule sees a booking of a status fetched on demand (RC02, RC04)
+    gate: Node | None = None
+    #: when the rule waits instead of acting (its `quiet_hours`; 21:00-08:00 when it sends advertising)
+    quiet: Quiet | None = None
+
+    def first_failure(self, facts: Facts) -> Node | None:
+        # the gate only ever fails a booking fetched on demand: every other booking skips it (the hot path)
+        if self.gate is not None and facts.booking.status in ON_DEMAND:
+            failed = self.gate.first_failure(facts)
+            if failed is not None:
+                return failed
+        return self.condition.first_failure(facts)
+
+    def held(self, booking_num: str | None, now: datetime) -> Hold | None:
+        """The hold of a match at `now` (the rule is quiet), or None when it acts."""
+        return self.quiet.held(self.name, booking_num, now) if self.quiet is not None else None
 
 
 @dataclass(frozen=True, slots=True)
@@ -142,10 +161,17 @@ class Evaluation:
     def matched(self) -> bool:
         return self.failed is None
 
+    def held(self) -> Hold | None:
+        """A match that waits for the end of the rule's quiet hours (None: it acts, or did not match)."""
+        if self.failed is not None:
+            return None
+        return self.rule.held(self.facts.booking.booking_num, self.facts.now)
+
     def explain(self) -> dict[str, Any]:
         """The reason, with the values the failing condition saw (computed on demand)."""
         if self.failed is None:
-            return {"rule": self.rule.name, "matched": True}
+            hold = self.held()
+            return {"rule": self.rule.name, "matched": True, **({"held": hold.to_json()} if hold else {})}
         return {
             "rule": self.rule.name,
             "matched": False,
@@ -194,6 +220,7 @@ def describe_rules(rules: Sequence[CompiledRule]) -> list[Mapping[str, Any]]:
             "mode": r.mode,
             "line": r.line,
             "conditions": r.condition.describe()["all"],
+            **({"quiet_hours": [w.describe() for w, _ in r.quiet.windows]} if r.quiet else {}),
             "actions": [
                 {"type": a.name, "params": a.params.model_dump(mode="json", exclude_none=True)}
                 for a in r.actions
@@ -201,6 +228,17 @@ def describe_rules(rules: Sequence[CompiledRule]) -> list[Mapping[str, Any]]:
         }
         for r in rules
     ]
+
+
+def statuses_asked(node: Node) -> frozenset[str]:
+    """The booking statuses the conditions under `node` ask about (`ConditionType.asks`)."""
+    if isinstance(node, Leaf):
+        return frozenset(node.ctype.asks(node.params)) if node.ctype.asks is not None else frozenset()
+    if isinstance(node, AllOf | AnyOf):
+        return frozenset().union(*(statuses_asked(c) for c in node.children))
+    if isinstance(node, NotOf):
+        return statuses_asked(node.child)
+    return frozenset()
 
 
 def flags_named(rules: Sequence[CompiledRule]) -> set[str]:

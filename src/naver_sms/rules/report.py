@@ -8,6 +8,7 @@ from datetime import datetime
 from typing import Any
 
 from naver_sms.rules.context import FlagChange, NotificationRecord, SmsRecord
+from naver_sms.rules.quiet import Hold
 
 REPORT_VERSION = 1
 
@@ -45,6 +46,8 @@ class RunReport:
     sms: list[SmsRecord] = field(default_factory=list)
     flags: list[FlagChange] = field(default_factory=list)
     notifications: list[NotificationRecord] = field(default_factory=list)
+    #: matches whose rule was in its quiet hours: nothing of them was done, the next runs decide again
+    held: list[Hold] = field(default_factory=list)
     errors: list[RunError] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
     summary: str = ""
@@ -74,6 +77,8 @@ class RunReport:
             "sms_failed": sms["failed"] + sms["unknown"],
             "sms_reconciled": sms["reconciled"],
             "sms_planned": sms["planned"],
+            "sms_suppressed": sms["suppressed"],
+            "held": len(self.held),
             "flags_changed": len(self.flags),
             "notifications": len(self.notifications),
             "errors": len(self.errors),
@@ -100,6 +105,7 @@ class RunReport:
             "sms": [s.to_json() for s in self.sms],
             "flags": [f.to_json() for f in self.flags],
             "notifications": [n.to_json() for n in self.notifications],
+            "held": [h.to_json() for h in self.held],
             "errors": [e.to_json() for e in self.errors],
             "warnings": list(self.warnings),
             "summary": self.summary,

@@ -1,5 +1,6 @@
 """An action type: its parameters, its executor, and the traits the engine and the compiler reason with - they
-never know an action by its name (guard inference by traits: `naver_sms.rules.guards`)."""
+never know an action by its name (guard inference by traits: `naver_sms.rules.guards`; the advertising quiet
+hours by `advertises`: `naver_sms.rules.quiet`)."""
 
 from __future__ import annotations
 
@@ -38,3 +39,5 @@ class ActionType:
     sends: Sends | None = None
     #: it sets `params.flag` to `params.value` (with `value: true`, what guards the sends before it)
     sets_flag: bool = False
+    #: `advertises(params, config)`: it would send advertising (None: never)
+    advertises: Callable[[Any, AppConfig], bool] | None = None

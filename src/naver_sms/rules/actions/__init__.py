@@ -1,8 +1,8 @@
-"""The built-in actions (`sms`: send_sms; `records`: create_db_record, update_flag; `messages`: send_telegram,
-send_slack, log_event) and their registry. An executor `(ActionContext, Params) -> ActionResult` reaches the
-world only through its context's services and fails with `common.fail`, carrying what it did before failing.
-A new action is an `ActionType` in the `ACTIONS` of its module (a new module is added below), documented in
-docs/rules/actions.md.
+"""The built-in actions (`sms`: send_sms; `records`: create_db_record, update_flag, record_reschedule;
+`messages`: send_telegram, send_slack, log_event) and their registry. An executor `(ActionContext, Params) ->
+ActionResult` reaches the world only through its context's services and fails with `common.fail`, carrying
+what it did before failing. A new action is an `ActionType` in the `ACTIONS` of its module (a new module is
+added below), documented in docs/rules/actions.md.
 """
 
 from naver_sms.rules.actions import messages, records, sms

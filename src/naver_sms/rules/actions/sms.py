@@ -4,9 +4,7 @@ that cannot be composed (`sms_compose`) fails its flag for good at once: no retr
 from __future__ import annotations
 
 import logging
-from collections.abc import Collection
 from dataclasses import replace
-from datetime import datetime
 from typing import NoReturn
 
 from pydantic import Field
@@ -16,13 +14,13 @@ from naver_sms.config.models import AppConfig
 from naver_sms.delivery import deliver_once
 from naver_sms.domain.booking import Booking, BookingRecord
 from naver_sms.domain.privacy import mask_phone, mask_text
-from naver_sms.errors import DeliveryError, FlagFailedForGood, NaverSmsError, OutcomeUnknown, did_you_mean
+from naver_sms.errors import FlagFailedForGood, NaverSmsError, OutcomeUnknown, did_you_mean
 from naver_sms.flags.effect import Guarded, guarded_effect, is_permanent
 from naver_sms.flags.machine import Claim
 from naver_sms.flags.state import read_flag
 from naver_sms.flags.store import RecordKey
 from naver_sms.logs import emit
-from naver_sms.ports import SmsMessage, SmsReceipt, SmsService
+from naver_sms.ports import SmsMessage
 from naver_sms.rules.actions.common import (
     ActionParams,
     fail,
@@ -30,6 +28,7 @@ from naver_sms.rules.actions.common import (
     fix_of,
     need_booking,
 )
+from naver_sms.rules.actions.masked_sms import NamesMasked
 from naver_sms.rules.actions.sms_compose import compose, then_reset, unbuilt
 from naver_sms.rules.conditions import FlagName
 from naver_sms.rules.context import ActionContext, ActionResult, FlagChange, SmsRecord, SmsStatus
@@ -45,41 +44,15 @@ class SendSmsParams(ActionParams):
     flag: FlagName | None = None
 
 
+#: why an advertising SMS was not sent (the report's detail and `<flag>_suppressed`)
+OPTED_OUT = "the number refused advertising (opt-out list)"
+
+
 class _Unbuildable(NaverSmsError):
     """The SMS text could not be built: nothing was sent, and the same data builds the same text on the next
     run - permanent (its flag fails for good at once)."""
 
     permanent = True
-
-
-class _NamesMasked:
-    """The SMS service of one booking, whose errors never carry the customer's name: a provider may echo
-    it in its answer (a SENS 400 quoting the text), and the error's text is logged, stored as the flag's
-    `last_error`, reported and printed. Phone numbers are masked by the clients themselves."""
-
-    def __init__(self, sms: SmsService, names: Collection[str]) -> None:
-        self._sms = sms
-        self._names = tuple(n for n in names if n)
-        self.live = sms.live
-
-    def _masked(self, exc: DeliveryError) -> DeliveryError:
-        masked = exc.with_text(lambda text: mask_text(text, self._names))
-        masked.__suppress_context__ = True  # the original's text (with the name) is in no traceback
-        return masked
-
-    def send(self, message: SmsMessage) -> SmsReceipt:
-        try:
-            return self._sms.send(message)
-        except DeliveryError as exc:
-            raise self._masked(exc)  # noqa: B904 - the original is deliberately not chained
-
-    def find_sent(
-        self, message: SmsMessage, *, since: datetime, until: datetime, exclude: Collection[str] = ()
-    ) -> SmsReceipt | None:
-        try:
-            return self._sms.find_sent(message, since=since, until=until, exclude=exclude)
-        except DeliveryError as exc:
-            raise self._masked(exc)  # noqa: B904 - the original is deliberately not chained
 
 
 def send_sms(ctx: ActionContext, p: SendSmsParams) -> ActionResult:
@@ -92,7 +65,9 @@ def send_sms(ctx: ActionContext, p: SendSmsParams) -> ActionResult:
         raise _unbuildable(ctx, p, exc) from exc
     booking = need_booking(ctx)
     services = ctx.services
-    sms = _NamesMasked(services.sms_service, [booking.name])
+    if message.content_type == "AD" and _refused(ctx, p, message, record):
+        return _suppress(ctx, p, booking, record)
+    sms = NamesMasked(services.sms_service, [booking.name])
     if p.flag is None:  # compiled rules always have one (rules.guards); direct callers may not
         try:
             receipt = sms.send(message)
@@ -166,6 +141,36 @@ def _given_up(ctx: ActionContext, flag: str) -> ActionResult | None:
     if state.status != "failed" or not state.permanent:
         return None
     return ActionResult(status="skipped", detail=f"{flag} failed for good: {state.last_error}")
+
+
+def _refused(ctx: ActionContext, p: SendSmsParams, message: SmsMessage, record: SmsRecord) -> bool:
+    """Whether the recipient refused advertising (the run's opt-out list); a list that cannot be read fails
+    the SMS - no advertising goes out unchecked - and a later run tries again."""
+    try:
+        return ctx.scope.opt_out.refuses(ctx.services.opt_out, message.to)
+    except Exception as exc:
+        failed = ActionResult(sms=(_with(record, "failed", error=exc),))
+        raise fail("send_sms", ctx, exc, failed, template=record.template, opt_out=True) from exc
+
+
+def _suppress(ctx: ActionContext, p: SendSmsParams, booking: Booking, record: SmsRecord) -> ActionResult:
+    """An advertising SMS to a number that refused advertising: not sent, and - with a flag - never tried
+    again (the flag is done, `<flag>_suppressed` says why). Reported as `suppressed`."""
+    suppressed = _with(record, "suppressed")
+    flags: tuple[FlagChange, ...] = ()
+    if p.flag is not None:
+        key = (booking.booking_num, booking.phone)
+        try:
+            if ctx.record is None:  # a flag needs its row
+                ctx.services.db_repo.create(BookingRecord.for_booking(booking))
+            marked = ctx.services.db_repo.suppress(key, p.flag, reason=OPTED_OUT, now=ctx.scope.real())
+        except Exception as exc:
+            raise fail("send_sms", ctx, exc, template=record.template) from exc
+        if not marked:  # done, failed for good, or held by another run meanwhile: nothing to say
+            return ActionResult(status="skipped", detail=f"{p.flag} is not open")
+        flags = (FlagChange(booking.booking_num, booking.phone, p.flag, True, ctx.rule, "suppress"),)
+    _log_sms(ctx, suppressed)
+    return ActionResult(status="suppressed", detail=OPTED_OUT, sms=(suppressed,), flags=flags)
 
 
 def _unbuildable(ctx: ActionContext, p: SendSmsParams, exc: Exception) -> ActionExecutionError:
@@ -270,8 +275,11 @@ def _preview_sms(ctx: ActionContext, p: SendSmsParams) -> ActionResult:
     if p.flag is not None and (given_up := _given_up(ctx, p.flag)) is not None:
         return given_up
     try:
-        return ActionResult(status="planned", sms=(compose(ctx, p)[1],))
-    except Exception as exc:
+        message, record = compose(ctx, p)
+        if message.content_type == "AD" and _refused(ctx, p, message, record):
+            return ActionResult(status="planned", detail=OPTED_OUT, sms=(_with(record, "suppressed"),))
+        return ActionResult(status="planned", sms=(record,))
+    except Exception as exc:  # shown as the failed SMS the run would report (nothing is claimed or counted)
         if ctx.booking is None:
             raise
         fix = fix_of(exc, "fix the template or stores.yaml")
@@ -307,6 +315,16 @@ def _validate_sms(p: SendSmsParams, config: AppConfig, mode: Mode) -> list[Probl
     ]
 
 
+def _advertises(p: SendSmsParams, config: AppConfig) -> bool:
+    """Whether the SMS is advertising (`contentType: AD`) - for a store's role, for any store."""
+    names = (
+        [s.templates[p.template] for s in config.stores.values() if p.template in s.templates]
+        if p.store_specific
+        else [p.template]
+    )
+    return any(n in config.sms_templates and config.sms_templates[n].content_type == "AD" for n in names)
+
+
 ACTIONS: tuple[ActionType, ...] = (
     ActionType(
         "send_sms",
@@ -316,5 +334,6 @@ ACTIONS: tuple[ActionType, ...] = (
         preview=_preview_sms,
         validate=_validate_sms,
         sends="sms",
+        advertises=_advertises,
     ),
 )
