@@ -15,7 +15,7 @@ venv: $(VENV)/.installed
 $(VENV)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
-	$(PY) -m pip install --quiet -e '.[dev,cli]'
+	$(PY) -m pip install --quiet -e '.[dev,cli,console]'
 	touch $@
 
 ## checkov and hadolint (tests/deploy/test_template.py), in a venv of their own.

@@ -12,6 +12,7 @@ import pytest
 from naver_sms.config.loader import load_config
 from naver_sms.config.models import AppConfig
 from naver_sms.database.sqlite_repository import SqliteDatabase, SqliteRepository
+from naver_sms.database.sqlite_runs import sqlite_periods
 from naver_sms.rules.actions import ACTIONS
 from naver_sms.rules.context import ActionServicesBundle
 from naver_sms.rules.engine import RuleEngine
@@ -66,4 +67,5 @@ def services(
         telegram_service=telegram,
         slack_service=slack,
         logger=logging.getLogger("naver_sms.test"),
+        periods=sqlite_periods(repo.db),
     )

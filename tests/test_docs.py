@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import json
 import re
+import shlex
 import shutil
 from dataclasses import dataclass
 from datetime import date
@@ -597,3 +598,35 @@ def test_a_documented_command_line_is_one_the_command_accepts(where: str, args: 
         pytest.fail(f"{where}: naver-sms {' '.join(args)}: {exc.format_message()}")
     if "--now" in args:
         parse_kst(args[args.index("--now") + 1])
+
+
+def test_the_status_example_is_what_status_prints(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    # GIVEN the commands of docs/cli.md's `naver-sms status` example, run with the real clock at their --now
+    from typer.testing import CliRunner
+
+    from naver_sms.cli.common import Seams
+
+    section = CLI_DOC.read_text(encoding="utf-8").split("## `naver-sms status`", 1)[1].split("\n## ", 1)[0]
+    block = section.split("```text\n", 1)[1].split("```", 1)[0]
+    commands = [line[2:] for line in block.splitlines() if line.startswith("$ ")]
+    shown = [line for line in block.splitlines() if line and not line.startswith("$ ")]
+    assert [c.split()[1] for c in commands] == ["run", "status"] and shown
+    # (in a directory of its own holding the example's relative paths: examples/, config/, var/)
+    for name in ("examples", "config"):
+        (tmp_path / name).symlink_to(ROOT / name)
+    (tmp_path / "var").mkdir()
+    monkeypatch.chdir(tmp_path)
+    printed = ""
+    for command in commands:
+        args = shlex.split(command)[1:]
+        now = parse_kst(args[args.index("--now") + 1])
+        result = CliRunner().invoke(app, args, obj=Seams(clock=FixedClock(now)), env={"COLUMNS": "110"})
+        assert result.exit_code == 0, result.output
+        printed = result.stdout
+    # THEN status prints what the docs show (the configuration's digest aside: it changes with the config)
+
+    def normal(lines: list[str]) -> list[str]:
+        text = [re.sub(r"sha256:[0-9a-f]+", "sha256:…", " ".join(line.split())) for line in lines]
+        return [line for line in text if line]
+
+    assert normal(printed.splitlines()) == normal(shown)

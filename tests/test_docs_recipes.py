@@ -44,7 +44,7 @@ def with_fixtures() -> list[tuple[str, Block]]:
 
 def test_the_page_has_recipes_with_fixtures_and_slack_recipes() -> None:
     assert len(with_fixtures()) >= 3
-    assert all(recipe(name)[0] for name in sections(RECIPES) if "09:00" not in name)
+    assert all(recipe(name)[0] for name in sections(RECIPES))
 
 
 @pytest.mark.parametrize(("section", "block"), with_fixtures(), ids=lambda v: str(v)[:40])
@@ -125,3 +125,23 @@ def test_the_unconfirmed_request_recipe_tells_the_owner_once_and_the_confirmatio
     assert slack(told) == ["확정 대기 3시간: 강남점 12/03 14:00 · 예약 900000201"]
     # its confirmation goes out in the run that sees it confirmed, not two hours before the shoot
     assert [s.template for s in after.sms] == ["confirmation"]
+
+
+def test_the_nine_oclock_recipe_posts_todays_bookings_once_a_day(tmp_path: Path) -> None:
+    morning = naver_booking(booking_id=900000301, start="2026-11-27 11:00")
+    afternoon = naver_booking(booking_id=900000302, start="2026-11-27 15:00")
+    late = naver_booking(booking_id=900000303, start="2026-11-27 17:00")
+    reports = sandbox_runs(
+        tmp_path,
+        "A list of today's bookings at 09:00",
+        [
+            ("2026-11-27 00:00", [morning, afternoon]),  # already today's, in the period of the 26th's 09:00
+            ("2026-11-27 08:40", [morning, afternoon]),
+            ("2026-11-27 09:00", [morning, afternoon]),
+            ("2026-11-27 09:20", [morning, afternoon, late]),  # a new booking: not posted again today
+        ],
+    )
+    midnight, before, nine, after = (slack(r) for r in reports)
+    assert midnight == before == after == []
+    shown = blocks(RECIPES, "text", section="A list of today's bookings at 09:00")
+    assert nine == [shown[0].text.strip()]

@@ -243,6 +243,7 @@ class RecordingChannel:
         self.enabled = enabled
         self.messages: list[str] = []
         self.failures: list[Exception] = []
+        self.chats: list[str | None] = []  # the chat_id of each send_message (None: the configured one)
 
     def _send(self, text: str) -> ChannelReceipt:
         if not self.enabled:
@@ -252,7 +253,8 @@ class RecordingChannel:
         self.messages.append(text)
         return ChannelReceipt(self.channel, "sent")
 
-    def send_message(self, text: str) -> ChannelReceipt:
+    def send_message(self, text: str, *, chat_id: str | None = None) -> ChannelReceipt:
+        self.chats.append(chat_id)
         return self._send(text)
 
     def post_message(self, text: str) -> ChannelReceipt:

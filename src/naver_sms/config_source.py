@@ -3,7 +3,8 @@
 `NAVER_SMS_CONFIG_DIR` is a directory (`config/`) or `s3://BUCKET/PREFIX/` (the stack's `config/` prefix).
 From S3, every run:
 
-1. lists the prefix (`stores.yaml`, `templates.yaml`, `rules.yaml`, and the `tests/` fixtures if present).
+1. lists the prefix (`stores.yaml`, `templates.yaml`, `rules.yaml`, and `reports.yaml`, `opt-out.txt` and the
+   `tests/` fixtures if present).
    Their ETags identify the configuration: `config_version` (in the run report) is a digest of the keys and
    ETags; the objects are downloaded only when that changed (a warm container keeps its copy under /tmp);
 2. validates the download completely (`validate`: the loader and the rule compiler) before anything uses it;
@@ -32,6 +33,8 @@ from typing import Any, Generic, TypeVar
 from urllib.parse import urlsplit
 
 from naver_sms.config.loader import RULES_FILE, STORES_FILE, TEMPLATES_FILE
+from naver_sms.config.opt_out import OPT_OUT_FILE
+from naver_sms.config.reports import REPORTS_FILE
 from naver_sms.errors import ConfigError, NaverSmsError
 from naver_sms.logs import emit
 
@@ -70,9 +73,14 @@ class S3Location:
         return f"s3://{self.bucket}/{self.prefix}{key}"
 
 
+#: the files of a configuration beside the fixtures: the three YAML files, and the optional reports.yaml (the
+#: summary's timing, the daily report) and opt-out.txt (who refused advertising)
+CONFIG_FILES = (STORES_FILE, TEMPLATES_FILE, RULES_FILE, REPORTS_FILE, OPT_OUT_FILE)
+
+
 def _wanted(relative: str) -> bool:
-    """The files of a configuration: the three YAML files and the fixtures under tests/."""
-    if relative in (STORES_FILE, TEMPLATES_FILE, RULES_FILE):
+    """The files of a configuration: `CONFIG_FILES` and the fixtures under tests/."""
+    if relative in CONFIG_FILES:
         return True
     return relative.startswith("tests/") and relative.endswith((".yaml", ".yml")) and ".." not in relative
 

@@ -46,7 +46,13 @@ def deliver_once(
     `exclude_request_ids` are other messages: a look-up never takes them for this one. Raises the send's
     `DeliveryError` (claim released), `OutcomeUnknown` (claim kept), `FlagFailedForGood`, `RecordMissing`,
     `RepositoryError`."""
-    claim_info = {"to": message.to, "from": message.sender, "type": message.type, "wall_at": now.isoformat()}
+    claim_info = {
+        "channel": "sms",
+        "to": message.to,
+        "from": message.sender,
+        "type": message.type,
+        "wall_at": now.isoformat(),
+    }
 
     def resolve(claim: Claim) -> Done[SmsReceipt] | None:
         assert claim.stale is not None

@@ -23,9 +23,13 @@ __all__ = [
     "LOOKUP_MARGIN",
     "BookingSource",
     "ChannelReceipt",
+    "DeliveryLookup",
+    "DeliveryResult",
     "FetchResult",
     "LoginPause",
     "OptOutList",
+    "RunLog",
+    "RunRecord",
     "SessionRepository",
     "SlackService",
     "SmsMessage",
@@ -108,11 +112,33 @@ class SmsService(Protocol):
         ...
 
 
+@dataclass(frozen=True, slots=True)
+class DeliveryResult:
+    """What the provider says became of an accepted SMS: delivered to the phone, failed at the carrier (with
+    its reason), still pending, or unknown (the provider does not know the request)."""
+
+    request_id: str
+    status: Literal["delivered", "failed", "pending", "unknown"]
+    detail: str = ""
+
+
+@runtime_checkable
+class DeliveryLookup(Protocol):
+    """An SMS service that can tell what became of a message it accepted (SENS's look-up endpoints); the
+    sandbox outbox cannot (nothing is delivered)."""
+
+    def delivery_result(self, request_id: str) -> DeliveryResult:
+        """Raises `DeliveryUnavailable` when the provider cannot be asked."""
+        ...
+
+
 @runtime_checkable
 class TelegramService(Protocol):
     enabled: bool
 
-    def send_message(self, text: str) -> ChannelReceipt: ...
+    def send_message(self, text: str, *, chat_id: str | None = None) -> ChannelReceipt:
+        """Post `text` to the configured chat, or to `chat_id` (a digest's or the daily report's own)."""
+        ...
 
 
 @runtime_checkable
@@ -216,7 +242,13 @@ class SessionRepository(Protocol):
 
     def load_cookies(self) -> list[dict[str, Any]] | None: ...
 
-    def save_cookies(self, cookies: Sequence[Mapping[str, Any]]) -> None: ...
+    def save_cookies(self, cookies: Sequence[Mapping[str, Any]], *, at: datetime | None = None) -> None:
+        """Cache the cookies; `at` (the real time of the login) is kept beside them for `naver-sms status`."""
+        ...
+
+    def cookies_saved_at(self) -> datetime | None:
+        """When the cached cookies were saved (None: unknown, e.g. cached before this was recorded)."""
+        ...
 
     def clear_cookies(self) -> None: ...
 
@@ -225,3 +257,38 @@ class SessionRepository(Protocol):
     def save_login_pause(self, pause: LoginPause) -> None: ...
 
     def clear_login_pause(self) -> None: ...
+
+
+# --- the run log ------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class RunRecord:
+    """One run as the state store keeps it (`naver-sms status`, the daily report): its id, its Korean day and
+    start, its summary (a JSON object: `naver_sms.owner.runlog` writes and reads it) and its counters - what
+    the day's totals add up, `"<kind>|<store>|<type>|<status>"` -> count."""
+
+    run_id: str
+    day: str  # YYYY-MM-DD, Korean time
+    started_at: str  # ISO 8601, UTC
+    summary: Mapping[str, Any]
+    counters: Mapping[str, int] = field(default_factory=dict)
+
+
+@runtime_checkable
+class RunLog(Protocol):
+    """The runs of the state store (docs/database.md, "Periods and runs"), beside the legacy tables."""
+
+    def record(self, run: RunRecord) -> None:
+        """Keep one finished run (a run id recorded twice keeps the first)."""
+        ...
+
+    def last(self) -> RunRecord | None: ...
+
+    def runs_on(self, day: str) -> list[RunRecord]:
+        """The runs that started on Korean day `day` (YYYY-MM-DD), oldest first."""
+        ...
+
+    def day_totals(self, days: Sequence[str]) -> dict[str, dict[str, int]]:
+        """Per day, the sum of its runs' counters (days without runs are absent)."""
+        ...

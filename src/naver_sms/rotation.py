@@ -149,5 +149,5 @@ class RefreshingTelegram(_Refreshing[TelegramService]):
         super().__init__(client, build=build, refresh=refresh)
         self.enabled = client.enabled
 
-    def send_message(self, text: str) -> ChannelReceipt:
-        return self._call(lambda client: client.send_message(text))
+    def send_message(self, text: str, *, chat_id: str | None = None) -> ChannelReceipt:
+        return self._call(lambda client: client.send_message(text, chat_id=chat_id))

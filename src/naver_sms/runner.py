@@ -5,6 +5,7 @@ entry points (cli, handler) build a `Runtime` (naver_sms.wiring) and call these.
 
 from __future__ import annotations
 
+import hashlib
 import logging
 import uuid
 from collections.abc import Callable, Sequence
@@ -14,9 +15,12 @@ from datetime import UTC, datetime, timedelta
 from naver_sms.config.models import AppConfig
 from naver_sms.domain.booking import Booking, legacy_phone_key
 from naver_sms.domain.clock import KST, Clock, SystemClock
+from naver_sms.domain.period import PeriodSpec
 from naver_sms.domain.privacy import mask_text
 from naver_sms.errors import BookingsLost, CredentialsRefused, LoginBlocked, RepositoryError
+from naver_sms.flags.effect import Done
 from naver_sms.flags.machine import FlagRepository, reset_command
+from naver_sms.flags.periods import once_in_period
 from naver_sms.flags.state import failed_flags
 from naver_sms.flags.store import UNREADABLE_ROW
 from naver_sms.logs import emit
@@ -54,6 +58,9 @@ class Runtime:
     real_clock: Clock = field(default_factory=SystemClock)
     lease: timedelta = timedelta(minutes=10)
     summary_channel: TelegramService | None = None
+    #: after each run that acted (not a dry run), with its plan (None when it failed before deciding): the run
+    #: log and the daily report (naver_sms.owner.after)
+    after_run: Callable[[Runtime, RunReport, Plan | None], None] | None = None
     #: called with (stage, detail) as the run progresses (the CLI shows it)
     progress: Callable[[str, str], None] = field(default=lambda stage, detail: None)
     #: what identifies the configuration in use (S3 ETags, or the files' digest): the report's config_version
@@ -195,6 +202,7 @@ def run_once(
     """One whole run. Never raises for a booking, a store or an action; `report.failed` says when the run
     itself failed (the source as a whole, the state store). A dry run previews the actions instead."""
     report = new_report(rt, run_id or new_run_id(), dry_run=dry_run)
+    plan: Plan | None = None
     try:
         plan = decide(rt, report, only_booking=only_booking)
         rt.progress("act", "dry run: nothing is sent or written" if dry_run else rt.mode)
@@ -216,8 +224,13 @@ def run_once(
             report.summary = "\n".join([report.summary, *lost_lines(report)])
     if rt.notices:
         report.summary = "\n".join((report.summary, *rt.notices))
-    if not dry_run and rt.summary_channel is not None:
+    if not dry_run and rt.summary_channel is not None and _summary_due(rt, report):
         _send_summary(rt.summary_channel, report)
+    if not dry_run and rt.after_run is not None:
+        try:
+            rt.after_run(rt, report, plan)
+        except Exception as exc:  # the run itself is done: what it sent stands
+            report.errors.append(RunError("owner", f"after the run: {type(exc).__name__}: {exc}"))
     report.finished_at = rt.real_clock().astimezone(UTC)
     emit(
         log,
@@ -287,6 +300,62 @@ def legacy_summary(sms: Sequence[SmsRecord]) -> str:
             lines.append(f"{record.phone} {label} 문자 발송 확인중")
     lines += [f"{r.phone} {r.label or r.template}: {r.fix}" for r in sms if r.fix and r.status == "failed"]
     return "\n".join(lines) if lines else NOTHING_TO_SEND
+
+
+#: errors a run reports again on every run until someone acts - a malformed booking Naver still lists, a send
+#: failed for good (until its reset): under `when_something_happened` each brings the summary once a day
+STANDING_ERRORS = frozenset({"booking", "flag_failed"})
+_SUMMARY_DAY = PeriodSpec.parse("day")
+#: the line `when_something_happened` adds to a summary of a run with errors (the legacy summary has none)
+PROBLEMS = "확인할 문제 {n}건: naver-sms status"
+
+
+def _summary_due(rt: Runtime, report: RunReport) -> bool:
+    """The legacy summary goes after every run (reports.yaml `summary: every_run`, the default), or - with
+    `when_something_happened` - only when this run sent or failed an SMS, posted a message, failed, met a new
+    kind of trouble, or reports a standing error (`STANDING_ERRORS`) not yet told today (docs/owner.md)."""
+    if rt.config.reports.summary == "every_run" or rt.notices:  # a notice is always for the owner
+        return True
+    sent = any(s.status != "planned" for s in report.sms)
+    posted = any(n.status in ("sent", "outbox") for n in report.notifications if n.channel != "log")
+    untold = _standing_untold_today(rt, report)  # marked told even when the summary is due anyway
+    due = bool(report.failed or sent or posted or untold)
+    if due or any(e.kind not in STANDING_ERRORS for e in report.errors):
+        if report.errors:
+            report.summary = "\n".join((report.summary, PROBLEMS.format(n=len(report.errors))))
+        return True
+    return False
+
+
+def _standing_untold_today(rt: Runtime, report: RunReport) -> bool:
+    """True when one of the run's standing errors was not told yet today (the decision clock's day in Korean
+    time); each is then marked told for the day - a period claim per error, so overlapping runs tell it once."""
+    repo = rt.services.periods
+    period = _SUMMARY_DAY.period_at(rt.clock())
+    untold = False
+    for error in {_error_id(e): e for e in report.errors if e.kind in STANDING_ERRORS}:
+        if repo is None:
+            return True  # nowhere to remember it: told on every run, as `every_run` would
+        try:
+            guarded = once_in_period(
+                repo,
+                f"summary_error:{error}",
+                period,
+                lambda _claims: Done(None, rt.real_clock()),
+                run_id=report.run_id,
+                now=rt.real_clock(),
+                lease=rt.lease,
+            )
+        except Exception:  # the claim store failed: better told twice than never
+            return True
+        untold = untold or guarded.acted
+    return untold
+
+
+def _error_id(error: RunError) -> str:
+    """What identifies a standing error from run to run (its kind, booking, store, rule and message)."""
+    parts = (error.kind, error.booking_num, error.store_id, error.rule, error.action, error.message)
+    return hashlib.sha256("|".join(p or "" for p in parts).encode("utf-8")).hexdigest()[:16]
 
 
 def _send_summary(channel: TelegramService, report: RunReport) -> None:

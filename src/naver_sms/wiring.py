@@ -21,6 +21,7 @@ from naver_sms.database.sqlite_repository import (
     SqliteRepository,
     SqliteSessionRepository,
 )
+from naver_sms.database.sqlite_runs import SqliteRunLog, sqlite_periods
 from naver_sms.domain.clock import Clock, SystemClock
 from naver_sms.errors import ConfigError, ConfigErrors
 from naver_sms.flags.machine import FlagRepository
@@ -31,9 +32,13 @@ from naver_sms.notifications.outbox import (
     OutboxStore,
     OutboxTelegram,
 )
+from naver_sms.owner.after import AfterRun
+from naver_sms.owner.daily import check_daily_report
+from naver_sms.owner.publish import publisher_for
 from naver_sms.ports import (
     BookingSource,
     OptOutList,
+    RunLog,
     SessionRepository,
     SmsService,
     TelegramService,
@@ -61,6 +66,9 @@ class State:
     sessions: SessionRepository
     outbox: OutboxStore
     description: str
+    #: the period claims (digests `once_per`, the daily report) and the run log (docs/database.md)
+    periods: FlagRepository
+    runs: RunLog
     sqlite: SqliteDatabase | None = None
 
 
@@ -69,6 +77,7 @@ def open_state(settings: Settings, *, dynamo_client: DynamoClientFactory | None 
     check_db_target(settings.db)
     if settings.db.startswith("dynamodb://"):
         # boto3 and the DynamoDB adapter are imported only by processes whose state is on DynamoDB
+        from naver_sms.database.dynamo_runs import DynamoRunLog, dynamo_periods
         from naver_sms.database.dynamo_target import DynamoTarget
         from naver_sms.database.dynamodb_client import open_dynamodb
 
@@ -78,13 +87,17 @@ def open_state(settings: Settings, *, dynamo_client: DynamoClientFactory | None 
         outbox = SqliteOutboxStore(
             SqliteDatabase(":memory:")
         )  # the sandbox's outbox lives as long as the process
-        return State(repo, sessions, outbox, f"dynamodb {target.describe()}")
+        periods = dynamo_periods(repo.client, target.session_table, max_attempts=settings.max_attempts)
+        runs = DynamoRunLog(repo.client, target.session_table)
+        return State(repo, sessions, outbox, f"dynamodb {target.describe()}", periods, runs)
     db = SqliteDatabase(Path(settings.db))
     return State(
         SqliteRepository(db, max_attempts=settings.max_attempts),
         SqliteSessionRepository(db),
         SqliteOutboxStore(db),
         f"sqlite {settings.db}",
+        sqlite_periods(db, max_attempts=settings.max_attempts),
+        SqliteRunLog(db),
         sqlite=db,
     )
 
@@ -108,8 +121,14 @@ def compile_config(config_dir: Path) -> Compiled:
     engine = RuleEngine()
     register_actions(engine)  # the services come with each run's scope (Runtime.scope)
     checked = check_config(config, engine)
-    if errors or checked.errors:
-        raise ConfigErrors([*errors, *checked.errors])
+    found = [*errors, *checked.errors]
+    if not config.broken:  # the daily report renders a sample of the configuration: only a whole one
+        try:
+            check_daily_report(config)
+        except ConfigErrors as exc:
+            found += exc.errors
+    if found:
+        raise ConfigErrors(found)
     return replace(config, warnings=(*config.warnings, *checked.warnings)), engine, checked.rules
 
 
@@ -179,11 +198,19 @@ def _live_services(
         sms_service=sms,
         telegram_service=telegram,
         slack_service=SlackWebhookClient.from_settings(settings),
+        periods=state.periods,
     )
 
 
 def _sandbox_services(
-    repo: FlagRepository, outbox: OutboxStore, run_id: str, real: Clock, *, telegram: bool, slack: bool
+    repo: FlagRepository,
+    outbox: OutboxStore,
+    run_id: str,
+    real: Clock,
+    *,
+    telegram: bool,
+    slack: bool,
+    periods: FlagRepository | None = None,
 ) -> ActionServicesBundle:
     """Every SMS and message to the outbox (Telegram and Slack on as given)."""
     return ActionServicesBundle(
@@ -191,6 +218,7 @@ def _sandbox_services(
         sms_service=OutboxSmsService(outbox, run_id=run_id, clock=real),
         telegram_service=OutboxTelegram(outbox, run_id=run_id, enabled=telegram, clock=real),
         slack_service=OutboxSlack(outbox, run_id=run_id, enabled=slack, clock=real),
+        periods=periods,
     )
 
 
@@ -232,6 +260,7 @@ def build_runtime(
             real,
             telegram=settings.telegram_enabled,
             slack=settings.slack_enabled,
+            periods=state.periods,
         )
     services = replace(services, opt_out=_opt_out(config))
     source: BookingSource
@@ -267,6 +296,7 @@ def build_runtime(
     )
     if progress is not None:
         runtime.progress = progress
+    runtime.after_run = AfterRun(state, publisher_for(settings.reports_dir, region=settings.aws_region))
     return runtime, state
 
 
@@ -298,7 +328,9 @@ def fixture_runtimes(config_dir: Path) -> MakeRuntime:
         db = SqliteDatabase(":memory:")
         real = SystemClock()
         repo, outbox = SqliteRepository(db), SqliteOutboxStore(db)
-        services = _sandbox_services(repo, outbox, "fixture", real, telegram=telegram, slack=slack)
+        services = _sandbox_services(
+            repo, outbox, "fixture", real, telegram=telegram, slack=slack, periods=sqlite_periods(db)
+        )
         services = replace(services, opt_out=_opt_out(config))
         return Runtime(
             config,

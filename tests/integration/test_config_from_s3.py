@@ -140,3 +140,38 @@ def test_s3_unreachable_runs_on_the_last_valid_configuration(
     # THEN the local last valid copy serves, and the summary says the configuration could not be read
     assert report.ok and report.config_version == good.config_version
     assert "설정을 읽을 수 없어" in report.summary
+
+
+REPORTS_YAML = 'summary: when_something_happened\ndaily_report:\n  at: "21:00"\n'
+
+
+def test_reports_yaml_and_the_opt_out_list_are_read_from_s3_and_the_run_log_names_the_reports_version(
+    moto_endpoint: str, bucket: tuple[Any, str], tmp_path: Path
+) -> None:
+    s3, name = bucket
+    # GIVEN the configuration with its optional files: the owner's reports.yaml and the opt-out list
+    _upload(s3, name)
+    s3.put_object(Bucket=name, Key="config/reports.yaml", Body=REPORTS_YAML.encode("utf-8"))
+    s3.put_object(Bucket=name, Key="config/opt-out.txt", Body=b"# refused advertising\n010-0000-0001\n")
+    settings = _settings(moto_endpoint, name, tmp_path)
+    # WHEN a run reads it
+    runtime, state = build_runtime(settings, clock=NOW, real_clock=NOW, run_id="s3-optional")
+    try:
+        # THEN both files were downloaded and are in use
+        assert runtime.config.reports.summary == "when_something_happened"
+        assert (
+            runtime.config.reports.daily_report is not None
+            and runtime.config.reports.daily_report.at == "21:00"
+        )
+        assert runtime.config.opt_out_file is not None and runtime.config.opt_out_file.name == "opt-out.txt"
+        assert runtime.services.opt_out is not None and "01000000001" in runtime.services.opt_out.numbers()
+        report = run_once(runtime, run_id="s3-optional")
+    finally:
+        runtime.close()
+    # AND the run log keeps the very version the run report names (one version everywhere)
+    last = state.runs.last()
+    assert last is not None and last.summary["config_version"] == report.config_version
+    assert report.config_version.startswith("s3:")
+    # AND a change of reports.yaml alone is another version
+    s3.put_object(Bucket=name, Key="config/reports.yaml", Body=b"summary: every_run\n")
+    assert _run(_settings(moto_endpoint, name, tmp_path)).config_version != report.config_version

@@ -14,7 +14,7 @@ from typing import Annotated
 
 import typer
 
-from naver_sms.cli import db, history, login, rules, run, serve
+from naver_sms.cli import console, db, history, login, report, rules, run, serve, status, upcoming
 from naver_sms.cli.common import Seams
 from naver_sms.logs import LOG_FORMATS, configure_logging, parse_level
 
@@ -61,6 +61,10 @@ app.command()(history.history)
 app.add_typer(db.app, name="db")
 app.command()(login.login)
 app.command()(serve.serve)
+app.command()(upcoming.upcoming)
+app.command("status")(status.status_command)
+app.command()(report.report)
+app.command()(console.console)
 
 
 def main() -> None:

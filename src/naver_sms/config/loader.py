@@ -22,6 +22,7 @@ from naver_sms.config.models import (
     TemplatesFile,
 )
 from naver_sms.config.opt_out import OPT_OUT_FILE, read_opt_out
+from naver_sms.config.reports import load_reports
 from naver_sms.config.yaml_lines import LineDict, line_of, load_yaml, nested_key_line
 from naver_sms.domain.booking import Store
 from naver_sms.domain.sms_text import (
@@ -311,6 +312,7 @@ def read_config(config_dir: Path | str) -> tuple[AppConfig, list[ConfigError]]:
         )
         if loaded is None
     }
+    reports, _ = load_reports(config_dir, errors, validation_errors)
     opt_out_path = config_dir / OPT_OUT_FILE
     if opt_out_path.exists():
         try:
@@ -332,6 +334,7 @@ def read_config(config_dir: Path | str) -> tuple[AppConfig, list[ConfigError]]:
         broken=frozenset(broken),
         templates_file=paths[TEMPLATES_FILE],
         template_lines=MappingProxyType(_text_lines(raw.get(TEMPLATES_FILE))),
+        reports=reports,
         opt_out_file=opt_out_path if opt_out_path.exists() else None,
     )
     return config, errors

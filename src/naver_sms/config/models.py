@@ -9,6 +9,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
+from naver_sms.config.reports import ReportsFile
 from naver_sms.domain.booking import Store
 
 _DIGITS = r"^\d{8,12}$"
@@ -98,6 +99,8 @@ class AppConfig:
     #: where each SMS template's text and subject start in templates.yaml: `"confirmation.text"` ->
     #: (line, whether it is a `|` block, whose lines are the file's lines)
     template_lines: Mapping[str, tuple[int | None, bool]] = field(default_factory=dict)
+    #: reports.yaml: the summary's timing, the daily report, prices (defaults: the legacy summary only)
+    reports: ReportsFile = field(default_factory=ReportsFile)
     #: the opt-out list (numbers that refused advertising), when the directory has one
     opt_out_file: Path | None = None
 

@@ -63,6 +63,12 @@ class Settings(BaseModel):
 
     telegram_enabled: bool = True
     slack_enabled: bool = False
+    #: where the daily report's HTML page goes: a directory, or s3://bucket/reports/ (docs/owner.md)
+    reports_dir: str | None = None
+    #: the console's token (at least 16 characters); unset: one is made when it starts and printed once
+    console_token: SecretStr | None = None
+    #: the owner's own number: the only one the console's sample SMS goes to
+    owner_phone: str | None = None
 
     # exactly-once flags
     claim_lease_seconds: int = Field(default=600, ge=60)

@@ -76,9 +76,13 @@ class DynamoRecordStore:
             rng=rng or random.Random(),
         )
 
-    @staticmethod
-    def _key(key: RecordKey) -> dict[str, Any]:
+    def _key(self, key: RecordKey) -> dict[str, Any]:
+        """The table's key of a record (a subclass keeps records in a table keyed otherwise)."""
         return {"booking_num": {"S": key[0]}, "phone": {"S": key[1]}}
+
+    def _record_key(self, key: Mapping[str, Any]) -> RecordKey:
+        """The record key of a table key or a whole item (`_key`'s inverse)."""
+        return (key["booking_num"]["S"], key["phone"]["S"])
 
     def get_items(
         self, keys: Sequence[RecordKey]
@@ -119,8 +123,7 @@ class DynamoRecordStore:
                 problem = describe_error(exc)
                 return Again(problem, unread(problem))
             for raw_item in response.get("Responses", {}).get(self.table, []):
-                item = from_item(raw_item)
-                found[(str(item["booking_num"]), str(item["phone"]))] = item
+                found[self._record_key(raw_item)] = from_item(raw_item)
             unprocessed: Mapping[str, Any] = response.get("UnprocessedKeys", {}).get(self.table, {})
             pending = list(unprocessed.get("Keys", []))
             if pending:
@@ -132,7 +135,7 @@ class DynamoRecordStore:
             retry_call(attempt, self._retry, sleep=self.sleep)
         except _Unread as failure:  # each key still pending is a read error: never "not in the database"
             for raw in pending:
-                errors[(raw["booking_num"]["S"], raw["phone"]["S"])] = str(failure)
+                errors[self._record_key(raw)] = str(failure)
         return calls
 
     def get_item(self, key: RecordKey) -> dict[str, Any] | None:

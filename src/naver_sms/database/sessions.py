@@ -5,12 +5,15 @@ from __future__ import annotations
 
 import json
 from collections.abc import Mapping, Sequence
+from datetime import UTC, datetime
 from typing import Any
 
 from naver_sms.ports import LOGIN_PAUSE_ID, LoginPause
 
 #: legacy's item of the cookies
 COOKIES_ID = "1"
+#: when the cookies of item "1" were saved (`saved_at`, ISO 8601)
+COOKIES_SAVED_ID = "cookies_saved"
 
 
 class SessionTable:
@@ -33,8 +36,18 @@ class SessionTable:
             return None  # an unreadable cache: log in again, as if there were none
         return cookies if isinstance(cookies, list) else None
 
-    def save_cookies(self, cookies: Sequence[Mapping[str, Any]]) -> None:
+    def save_cookies(self, cookies: Sequence[Mapping[str, Any]], *, at: datetime | None = None) -> None:
         self.put_text(COOKIES_ID, "cookies", json.dumps([dict(c) for c in cookies], ensure_ascii=False))
+        # an item of its own: legacy's item "1" keeps exactly its one attribute
+        self.put_text(COOKIES_SAVED_ID, "saved_at", (at or datetime.now(UTC)).isoformat())
+
+    def cookies_saved_at(self) -> datetime | None:
+        raw = self.get_text(COOKIES_SAVED_ID, "saved_at")
+        try:
+            at = datetime.fromisoformat(raw) if raw else None
+        except ValueError:
+            return None
+        return at if at is None or at.tzinfo else at.replace(tzinfo=UTC)
 
     def clear_cookies(self) -> None:
         self.delete(COOKIES_ID)

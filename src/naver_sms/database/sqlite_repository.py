@@ -11,7 +11,7 @@ import threading
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 from naver_sms.database.sessions import SessionTable
 from naver_sms.errors import RecordMissing, RepositoryError
@@ -40,6 +40,20 @@ CREATE TABLE IF NOT EXISTS outbox (
     payload TEXT NOT NULL
 );
 CREATE INDEX IF NOT EXISTS outbox_created ON outbox (created_at);
+CREATE TABLE IF NOT EXISTS periods (
+    booking_num TEXT NOT NULL,
+    phone TEXT NOT NULL,
+    item TEXT NOT NULL,
+    PRIMARY KEY (booking_num, phone)
+);
+CREATE TABLE IF NOT EXISTS runs (
+    run_id TEXT PRIMARY KEY,
+    day TEXT NOT NULL,
+    started_at TEXT NOT NULL,
+    summary TEXT NOT NULL,
+    counters TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS runs_day ON runs (day, started_at);
 """
 
 
@@ -84,10 +98,11 @@ class SqliteDatabase:
 
 
 class SqliteRecordStore:
-    """The `RecordStore` primitives on table `sms`."""
+    """The `RecordStore` primitives on table `sms` (or `periods`, the period claims: the same shape)."""
 
-    def __init__(self, db: SqliteDatabase) -> None:
+    def __init__(self, db: SqliteDatabase, table: Literal["sms", "periods"] = "sms") -> None:
         self.db = db
+        self.table = table
 
     def get_items(
         self, keys: Sequence[RecordKey]
@@ -102,7 +117,7 @@ class SqliteRecordStore:
             calls += 1
             with self.db.transaction(write=False) as conn:
                 rows = conn.execute(
-                    f"SELECT booking_num, phone, item FROM sms WHERE {where}", params
+                    f"SELECT booking_num, phone, item FROM {self.table} WHERE {where}", params
                 ).fetchall()
             for booking_num, phone, item in rows:
                 try:
@@ -114,7 +129,7 @@ class SqliteRecordStore:
     def put_if_absent(self, item: Mapping[str, Any]) -> bool:
         with self.db.transaction(write=True) as conn:
             cur = conn.execute(
-                "INSERT OR IGNORE INTO sms (booking_num, phone, item) VALUES (?, ?, ?)",
+                f"INSERT OR IGNORE INTO {self.table} (booking_num, phone, item) VALUES (?, ?, ?)",
                 (item["booking_num"], item["phone"], json.dumps(dict(item), ensure_ascii=False)),
             )
             return cur.rowcount == 1
@@ -128,7 +143,9 @@ class SqliteRecordStore:
         remove: Sequence[str] = (),
     ) -> dict[str, Any] | None:
         with self.db.transaction(write=True) as conn:
-            row = conn.execute("SELECT item FROM sms WHERE booking_num = ? AND phone = ?", key).fetchone()
+            row = conn.execute(
+                f"SELECT item FROM {self.table} WHERE booking_num = ? AND phone = ?", key
+            ).fetchone()
             if row is None:
                 raise RecordMissing(f"{key[0]}: no record")
             try:
@@ -141,13 +158,13 @@ class SqliteRecordStore:
             for name in remove:
                 item.pop(name, None)
             conn.execute(
-                "UPDATE sms SET item = ? WHERE booking_num = ? AND phone = ?",
+                f"UPDATE {self.table} SET item = ? WHERE booking_num = ? AND phone = ?",
                 (json.dumps(item, ensure_ascii=False), *key),
             )
             return dict(item)
 
     def scan_items(self, limit: int | None = None) -> Iterable[dict[str, Any]]:
-        sql = "SELECT item FROM sms ORDER BY booking_num"
+        sql = f"SELECT item FROM {self.table} ORDER BY booking_num"
         with self.db.transaction(write=False) as conn:
             rows = conn.execute(sql + (" LIMIT ?" if limit else ""), (limit,) if limit else ()).fetchall()
         items = []

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import uuid
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -47,6 +47,8 @@ class Claim:
     lease_until: datetime
     stale: HeldClaim | None = None
     lookups: int = 0  # look-ups of stale claims that could not tell, so far
+    #: what the claim recorded (no token): the commit keeps it as the flag's `sent_info`
+    info: Mapping[str, Any] = field(default_factory=dict)
 
 
 def _epoch(at: datetime) -> int:
@@ -193,7 +195,7 @@ class FlagRepository:
             attempts = max(attempts, stale.attempt)
         attempt = attempts + 1
         set_[names.attempt] = attempt
-        claim = Claim(key, flag, run_id, attempt, now, lease_until, stale, state.lookups)
+        claim = Claim(key, flag, run_id, attempt, now, lease_until, stale, state.lookups, dict(info or {}))
         if self.store.update_if(key, expect=expect, set_=set_) is None:
             items, _, _ = self.store.get_items([key])
             current = read_flag(items.get(key, item), flag, now)
@@ -211,6 +213,8 @@ class FlagRepository:
         set_: dict[str, Any] = {claim.flag: True, names.sent_at: sent_at.isoformat()}
         if request_id:
             set_[names.request_id] = request_id
+        if claim.info:  # what went out (history, status): rides on this write, no write of its own
+            set_[names.sent_info] = json.dumps(dict(claim.info), ensure_ascii=False, sort_keys=True)
         self._as_holder(claim, "commit", set_, remove=(*names.claim, names.reset_at))
 
     def release(

@@ -11,6 +11,7 @@ docs/database.md):
     F_reset_at     an operator's reset after the flag failed for good, ISO 8601 (makes it due for a retry)
     F_permanent    true when it failed for good at once: no retry could fix it (a text too long, a template
                    that cannot render); reported in the run it happened in, then left for the operator
+    F_sent_info    JSON: what went out, kept from the claim by the commit (channel, rule, template, type, to)
     F_suppressed   why the send was never made and never will be (the number refused advertising); F is true
 """
 
@@ -21,6 +22,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from functools import lru_cache
+from types import MappingProxyType
 from typing import Any, Literal, NamedTuple
 
 from naver_sms.domain.booking import BookingRecord
@@ -49,6 +51,7 @@ class FlagAttrs(NamedTuple):
     lookups: str
     reset_at: str
     permanent: str
+    sent_info: str
     suppressed: str
 
     @classmethod
@@ -97,6 +100,18 @@ class FlagState:
     claim: HeldClaim | None
     #: failed for good at once, because no retry could fix it (see `permanent` of naver_sms.errors)
     permanent: bool = False
+    #: the JSON the commit kept of the send (`sent_info` reads it); None for rows committed before it was
+    sent_info_text: str | None = None
+
+    @property
+    def sent_info(self) -> Mapping[str, Any]:
+        """What went out, as the commit recorded it: channel, rule, template, type, to (empty when unknown)."""
+        try:
+            info = json.loads(self.sent_info_text) if self.sent_info_text else {}
+        except ValueError:
+            info = {}
+        return MappingProxyType(info if isinstance(info, dict) else {})
+
     #: done without sending, for good, and why (the number refused advertising: docs/rules/actions.md)
     suppressed: str | None = None
 
@@ -191,6 +206,7 @@ def read_flag(row: BookingRecord | Mapping[str, Any] | None, flag: str, at: date
         lookups=_int(item.get(names.lookups, 0)),
         claim=_claim_of(item, names),
         permanent=item.get(names.permanent) is True,
+        sent_info_text=_text(item.get(names.sent_info)),
         suppressed=_text(item.get(names.suppressed)),
     )
 

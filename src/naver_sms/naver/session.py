@@ -118,7 +118,7 @@ class SessionManager:
         if not cookies:
             raise LoginError("the Naver login gave no cookies: nothing cached")
         try:
-            self._repository.save_cookies(cookies)
+            self._repository.save_cookies(cookies, at=now)
         except RepositoryError as exc:
             # The session is good: this run goes on with it; the next one will have to log in again.
             log.error(

@@ -77,7 +77,7 @@ class _OutboxChannel:
         self.enabled = enabled
         self.clock = clock or SystemClock()
 
-    def _write(self, text: str) -> ChannelReceipt:
+    def _write(self, text: str, chat_id: str | None = None) -> ChannelReceipt:
         if not self.enabled:
             return ChannelReceipt(self.channel, "disabled", 0, f"{self.channel} is disabled")
         self.store.append(
@@ -85,7 +85,7 @@ class _OutboxChannel:
             run_id=self.run_id,
             channel=self.channel,
             status="outbox",
-            payload={"text": text},
+            payload={"text": text, **({"chat_id": chat_id} if chat_id is not None else {})},
         )
         return ChannelReceipt(self.channel, "outbox")
 
@@ -95,8 +95,8 @@ class OutboxTelegram(_OutboxChannel):
 
     channel = "telegram"
 
-    def send_message(self, text: str) -> ChannelReceipt:
-        return self._write(text)
+    def send_message(self, text: str, *, chat_id: str | None = None) -> ChannelReceipt:
+        return self._write(text, chat_id)
 
 
 class OutboxSlack(_OutboxChannel):

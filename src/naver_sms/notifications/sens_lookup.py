@@ -28,7 +28,7 @@ from naver_sms.notifications.sens_wire import (
     same_text,
     windows,
 )
-from naver_sms.ports import SmsMessage, SmsReceipt
+from naver_sms.ports import DeliveryResult, SmsMessage, SmsReceipt
 
 log = logging.getLogger("naver_sms.notifications.sms")
 
@@ -119,6 +119,31 @@ class SensLookup:
             request_id=str(request_id) if request_id else None,
             accepted_at=accepted_at or self._clock(),
         )
+
+    def delivery_result(self, request_id: str) -> DeliveryResult:
+        """What became of request `request_id`: its messages' results (statusCode "0" = delivered)."""
+        query = urlencode({"requestId": request_id}, quote_via=quote)
+        data = self._get_json(f"{self._messages_path}?{query}", "request")
+        entries = data.get("messages") if data is not None else None
+        ids = [
+            e["messageId"]
+            for e in entries or ()
+            if isinstance(e, dict) and isinstance(e.get("messageId"), str)
+        ]
+        if not ids:
+            return DeliveryResult(request_id, "unknown", "SENS does not know this request")
+        result = self._message_result(ids[0])
+        if result is None:
+            return DeliveryResult(request_id, "unknown", "SENS does not know this message")
+        status = str(result.get("status", "")).upper()
+        if status != "COMPLETED":
+            return DeliveryResult(request_id, "pending", status.lower() or "pending")
+        if str(result.get("statusCode")) == "0":
+            return DeliveryResult(request_id, "delivered", str(result.get("completeTime") or ""))
+        why = mask_text(
+            str(result.get("statusMessage") or result.get("statusName") or result.get("statusCode"))
+        )
+        return DeliveryResult(request_id, "failed", why)
 
     def account(self, request_id: str) -> None:
         """`request_id` is one of this client's messages (a send it made, a look-up's answer)."""

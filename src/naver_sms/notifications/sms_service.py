@@ -38,7 +38,7 @@ from naver_sms.notifications.sens_wire import (
     parse_sens_time,
     resolve_type,
 )
-from naver_sms.ports import SmsMessage, SmsReceipt
+from naver_sms.ports import DeliveryResult, SmsMessage, SmsReceipt
 from naver_sms.retry import Again, RetryPolicy, Sleep, retry_call
 
 log = logging.getLogger("naver_sms.notifications.sms")
@@ -199,6 +199,10 @@ class SensClient(ChannelClient):
         self, message: SmsMessage, *, since: datetime, until: datetime, exclude: Collection[str] = ()
     ) -> SmsReceipt | None:
         return self._lookup.find_sent(message, since=since, until=until, exclude=exclude)
+
+    def delivery_result(self, request_id: str) -> DeliveryResult:
+        """What became of an accepted SMS (`DeliveryLookup`: the daily report, `history`)."""
+        return self._lookup.delivery_result(request_id)
 
     def _get_json(self, uri: str, what: str) -> dict[str, Any] | None:
         """GET with retries (a GET is safe to repeat). None on 404; `DeliveryUnavailable` otherwise."""

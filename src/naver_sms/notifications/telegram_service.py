@@ -99,7 +99,7 @@ class TelegramClient(PostingClient):
     def __repr__(self) -> str:
         return f"TelegramClient(enabled={self.enabled}, chat_id={self._chat_id!r})"
 
-    def send_message(self, text: str) -> ChannelReceipt:
+    def send_message(self, text: str, *, chat_id: str | None = None) -> ChannelReceipt:
         if not self.enabled:
             log.info("telegram is disabled: message not sent")
             return ChannelReceipt(
@@ -108,10 +108,11 @@ class TelegramClient(PostingClient):
         if not text.strip():
             raise DeliveryRejected("the text is empty (Telegram refuses an empty message)", channel=CHANNEL)
         parts = split_text(text, self._max_chars)
+        chat = _chat_id(chat_id) if chat_id is not None else self._chat_id
         message_ids = self._post_parts(
             self._url,
             [
-                {"chat_id": self._chat_id, "text": part, "link_preview_options": {"is_disabled": True}}
+                {"chat_id": chat, "text": part, "link_preview_options": {"is_disabled": True}}
                 for part in parts
             ],
         )

@@ -13,16 +13,29 @@ from pydantic import BaseModel, ValidationError
 from naver_sms.config.loader import validation_errors
 from naver_sms.config.models import AppConfig
 from naver_sms.config.yaml_lines import LineDict, line_of, nested_key_line
+from naver_sms.domain.period import PeriodError, PeriodSpec
 from naver_sms.errors import ConfigError, ConfigErrors, did_you_mean
+from naver_sms.rules.actions.common import DIGEST_VARS
 from naver_sms.rules.changes import STATUS_GATE, StatusGateParams, on_demand
 from naver_sms.rules.conditions import ConditionType
 from naver_sms.rules.guards import link_guards
 from naver_sms.rules.plan import AllOf, AnyOf, CompiledAction, CompiledRule, Leaf, Node, NotOf, statuses_asked
 from naver_sms.rules.quiet import AD_QUIET, Quiet
+from naver_sms.rules.templates import TemplateProblem, check_template
 from naver_sms.rules.timing import WindowParams
 from naver_sms.rules.types import ActionType, Mode
 
-_RULE_FIELDS = ("name", "enabled", "description", "mode", "quiet_hours", "conditions", "actions")
+_RULE_FIELDS = (
+    "name",
+    "enabled",
+    "description",
+    "mode",
+    "quiet_hours",
+    "conditions",
+    "actions",
+    "once_per",
+    "when_empty",
+)
 _NAME_PATTERN = r"^[A-Za-z0-9_.-]+$"
 
 
@@ -159,6 +172,7 @@ class RuleCompiler:
         ]
         actions = link_guards(actions, name, mode, self.error)
         quiet = self.quiet(raw, name, actions)
+        once_per, when_empty = self.period(raw, name, mode, actions)
         if len(self.errors) > before:
             return None
         gate = Leaf(
@@ -172,6 +186,8 @@ class RuleCompiler:
             root,
             tuple(actions),
             line_of(raw),
+            once_per=once_per,
+            when_empty=when_empty,
             gate=gate,
             quiet=quiet,
         )
@@ -199,6 +215,49 @@ class RuleCompiler:
                 f"an advertising rule may act only {AD_QUIET.end:%H:%M}-{AD_QUIET.start:%H:%M}",
             )
         return quiet
+
+    def period(
+        self, raw: dict[str, Any], rule: str, mode: Mode, actions: list[CompiledAction]
+    ) -> tuple[PeriodSpec | None, str | None]:
+        """A digest's `once_per` and `when_empty` (docs/rules/actions.md, "Digests once per period")."""
+        once_per: PeriodSpec | None = None
+        if "once_per" in raw:
+            line = line_of(raw, "once_per")
+            if mode != "digest":
+                self.error("once_per is for digest rules: add `mode: digest`", line, rule, "once_per")
+            else:
+                try:
+                    once_per = PeriodSpec.parse(raw["once_per"])
+                except PeriodError as exc:
+                    self.error(str(exc), line, rule, "once_per")
+        if "when_empty" not in raw:
+            return once_per, None
+        value, line = raw["when_empty"], line_of(raw, "when_empty")
+        if "once_per" not in raw:
+            self.error(
+                "when_empty needs once_per: without a period an empty digest would be posted on every run",
+                line,
+                rule,
+                "when_empty",
+            )
+            return once_per, None
+        if value == "skip":
+            return once_per, None
+        if not isinstance(value, str) or not value.strip():
+            self.error("must be `skip` or the text to post when nobody matched", line, rule, "when_empty")
+            return once_per, None
+        if not any(a.atype.sends == "message" and "message" in type(a.params).model_fields for a in actions):
+            self.error(
+                "when_empty is posted by the rule's send_telegram or send_slack: the rule has none",
+                line,
+                rule,
+                "when_empty",
+            )
+        try:
+            check_template(value, allowed=DIGEST_VARS)
+        except TemplateProblem as exc:
+            self.error(str(exc), line, rule, "when_empty", exc.suggestion)
+        return once_per, value
 
     def condition(self, raw: Any, rule: str, path: str, line: int | None) -> Node:
         if isinstance(raw, str):  # a bare type name: `- booking_not_in_db`

@@ -6,7 +6,7 @@ share across executors and threads - and what they give back (`ActionResult`, wi
 from __future__ import annotations
 
 import logging
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass, field
 from datetime import datetime, timedelta
 from typing import Any, Literal
@@ -29,6 +29,8 @@ class ActionServicesBundle:
     telegram_service: TelegramService
     slack_service: SlackService
     logger: logging.Logger = field(default_factory=lambda: logging.getLogger("naver_sms.actions"))
+    #: the period claims of digests with `once_per` (naver_sms.flags.periods); None: such a rule fails
+    periods: FlagRepository | None = None
     #: who refused advertising (None: nobody; config/opt-out.txt when it exists)
     opt_out: OptOutList | None = None
 
@@ -112,7 +114,25 @@ class ActionContext:
             "bookings": list(self.bookings),
             "count": len(self.bookings),
             "stores": self.config.stores,
+            "by_store": by_store(self.bookings, self.config.stores),
         }
+
+
+@dataclass(frozen=True, slots=True)
+class StoreGroup:
+    """A digest's bookings of one store (`by_store`): `store` (its `name`, `alias`, `id`) and `bookings`."""
+
+    store: Store
+    bookings: tuple[Booking, ...]
+
+
+def by_store(bookings: Sequence[Booking], stores: Mapping[str, Store]) -> list[StoreGroup]:
+    """`bookings` grouped by store, in the order of stores.yaml (then any other store, by id)."""
+    grouped: dict[str, list[Booking]] = {}
+    for b in bookings:
+        grouped.setdefault(b.store_id, []).append(b)
+    order = [s for s in stores if s in grouped] + sorted(s for s in grouped if s not in stores)
+    return [StoreGroup(stores.get(s) or Store(id=s, name=s, alias=s), tuple(grouped[s])) for s in order]
 
 
 SmsStatus = Literal["sent", "outbox", "planned", "failed", "unknown", "reconciled", "suppressed"]

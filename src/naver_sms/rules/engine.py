@@ -22,14 +22,15 @@ from naver_sms.rules.context import ActionContext, ActionResult, RunScope
 from naver_sms.rules.exceptions import ActionExecutionError
 from naver_sms.rules.facts import Facts
 from naver_sms.rules.order import in_decision_order
+from naver_sms.rules.periodic import act_in_period
 from naver_sms.rules.plan import CompiledRule, Evaluation, Plan
 from naver_sms.rules.report import RunError, RunReport
 from naver_sms.rules.types import ActionType
 
 log = logging.getLogger("naver_sms.engine")
 
-#: runs the actions of one rule for one context: the real ones, or their previews
-Act = Callable[[CompiledRule, ActionContext, RunReport], None]
+#: runs the actions of one rule for one context: the real ones (returning how they ended), or their previews
+Act = Callable[[CompiledRule, ActionContext, RunReport], str | None]
 
 
 class RuleEngine:
@@ -68,16 +69,17 @@ class RuleEngine:
         """Run the actions of every match. A failing action is wrapped in `ActionExecutionError`, logged and
         counted, and ends its rule for that booking (the engine goes on); so does `skipped` or `disabled`,
         quietly (nothing went out)."""
-        self._walk(plan, scope, report, _run_actions)
+        self._walk(plan, scope, report, _run_actions, preview=False)
 
     def preview(self, plan: Plan, scope: RunScope, report: RunReport) -> None:
         """What `execute` would do, without doing it (dry runs, `naver-sms plan`)."""
-        self._walk(plan, scope, report, _preview_actions)
+        self._walk(plan, scope, report, _preview_actions, preview=True)
 
     @staticmethod
-    def _walk(plan: Plan, scope: RunScope, report: RunReport, act: Act) -> None:
-        """Every match in order - per booking, rules in order - then each digest rule once. A match in its
-        rule's quiet hours is held: none of its actions run (rules.quiet)."""
+    def _walk(plan: Plan, scope: RunScope, report: RunReport, act: Act, *, preview: bool) -> None:
+        """Every match in order - per booking, rules in order - then each digest rule once (a digest with
+        `once_per`: once in its period, rules.periodic). A match in its rule's quiet hours is held: none of
+        its actions run (rules.quiet), and a digest's period is not claimed meanwhile."""
         known = plan.known_request_ids()
         for per_booking in plan.evaluations:
             for evaluation in per_booking:
@@ -90,19 +92,25 @@ class RuleEngine:
                     ctx = ActionContext.of(scope, evaluation.rule.name, evaluation.facts, known=known)
                     act(evaluation.rule, ctx, report)
         for name, group in plan.digest_groups().items():
-            if group:
-                rule = next(r for r in plan.rules if r.name == name)
-                report.rules_matched[name] += len(group)
-                hold = rule.held(None, scope.now)
-                if hold is not None:
+            rule = next(r for r in plan.rules if r.name == name)
+            if not group and rule.once_per is None:
+                continue
+            hold = rule.held(None, scope.now)
+            if hold is not None:
+                if group:
+                    report.rules_matched[name] += len(group)
                     report.held.append(hold)
-                    continue
+                continue
+            if rule.once_per is not None:
+                act_in_period(rule, group, scope, report, act, preview=preview)
+            else:
+                report.rules_matched[name] += len(group)
                 act(rule, ActionContext.of(scope, rule.name, None, tuple(group)), report)
 
 
-def _preview_actions(rule: CompiledRule, ctx: ActionContext, report: RunReport) -> None:
+def _preview_actions(rule: CompiledRule, ctx: ActionContext, report: RunReport) -> str | None:
     """What `_run_actions` would do, from the actions' previews: the same statuses (`planned`, `disabled`,
-    `skipped`, `failed`), and the rule stops where the run's would."""
+    `skipped`, `failed`), and the rule stops where the run's would. A preview returns None (`Act`)."""
     for action in rule.actions:
         if action.atype.preview is None:
             report.actions[(rule.name, action.name, "planned")] += 1
@@ -122,14 +130,15 @@ def _preview_actions(rule: CompiledRule, ctx: ActionContext, report: RunReport) 
                     store_id=ctx.store.id if ctx.store else None,
                 )
             )
-            return  # as in a real run, the rule's later actions would not run
+            return None  # as in a real run, the rule's later actions would not run
         report.actions[(rule.name, action.name, result.status)] += 1
         _record(report, result)
         if result.status in ("skipped", "disabled"):  # as in a real run: nothing went out, the rule ends
-            return
+            return None
+    return None
 
 
-def _run_actions(rule: CompiledRule, ctx: ActionContext, report: RunReport) -> None:
+def _run_actions(rule: CompiledRule, ctx: ActionContext, report: RunReport) -> str:
     for action in rule.actions:
         try:
             result = action.atype.execute(ctx, action.params)
@@ -163,7 +172,7 @@ def _run_actions(rule: CompiledRule, ctx: ActionContext, report: RunReport) -> N
             )
             if getattr(err.original_error, "stops_run", False):  # e.g. credentials refused: the run fails
                 raise err.original_error from None
-            return
+            return "failed"
         report.actions[(rule.name, action.name, result.status)] += 1
         _record(report, result)
         if result.status in (
@@ -171,7 +180,8 @@ def _run_actions(rule: CompiledRule, ctx: ActionContext, report: RunReport) -> N
             "disabled",
             "suppressed",
         ):  # what follows (an update_flag) must not run
-            return
+            return result.status
+    return "ok"
 
 
 def _wrapped(name: str, ctx: ActionContext, exc: Exception) -> ActionExecutionError:

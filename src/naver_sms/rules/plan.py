@@ -10,6 +10,7 @@ from typing import Any
 
 from pydantic import BaseModel
 
+from naver_sms.domain.period import PeriodSpec
 from naver_sms.domain.status import ON_DEMAND
 from naver_sms.flags.state import request_ids
 from naver_sms.rules.conditions import ConditionType
@@ -131,6 +132,10 @@ class CompiledRule:
     condition: AllOf
     actions: tuple[CompiledAction, ...]
     line: int | None
+    #: a digest's period (`once_per`): its actions run at most once per period (rules.periodic)
+    once_per: PeriodSpec | None = None
+    #: a digest's text for a period in which it matched nobody; None: nothing is posted (`skip`)
+    when_empty: str | None = None
     #: checked before `condition`: whether the rule sees a booking of a status fetched on demand (RC02, RC04)
     gate: Node | None = None
     #: when the rule waits instead of acting (its `quiet_hours`; 21:00-08:00 when it sends advertising)
@@ -225,6 +230,8 @@ def describe_rules(rules: Sequence[CompiledRule]) -> list[Mapping[str, Any]]:
                 {"type": a.name, "params": a.params.model_dump(mode="json", exclude_none=True)}
                 for a in r.actions
             ],
+            **({"once_per": r.once_per.text} if r.once_per is not None else {}),
+            **({"when_empty": r.when_empty} if r.when_empty is not None else {}),
         }
         for r in rules
     ]

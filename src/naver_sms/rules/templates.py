@@ -43,6 +43,7 @@ TEMPLATE_VARIABLES: Mapping[str, frozenset[str] | None] = {
     "bookings": None,  # digest rules: the matched bookings, in order
     "count": None,  # digest rules: len(bookings)
     "stores": None,  # digest rules: store id -> store, e.g. {{ stores[b.store_id].alias }}
+    "by_store": None,  # digest rules: [{store, bookings}] in the order of stores.yaml
 }
 
 

@@ -39,5 +39,8 @@ class ActionType:
     sends: Sends | None = None
     #: it sets `params.flag` to `params.value` (with `value: true`, what guards the sends before it)
     sets_flag: bool = False
+    #: it creates the booking's row when there is none (a forecast - `naver-sms upcoming` - knows the row
+    #: exists after it; sends with a flag and flag-setting actions create theirs too)
+    writes_row: bool = False
     #: `advertises(params, config)`: it would send advertising (None: never)
     advertises: Callable[[Any, AppConfig], bool] | None = None

@@ -5,9 +5,15 @@ what it did before failing. A new action is an `ActionType` in the `ACTIONS` of 
 added below), documented in docs/rules/actions.md.
 """
 
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
 from naver_sms.rules.actions import messages, records, sms
-from naver_sms.rules.engine import RuleEngine
 from naver_sms.rules.types import ActionType
+
+if TYPE_CHECKING:  # the engine compiles with the actions' names (rules.compile): no import at run time
+    from naver_sms.rules.engine import RuleEngine
 
 #: every built-in action type, in the order the docs list them: the SMS, the row, the messages to the owner
 ACTIONS: tuple[ActionType, ...] = (*sms.ACTIONS, *records.ACTIONS, *messages.ACTIONS)

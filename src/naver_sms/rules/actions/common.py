@@ -18,7 +18,7 @@ from naver_sms.rules.templates import TemplateProblem, render
 
 #: the template variables of a per-booking rule, and of a digest rule
 EACH_VARS = ("booking", "store", "now", "rule")
-DIGEST_VARS = ("bookings", "count", "now", "rule", "stores")
+DIGEST_VARS = ("bookings", "count", "now", "rule", "stores", "by_store")
 
 
 class ActionParams(BaseModel):

@@ -40,6 +40,11 @@ class MessageParams(ActionParams):
     flag: FlagName | None = None
 
 
+class TelegramParams(MessageParams):
+    #: a chat of its own (a chat id, or `@channel`); default: the configured chat (NAVER_SMS_TELEGRAM_CHAT_ID)
+    chat: str | None = Field(default=None, pattern=r"^(-?\d{1,20}|@[A-Za-z0-9_]{5,32})$")
+
+
 class LogEventParams(ActionParams):
     message: str = ""
     status: str = "info"
@@ -70,7 +75,8 @@ def _post(ctx: ActionContext, p: MessageParams, channel: Literal["telegram", "sl
     services = ctx.services
     try:
         if channel == "telegram":
-            receipt = services.telegram_service.send_message(text)
+            chat = getattr(p, "chat", None)  # TelegramParams has one: a digest's own chat
+            receipt = services.telegram_service.send_message(text, chat_id=chat)
         else:
             receipt = services.slack_service.post_message(text)
     except Exception as exc:
@@ -119,7 +125,7 @@ def _post_once(
             run_id=ctx.scope.run_id,
             now=ctx.scope.real(),
             lease=ctx.scope.lease,
-            info={"rule": ctx.rule, "action": name},
+            info={"channel": name.removeprefix("send_"), "rule": ctx.rule, "action": name},
         )
     except Exception as exc:
         if not is_permanent(exc):
@@ -210,7 +216,7 @@ def validate_message(p: Any, config: AppConfig, mode: Mode) -> list[Problem]:
 ACTIONS: tuple[ActionType, ...] = (
     ActionType(
         "send_telegram",
-        MessageParams,
+        TelegramParams,
         send_telegram,
         "post a templated Telegram message",
         digest=True,

@@ -130,7 +130,13 @@ def _preview_flag(ctx: ActionContext, p: UpdateFlagParams) -> ActionResult:
 
 
 ACTIONS: tuple[ActionType, ...] = (
-    ActionType("create_db_record", NoParams, create_db_record, "insert the booking's `sms` row if absent"),
+    ActionType(
+        "create_db_record",
+        NoParams,
+        create_db_record,
+        "insert the booking's `sms` row if absent",
+        writes_row=True,
+    ),
     ActionType(
         "update_flag",
         UpdateFlagParams,
