@@ -220,7 +220,8 @@ def run_once(
             report.summary = f"{RUN_FAILED}\n{BOOKINGS_LOST}: {mask_text(str(exc))}"
     if not report.summary:
         report.summary = RUN_FAILED if report.failed else legacy_summary(report.sms)
-        if not report.failed:
+        if not report.failed and rt.config.reports.summary == "every_run":
+            # (`when_something_happened` counts them in its `PROBLEMS` line instead, pointing to `status`)
             report.summary = "\n".join([report.summary, *lost_lines(report)])
     if rt.notices:
         report.summary = "\n".join((report.summary, *rt.notices))

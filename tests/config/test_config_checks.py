@@ -112,6 +112,12 @@ def test_a_misspelt_attribute_of_a_loop_variable_over_sorted_bookings_is_refused
         ("{{ (bookings|first).phone_last }}", "booking has no attribute 'phone_last'"),
         ("{{ now.strftme('%H') }}", "datetime has no attribute 'strftme'"),
         ("{{ bookings|map(attribute='nme')|join(', ') }}", "booking has no attribute 'nme'"),
+        ("{% for g in by_store %}{{ g.store.alis }}{% endfor %}", "store has no attribute 'alis'"),
+        (
+            "{% for g in by_store %}{{ g.bokings|length }}{% endfor %}",
+            "store_group has no attribute 'bokings'",
+        ),
+        ("{{ bookings[0].registered_at.strftme('%m') }}", "datetime has no attribute 'strftme'"),
     ],
 )
 def test_attributes_are_checked_through_filters_indexes_and_loops(

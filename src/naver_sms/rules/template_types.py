@@ -1,7 +1,7 @@
 """What each name of a template is, so that `rules check` can refuse a misspelt attribute wherever it is used.
 
 The objects a template sees have known shapes - a booking, a store, an option of a booking, a datetime - and
-so do the lists and the mapping of them (`bookings`, `booking.options`, `stores`). The check follows them
+so do the lists and the mapping of them (`bookings`, `booking.options`, `stores`, `by_store`). The check follows them
 through what a template does with them - loops (`{% for b in bookings|sort(attribute='reserve_at') %}`), the
 list filters (`sort`, `reverse`, `selectattr`, `first`...), indexing (`stores[b.store_id]`), `set` - and
 refuses an attribute the object does not have (`{{ b.nmae }}`: "booking has no attribute 'nmae'", with a
@@ -46,6 +46,8 @@ RECORDS: Mapping[str, Mapping[str, Shape | None]] = {
         Booking,
         {
             "reserve_at": "datetime",
+            "end_at": "datetime",
+            "registered_at": "datetime",
             "options": ("list", "option"),
             "coupons": ("list", "str"),
             "extra": None,
@@ -56,6 +58,8 @@ RECORDS: Mapping[str, Mapping[str, Shape | None]] = {
     "store": _fields(Store, {"templates": ("map", "str")}),
     "option": _fields(BookingOption, {"count": "int", "price": "int"}),
     "datetime": {name: None for name in _public(datetime)},
+    #: an item of `by_store` (rules.context.StoreGroup)
+    "store_group": {"store": "store", "bookings": ("list", "booking")},
 }
 
 #: the variables of a template (the mode's `allowed` decides which may be used)
@@ -67,6 +71,7 @@ VARIABLES: Mapping[str, Shape] = {
     "bookings": ("list", "booking"),
     "count": "int",
     "stores": ("map", "store"),
+    "by_store": ("list", "store_group"),
 }
 
 _SAME_LIST = {"sort", "reverse", "list", "unique", "selectattr", "rejectattr"}
