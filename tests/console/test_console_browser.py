@@ -4,6 +4,7 @@ LMS limit and see the error as you type and when saving, fix it, save, see it in
 from __future__ import annotations
 
 import pytest
+from selenium.common.exceptions import NoSuchElementException, StaleElementReferenceException
 from selenium.webdriver.common.by import By
 from selenium.webdriver.support import expected_conditions as ec
 from selenium.webdriver.support.ui import WebDriverWait
@@ -39,6 +40,18 @@ def _log_in(chrome, served: str) -> None:
     _present(chrome, (By.ID, "status"))
 
 
+def _shows(chrome, css: str, text: str) -> None:
+    """Wait until the guide's section shows `text` in `css` - looked up afresh each time: the live preview
+    re-renders while the browser is slow, and an element seen before may be gone (stale) by the next look."""
+
+    def shown(driver) -> bool:
+        return text in driver.find_element(By.CSS_SELECTOR, f"#t-guide_busan {css}").text
+
+    WebDriverWait(
+        chrome, 30, ignored_exceptions=(NoSuchElementException, StaleElementReferenceException)
+    ).until(shown)
+
+
 def _area(chrome):
     return chrome.find_element(By.CSS_SELECTOR, "#t-guide_busan textarea")
 
@@ -50,10 +63,8 @@ def test_edit_past_the_limit_fix_save_check_and_roll_back(chrome, served: str, w
     area = _area(chrome)
     area.clear()
     area.send_keys("가" * 1001)  # 2,002 bytes in EUC-KR
+    _shows(chrome, ".preview-error", "over the LMS limit of 2000")
     section = chrome.find_element(By.ID, "t-guide_busan")
-    WebDriverWait(chrome, 20).until(
-        lambda d: "over the LMS limit of 2000" in section.find_element(By.CSS_SELECTOR, ".preview-error").text
-    )
     assert section.find_element(By.CSS_SELECTOR, ".bytes").text == "2002"
     _submit(chrome, section.find_element(By.CSS_SELECTOR, "button.save"))
     errors = _present(chrome, (By.ID, "save-errors")).text
@@ -63,10 +74,8 @@ def test_edit_past_the_limit_fix_save_check_and_roll_back(chrome, served: str, w
     area = _area(chrome)
     area.clear()
     area.send_keys("[예시스튜디오 부산점] {{ booking.name }}님, 오늘 촬영 안내드립니다.")
+    _shows(chrome, "pre.preview", "홍길동님")
     section = chrome.find_element(By.ID, "t-guide_busan")
-    WebDriverWait(chrome, 20).until(
-        lambda d: "홍길동님" in section.find_element(By.CSS_SELECTOR, "pre.preview").text
-    )
     assert section.find_element(By.CSS_SELECTOR, ".type").text == "LMS"
     assert not section.find_element(By.CSS_SELECTOR, ".preview-error").is_displayed()
     _submit(chrome, section.find_element(By.CSS_SELECTOR, "button.save"))
@@ -93,10 +102,7 @@ def test_a_typed_script_is_shown_as_text_and_runs_nowhere(chrome, served: str, w
     area = _area(chrome)
     area.clear()
     area.send_keys('<script>document.title="owned"</script><img src=x onerror="document.title=1">')
-    section = chrome.find_element(By.ID, "t-guide_busan")
-    WebDriverWait(chrome, 20).until(
-        lambda d: "<script>" in section.find_element(By.CSS_SELECTOR, "pre.preview").text
-    )
+    _shows(chrome, "pre.preview", "<script>")
     assert chrome.title != "owned" and chrome.title != "1"
     assert len(chrome.find_elements(By.TAG_NAME, "script")) == 1  # the console's own
     assert chrome.find_elements(By.CSS_SELECTOR, "pre.preview img") == []

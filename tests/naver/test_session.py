@@ -149,7 +149,7 @@ def test_an_explicit_login_logs_in_whatever_is_cached(sessions: SqliteSessionRep
 class BrokenCache(SqliteSessionRepository):
     """A session table that cannot be written (DynamoDB throttling, a read-only disk)."""
 
-    def save_cookies(self, cookies: Sequence[Mapping[str, Any]]) -> None:
+    def save_cookies(self, cookies: Sequence[Mapping[str, Any]], *, at: datetime | None = None) -> None:
         raise RepositoryError("session table unavailable")
 
     def clear_cookies(self) -> None:
