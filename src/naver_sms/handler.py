@@ -13,6 +13,7 @@ from __future__ import annotations
 import threading
 from collections import Counter
 from collections.abc import Callable
+from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 from aws_lambda_powertools import Logger, Metrics
@@ -24,6 +25,7 @@ if TYPE_CHECKING:
     from naver_sms.config.settings import Settings
     from naver_sms.domain.clock import Clock
     from naver_sms.rules.report import RunReport
+    from naver_sms.runner import Runtime
     from naver_sms.wiring import State
 
 SERVICE = "naver-sms"
@@ -128,7 +130,9 @@ class LambdaHandler:
                 self._run_level(failed=True)
                 return {"ok": False, "run_id": run_id, "error": type(exc).__name__}
             try:
-                report = run_once(runtime, run_id=run_id, dry_run=dry_run)
+                report = run_once(
+                    runtime, run_id=run_id, dry_run=dry_run, deadline=_deadline(context, runtime)
+                )
             finally:
                 runtime.close()
         except Exception:  # a crash: its traceback and RunFailed go out, then Lambda counts it in Errors
@@ -213,6 +217,14 @@ class LambdaHandler:
                 ],
             }
         )
+
+
+def _deadline(context: Any, runtime: Runtime) -> datetime | None:
+    """The invocation's end in real time (no claim starts in its last NAVER_SMS_DEADLINE_MARGIN_SECONDS)."""
+    remaining = getattr(context, "get_remaining_time_in_millis", None)
+    if not callable(remaining):
+        return None
+    return runtime.real_clock() + timedelta(milliseconds=int(remaining()))
 
 
 #: the function's handler (`naver_sms.handler.lambda_handler` in deploy/template.yaml)

@@ -10,7 +10,7 @@ list (`OptOutList`: who refused advertising) is a port too: a file today (config
 from __future__ import annotations
 
 import json
-from collections.abc import Collection, Mapping, Sequence
+from collections.abc import Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any, Literal, Protocol, runtime_checkable
@@ -26,6 +26,7 @@ __all__ = [
     "DeliveryLookup",
     "DeliveryResult",
     "FetchResult",
+    "GuardedSmsService",
     "LoginPause",
     "OptOutList",
     "RunLog",
@@ -36,6 +37,7 @@ __all__ = [
     "SmsReceipt",
     "SmsService",
     "TelegramService",
+    "send_checked",
 ]
 
 # --- channels -----------------------------------------------------------------------------------------------
@@ -130,6 +132,30 @@ class DeliveryLookup(Protocol):
     def delivery_result(self, request_id: str) -> DeliveryResult:
         """Raises `DeliveryUnavailable` when the provider cannot be asked."""
         ...
+
+
+@runtime_checkable
+class GuardedSmsService(Protocol):
+    """An `SmsService` that can check something right before each of its requests goes out (SENS): what
+    `deliver_once` checks there is that the claim of the SMS still holds (issue 9, item 2)."""
+
+    def send_guarded(self, message: SmsMessage, before_request: Callable[[], None] | None) -> SmsReceipt:
+        """`send`, calling `before_request` right before every request of it (a retry's too). When it raises,
+        the send stops with that error: nothing more of it goes out."""
+        ...
+
+
+def send_checked(
+    sms: SmsService, message: SmsMessage, before_request: Callable[[], None] | None
+) -> SmsReceipt:
+    """`sms.send(message)` with `before_request` run right before each of its requests where the service can
+    (`GuardedSmsService`), else once before the send. Wrappers of a service (name masking, rotating
+    credentials) forward through this, so the check reaches the client that makes the requests."""
+    if isinstance(sms, GuardedSmsService):
+        return sms.send_guarded(message, before_request)
+    if before_request is not None:
+        before_request()
+    return sms.send(message)
 
 
 @runtime_checkable

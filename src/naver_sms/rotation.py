@@ -22,7 +22,7 @@ from typing import Generic, TypeVar
 from naver_sms.config.settings import Settings
 from naver_sms.errors import CredentialsRefused, DeliveryError
 from naver_sms.logs import emit
-from naver_sms.ports import ChannelReceipt, SmsMessage, SmsReceipt, SmsService, TelegramService
+from naver_sms.ports import ChannelReceipt, SmsMessage, SmsReceipt, SmsService, TelegramService, send_checked
 
 log = logging.getLogger("naver_sms.rotation")
 
@@ -126,6 +126,9 @@ class RefreshingSms(_Refreshing[SmsService]):
 
     def send(self, message: SmsMessage) -> SmsReceipt:
         return self._call(lambda client: client.send(message))
+
+    def send_guarded(self, message: SmsMessage, before_request: Callable[[], None] | None) -> SmsReceipt:
+        return self._call(lambda client: send_checked(client, message, before_request))
 
     def find_sent(
         self, message: SmsMessage, *, since: datetime, until: datetime, exclude: Collection[str] = ()

@@ -13,6 +13,7 @@ from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 
 from naver_sms.config.models import AppConfig
+from naver_sms.config.settings import check_lease
 from naver_sms.domain.booking import Booking, legacy_phone_key
 from naver_sms.domain.clock import KST, Clock, SystemClock
 from naver_sms.domain.period import PeriodSpec
@@ -57,6 +58,14 @@ class Runtime:
     #: real time: claims, leases, look-up windows, the times written to rows and reports (tests freeze it)
     real_clock: Clock = field(default_factory=SystemClock)
     lease: timedelta = timedelta(minutes=10)
+    #: bookings acted on at once (`NAVER_SMS_SEND_CONCURRENCY`)
+    workers: int = 1
+    #: the longest one send may take (`NAVER_SMS_SEND_TIMEOUT_SECONDS`)
+    send_timeout: timedelta = timedelta(seconds=30)
+    #: no new claim in the last this much before a run's deadline (`NAVER_SMS_DEADLINE_MARGIN_SECONDS`)
+    deadline_margin: timedelta = timedelta(seconds=90)
+    #: a run's deadline from its start, when none is given to `run_once` (`NAVER_SMS_RUN_DEADLINE_SECONDS`)
+    run_deadline: timedelta | None = None
     summary_channel: TelegramService | None = None
     #: after each run that acted (not a dry run), with its plan (None when it failed before deciding): the run
     #: log and the daily report (naver_sms.owner.after)
@@ -75,8 +84,31 @@ class Runtime:
     def repo(self) -> FlagRepository:
         return self.services.db_repo
 
-    def scope(self, report: RunReport) -> RunScope:
-        return RunScope(report.run_id, self.config, self.services, report.now, self.real_clock, self.lease)
+    def scope(self, report: RunReport, *, deadline: datetime | None = None) -> RunScope:
+        """The scope of the run `report` is about; with a `deadline` (real time), no claim starts after its
+        cutoff (the deadline less the margin)."""
+        return RunScope(
+            report.run_id,
+            self.config,
+            self.services,
+            report.now,
+            self.real_clock,
+            self.lease,
+            cutoff=None if deadline is None else deadline - self.deadline_margin,
+            send_margin=self.send_timeout,
+            workers=self.workers,
+        )
+
+    def deadline_of(self, deadline: datetime | None) -> datetime | None:
+        """The deadline of a run starting now: the one given (the Lambda invocation's), or the configured
+        one from now, or none. Raises `ConfigError` when the lease could run out before it (`check_lease`)."""
+        now = self.real_clock()
+        if deadline is None and self.run_deadline is not None:
+            deadline = now + self.run_deadline
+        if deadline is not None:
+            span = (deadline - now).total_seconds()
+            check_lease(self.lease.total_seconds(), self.send_timeout.total_seconds(), max(span, 0.0))
+        return deadline
 
     def close(self) -> None:
         """Release the source's and the channels' connection pools; the state backend is the caller's."""
@@ -174,10 +206,13 @@ def build_plan(rt: Runtime, report: RunReport, bookings: Sequence[Booking]) -> P
     return rt.engine.evaluate(rt.rules, facts)
 
 
-def act(rt: Runtime, plan: Plan, report: RunReport, *, dry_run: bool = False) -> None:
+def act(
+    rt: Runtime, plan: Plan, report: RunReport, *, dry_run: bool = False, deadline: datetime | None = None
+) -> None:
     """Step 6: the plan's actions, with contexts made from the run's scope - done, or only previewed
-    (nothing is sent and no row is written)."""
-    (rt.engine.preview if dry_run else rt.engine.execute)(plan, rt.scope(report), report)
+    (nothing is sent and no row is written). No claim starts in the last `deadline_margin` before the
+    `deadline` (real time): those matches are deferred to the next run."""
+    (rt.engine.preview if dry_run else rt.engine.execute)(plan, rt.scope(report, deadline=deadline), report)
 
 
 @dataclass(frozen=True, slots=True)
@@ -197,16 +232,26 @@ def preview(rt: Runtime, *, run_id: str | None = None, only_booking: str | None 
 
 
 def run_once(
-    rt: Runtime, *, dry_run: bool = False, run_id: str | None = None, only_booking: str | None = None
+    rt: Runtime,
+    *,
+    dry_run: bool = False,
+    run_id: str | None = None,
+    only_booking: str | None = None,
+    deadline: datetime | None = None,
 ) -> RunReport:
     """One whole run. Never raises for a booking, a store or an action; `report.failed` says when the run
-    itself failed (the source as a whole, the state store). A dry run previews the actions instead."""
+    itself failed (the source as a whole, the state store). A dry run previews the actions instead.
+
+    `deadline` (real time; the Lambda invocation's end) - or `rt.run_deadline` from now: no claim starts in
+    its last `rt.deadline_margin`, so the sends in flight and the summary still fit; what is left is
+    reported as deferred (`report.deferred`) and done by the next run."""
     report = new_report(rt, run_id or new_run_id(), dry_run=dry_run)
     plan: Plan | None = None
     try:
+        until = rt.deadline_of(deadline)
         plan = decide(rt, report, only_booking=only_booking)
         rt.progress("act", "dry run: nothing is sent or written" if dry_run else rt.mode)
-        act(rt, plan, report, dry_run=dry_run)
+        act(rt, plan, report, dry_run=dry_run, deadline=until)
         _report_failed_flags(plan, report, rt.real_clock())
     except Exception as exc:  # the run itself failed: report it, send the legacy failure line
         report.failed = f"{type(exc).__name__}: {exc}"

@@ -289,6 +289,12 @@ def build_runtime(
         real_clock=real,
         mode="live" if settings.live else "sandbox",
         lease=timedelta(seconds=settings.claim_lease_seconds),
+        workers=settings.send_concurrency,
+        send_timeout=timedelta(seconds=settings.send_timeout_seconds),
+        deadline_margin=timedelta(seconds=settings.deadline_margin_seconds),
+        run_deadline=(
+            timedelta(seconds=settings.run_deadline_seconds) if settings.run_deadline_seconds else None
+        ),
         summary_channel=services.telegram_service,
         config_version=configuration.version,
         notices=configuration.notices,

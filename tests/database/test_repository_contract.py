@@ -467,8 +467,8 @@ def test_a_claim_whose_write_landed_but_whose_answer_was_lost_is_still_ours(tmp_
     class ReplayingStore(SqliteRecordStore):
         """Applies an update, then answers as if a retry of it had failed its condition."""
 
-        def update_if(self, key, *, expect, set_, remove=()):  # type: ignore[no-untyped-def]
-            super().update_if(key, expect=expect, set_=set_, remove=remove)
+        def update_if(self, key, *, expect, set_, remove=(), **options):  # type: ignore[no-untyped-def]
+            super().update_if(key, expect=expect, set_=set_, remove=remove, **options)
             return None
 
     from datetime import datetime

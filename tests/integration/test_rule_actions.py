@@ -152,6 +152,9 @@ def world(backend: str, dynamo_target: Any, channels: Channels, tmp_path: Path) 
         telegram_chat_id=channels.chat_id,
         slack_webhook_url=SecretStr(channels.webhook_url),
         slack_enabled=True,
+        # one booking after the other: these tests read the order in which the stand-ins received the
+        # messages across bookings (parallel sends keep it within a booking: tests/integration/test_act_step.py)
+        send_concurrency=1,
     )
     return World(target, channels, settings, itertools.count(1))
 

@@ -113,9 +113,12 @@ def test_a_rotation_mid_life_is_refreshed_once_and_the_sms_goes_out(world: dict[
 
 
 def test_keys_refused_after_the_refresh_fail_the_run_and_count_no_attempt(
-    world: dict[str, Any], capsys: pytest.CaptureFixture[str]
+    world: dict[str, Any], capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
     channels, tmp = world["channels"], world["tmp"]
+    # one send at a time: SENS's requests are read in order (with parallel sends, each send already in flight
+    # when the keys are refused makes its own request - at most NAVER_SMS_SEND_CONCURRENCY - 1 more)
+    monkeypatch.setenv("NAVER_SMS_SEND_CONCURRENCY", "1")
     handler = LambdaHandler(watchdog=_Watchdog())
     # GIVEN SENS rotated to keys the secret does not hold yet, and two new bookings
     _rotate_sens(channels, "2")

@@ -10,7 +10,15 @@ import tempfile
 from collections.abc import Mapping
 from pathlib import Path
 
-from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, field_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    SecretStr,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 
 from naver_sms.errors import ConfigError, did_you_mean
 
@@ -74,6 +82,19 @@ class Settings(BaseModel):
     claim_lease_seconds: int = Field(default=600, ge=60)
     max_attempts: int = Field(default=3, ge=1)
 
+    # the act step (docs/operations.md, "Deadline, lease and send concurrency")
+    #: SMS sent at once (bookings acted on in parallel); SENS publishes no rate limit, so few, sharing one
+    #: backoff when SENS answers 429
+    send_concurrency: int = Field(default=4, ge=1, le=32)
+    #: the longest one SMS send may take, its retries and their waits included (then it is given up and
+    #: retried by a later run); a claim with less of its lease left is renewed before its send
+    send_timeout_seconds: int = Field(default=30, ge=5, le=300)
+    #: no new claim starts when less than this is left before the run's deadline
+    deadline_margin_seconds: int = Field(default=90, ge=5, le=900)
+    #: the deadline of a `run` / `serve` run, from its start (none by default); on AWS Lambda the
+    #: invocation's remaining time is the deadline
+    run_deadline_seconds: int | None = Field(default=None, ge=60, le=86_400)
+
     # fetch windows (external-apis.md §1): completed bookings this many days back (the API allows 31)
     completed_window_days: int = Field(default=3, ge=0, le=31)
     #: requested (RC02) and cancelled (RC04) bookings, when a rule asks about them: days of use from today on
@@ -106,6 +127,19 @@ class Settings(BaseModel):
     secrets_endpoint: str | None = None
     secret_names: tuple[str, ...] = ()
 
+    @model_validator(mode="after")
+    def _lease_outlasts_a_run(self) -> Settings:
+        if self.deadline_margin_seconds < self.send_timeout_seconds:
+            raise ConfigError(
+                f"the deadline margin ({self.deadline_margin_seconds} s) must be at least one send "
+                f"(NAVER_SMS_SEND_TIMEOUT_SECONDS, {self.send_timeout_seconds} s): a send started just before "
+                "the margin must end before the deadline",
+                file="environment",
+                field=f"{ENV_PREFIX}DEADLINE_MARGIN_SECONDS",
+            )
+        check_lease(self.claim_lease_seconds, self.send_timeout_seconds, self.run_deadline_seconds)
+        return self
+
     @field_validator("db")
     @classmethod
     def _without_padding(cls, value: str) -> str:
@@ -135,3 +169,18 @@ class Settings(BaseModel):
             raise ConfigError(
                 err["msg"], file="environment", field=f"{ENV_PREFIX}{field.upper()}" if field else None
             ) from None
+
+
+def check_lease(lease_seconds: float, send_seconds: float, deadline_seconds: float | None) -> None:
+    """Refuse a claim lease that a run could outlive: every claim of a run must hold until its send ended,
+    however late in the run it was made - so the lease must be longer than the run's deadline plus one send
+    (`send_timeout_seconds`). `deadline_seconds`: the run's length (None: no deadline, one send)."""
+    longest = (deadline_seconds or 0) + send_seconds
+    if lease_seconds <= longest:
+        raise ConfigError(
+            f"the claim lease ({lease_seconds:.0f} s) must be longer than the longest a run may take: its "
+            f"deadline ({deadline_seconds or 0:.0f} s) plus one send (NAVER_SMS_SEND_TIMEOUT_SECONDS, "
+            f"{send_seconds:.0f} s) - or a claim could run out while its run still works on it",
+            file="environment",
+            field=f"{ENV_PREFIX}CLAIM_LEASE_SECONDS",
+        )

@@ -2,6 +2,8 @@
 `RecordStore` primitives and the session table. A key that still cannot be read after the bounded retries is a
 read error, never "not in the database" (legacy-behaviour.md §7: the legacy job overwrote the record and
 re-sent the confirmation). Items come out exactly as SQLite gives them, so a legacy reader understands every row.
+`update_if(create=True)` is one UpdateItem that creates the row (attributes set with `if_not_exists`) and
+claims its flag: a new booking's row and its first claim are one write; `returning=False` asks nothing back.
 """
 
 from __future__ import annotations
@@ -9,7 +11,7 @@ from __future__ import annotations
 import random
 import time
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from typing import Any
+from typing import Any, TypeVar
 
 from botocore.exceptions import BotoCoreError, ClientError
 
@@ -30,6 +32,8 @@ from naver_sms.retry import Again, RetryPolicy, Sleep, retry_call
 
 #: the loggers of botocore and urllib3 that write request or response bodies at DEBUG
 SDK_BODY_LOGGERS = ("botocore.endpoint", "botocore.parsers", "botocore.hooks", "urllib3.connectionpool")
+
+T = TypeVar("T")
 
 #: BatchGetItem takes at most 100 keys per call (DynamoDB API limit).
 BATCH_GET_LIMIT = 100
@@ -178,6 +182,9 @@ class DynamoRecordStore:
         expect: Mapping[str, Expect],
         set_: Mapping[str, Any],
         remove: Sequence[str] = (),
+        create: Mapping[str, Any] | None = None,
+        durable: bool = True,  # every DynamoDB write is durable when it is acknowledged
+        returning: bool = True,
     ) -> dict[str, Any] | None:
         if not set_ and not remove:
             # Nothing to write: a consistent read answers the condition (no atomicity needed).
@@ -186,30 +193,43 @@ class DynamoRecordStore:
                 raise RecordMissing(f"{key[0]}: no record")
             return current if matches(current, expect) else None
         ex = Expression()
-        conditions = [f"attribute_exists({ex.name('booking_num')})"]
+        # with `create`, UpdateItem makes the row when it is absent (the key from `Key`, the rest below)
+        conditions = [] if create is not None else [f"attribute_exists({ex.name('booking_num')})"]
         conditions += [ex.condition(name, cond) for name, cond in expect.items()]
+        assignments = [f"{ex.name(n)} = {ex.value(v)}" for n, v in set_.items()]
+        if create is not None:
+            assignments += [
+                f"{ex.name(n)} = if_not_exists({ex.name(n)}, {ex.value(v)})"
+                for n, v in create.items()
+                if n not in ("booking_num", "phone") and n not in set_ and n not in remove
+            ]
         clauses = []
-        if set_:
-            clauses.append("SET " + ", ".join(f"{ex.name(n)} = {ex.value(v)}" for n, v in set_.items()))
+        if assignments:
+            clauses.append("SET " + ", ".join(assignments))
         if remove:
             clauses.append("REMOVE " + ", ".join(ex.name(n) for n in remove))
         kwargs: dict[str, Any] = {
             "TableName": self.table,
             "Key": self._key(key),
             "UpdateExpression": " ".join(clauses),
-            "ConditionExpression": " AND ".join(conditions),
             "ExpressionAttributeNames": ex.names,
-            "ReturnValues": "ALL_NEW",
+            "ReturnValues": "ALL_NEW" if returning else "NONE",
         }
+        if conditions:
+            kwargs["ConditionExpression"] = " AND ".join(conditions)
         if ex.values:
             kwargs["ExpressionAttributeValues"] = ex.values
         try:
             response = self._call("update_item", **kwargs)
         except _ConditionFailed:
-            if self.get_item(key) is None:
+            if create is None and self.get_item(key) is None:
                 raise RecordMissing(f"{key[0]}: no record") from None
             return None
-        return from_item(response.get("Attributes", {}))
+        return from_item(response.get("Attributes", {})) if returning else {}
+
+    def atomic(self, work: Callable[[], T]) -> T:
+        """Every DynamoDB write is atomic on its own; the sandbox's outbox is another (in-memory) database."""
+        return work()
 
     def _call(self, operation: str, **kwargs: Any) -> dict[str, Any]:
         """One API call, throttling retried (a throttled request was not applied), errors translated."""

@@ -8,17 +8,20 @@ import json
 import logging
 import sqlite3
 import threading
-from collections.abc import Iterable, Iterator, Mapping, Sequence
-from contextlib import contextmanager
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from contextlib import contextmanager, nullcontext
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, Literal, TypeVar
 
+from naver_sms.database.group_commit import GroupCommit, Work
 from naver_sms.database.sessions import SessionTable
 from naver_sms.errors import RecordMissing, RepositoryError
 from naver_sms.flags.machine import FlagRepository
 from naver_sms.flags.store import UNREADABLE_ROW, Expect, RecordKey, matches
 
 log = logging.getLogger("naver_sms.database.sqlite")
+
+T = TypeVar("T")
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS sms (
@@ -58,13 +61,22 @@ CREATE INDEX IF NOT EXISTS runs_day ON runs (day, started_at);
 
 
 class SqliteDatabase:
-    """One SQLite file (or `:memory:`), shared by the repositories and the outbox. Thread-safe."""
+    """One SQLite file (or `:memory:`), shared by the repositories and the outbox. Thread-safe.
+
+    Writes go through `write` (or `atomic`): concurrent writers share transactions (`GroupCommit`), and a
+    write made while the same thread runs inside a transaction joins it (in a savepoint of its own).
+    `durable=False` writes commit at `synchronous=NORMAL` when their whole group is lazy (no fsync; the next
+    durable write or checkpoint syncs the WAL) - only for writes the state machine can afford to lose on a
+    power failure (docs/database.md, "Durability on SQLite")."""
 
     def __init__(self, path: str | Path, *, timeout: float = 30.0) -> None:
         self.path = str(path)
         if self.path != ":memory:":
             Path(self.path).parent.mkdir(parents=True, exist_ok=True)
         self._lock = threading.RLock()
+        self._local = threading.local()
+        self._synchronous = "FULL"
+        self._writer = GroupCommit(self._run_group)
         try:
             # isolation_level=None: we issue BEGIN ourselves, so the write lock is taken before the read
             self.conn = sqlite3.connect(
@@ -73,13 +85,28 @@ class SqliteDatabase:
             self.conn.execute(
                 "PRAGMA journal_mode=WAL" if self.path != ":memory:" else "PRAGMA journal_mode=MEMORY"
             )
+            self.conn.execute("PRAGMA synchronous=FULL")
             self.conn.execute(f"PRAGMA busy_timeout={int(timeout * 1000)}")
             self.conn.executescript(_SCHEMA)
         except sqlite3.Error as exc:
             raise RepositoryError(f"cannot open SQLite database {self.path}: {exc}") from exc
 
+    @property
+    def write_transactions(self) -> int:
+        """Write transactions this connection committed (the benchmarks count them)."""
+        return self._writer.groups
+
+    def _inside(self) -> bool:
+        return bool(getattr(self._local, "depth", 0))
+
     @contextmanager
     def transaction(self, *, write: bool) -> Iterator[sqlite3.Connection]:
+        """A transaction of its own for reads and the session table's writes; inside a running write (the
+        same thread), the current transaction."""
+        if self._inside():
+            with self._savepoint() if write else nullcontext():
+                yield self.conn
+            return
         with self._lock:
             try:
                 self.conn.execute("BEGIN IMMEDIATE" if write else "BEGIN")
@@ -91,6 +118,71 @@ class SqliteDatabase:
                 self.conn.execute("COMMIT")
             except sqlite3.Error as exc:
                 raise RepositoryError(f"SQLite {self.path}: {exc}") from exc
+
+    def write(self, work: Callable[[sqlite3.Connection], T], *, durable: bool = True) -> T:
+        """Run `work(conn)` in a write transaction - shared with the writers of other threads - and return
+        its result once that transaction committed. Inside a running write, it joins that one."""
+        if self._inside():
+            with self._savepoint():
+                return work(self.conn)
+        return self._writer.submit(lambda: work(self.conn), durable=durable)
+
+    def atomic(self, work: Callable[[], T], *, durable: bool = True) -> T:
+        """Run `work` - whose writes through this database then form one transaction - and return its
+        result. Local, instant work only: the transaction holds the database's write lock."""
+        return self.write(lambda conn: work(), durable=durable)
+
+    @contextmanager
+    def _savepoint(self) -> Iterator[None]:
+        self._local.savepoints = n = getattr(self._local, "savepoints", 0) + 1
+        name = f"w{n}"
+        self.conn.execute(f"SAVEPOINT {name}")
+        try:
+            yield
+        except BaseException:
+            self.conn.execute(f"ROLLBACK TO {name}")
+            self.conn.execute(f"RELEASE {name}")
+            raise
+        finally:
+            self._local.savepoints = n - 1
+        self.conn.execute(f"RELEASE {name}")
+
+    def _run_group(self, works: list[Work[Any]]) -> None:
+        """One transaction for a group of writes (`GroupCommit`): each work in a savepoint of its own."""
+        synchronous = "FULL" if any(w.durable for w in works) else "NORMAL"
+        with self._lock:
+            self._local.depth = 1
+            try:
+                if synchronous != self._synchronous:
+                    self.conn.execute(f"PRAGMA synchronous={synchronous}")
+                    self._synchronous = synchronous
+                self.conn.execute("BEGIN IMMEDIATE")
+                try:
+                    for work in works:
+                        try:
+                            with self._savepoint():
+                                work.result = work.run()
+                        except sqlite3.Error as exc:
+                            work.error = RepositoryError(f"SQLite {self.path}: {exc}")
+                        except Exception as exc:  # that write's own refusal (RecordMissing, a bug): its alone
+                            work.error = exc
+                    self._before_commit(works)
+                except BaseException:
+                    self.conn.execute("ROLLBACK")
+                    raise
+                self.conn.execute("COMMIT")
+            except sqlite3.Error as exc:
+                failed = RepositoryError(f"SQLite {self.path}: {exc}")
+                for work in works:
+                    work.error = failed
+                if self.conn.in_transaction:
+                    self.conn.execute("ROLLBACK")
+            finally:
+                self._local.depth = 0
+
+    def _before_commit(self, works: list[Work[Any]]) -> None:
+        """The moment between a group's writes and its COMMIT (a seam for the fault tests: a process killed
+        here loses the whole group, never part of it)."""
 
     def close(self) -> None:
         with self._lock:
@@ -127,12 +219,14 @@ class SqliteRecordStore:
         return found, errors, calls
 
     def put_if_absent(self, item: Mapping[str, Any]) -> bool:
-        with self.db.transaction(write=True) as conn:
+        def insert(conn: sqlite3.Connection) -> bool:
             cur = conn.execute(
                 f"INSERT OR IGNORE INTO {self.table} (booking_num, phone, item) VALUES (?, ?, ?)",
                 (item["booking_num"], item["phone"], json.dumps(dict(item), ensure_ascii=False)),
             )
             return cur.rowcount == 1
+
+        return self.db.write(insert)
 
     def update_if(
         self,
@@ -141,27 +235,43 @@ class SqliteRecordStore:
         expect: Mapping[str, Expect],
         set_: Mapping[str, Any],
         remove: Sequence[str] = (),
+        create: Mapping[str, Any] | None = None,
+        durable: bool = True,
+        returning: bool = True,
     ) -> dict[str, Any] | None:
-        with self.db.transaction(write=True) as conn:
+        def update(conn: sqlite3.Connection) -> dict[str, Any] | None:
             row = conn.execute(
                 f"SELECT item FROM {self.table} WHERE booking_num = ? AND phone = ?", key
             ).fetchone()
-            if row is None:
+            if row is None and create is None:
                 raise RecordMissing(f"{key[0]}: no record")
             try:
-                item = json.loads(row[0])
+                item = {} if row is None else json.loads(row[0])
             except ValueError as exc:
                 raise RepositoryError(f"{key[0]}: {UNREADABLE_ROW}: {exc}") from exc
             if not matches(item, expect):
                 return None
+            if create is not None:
+                item = {**create, **item}
             item.update(set_)
             for name in remove:
                 item.pop(name, None)
-            conn.execute(
-                f"UPDATE {self.table} SET item = ? WHERE booking_num = ? AND phone = ?",
-                (json.dumps(item, ensure_ascii=False), *key),
-            )
+            text = json.dumps(item, ensure_ascii=False)
+            if row is None:
+                conn.execute(
+                    f"INSERT INTO {self.table} (booking_num, phone, item) VALUES (?, ?, ?)", (*key, text)
+                )
+            else:
+                conn.execute(
+                    f"UPDATE {self.table} SET item = ? WHERE booking_num = ? AND phone = ?", (text, *key)
+                )
             return dict(item)
+
+        return self.db.write(update, durable=durable)
+
+    def atomic(self, work: Callable[[], T]) -> T:
+        # the sandbox's outbox row and the commit of its SMS: lost together on a power failure, or neither
+        return self.db.atomic(work, durable=False)
 
     def scan_items(self, limit: int | None = None) -> Iterable[dict[str, Any]]:
         sql = f"SELECT item FROM {self.table} ORDER BY booking_num"
@@ -222,12 +332,14 @@ class SqliteOutboxStore:
         status: str,
         payload: Mapping[str, Any],
     ) -> int:
-        with self.db.transaction(write=True) as conn:
+        def insert(conn: sqlite3.Connection) -> int:
             cur = conn.execute(
                 "INSERT INTO outbox (created_at, run_id, channel, status, payload) VALUES (?, ?, ?, ?, ?)",
                 (created_at, run_id, channel, status, json.dumps(dict(payload), ensure_ascii=False)),
             )
             return int(cur.lastrowid or 0)
+
+        return self.db.write(insert)
 
     def entries(
         self, *, channel: str | None = None, run_id: str | None = None, limit: int | None = None

@@ -11,8 +11,9 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, Generic, Literal, TypeVar
 
-from naver_sms.errors import FlagAlreadyDone, FlagClaimed, FlagFailedForGood, NaverSmsError
-from naver_sms.flags.machine import Claim, FlagRepository
+from naver_sms.domain.booking import BookingRecord
+from naver_sms.errors import ClaimLost, FlagAlreadyDone, FlagClaimed, FlagFailedForGood, NaverSmsError
+from naver_sms.flags.machine import Claim, FlagRepository, Seen
 from naver_sms.flags.store import RecordKey
 
 log = logging.getLogger("naver_sms.flags")
@@ -37,13 +38,14 @@ class NotTried(Generic[T]):
     reason: str
 
 
-KeyStatus = Literal["done", "reconciled", "skipped", "refused", "uncommitted"]
+KeyStatus = Literal["done", "reconciled", "skipped", "refused", "uncommitted", "deferred"]
 
 
 @dataclass(frozen=True, slots=True)
 class KeyOutcome:
     """What became of one key (see `guarded_effect`); uncommitted: the effect happened but the flag could not
-    be set (after the lease, the key is resolved or done again)."""
+    be set (after the lease, the key is resolved or done again); deferred: not claimed, the run's deadline is
+    near (the next run decides again)."""
 
     key: RecordKey
     status: KeyStatus
@@ -91,6 +93,10 @@ def guarded_effect(
     info: Mapping[str, Any] | None = None,
     resolve: Callable[[Claim], Done[Any] | None] | None = None,
     keep_claims_on: tuple[type[BaseException], ...] = (),
+    seen: Mapping[RecordKey, Seen] | None = None,
+    create: Mapping[RecordKey, BookingRecord] | None = None,
+    cutoff: datetime | None = None,
+    local: bool = False,
 ) -> Guarded[T]:
     """Do `act` at most once per key and flag, at real time `now`:
 
@@ -101,12 +107,30 @@ def guarded_effect(
        counts. Without `resolve` the effect is done again (at least once: messages to the owner);
     3. `act` once for the claims left: `Done` -> commit; `NotTried` (the channel is off) -> release without
        counting; one of `keep_claims_on` raised (sent, no answer) -> claims kept for the next run's step 2,
-       never a blind repeat; anything else raised -> release (attempts + 1) and re-raise."""
+       never a blind repeat; anything else raised -> release (attempts + 1) and re-raise.
+
+    `seen`: the rows as the run's batch read saw them (the claims read nothing first); `create`: the rows of
+    keys that had none, created with their claims. `cutoff`: no claim starts after it (the run's deadline less
+    its margin) - those keys are `deferred`. `local`: the act is local and instant (the sandbox's outbox), so
+    it and the commits form one transaction where the store can. An act that raises `ClaimLost` (the claim ran
+    out before the effect: another run holds it now) leaves the claims to that run: those keys are `skipped`."""
     outcomes: dict[RecordKey, KeyOutcome] = {}
     claims: list[Claim] = []
     for key in dict.fromkeys(keys):
+        if cutoff is not None and now > cutoff:
+            outcomes[key] = KeyOutcome(key, "deferred", detail="the run's deadline is near: the next run")
+            continue
         try:
-            claim = repo.claim(key, flag, run_id=run_id, now=now, lease=lease, info=info)
+            claim = repo.claim(
+                key,
+                flag,
+                run_id=run_id,
+                now=now,
+                lease=lease,
+                info=info,
+                seen=(seen or {}).get(key),
+                create=(create or {}).get(key),
+            )
         except (FlagAlreadyDone, FlagClaimed) as exc:
             outcomes[key] = KeyOutcome(key, "skipped", error=exc, detail=str(exc))
             continue
@@ -123,10 +147,26 @@ def guarded_effect(
     not_tried = False
     if claims:
         held = tuple(claims)
-        try:
+
+        def act_and_commit() -> Done[T] | NotTried[T]:
             result = act(held)
+            if isinstance(result, Done):
+                for claim in held:
+                    outcomes[claim.key] = _commit(repo, claim, result, "done")
+            return result
+
+        try:
+            result = repo.atomic(act_and_commit) if local else act_and_commit()
         except keep_claims_on:
             raise  # the outcome is unknown: after their lease, the next run resolves the claims
+        except ClaimLost as exc:  # the claims ran out before the act: another run holds them now
+            for claim in held:
+                outcomes[claim.key] = KeyOutcome(
+                    claim.key, "skipped", claim.attempt, error=exc, detail=str(exc)
+                )
+            return Guarded(
+                False, None, False, tuple(outcomes[k] for k in dict.fromkeys(keys) if k in outcomes)
+            )
         except Exception as exc:  # nothing went out (or a bug): never leave live claims behind
             # an error that says nothing was tried that could succeed (credentials refused) counts no attempt
             _release(
@@ -141,9 +181,6 @@ def guarded_effect(
         if isinstance(result, NotTried):
             not_tried = True
             _release(repo, held, error=result.reason, count=False)
-        else:
-            for claim in held:
-                outcomes[claim.key] = _commit(repo, claim, result, "done")
     return Guarded(
         bool(claims), value, not_tried, tuple(outcomes[k] for k in dict.fromkeys(keys) if k in outcomes)
     )

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import json
 import uuid
-from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, TypeVar
 
 from naver_sms.domain.booking import BookingRecord
 from naver_sms.domain.clock import SystemClock
@@ -33,6 +33,8 @@ from naver_sms.flags.store import (
     RecordStore,
 )
 
+T = TypeVar("T")
+
 
 @dataclass(frozen=True, slots=True)
 class Claim:
@@ -49,6 +51,14 @@ class Claim:
     lookups: int = 0  # look-ups of stale claims that could not tell, so far
     #: what the claim recorded (no token): the commit keeps it as the flag's `sent_info`
     info: Mapping[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True, slots=True)
+class Seen:
+    """A row as the run's batch read saw it (`row` None: there was none). A claim builds its write's
+    conditions from it instead of reading the row first."""
+
+    row: BookingRecord | Mapping[str, Any] | None
 
 
 def _epoch(at: datetime) -> int:
@@ -92,25 +102,49 @@ class FlagRepository:
     def records(self, limit: int | None = None) -> list[BookingRecord]:
         return [BookingRecord.from_item(i) for i in self.store.scan_items(limit)]
 
+    def atomic(self, work: Callable[[], T]) -> T:
+        return self.store.atomic(work)  # one transaction where the backend can (`RecordStore.atomic`)
+
+    def _write(
+        self,
+        key: RecordKey,
+        expect: Mapping[str, Expect],
+        set_: Mapping[str, Any],
+        remove: Sequence[str] = (),
+        **o: Any,
+    ) -> bool:
+        """One conditional write of a transition: True when it held and was made (nothing asked back)."""
+        return (
+            self.store.update_if(key, expect=expect, set_=set_, remove=remove, returning=False, **o)
+            is not None
+        )
+
     # plain flag writes (update_flag without a preceding send)
 
-    def set_flag(self, key: RecordKey, flag: str, value: bool, *, now: datetime | None = None) -> bool:
-        """Set a boolean flag at real time `now`; True when it changed (idempotent). Setting true is refused
-        while a run holds a live claim (its send decides) or the flag failed for good (an operator decides);
-        a stale claim is cleared: nothing is left to send once the flag is true."""
+    def set_flag(
+        self,
+        key: RecordKey,
+        flag: str,
+        value: bool,
+        *,
+        now: datetime | None = None,
+        create: BookingRecord | None = None,
+    ) -> bool:
+        """Set a boolean flag at real time `now`; True when it changed (idempotent). With `create`, a missing
+        row is created with the flag set, in the same write. Setting true is refused while a run holds a live
+        claim (its send decides) or the flag failed for good (an operator decides); a stale claim is cleared:
+        nothing is left to send once the flag is true."""
         names = FlagAttrs.of(flag)
         if not value:  # a flag opened again by a rule starts afresh: no earlier failures make it "due"
             history = [names.attempts, names.last_error, names.reset_at]
-            return (
-                self.store.update_if(key, expect={flag: Eq(True)}, set_={flag: False}, remove=history)
-                is not None
-            )
+            return self._write(key, {flag: Eq(True)}, {flag: False}, history)
         expect: dict[str, Expect] = {
             flag: NotTrue(),
             names.failed: NotTrue(),
             names.claim_until: AbsentOrLt(_epoch(now or SystemClock()()) + 1),
         }
-        return self.store.update_if(key, expect=expect, set_={flag: True}, remove=names.claim) is not None
+        row = create.to_item() if create is not None else None
+        return self._write(key, expect, {flag: True}, names.claim, create=row)
 
     def suppress(self, key: RecordKey, flag: str, *, reason: str, now: datetime) -> bool:
         """A send decided against for good (the number refused advertising): the flag true, with the reason in
@@ -161,51 +195,71 @@ class FlagRepository:
         now: datetime,
         lease: timedelta,
         info: Mapping[str, Any] | None = None,
+        seen: Seen | None = None,
+        create: BookingRecord | None = None,
     ) -> Claim:
-        """Claim an open flag, or take over a stale claim, at real time `now`. Raises FlagAlreadyDone,
-        FlagClaimed (a live claim of another run), FlagFailedForGood, RecordMissing."""
-        items, errors, _ = self.store.get_items([key])
-        if key in errors:
-            raise RecordReadError(errors[key])
-        item = items.get(key)
-        if item is None:
-            raise RecordMissing(f"{key[0]}: no record to claim {flag} on")
-        state = read_flag(item, flag, now)
-        _refuse_unless_open(key, state)
+        """Claim an open flag, or take over a stale claim, at real time `now`: one conditional write, one
+        winner. Raises FlagAlreadyDone, FlagClaimed, FlagFailedForGood, RecordMissing (no row, no `create`).
+        `seen`: the row as the run's batch read saw it, the write's conditions built from it, nothing read first
+        (without it: open, never tried). A failed condition reads the row once and says why - or, the flag still
+        open or stale, tries once more on it. `create`: a missing row is created with the claim (one write)."""
         names = FlagAttrs.of(flag)
-        lease_until = now + lease
         token = uuid.uuid4().hex  # tells our own write apart from anyone else's, should a retry replay it
         info_text = json.dumps({**(info or {}), "token": token}, ensure_ascii=False, sort_keys=True)
-        set_: dict[str, Any] = {
-            names.claim_run: run_id,
-            names.claim_until: _epoch(lease_until),
-            names.claim_at: now.isoformat(),
-            names.claim_info: info_text,
-        }
-        expect: dict[str, Expect] = {flag: NotTrue(), names.failed: NotTrue()}
-        attempts = state.attempts or 0
-        stale = state.claim
-        if stale is None:
-            expect[names.claim_run] = Absent()
-        else:  # take over an expired claim: it must still be that claim, and still expired
-            expect[names.claim_run] = Eq(item[names.claim_run])
-            expect[names.claim_until] = Lt(_epoch(now) + 1)
-            # the stale claim's send may have happened: it counts, so a send that keeps ending with no
-            # answer stops at the bound like one that keeps failing
-            attempts = max(attempts, stale.attempt)
-        attempt = attempts + 1
-        set_[names.attempt] = attempt
-        claim = Claim(key, flag, run_id, attempt, now, lease_until, stale, state.lookups, dict(info or {}))
-        if self.store.update_if(key, expect=expect, set_=set_) is None:
-            items, _, _ = self.store.get_items([key])
-            current = read_flag(items.get(key, item), flag, now)
+        row = create.to_item() if create is not None else None
+        state = read_flag(seen.row if seen is not None else None, flag, now)
+        if seen is not None and seen.row is not None and state.status in ("done", "failed"):
+            # refused as seen, but an action of this run may have reopened it since: what is there decides
+            state = self._current(key, flag, now) or state
+        for tries_left in (1, 0):
+            _refuse_unless_open(key, state)
+            claim, expect, set_ = _claim_write(
+                key, names, state, run_id, now, lease, info_text, tries_left > 0
+            )
+            claim = replace(claim, info=dict(info or {}))  # the commit keeps it as `sent_info`
+            if tries_left and row is not None and seen is not None and seen.row is None:
+                # no row when the run read it: the row and its claim put at once (nothing to evaluate)
+                if self.store.put_if_absent({**row, **set_}):
+                    return claim
+            elif self._write(key, expect, set_, create=row):
+                return claim
+            items, errors, _ = self.store.get_items([key])  # the failure path only: why did it not hold?
+            if key in errors:
+                raise RecordReadError(errors[key])
+            if key not in items:
+                raise RecordMissing(f"{key[0]}: no record to claim {flag} on")
+            current = read_flag(items[key], flag, now)
             if current.claim is not None and current.claim.info_text == info_text:
                 # our own write landed, and a transport retry of it then found its condition false
                 return claim
-            # someone else moved first: report what they did
-            _refuse_unless_open(key, current)
+            if tries_left and current.status in ("open", "stale"):
+                state = current  # the row was not as assumed (or seen): once more, with what is there
+                continue
+            _refuse_unless_open(key, current)  # someone else moved first: report what they did
             raise FlagClaimed("claimed by another run meanwhile", key=key, flag=flag)
-        return claim
+        raise AssertionError("unreachable")  # pragma: no cover
+
+    def _current(self, key: RecordKey, flag: str, now: datetime) -> FlagState | None:
+        items, errors, _ = self.store.get_items([key])
+        if key in errors:
+            raise RecordReadError(errors[key])
+        return read_flag(items[key], flag, now) if key in items else None
+
+    def renew(self, claim: Claim, *, now: datetime, lease: timedelta) -> Claim:
+        """Extend a claim's lease from `now` - only while it is still this run's and still the lease it was
+        given (a run that comes back from a pause first renews; docs/database.md). Raises `ClaimLost`
+        when another run took it over meanwhile."""
+        names = FlagAttrs.of(claim.flag)
+        until = now + lease
+        expect = {names.claim_run: Eq(claim.run_id), names.claim_until: Eq(_epoch(claim.lease_until))}
+        if not self._write(claim.key, expect, {names.claim_until: _epoch(until)}):
+            raise ClaimLost(
+                "the lease ran out and another run took the claim over",
+                key=claim.key,
+                flag=claim.flag,
+                run_id=claim.run_id,
+            )
+        return replace(claim, lease_until=until)
 
     def commit(self, claim: Claim, *, request_id: str | None, sent_at: datetime) -> None:
         """The effect happened: flag true, with the provider's id and time. Only the claim's holder can."""
@@ -213,9 +267,11 @@ class FlagRepository:
         set_: dict[str, Any] = {claim.flag: True, names.sent_at: sent_at.isoformat()}
         if request_id:
             set_[names.request_id] = request_id
+        # lazy on SQLite: lost on a power failure, the claim (durable before the send) is stale after its lease
+        # and the provider's look-up finds the SMS - never a second send (docs/database.md)
         if claim.info:  # what went out (history, status): rides on this write, no write of its own
             set_[names.sent_info] = json.dumps(dict(claim.info), ensure_ascii=False, sort_keys=True)
-        self._as_holder(claim, "commit", set_, remove=(*names.claim, names.reset_at))
+        self._as_holder(claim, "commit", set_, remove=(*names.claim, names.reset_at), durable=False)
 
     def release(
         self, claim: Claim, *, error: str, count_attempt: bool = True, permanent: bool = False
@@ -259,11 +315,16 @@ class FlagRepository:
         return failed
 
     def _as_holder(
-        self, claim: Claim, what: str, set_: Mapping[str, Any], remove: Sequence[str] = ()
+        self,
+        claim: Claim,
+        what: str,
+        set_: Mapping[str, Any],
+        remove: Sequence[str] = (),
+        durable: bool = True,
     ) -> None:
         """One conditional write that only the claim's holder can make; anyone else gets `ClaimLost`."""
         holder = {FlagAttrs.of(claim.flag).claim_run: Eq(claim.run_id)}
-        if self.store.update_if(claim.key, expect=holder, set_=set_, remove=remove) is None:
+        if not self._write(claim.key, holder, set_, remove, durable=durable):
             raise ClaimLost(
                 f"{what} by a run that does not hold the claim",
                 key=claim.key,
@@ -275,14 +336,11 @@ class FlagRepository:
         """An operator's reset of a flag that failed for good: open, attempts cleared, `<flag>_reset_at`
         recorded (which makes it due for a retry: `flag_retry_due`)."""
         names = FlagAttrs.of(flag)
-        return (
-            self.store.update_if(
-                key,
-                expect={names.failed: Eq(True)},
-                set_={names.attempts: 0, names.reset_at: (now or SystemClock()()).isoformat()},
-                remove=[names.failed, names.last_error, names.lookups, names.permanent],
-            )
-            is not None
+        return self._write(
+            key,
+            {names.failed: Eq(True)},
+            {names.attempts: 0, names.reset_at: (now or SystemClock()()).isoformat()},
+            [names.failed, names.last_error, names.lookups, names.permanent],
         )
 
     @staticmethod
@@ -309,3 +367,43 @@ def _refuse_unless_open(key: RecordKey, state: FlagState) -> None:
     if state.status == "claimed":
         run = state.claim.run_id if state.claim else None
         raise FlagClaimed(f"claimed by run {run}", key=key, flag=state.flag, run_id=run)
+
+
+def _claim_write(
+    key: RecordKey,
+    names: FlagAttrs,
+    state: FlagState,
+    run_id: str,
+    now: datetime,
+    lease: timedelta,
+    info_text: str,
+    pin_attempts: bool,
+) -> tuple[Claim, dict[str, Expect], dict[str, Any]]:
+    """The claim of a flag in `state` (open or stale): the claim, and the conditions and values of its
+    write. The conditions pin what the state was built from - no claim, or the very stale claim, and the
+    attempts counted (`pin_attempts`; the retry after a failed write pins them no more, should the stored
+    count be unreadable) - so a write that holds never claims on a state other than the one it assumed."""
+    flag = names.flag
+    lease_until = now + lease
+    set_: dict[str, Any] = {
+        names.claim_run: run_id,
+        names.claim_until: _epoch(lease_until),
+        names.claim_at: now.isoformat(),
+        names.claim_info: info_text,
+    }
+    attempts = state.attempts or 0
+    expect: dict[str, Expect] = {flag: NotTrue(), names.failed: NotTrue()}
+    if pin_attempts:
+        expect[names.attempts] = Absent() if state.attempts is None else Eq(state.attempts)
+    stale = state.claim
+    if stale is None:
+        expect[names.claim_run] = Absent()
+    else:  # take over an expired claim: it must still be that claim, and still expired
+        expect[names.claim_run] = Eq(stale.run_id)
+        expect[names.claim_until] = Lt(_epoch(now) + 1)
+        # the stale claim's send may have happened: it counts, so a send that keeps ending with no
+        # answer stops at the bound like one that keeps failing
+        attempts = max(attempts, stale.attempt)
+    attempt = attempts + 1
+    set_[names.attempt] = attempt
+    return Claim(key, flag, run_id, attempt, now, lease_until, stale, state.lookups), expect, set_

@@ -5,13 +5,15 @@ or in Python inside a transaction (`matches`, SQLite).
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any, Protocol, runtime_checkable
+from typing import Any, Protocol, TypeVar, runtime_checkable
 
 from naver_sms.domain.booking import BookingRecord
 
 RecordKey = tuple[str, str]  # (booking_num, phone)
+
+T = TypeVar("T")
 
 #: how a store's read error starts when the row itself is damaged (the store answered): a problem of that
 #: booking, never of the store as a whole
@@ -107,10 +109,29 @@ class RecordStore(Protocol):
         expect: Mapping[str, Expect],
         set_: Mapping[str, Any],
         remove: Sequence[str] = (),
+        create: Mapping[str, Any] | None = None,
+        durable: bool = True,
+        returning: bool = True,
     ) -> dict[str, Any] | None:
-        """One atomic conditional update of an existing row: when the row exists and every condition holds,
-        set and remove the attributes and return the new item; otherwise change nothing and return None.
-        Raises `RecordMissing` when the row does not exist."""
+        """One atomic conditional update of a row: when the row exists and every condition holds, set and
+        remove the attributes and return the new item; otherwise change nothing and return None.
+
+        Without `create`, a row that does not exist raises `RecordMissing`. With `create`, a missing row is
+        an empty item to the conditions (`Absent` and `NotTrue` hold, `Eq` does not) and, when they hold, it
+        is created from `create` with `set_` applied - in the same atomic write (a new booking's row and the
+        claim of its first flag: one write). On an existing row `create` adds only the attributes it lacks.
+
+        `durable=False` allows a backend to make the write durable lazily (SQLite: no fsync at its commit;
+        the next durable write or checkpoint syncs it): only for writes whose loss on power failure the
+        state machine resolves itself (a commit after a send: the claim before it is durable, and a stale
+        claim is resolved through the provider's look-up). `returning=False`: nothing is asked back (an
+        empty dict stands for "done"), which saves DynamoDB the response's item."""
+        ...
+
+    def atomic(self, work: Callable[[], T]) -> T:
+        """Run `work` so that its writes through this store (and the outbox of the same database) are one
+        transaction where the backend can (SQLite); elsewhere simply call it. For local, instant work only
+        (the sandbox's outbox write and the commit of that SMS): never around a network call."""
         ...
 
     def scan_items(self, limit: int | None = None) -> Iterable[dict[str, Any]]:

@@ -29,6 +29,7 @@ from naver_sms.notifications._http import (
     reveal,
     unset_settings,
 )
+from naver_sms.notifications.pacing import Pacer
 from naver_sms.notifications.sens_lookup import SensLookup
 from naver_sms.notifications.sens_wire import (
     CHANNEL,
@@ -67,6 +68,8 @@ class SensClient(ChannelClient):
         lookup_delay: float = 2.0,
         sleep: Sleep = time.sleep,
         clock: Clock | None = None,
+        send_timeout: float = 30.0,
+        pacer: Pacer | None = None,
     ) -> None:
         if not service_id:
             raise ValueError("service_id is required")
@@ -77,6 +80,11 @@ class SensClient(ChannelClient):
         if not self._access_key or not self._secret_key:
             raise ValueError("access_key and secret_key are required")
         super().__init__(http=http, transport=transport, timeout=timeout, retry=retry, sleep=sleep)
+        self._timeout = timeout
+        # the longest one send may take (NAVER_SMS_SEND_TIMEOUT_SECONDS): a claim is sure to hold that long
+        self._send_timeout = send_timeout
+        # one backoff for every send of the run, however many are in flight at once
+        self._pacer = pacer or Pacer(sleep=sleep)
         self._lookup_attempts = max(1, lookup_attempts)
         self._lookup_delay = lookup_delay
         self._clock = clock or SystemClock()
@@ -101,7 +109,7 @@ class SensClient(ChannelClient):
             service_id=settings.sens_service_id,
             access_key=settings.sens_access_key,
             secret_key=settings.sens_secret_key,
-            **overrides,
+            **{"send_timeout": float(settings.send_timeout_seconds), **overrides},
         )
 
     def __repr__(self) -> str:
@@ -113,6 +121,11 @@ class SensClient(ChannelClient):
         return f"/sms/v2/services/{self._service_id}/messages"
 
     def send(self, message: SmsMessage) -> SmsReceipt:
+        return self.send_guarded(message, None)
+
+    def send_guarded(self, message: SmsMessage, before_request: Callable[[], None] | None) -> SmsReceipt:
+        """Send one SMS (see the module's docstring); `before_request` runs right before each POST (a retry's
+        too) and stops the send by raising - `deliver_once` checks there that its claim still holds."""
         message = resolve_type(message)
         check_sendable(message)
         who = mask_phone(message.to)
@@ -122,8 +135,34 @@ class SensClient(ChannelClient):
             log.warning("SMS to %s holds %d character(s) outside EUC-KR; sent as written", who, len(odd))
         body = message.sens_bytes()
         what = f"SMS to {who}"
+        # every request of this send, and every wait before one, ends within the send's budget: a claim
+        # is renewed or given up unless that much of its lease is left (naver_sms.delivery)
+        last_request = self._pacer.now() + self._send_timeout - self._timeout
+        last: list[tuple[int, Again]] = []
+
+        def out_of_time() -> DeliveryError:
+            """Nothing went out, and no time is left for another try: a later run retries it."""
+            if last:
+                tries, again = last[0]
+                return _unavailable(f"{what} not sent: {again.reason}; no time left for another try")(tries)
+            return DeliveryUnavailable(
+                f"{what} not sent: SENS asked every send to wait longer than one may take", channel=CHANNEL
+            )
+
+        def wait(seconds: float) -> None:  # the retry helper's wait, shared with every send in flight
+            if self._pacer.now() + seconds > last_request:
+                raise out_of_time()
+            self._pacer.hold(seconds)
+
+        def waiting(tries: int, again: Again, seconds: float) -> None:
+            last[:] = [(tries, again)]
+            self._waiting(what)(tries, again, seconds)
 
         def attempt() -> SmsReceipt | Again:
+            if not self._pacer.wait_turn(until=last_request):
+                raise out_of_time()
+            if before_request is not None:
+                before_request()
             sent_at = self._clock()
             try:
                 response = self._request("POST", self._messages_path, content=body)
@@ -155,7 +194,7 @@ class SensClient(ChannelClient):
                 provider_message=provider,
             )
 
-        return retry_call(attempt, self._retry, sleep=self._sleep, on_wait=self._waiting(what))
+        return retry_call(attempt, self._retry, sleep=wait, on_wait=waiting)
 
     def _resolve_lost_answer(
         self, message: SmsMessage, sent_at: datetime, reason: str, exc: Exception | None

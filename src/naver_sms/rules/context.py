@@ -48,6 +48,20 @@ class RunScope:
     real: Clock = field(default_factory=SystemClock)
     #: how long a claim holds before another run may take it over
     lease: timedelta = timedelta(minutes=10)
+    #: real time after which no claim starts (the run's deadline less its margin); None: no deadline
+    cutoff: datetime | None = None
+    #: the longest one send may take: a claim with less of its lease left is renewed before its send
+    send_margin: timedelta = timedelta(seconds=30)
+    #: bookings acted on at once (their SMS sent in parallel); 1: one after the other
+    workers: int = 1
+    #: the rows this run wrote for bookings its batch read found none for (a later claim of the same row,
+    #: e.g. the guide after the confirmation, is then one update, not a put that finds the row)
+    rows_written: set[tuple[str, str]] = field(default_factory=set, repr=False, compare=False)
+
+    def past_cutoff(self) -> bool:
+        """The run's deadline is near: no new claim (and no booking's actions) starts now."""
+        return self.cutoff is not None and self.real() > self.cutoff
+
     #: the opt-out list as this run sees it (read once, on the first advertising SMS)
     opt_out: OptOutCache = field(default_factory=OptOutCache)
 

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import json
 import logging
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Iterable, Sequence
 
 from naver_sms.config.models import AppConfig
 from naver_sms.domain.privacy import mask_text
@@ -22,15 +22,12 @@ from naver_sms.rules.context import ActionContext, ActionResult, RunScope
 from naver_sms.rules.exceptions import ActionExecutionError
 from naver_sms.rules.facts import Facts
 from naver_sms.rules.order import in_decision_order
-from naver_sms.rules.periodic import act_in_period
 from naver_sms.rules.plan import CompiledRule, Evaluation, Plan
-from naver_sms.rules.report import RunError, RunReport
+from naver_sms.rules.report import Deferral, RunError, RunReport
 from naver_sms.rules.types import ActionType
+from naver_sms.rules.walk import walk
 
 log = logging.getLogger("naver_sms.engine")
-
-#: runs the actions of one rule for one context: the real ones (returning how they ended), or their previews
-Act = Callable[[CompiledRule, ActionContext, RunReport], str | None]
 
 
 class RuleEngine:
@@ -66,46 +63,17 @@ class RuleEngine:
         return plan
 
     def execute(self, plan: Plan, scope: RunScope, report: RunReport) -> None:
-        """Run the actions of every match. A failing action is wrapped in `ActionExecutionError`, logged and
-        counted, and ends its rule for that booking (the engine goes on); so does `skipped` or `disabled`,
-        quietly (nothing went out)."""
-        self._walk(plan, scope, report, _run_actions, preview=False)
+        """Run the actions of every match: per booking, rules in order; then each digest rule once (a digest
+        with `once_per`: once in its period, rules.periodic). Bookings are acted on in parallel
+        (`scope.workers`, naver_sms.rules.walk); the report keeps the decision order. A failing action is
+        wrapped in `ActionExecutionError`, logged and counted, and ends its rule for that booking (the engine
+        goes on); so does `skipped` or `disabled`, quietly (nothing went out), or `deferred` (the run's
+        deadline is near: the next run decides)."""
+        walk(plan, scope, report, _run_actions, workers=scope.workers, preview=False)
 
     def preview(self, plan: Plan, scope: RunScope, report: RunReport) -> None:
         """What `execute` would do, without doing it (dry runs, `naver-sms plan`)."""
-        self._walk(plan, scope, report, _preview_actions, preview=True)
-
-    @staticmethod
-    def _walk(plan: Plan, scope: RunScope, report: RunReport, act: Act, *, preview: bool) -> None:
-        """Every match in order - per booking, rules in order - then each digest rule once (a digest with
-        `once_per`: once in its period, rules.periodic). A match in its rule's quiet hours is held: none of
-        its actions run (rules.quiet), and a digest's period is not claimed meanwhile."""
-        known = plan.known_request_ids()
-        for per_booking in plan.evaluations:
-            for evaluation in per_booking:
-                if evaluation.matched and evaluation.rule.mode == "each":
-                    report.rules_matched[evaluation.rule.name] += 1
-                    hold = evaluation.held()
-                    if hold is not None:
-                        report.held.append(hold)
-                        continue
-                    ctx = ActionContext.of(scope, evaluation.rule.name, evaluation.facts, known=known)
-                    act(evaluation.rule, ctx, report)
-        for name, group in plan.digest_groups().items():
-            rule = next(r for r in plan.rules if r.name == name)
-            if not group and rule.once_per is None:
-                continue
-            hold = rule.held(None, scope.now)
-            if hold is not None:
-                if group:
-                    report.rules_matched[name] += len(group)
-                    report.held.append(hold)
-                continue
-            if rule.once_per is not None:
-                act_in_period(rule, group, scope, report, act, preview=preview)
-            else:
-                report.rules_matched[name] += len(group)
-                act(rule, ActionContext.of(scope, rule.name, None, tuple(group)), report)
+        walk(plan, scope, report, _preview_actions, preview=True)
 
 
 def _preview_actions(rule: CompiledRule, ctx: ActionContext, report: RunReport) -> str | None:
@@ -175,6 +143,9 @@ def _run_actions(rule: CompiledRule, ctx: ActionContext, report: RunReport) -> s
             return "failed"
         report.actions[(rule.name, action.name, result.status)] += 1
         _record(report, result)
+        if result.status == "deferred":  # not claimed: the run's deadline is near; the next run decides
+            report.deferred.extend(Deferral(rule.name, b.booking_num) for b in ctx.targets)
+            return "deferred"
         if result.status in (
             "skipped",
             "disabled",

@@ -11,6 +11,12 @@ guarded by the same flag are an error: the second would never go out.
 A flag-setting action with `value: true` after a send guarded by that flag writes nothing: the send committed
 exactly what went out (in a digest, only the bookings it listed), and a write of its own could mark bookings
 that another run holds or that were never posted.
+
+A row-creating action (`creates_row`) right before a customer's SMS writes nothing either: the SMS's claim
+creates the row with the claim, in one conditional write. A row without its claim is never left behind - a
+run that dies between the two would otherwise leave a row that no longer matches "not in the database" and
+whose confirmation waits for the guide's window (issue 9, item 1; docs/database.md). When the SMS is never
+reached (an earlier action failed, the run's deadline), no row is written and the next run decides again.
 """
 
 from __future__ import annotations
@@ -50,6 +56,10 @@ def link_guards(
     for i, action in enumerate(linked):
         field = f"actions[{action.index}]"
         sends = action.atype.sends
+        if action.atype.creates_row and i + 1 < len(linked) and linked[i + 1].atype.sends == "sms":
+            by_claim = replace(action.atype, execute=_created_by_its_send(action.atype.execute))
+            linked[i] = CompiledAction(by_claim, action.params, action.index, action.line)
+            continue
         if sends is None:
             set_flag = _sets_true(action)
             if set_flag is not None and set_flag in guarded:
@@ -98,3 +108,16 @@ def _guard_of(following: Sequence[CompiledAction], *, sms: bool) -> str | None:
 
 def _set_by_its_send(ctx: ActionContext, params: Any) -> ActionResult:
     return ActionResult(status="noop", detail=f"{params.flag} is set by the send it guards")
+
+
+def _created_by_its_send(execute: Any) -> Any:
+    """The executor of a row-creating action right before a customer's SMS: the SMS's claim creates the row.
+    A row that is only a request note is still adopted by the action itself (`create_db_record`)."""
+
+    def created(ctx: ActionContext, params: Any) -> ActionResult:
+        if ctx.record is not None and ctx.record.request_note:
+            result: ActionResult = execute(ctx, params)
+            return result
+        return ActionResult(status="noop", detail="the row is created with the claim of the SMS that follows")
+
+    return created

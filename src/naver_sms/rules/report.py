@@ -28,6 +28,18 @@ class RunError:
         return asdict(self)
 
 
+@dataclass(frozen=True, slots=True)
+class Deferral:
+    """A match whose actions this run left to the next one: its deadline was near (no new claim starts in
+    the last `NAVER_SMS_DEADLINE_MARGIN_SECONDS`). Nothing is lost: the next run decides again."""
+
+    rule: str
+    booking_num: str
+
+    def to_json(self) -> dict[str, Any]:
+        return {"rule": self.rule, "booking_num": self.booking_num}
+
+
 @dataclass
 class RunReport:
     run_id: str
@@ -52,12 +64,29 @@ class RunReport:
     warnings: list[str] = field(default_factory=list)
     summary: str = ""
     read_calls: int = 0
+    deferred: list[Deferral] = field(default_factory=list)
     #: the class of the error that failed the run (`LoginBlocked`, `CredentialsRefused`, ...), for metrics
     failed_type: str | None = None
     #: what identifies the configuration the run used (S3 ETags, or the files' digest)
     config_version: str | None = None
     #: the configuration given was refused (the run used the last valid one): the error
     config_invalid: str | None = None
+
+    def part(self) -> RunReport:
+        """An empty report of the same run, for one booking's actions (acted on in parallel, `merge`d in
+        decision order)."""
+        return RunReport(self.run_id, self.now, self.started_at, self.mode, self.source, self.dry_run)
+
+    def merge(self, part: RunReport) -> None:
+        """Add what `part` recorded (its actions, SMS, flags, messages, errors, deferrals, holds), in its order."""
+        self.rules_matched.update(part.rules_matched)
+        self.actions.update(part.actions)
+        self.sms.extend(part.sms)
+        self.flags.extend(part.flags)
+        self.notifications.extend(part.notifications)
+        self.errors.extend(part.errors)
+        self.deferred.extend(part.deferred)
+        self.held.extend(part.held)
 
     @property
     def duration_seconds(self) -> float:
@@ -82,6 +111,7 @@ class RunReport:
             "flags_changed": len(self.flags),
             "notifications": len(self.notifications),
             "errors": len(self.errors),
+            "deferred": len(self.deferred),
         }
 
     def to_json(self) -> dict[str, Any]:
@@ -107,6 +137,7 @@ class RunReport:
             "notifications": [n.to_json() for n in self.notifications],
             "held": [h.to_json() for h in self.held],
             "errors": [e.to_json() for e in self.errors],
+            "deferred": [d.to_json() for d in self.deferred],
             "warnings": list(self.warnings),
             "summary": self.summary,
             "config_version": self.config_version,

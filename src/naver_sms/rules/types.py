@@ -39,6 +39,9 @@ class ActionType:
     sends: Sends | None = None
     #: it sets `params.flag` to `params.value` (with `value: true`, what guards the sends before it)
     sets_flag: bool = False
+    #: it inserts the booking's row (if absent); right before a customer's SMS it writes nothing itself: the
+    #: SMS's claim creates the row in the same write (`naver_sms.rules.guards`)
+    creates_row: bool = False
     #: it creates the booking's row when there is none (a forecast - `naver-sms upcoming` - knows the row
     #: exists after it; sends with a flag and flag-setting actions create theirs too)
     writes_row: bool = False

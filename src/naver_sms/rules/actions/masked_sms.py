@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-from collections.abc import Collection
+from collections.abc import Callable, Collection
 from datetime import datetime
 
 from naver_sms.domain.privacy import mask_text
 from naver_sms.errors import DeliveryError
-from naver_sms.ports import SmsMessage, SmsReceipt, SmsService
+from naver_sms.ports import SmsMessage, SmsReceipt, SmsService, send_checked
 
 
 class NamesMasked:
@@ -25,11 +25,14 @@ class NamesMasked:
         masked.__suppress_context__ = True  # the original's text (with the name) is in no traceback
         return masked
 
-    def send(self, message: SmsMessage) -> SmsReceipt:
+    def send_guarded(self, message: SmsMessage, before_request: Callable[[], None] | None) -> SmsReceipt:
         try:
-            return self._sms.send(message)
+            return send_checked(self._sms, message, before_request)
         except DeliveryError as exc:
             raise self._masked(exc)  # noqa: B904 - the original is deliberately not chained
+
+    def send(self, message: SmsMessage) -> SmsReceipt:
+        return self.send_guarded(message, None)
 
     def find_sent(
         self, message: SmsMessage, *, since: datetime, until: datetime, exclude: Collection[str] = ()

@@ -15,7 +15,7 @@ from naver_sms.domain.booking import Booking, BookingRecord
 from naver_sms.domain.privacy import mask_text
 from naver_sms.errors import FlagFailedForGood
 from naver_sms.flags.effect import Done, NotTried, guarded_effect, is_permanent
-from naver_sms.flags.machine import Claim
+from naver_sms.flags.machine import Claim, Seen
 from naver_sms.flags.store import RecordKey
 from naver_sms.logs import emit
 from naver_sms.rules.actions.common import (
@@ -99,13 +99,15 @@ def _post_once(
     by_key: dict[RecordKey, Booking] = {}
     problems: list[str] = []
     for booking in ctx.targets:
-        try:
-            if ctx.booking is None or ctx.record is None:  # a flag needs its row
-                ctx.services.db_repo.create(BookingRecord.for_booking(booking))
-        except Exception as exc:
-            problems.append(f"{booking.booking_num}: {exc}")
-            continue
         by_key.setdefault((booking.booking_num, booking.phone), booking)
+    # a flag needs its row: a missing one is created with the claim (a digest's rows were not seen by the
+    # context, so each may or may not exist: the claim's write tells)
+    create = {
+        key: BookingRecord.for_booking(b)
+        for key, b in by_key.items()
+        if ctx.booking is None or ctx.record is None
+    }
+    seen = {key: Seen(ctx.record) for key in by_key} if ctx.booking is not None else None
 
     def act(claims: tuple[Claim, ...]) -> Done[ActionResult] | NotTried[ActionResult]:
         listed = (
@@ -126,6 +128,9 @@ def _post_once(
             now=ctx.scope.real(),
             lease=ctx.scope.lease,
             info={"channel": name.removeprefix("send_"), "rule": ctx.rule, "action": name},
+            seen=seen,
+            create=create,
+            cutoff=ctx.scope.cutoff,
         )
     except Exception as exc:
         if not is_permanent(exc):
@@ -146,6 +151,8 @@ def _post_once(
     if not guarded.acted or guarded.value is None:
         if problems:
             raise fail(name, ctx, RuntimeError("; ".join(problems)), flag=flag)
+        if any(o.status == "deferred" for o in guarded.outcomes):  # the run's deadline is near
+            return ActionResult(status="deferred", detail="the run's deadline is near: the next run posts it")
         emit(ctx.logger, logging.INFO, "notification_skipped", rule=ctx.rule, action=name, flag=flag)
         return ActionResult(status="skipped", detail=f"every booking's {flag} is set or held by another run")
     if guarded.not_tried:

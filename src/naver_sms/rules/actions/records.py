@@ -49,10 +49,12 @@ def update_flag(ctx: ActionContext, p: UpdateFlagParams) -> ActionResult:
     failures: list[str] = []
     for booking in ctx.targets:
         try:
-            if p.value and (ctx.booking is None or ctx.record is None):
-                ctx.services.db_repo.create(BookingRecord.for_booking(booking))  # a flag needs its row
+            # a flag needs its row: one that is missing is created with the flag set, in the same write
+            row = BookingRecord.for_booking(booking) if ctx.booking is None or ctx.record is None else None
             key = (booking.booking_num, booking.phone)
-            if ctx.services.db_repo.set_flag(key, p.flag, p.value, now=ctx.scope.real()):
+            if ctx.services.db_repo.set_flag(
+                key, p.flag, p.value, now=ctx.scope.real(), create=row if p.value else None
+            ):
                 changes.append(
                     FlagChange(booking.booking_num, booking.phone, p.flag, p.value, ctx.rule, "set")
                 )
@@ -135,6 +137,7 @@ ACTIONS: tuple[ActionType, ...] = (
         NoParams,
         create_db_record,
         "insert the booking's `sms` row if absent",
+        creates_row=True,
         writes_row=True,
     ),
     ActionType(

@@ -21,6 +21,7 @@ from naver_sms.flags.state import read_flag
 from naver_sms.flags.store import RecordKey
 from naver_sms.logs import emit
 from naver_sms.ports import SmsMessage
+from naver_sms.rules.actions.claims import claim_options
 from naver_sms.rules.actions.common import (
     ActionParams,
     fail,
@@ -80,8 +81,6 @@ def send_sms(ctx: ActionContext, p: SendSmsParams) -> ActionResult:
         _log_sms(ctx, done)
         return ActionResult(sms=(done,))
     try:
-        if ctx.record is None:  # a flag needs its row (create-if-absent: a row made meanwhile stays as it is)
-            services.db_repo.create(BookingRecord.for_booking(booking))
         outcome = deliver_once(
             repo=services.db_repo,
             sms=sms,
@@ -93,6 +92,9 @@ def send_sms(ctx: ActionContext, p: SendSmsParams) -> ActionResult:
             lease=ctx.scope.lease,
             info={"template": record.template, "rule": ctx.rule},
             exclude_request_ids=ctx.known_request_ids,
+            **claim_options(ctx, booking),
+            clock=ctx.scope.real,
+            send_margin=ctx.scope.send_margin,
         )
     except Exception as exc:
         status: SmsStatus = "unknown" if isinstance(exc, OutcomeUnknown) else "failed"
@@ -111,22 +113,30 @@ def send_sms(ctx: ActionContext, p: SendSmsParams) -> ActionResult:
             **({"failed_for_good": True} if gone else {}),
         }
         raise fail("send_sms", ctx, cause, ActionResult(sms=(failed_sms,)), **details) from exc
-    if outcome.status in ("already_done", "claimed_elsewhere"):
+    if outcome.status in ("already_done", "claimed_elsewhere", "deferred"):
         emit(
             ctx.logger,
-            logging.INFO,
-            "sms_skipped",
+            logging.WARNING if "paused" in outcome.detail else logging.INFO,
+            "sms_skipped" if outcome.status != "deferred" else "sms_deferred",
             rule=ctx.rule,
             booking_id=booking.booking_num,
             flag=p.flag,
             reason=outcome.status,
+            detail=outcome.detail or None,
         )
-        return ActionResult(status="skipped", detail=outcome.detail)
+        status_of = "deferred" if outcome.status == "deferred" else "skipped"
+        return ActionResult(status=status_of, detail=outcome.detail)
     sent: SmsStatus = (
         "reconciled" if outcome.status == "reconciled" else "outbox" if outcome.status == "outbox" else "sent"
     )
     done = _with(record, sent, request_id=outcome.request_id)
     _log_sms(ctx, done)
+    if outcome.uncommitted is not None:  # it went out; this run could not set its flag (it is reported)
+        problem = RuntimeError(
+            f"sent (request {outcome.request_id}), but {p.flag} was not set by this run: {outcome.uncommitted}; "
+            "a later run finds the SMS through the look-up - it is not sent again"
+        )
+        raise fail("send_sms", ctx, problem, ActionResult(sms=(done,)), template=record.template)
     return ActionResult(
         sms=(done,),
         detail=outcome.detail,
@@ -205,9 +215,8 @@ def _count_unbuilt_attempt(
         raise unbuildable
 
     key = (booking.booking_num, booking.phone)
+    options = claim_options(ctx, booking)
     try:
-        if ctx.record is None:  # a flag needs its row
-            ctx.services.db_repo.create(BookingRecord.for_booking(booking))
         guarded: Guarded[object] = guarded_effect(
             ctx.services.db_repo,
             [key],
@@ -218,6 +227,9 @@ def _count_unbuilt_attempt(
             lease=ctx.scope.lease,
             info={"template": template, "rule": ctx.rule},
             resolve=refuse,
+            seen={key: options["seen"]} if options["seen"] is not None else None,
+            create={key: options["create"]} if options["create"] is not None else None,
+            cutoff=options["cutoff"],
         )
     except _Unbuildable:  # counted: released - and failed for good, when that was the last attempt
         return exc, _failed(ctx, key, flag)

@@ -1,0 +1,47 @@
+"""The SENS stand-in as a process of its own (bench/counters.SensProcess): `python -m bench.sens_server PORT`.
+
+Besides SENS's own routes it answers `GET /_counts` (requests served, by kind: send, list, result) and
+`POST /_reset` (forget them), for the benchmarks to count SENS calls per SMS.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+import threading
+from collections import Counter
+from collections.abc import Callable, Iterable
+from typing import Any
+
+from tests.standins.sens import SensStandIn
+from werkzeug.serving import make_server
+
+
+def main(port: int) -> None:
+    standin = SensStandIn()
+    counts: Counter[str] = Counter()
+    lock = threading.Lock()
+
+    def app(environ: dict[str, Any], start_response: Callable[..., Any]) -> Iterable[bytes]:
+        path = environ.get("PATH_INFO", "")
+        if path in ("/_counts", "/_reset"):
+            with lock:
+                if path == "/_reset":
+                    counts.clear()
+                    standin.requests.clear()
+                    standin.messages.clear()
+                body = json.dumps(dict(counts)).encode()
+            start_response("200 OK", [("Content-Type", "application/json")])
+            return [body]
+        kind = "send" if environ.get("REQUEST_METHOD") == "POST" else "lookup"
+        with lock:
+            counts[kind] += 1
+        answer = standin(environ, start_response)
+        standin.requests.clear()  # a long benchmark keeps only the messages (the look-ups need them)
+        return answer
+
+    make_server("127.0.0.1", port, app, threaded=True).serve_forever()
+
+
+if __name__ == "__main__":
+    main(int(sys.argv[1]))
