@@ -20,25 +20,25 @@ from naver_sms.domain.period import PeriodSpec
 from naver_sms.domain.privacy import mask_text
 from naver_sms.errors import BookingsLost, CredentialsRefused, LoginBlocked, RepositoryError
 from naver_sms.flags.effect import Done
-from naver_sms.flags.machine import FlagRepository, reset_command
+from naver_sms.flags.machine import FlagRepository
 from naver_sms.flags.periods import once_in_period
-from naver_sms.flags.state import failed_flags
+from naver_sms.flags.state import failed_flags, reset_command
 from naver_sms.flags.store import UNREADABLE_ROW
 from naver_sms.logs import emit
 from naver_sms.ports import BookingSource, TelegramService
-from naver_sms.rules.context import ActionServicesBundle, NotificationRecord, RunScope, SmsRecord
+from naver_sms.rules.context import ActionServicesBundle, NotificationRecord, RunScope
 from naver_sms.rules.engine import RuleEngine
 from naver_sms.rules.facts import Facts
 from naver_sms.rules.plan import CompiledRule, Plan
 from naver_sms.rules.report import RunError, RunReport
+from naver_sms.rules.summary import NOTHING_TO_SEND as NOTHING_TO_SEND
+from naver_sms.rules.summary import legacy_summary as legacy_summary
+from naver_sms.rules.summary import lost_lines
 
 log = logging.getLogger("naver_sms.runner")
 
-NOTHING_TO_SEND = "문자 발송 대상 없음"
 RUN_FAILED = "요청중 오류 발생"
 BOOKINGS_LOST = "예약을 하나도 읽지 못했습니다"
-BOOKINGS_UNREAD = "읽지 못한 예약"
-STORE_UNREAD = "예약을 가져오지 못한 매장"
 LOGIN_NEEDS_A_PERSON = "네이버 로그인에 사람의 확인이 필요합니다: naver-sms login --interactive"
 CREDENTIALS_REFUSED = (
     "인증 정보가 거부되었습니다 (키 교체 후 다시 읽어도 거부): Secrets Manager의 값을 확인하세요"
@@ -315,37 +315,6 @@ def _report_failed_flags(plan: Plan, report: RunReport, at: datetime) -> None:
                     store_id=facts.booking.store_id,
                 )
             )
-
-
-def lost_lines(report: RunReport) -> list[str]:
-    """What the source lost, for the summary: bookings that could not be read (a file that is not JSON, a
-    malformed booking) and stores that could not be fetched - a run problem the owner must see, beside
-    the legacy lines."""
-    skipped = [e.message for e in report.errors if e.kind == "booking"]
-    lines = []
-    if skipped:
-        more = f" 외 {len(skipped) - 1}건" if len(skipped) > 1 else ""
-        lines.append(f"{BOOKINGS_UNREAD} {len(skipped)}건: {mask_text(skipped[0])}{more}")
-    lines += [
-        f"{STORE_UNREAD} {e.store_id}: {mask_text(e.message)}" for e in report.errors if e.kind == "store"
-    ]
-    return lines
-
-
-def legacy_summary(sms: Sequence[SmsRecord]) -> str:
-    """The legacy Telegram summary (legacy-behaviour.md §6): one line per SMS, in decision order - then, for
-    an SMS no retry can send, what to do (its fix and the command that sends it again)."""
-    lines = []
-    for record in sms:
-        label = record.label or record.template
-        if record.status in ("sent", "outbox", "reconciled"):
-            lines.append(f"{record.phone} {label} 문자 발송 완료")
-        elif record.status == "failed":
-            lines.append(f"{record.phone} {label} 문자 발송 실패")
-        elif record.status == "unknown":  # SENS took it and did not answer: the next runs find out
-            lines.append(f"{record.phone} {label} 문자 발송 확인중")
-    lines += [f"{r.phone} {r.label or r.template}: {r.fix}" for r in sms if r.fix and r.status == "failed"]
-    return "\n".join(lines) if lines else NOTHING_TO_SEND
 
 
 #: errors a run reports again on every run until someone acts - a malformed booking Naver still lists, a send

@@ -276,16 +276,13 @@ class FlagRepository:
     def release(
         self, claim: Claim, *, error: str, count_attempt: bool = True, permanent: bool = False
     ) -> bool:
-        """The effect failed: open with attempts + 1, or failed at the bound - at once when `permanent` (no
-        retry can fix it) - and returns True then. `count_attempt=False`: the effect was never tried."""
-        names = FlagAttrs.of(claim.flag)
-        attempts = claim.attempt if count_attempt else claim.attempt - 1
+        """The effect failed: open with attempts + 1 (+ 0: never tried), or failed (True) at the bound or
+        at once when `permanent` (no retry can fix it)."""
+        names, attempts = FlagAttrs.of(claim.flag), claim.attempt - (0 if count_attempt else 1)
         failed = permanent or attempts >= self.max_attempts
         set_: dict[str, Any] = {names.attempts: attempts, names.last_error: error[:1000]}
         if failed:
-            set_[names.failed] = True
-        if permanent:
-            set_[names.permanent] = True
+            set_ |= {names.failed: True, **({names.permanent: True} if permanent else {})}
         self._as_holder(claim, "release", set_, remove=names.claim)
         return failed
 
@@ -348,21 +345,13 @@ class FlagRepository:
         return read_flag(record, flag, now).status
 
 
-def reset_command(booking_num: str, flag: str) -> str:
-    """The operator's command that opens a flag failed for good again (`FlagRepository.reset`)."""
-    return f"naver-sms db reset {booking_num} {flag}"
-
-
 def _refuse_unless_open(key: RecordKey, state: FlagState) -> None:
     if state.status == "done":
         raise FlagAlreadyDone("already set", key=key, flag=state.flag)
     if state.status == "failed":
+        message = f"failed {state.attempts} times: {state.last_error or ''}"
         raise FlagFailedForGood(
-            f"failed {state.attempts} times: {state.last_error or ''}",
-            key=key,
-            flag=state.flag,
-            last_error=state.last_error,
-            permanent=state.permanent,
+            message, key=key, flag=state.flag, last_error=state.last_error, permanent=state.permanent
         )
     if state.status == "claimed":
         run = state.claim.run_id if state.claim else None

@@ -242,3 +242,8 @@ def request_ids(row: BookingRecord) -> set[str]:
     """The provider's request ids of every send recorded on a row (any flag)."""
     suffix = "_request_id"
     return {str(value) for key, value in row.extra.items() if value and key.endswith(suffix)}
+
+
+def reset_command(booking_num: str, flag: str) -> str:
+    """The operator's command that opens a flag failed for good again (`FlagRepository.reset`)."""
+    return f"naver-sms db reset {booking_num} {flag}"

@@ -10,7 +10,7 @@ from pydantic import BaseModel, ConfigDict
 from naver_sms.domain.booking import Booking
 from naver_sms.errors import FlagFailedForGood
 from naver_sms.flags.effect import describe
-from naver_sms.flags.machine import reset_command
+from naver_sms.flags.state import reset_command
 from naver_sms.flags.store import RecordKey
 from naver_sms.rules.context import ActionContext, ActionResult
 from naver_sms.rules.exceptions import ActionExecutionError

@@ -13,7 +13,7 @@ from naver_sms.config.models import SmsTemplate
 from naver_sms.domain.booking import Booking
 from naver_sms.domain.sms_text import choose_type, length_problem
 from naver_sms.errors import MessageTooLong
-from naver_sms.flags.machine import reset_command
+from naver_sms.flags.state import reset_command
 from naver_sms.ports import SmsMessage
 from naver_sms.rules.actions.common import need_booking
 from naver_sms.rules.context import ActionContext, SmsRecord
