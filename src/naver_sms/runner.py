@@ -17,24 +17,28 @@ from naver_sms.config.settings import check_lease
 from naver_sms.domain.booking import Booking, legacy_phone_key
 from naver_sms.domain.clock import KST, Clock, SystemClock
 from naver_sms.domain.period import PeriodSpec
-from naver_sms.errors import CredentialsRefused, LoginBlocked, RepositoryError
+from naver_sms.domain.privacy import mask_text
+from naver_sms.errors import BookingsLost, CredentialsRefused, LoginBlocked, RepositoryError
 from naver_sms.flags.effect import Done
 from naver_sms.flags.machine import FlagRepository
 from naver_sms.flags.periods import once_in_period
-from naver_sms.flags.state import failed_flags
+from naver_sms.flags.state import failed_flags, reset_command
 from naver_sms.flags.store import UNREADABLE_ROW
 from naver_sms.logs import emit
 from naver_sms.ports import BookingSource, TelegramService
-from naver_sms.rules.context import ActionServicesBundle, NotificationRecord, RunScope, SmsRecord
+from naver_sms.rules.context import ActionServicesBundle, NotificationRecord, RunScope
 from naver_sms.rules.engine import RuleEngine
 from naver_sms.rules.facts import Facts
 from naver_sms.rules.plan import CompiledRule, Plan
 from naver_sms.rules.report import RunError, RunReport
+from naver_sms.rules.summary import NOTHING_TO_SEND as NOTHING_TO_SEND
+from naver_sms.rules.summary import legacy_summary as legacy_summary
+from naver_sms.rules.summary import lost_lines
 
 log = logging.getLogger("naver_sms.runner")
 
-NOTHING_TO_SEND = "문자 발송 대상 없음"
 RUN_FAILED = "요청중 오류 발생"
+BOOKINGS_LOST = "예약을 하나도 읽지 못했습니다"
 LOGIN_NEEDS_A_PERSON = "네이버 로그인에 사람의 확인이 필요합니다: naver-sms login --interactive"
 CREDENTIALS_REFUSED = (
     "인증 정보가 거부되었습니다 (키 교체 후 다시 읽어도 거부): Secrets Manager의 값을 확인하세요"
@@ -156,6 +160,9 @@ def decide(rt: Runtime, report: RunReport, *, only_booking: str | None = None) -
         report.errors.append(RunError("booking", str(bad), booking_num=bad.booking_id))
     for store_id, why in fetched.failed_stores.items():
         report.errors.append(RunError("store", why, store_id=store_id))
+    if fetched.lost_everything:  # a source that lost everything is a run problem, not "nothing to send"
+        first = report.errors[0].message if report.errors else "?"
+        raise BookingsLost(f"not one booking could be read from {rt.source.description}: {first}")
     rt.progress("decide", f"{len(bookings)} bookings x {len(rt.rules)} rules")
     return build_plan(rt, report, bookings)
 
@@ -254,8 +261,13 @@ def run_once(
             report.summary = f"{RUN_FAILED}\n{LOGIN_NEEDS_A_PERSON}\n{exc}"
         elif isinstance(exc, CredentialsRefused):
             report.summary = f"{RUN_FAILED}\n{CREDENTIALS_REFUSED}\n{exc}"
+        elif isinstance(exc, BookingsLost):
+            report.summary = f"{RUN_FAILED}\n{BOOKINGS_LOST}: {mask_text(str(exc))}"
     if not report.summary:
         report.summary = RUN_FAILED if report.failed else legacy_summary(report.sms)
+        if not report.failed and rt.config.reports.summary == "every_run":
+            # (`when_something_happened` counts them in its `PROBLEMS` line instead, pointing to `status`)
+            report.summary = "\n".join([report.summary, *lost_lines(report)])
     if rt.notices:
         report.summary = "\n".join((report.summary, *rt.notices))
     if not dry_run and rt.summary_channel is not None and _summary_due(rt, report):
@@ -292,31 +304,17 @@ def _report_failed_flags(plan: Plan, report: RunReport, at: datetime) -> None:
         seen.add(facts.booking.booking_num)
         num = facts.booking.booking_num
         for state in failed_flags(facts.record, at):
-            if (num, state.flag) in reported:
+            if (num, state.flag) in reported or state.permanent:  # permanent: reported when it failed
                 continue
             report.errors.append(
                 RunError(
                     "flag_failed",
                     f"{state.flag} failed for good after {state.attempts} attempts: {state.last_error or ''} "
-                    f"(reset: naver-sms db reset {num} {state.flag})",
+                    f"(reset: {reset_command(num, state.flag)})",
                     booking_num=num,
                     store_id=facts.booking.store_id,
                 )
             )
-
-
-def legacy_summary(sms: Sequence[SmsRecord]) -> str:
-    """The legacy Telegram summary (legacy-behaviour.md §6): one line per SMS, in decision order."""
-    lines = []
-    for record in sms:
-        label = record.label or record.template
-        if record.status in ("sent", "outbox", "reconciled"):
-            lines.append(f"{record.phone} {label} 문자 발송 완료")
-        elif record.status == "failed":
-            lines.append(f"{record.phone} {label} 문자 발송 실패")
-        elif record.status == "unknown":  # SENS took it and did not answer: the next runs find out
-            lines.append(f"{record.phone} {label} 문자 발송 확인중")
-    return "\n".join(lines) if lines else NOTHING_TO_SEND
 
 
 #: errors a run reports again on every run until someone acts - a malformed booking Naver still lists, a send

@@ -66,10 +66,12 @@ class JsonFileSource:
         result = FetchResult()
         seen: set[str] = set()
         for file in self._files():
+            result.parts += 1
             try:
                 data = _read(file)
             except BookingFileError as exc:
                 result.skipped.append(exc)
+                result.parts_lost += 1
                 continue
             if not isinstance(data, list):
                 result.skipped.append(
@@ -77,16 +79,21 @@ class JsonFileSource:
                         f"expected a JSON array of bookings, got a JSON {_json_kind(data)}", file=file.name
                     )
                 )
+                result.parts_lost += 1
                 continue
+            read = 0
             for obj in data:
                 try:
                     booking = Booking.from_naver(obj)
                 except BookingError as exc:
                     result.skipped.append(exc.in_file(file.name))
                     continue
+                read += 1
                 if booking.store_id in wanted and booking.booking_num not in seen:
                     seen.add(booking.booking_num)
                     result.bookings.append(booking)
+            if data and not read:  # bookings were there, and not one could be read
+                result.parts_lost += 1
         return result
 
 

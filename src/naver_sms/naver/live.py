@@ -119,13 +119,17 @@ class NaverBookingSource:
             with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="naver-fetch") as pool:
                 futures = [pool.submit(self._store, store, windows, now, relogin) for store in stores]
                 for store, future in zip(stores, futures, strict=True):
+                    result.parts += 1
                     try:
                         bookings, skipped = future.result()
                     except BookingSourceError as exc:
                         message = str(exc).removeprefix(f"store {store.id}: ")
                         result.failed_stores[store.id] = message
+                        result.parts_lost += 1
                         log.error("store %s (%s) not fetched: %s", store.id, store.alias, message)
                         continue
+                    if skipped and not bookings:  # it had bookings, and not one could be read
+                        result.parts_lost += 1
                     result.bookings.extend(bookings)
                     result.skipped.extend(skipped)
                     log.info(

@@ -49,7 +49,8 @@ class Leaf(Node):
         return None if self.ctype.check(facts, self.params) else self
 
     def describe(self) -> dict[str, Any]:
-        return {"type": self.ctype.name, "params": self.params.model_dump(mode="json", exclude_defaults=True)}
+        """The condition with every parameter - defaults too (`min_count: 2`): what it was evaluated with."""
+        return {"type": self.ctype.name, "params": self.params.model_dump(mode="json")}
 
     def seen(self, facts: Facts) -> Seen:
         return dict(self.ctype.observe(facts, self.params))
@@ -187,7 +188,7 @@ class Evaluation:
 
 @dataclass
 class Plan:
-    """Every enabled rule evaluated against every booking, in order."""
+    """Every enabled rule evaluated against every booking, in the decision order (`rules.order`)."""
 
     rules: tuple[CompiledRule, ...]
     evaluations: list[list[Evaluation]] = field(default_factory=list)  # per booking, per rule
