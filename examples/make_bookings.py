@@ -3,7 +3,7 @@
     .venv/bin/python examples/make_bookings.py
 
 The set is laid out around the README's clock, 2026-11-26 18:40 Korean time, and covers every legacy case
-(legacy-behaviour.md §3-4): new bookings (tomorrow, inside the two-hour window, exactly two hours ahead,
+(docs/rules/rules-config.md, "The legacy job"): new bookings (tomorrow, inside the two-hour window, exactly two hours ahead,
 already started), completed bookings with and without option keywords, cancelled and requested bookings,
 a 10-digit phone number, and one malformed booking that is skipped and reported. All names and numbers are
 synthetic.
@@ -123,7 +123,7 @@ def main() -> None:
         (OUT / name).write_text(json.dumps(items, ensure_ascii=False, indent=2) + "\n", encoding="utf-8")
         print(f"{OUT / name}: {len(items)} bookings")
     # The completed bookings as they were while still confirmed: a run over these first gives them their rows,
-    # so that the review ("event") SMS can be seen at 20 o'clock (legacy-behaviour.md §4 needs a row).
+    # so that the review ("event") SMS can be seen at 20 o'clock (the event SMS needs a row: docs/rules/rules-config.md).
     before = [{**b, "bookingStatusCode": "RC03", "isCompleted": False} for b in completed]
     EARLIER.mkdir(exist_ok=True)
     (EARLIER / "confirmed.json").write_text(

@@ -198,19 +198,24 @@ class LegacyJob:
         run.lines.append(f"{booking.phone} {SUMMARY_LABEL[kind]} 문자 발송 완료")
 
     def run(self, raws: Iterable[Mapping[str, Any]], now: datetime) -> LegacyRun:
-        """One run at `now` (aware; taken as Korean wall-clock time) over the fetched booking objects."""
+        """One run at `now` (aware; taken as Korean wall-clock time) over the fetched booking objects, in
+        the order they were fetched. §1: the legacy job fetched the confirmed bookings and decided them all
+        (§3), then the completed ones (§4) - so every confirmation and guide comes before any event."""
         wall = now.astimezone(KST).replace(tzinfo=None, second=0, microsecond=0)
         run = LegacyRun()
+        mapped = []
         for raw in raws:
             try:
                 booking = self.map(raw)
             except (KeyError, ValueError, TypeError):
                 continue
-            if booking.store_id not in self.config.store_ids:
-                continue
+            if booking.store_id in self.config.store_ids:
+                mapped.append(booking)
+        for booking in mapped:
             if booking.status == "RC03":
                 self._confirmed(run, booking, wall)
-            elif booking.status == "RC08":
+        for booking in mapped:
+            if booking.status == "RC08":
                 self._completed(run, booking, wall)
         return run
 

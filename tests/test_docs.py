@@ -441,6 +441,165 @@ def test_digest_example_lists_the_matching_bookings_once_in_one_slack_message(tm
     assert len(third) == 1 and ids_in(third[0]) == {7}, third
 
 
+# --- (e) the repository explains itself; what the docs show, a real run accepts (issue 11, item 12) ---------
+
+#: pages written for the project's engineers, not part of the repository: the docs never send a user there
+SPEC_PAGES = ("legacy-behaviour.md", "external-apis.md", "shared/spec")
+USER_FACING = [
+    *sorted(DOCS.rglob("*.md")),
+    ROOT / "README.md",
+    ROOT / "VALIDATION.md",
+    *sorted((ROOT / "config").rglob("*.yaml")),
+    *sorted((ROOT / "examples").glob("*.py")),
+]
+
+
+@pytest.mark.parametrize("path", USER_FACING, ids=lambda p: str(p.relative_to(ROOT)))
+def test_no_doc_refers_to_a_page_outside_the_repository(path: Path) -> None:
+    text = path.read_text(encoding="utf-8")
+    found = [page for page in SPEC_PAGES if page in text]
+    assert not found, f"{path.relative_to(ROOT)} refers to {found}: say it in docs/ instead"
+
+
+@pytest.mark.parametrize(
+    "block", [b for b in rule_blocks() if not re.match(r"#\s*invalid:", b.first_line)], ids=str
+)
+def test_a_documented_rule_runs_without_being_refused(block: Block, tmp_path: Path) -> None:
+    # GIVEN a rule the docs show (not one shown as invalid), on top of the defaults, Slack and Telegram on
+    data = yaml.safe_load(block.text)
+    rules = rules_of(data)
+    assert rules is not None
+    whole_file = isinstance(data, dict) and "rules" in data
+    config_dir = config_with(tmp_path, rules, extra_templates(block.doc), replace=whole_file)
+    settings = Settings(
+        config_dir=config_dir,
+        db=str(tmp_path / "s.sqlite3"),
+        bookings_path=ROOT / "examples" / "bookings",
+        slack_enabled=True,
+    )
+    names = {r["name"] for r in rules}
+    # WHEN the example bookings run through it at the documented clocks (18:40, and 20:10 for the events)
+    for now in ("2026-11-26 18:40", "2026-11-26 20:10"):
+        runtime, _ = build_runtime(settings, clock=FixedClock(parse_kst(now)), run_id=f"doc-{now[-5:]}")
+        report = run_once(runtime, run_id=f"doc-{now[-5:]}")
+        # THEN nothing the rule does is refused: no action error, no SMS over its limit
+        refused = [e for e in report.errors if e.rule in names]
+        assert report.ok and refused == [], f"{block}: {refused}"
+
+
+def bookings_example() -> list[dict[str, Any]]:
+    (block,) = blocks(DOCS / "bookings-file.md", "json")
+    data = json.loads(block.text)
+    assert isinstance(data, list)
+    return data
+
+
+def test_the_bookings_file_example_is_read_and_gets_its_sms(tmp_path: Path) -> None:
+    # GIVEN the example of docs/bookings-file.md, as a file
+    path = tmp_path / "bookings.json"
+    path.write_text(json.dumps(bookings_example(), ensure_ascii=False), encoding="utf-8")
+    settings = Settings(config_dir=ROOT / "config", db=str(tmp_path / "s.sqlite3"), bookings_path=path)
+    # WHEN a sandbox run reads it at 18:40, 80 minutes before its start
+    runtime, _ = build_runtime(settings, clock=FixedClock(parse_kst("2026-11-26 18:40")), run_id="file")
+    report = run_once(runtime, run_id="file")
+    # THEN it is read without an error and gets what the page says: its confirmation (and its guide)
+    assert report.ok and report.errors == [] and report.bookings_fetched == 1
+    assert [s.template for s in report.sms] == ["confirmation", "guide_busan"]
+
+
+def _without(raw: dict[str, Any], path: str) -> dict[str, Any]:
+    import copy
+
+    changed = copy.deepcopy(raw)
+    *parents, last = path.split(".")
+    node = changed
+    for part in parents:
+        node = node[part]
+    del node[last]
+    return changed
+
+
+def test_the_bookings_file_says_which_fields_are_required(tmp_path: Path) -> None:
+    # GIVEN the field table of docs/bookings-file.md and its example
+    (raw,) = bookings_example()
+    rows = re.findall(
+        r"^\| `([\w.]+)` \| (\*\*yes\*\*|no) \|", (DOCS / "bookings-file.md").read_text("utf-8"), re.M
+    )
+    required = {field for field, req in rows if req == "**yes**"}
+    optional = {field for field, req in rows if req == "no"}
+    assert required == {"bookingId", "businessId", "bookingStatusCode", "phone", "snapshotJson.startDateTime"}
+    # WHEN each is left out THEN a required one makes the booking malformed, an optional one does not
+    from naver_sms.domain.booking import BookingError
+
+    for field in required:
+        with pytest.raises(BookingError):
+            Booking.from_naver(_without(raw, field))
+    for field in optional:
+        Booking.from_naver(_without(raw, field))
+
+
+def test_every_rule_fixture_field_is_documented() -> None:
+    from pydantic import BaseModel
+
+    import naver_sms.rule_fixture_format as format_module
+
+    documented = sections(CLI_DOC)["`naver-sms rules test`"]
+    models = [v for v in vars(format_module).values() if isinstance(v, type) and issubclass(v, BaseModel)]
+    fields = {f.alias or name for m in models for name, f in m.model_fields.items()}
+    missing = sorted(f for f in fields if f"`{f}`" not in documented)
+    assert not missing, f"docs/cli.md, `naver-sms rules test`: fixture fields not documented: {missing}"
+
+
+def test_every_template_variable_is_documented() -> None:
+    from naver_sms.rules.actions.common import DIGEST_VARS, EACH_VARS
+
+    table = sections(DOCS / "rules" / "actions.md")["Templates"]
+    missing = [v for v in {*EACH_VARS, *DIGEST_VARS} if f"| `{v}` |" not in table]
+    assert not missing, f"docs/rules/actions.md, Templates: variables not in the table: {missing}"
+
+
+def documented_commands() -> list[tuple[str, list[str]]]:
+    """Every `naver-sms ...` command line of a ```text block of the docs, as its arguments."""
+    import shlex
+
+    found = []
+    for doc in [*sorted(DOCS.rglob("*.md")), ROOT / "README.md"]:
+        for block in blocks(doc, "text") + blocks(doc, "sh"):
+            text = block.text.replace("\\\n", " ")
+            for line in text.splitlines():
+                words = (
+                    shlex.split(line.strip().removeprefix("$ "), comments=True) if "naver-sms" in line else []
+                )
+                words = words[: words.index("|")] if "|" in words else words
+                while words and "=" in words[0] and not words[0].startswith("-"):
+                    words = words[1:]  # NAVER_SMS_X=... before the command
+                if words and words[0] in ("naver-sms", ".venv/bin/naver-sms") and len(words) > 1:
+                    found.append((f"{block}", words[1:]))
+    return found
+
+
+@pytest.mark.parametrize(
+    ("where", "args"), documented_commands(), ids=lambda x: x if isinstance(x, str) else ""
+)
+def test_a_documented_command_line_is_one_the_command_accepts(where: str, args: list[str]) -> None:
+    # GIVEN a command line the docs show  WHEN the command parses it  THEN it is valid usage - every option
+    # exists, and a `--now` is one a run takes (never a date alone, which it refuses)
+    import click
+
+    command = typer.main.get_command(app)
+    words = list(args)
+    while isinstance(command, click.Group) and words and words[0] in command.commands:
+        command = command.commands[words.pop(0)]
+    try:
+        command.make_context(command.name or "naver-sms", words, resilient_parsing=False)
+    except click.exceptions.Exit:
+        pass
+    except click.UsageError as exc:
+        pytest.fail(f"{where}: naver-sms {' '.join(args)}: {exc.format_message()}")
+    if "--now" in args:
+        parse_kst(args[args.index("--now") + 1])
+
+
 def test_the_status_example_is_what_status_prints(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     # GIVEN the commands of docs/cli.md's `naver-sms status` example, run with the real clock at their --now
     from typer.testing import CliRunner

@@ -3,7 +3,10 @@
 A walk over whole days in 20-minute steps (00:00, 00:20, ... Korean time) runs the real runner (default
 `config/`, SQLite, sandbox outbox) and the independent oracle of `tests/legacy_oracle.py` side by side on
 the same bookings, the same pre-seeded rows and the same clock, and compares, step by step, the SMS (to,
-from, type, subject, content), the legacy attributes of every row, and the Telegram summary.
+from, type, subject, content), the legacy attributes of every row, and the Telegram summary. Three sources
+give the bookings: in memory and from the JSON files (in the order of the world), and in the live source's
+order (store by store, confirmed then completed per store): the summary's lines come in the legacy order
+whichever it is.
 
 The defects the project fixes on purpose (legacy-behaviour.md §7) are asserted at the end, separately,
 against the fixed behaviour: a failed send is not recorded as sent and is retried, a confirmation is
@@ -166,6 +169,10 @@ def parity_world() -> tuple[list[Timeline], list[Seed]]:
         always(rc(21, 3, at(0, "00:30"))),
         # far ahead: the confirmation only
         always(rc(22, 4, at(9, "12:00"))),
+        # new at 20:00 while earlier stores' completed bookings get their events: the legacy job decided
+        # every confirmed booking before any completed one, so these lines come before the event lines
+        appears(at(0, "20:00"), rc(24, 8, at(1, "12:00"))),
+        appears(at(1, "20:00"), rc(25, 7, at(1, "21:30"))),
         # a store that is not configured: the source never asks for it
         always(naver_booking(23, store_id=1000099, start=at(0, "12:00"))),
     ]
@@ -219,6 +226,32 @@ class ClockedSource:
         return result
 
 
+class LiveOrderSource(ClockedSource):
+    """The order of the live source (naver/live.py): store by store, in the order of stores.yaml; per
+    store its confirmed bookings from today on, then its completed ones, each as the partner API lists
+    them (by start). Other statuses are never asked for."""
+
+    description = "memory, in the live source's order"
+
+    def __init__(self, timelines: Sequence[Timeline], store_ids: Sequence[str]) -> None:
+        super().__init__(timelines)
+        self.store_ids = list(store_ids)
+
+    def raws(self, now: datetime) -> list[dict[str, Any]]:
+        today = now.replace(hour=0, minute=0, second=0, microsecond=0)
+        by_start = sorted(super().raws(now), key=lambda raw: raw["snapshotJson"]["startDateTime"])
+        ordered = []
+        for store in self.store_ids:
+            mine = [raw for raw in by_start if str(raw["businessId"]) == store]
+            ordered += [
+                raw
+                for raw in mine
+                if raw["bookingStatusCode"] == "RC03" and Booking.from_naver(raw).reserve_at >= today
+            ]
+            ordered += [raw for raw in mine if raw["bookingStatusCode"] == "RC08"]
+        return ordered
+
+
 # --- running both ------------------------------------------------------------------------------------------
 
 
@@ -260,10 +293,14 @@ def make_runtime(tmp: Path, *, bookings: Path, **settings: Any) -> tuple[Runtime
 
 def walk(tmp: Path, source_kind: str) -> list[StepResult]:
     timelines, seeds = parity_world()
-    clocked = ClockedSource(timelines)
     bookings_file = tmp / "bookings" / "all.json"
     runtime, state = make_runtime(tmp, bookings=bookings_file)
-    if source_kind == "memory":
+    clocked = (
+        LiveOrderSource(timelines, list(runtime.config.stores))
+        if source_kind == "live-order"
+        else ClockedSource(timelines)
+    )
+    if source_kind in ("memory", "live-order"):
         runtime.source = clocked
     else:
         assert isinstance(runtime.source, JsonFileSource)
@@ -316,7 +353,7 @@ def _wire(body: Mapping[str, Any]) -> Wire:
     return (recipient["to"], body["from"], body["type"], body["subject"], body["content"])
 
 
-@pytest.fixture(scope="module", params=["memory", "files"])
+@pytest.fixture(scope="module", params=["memory", "files", "live-order"])
 def steps(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> list[StepResult]:
     return walk(tmp_path_factory.mktemp(f"walk-{request.param}"), request.param)
 
@@ -473,6 +510,17 @@ def test_walk_covers_every_seeded_flag_combination(steps: list[StepResult]) -> N
         assert when(steps, 111 + i, "guide") == ([] if remind else ["1/07:20"])
         assert when(steps, 111 + i, "event") == []
         assert when(steps, 121 + i, "event") == ([] if option else ["0/20:00"])
+
+
+def test_walk_has_runs_whose_confirmations_come_before_earlier_stores_events(steps: list[StepResult]) -> None:
+    # GIVEN the walk  WHEN the 20 o'clock runs that send both kinds are looked at
+    mixed = [s for s in steps if {"confirmation", "event"} <= {x.kind for x in s.legacy}]
+    # THEN there are some, and in each every confirmation and guide line comes before the first event line
+    # (the legacy order), though a completed booking of an earlier store precedes them in the live order
+    assert {f"{(s.now - DAY0).days}/{s.now:%H:%M}" for s in mixed} >= {"0/20:00", "1/20:00"}
+    for s in mixed:
+        kinds = [x.kind for x in s.legacy]
+        assert kinds.index("event") > max(i for i, k in enumerate(kinds) if k != "event"), kinds
 
 
 def test_walk_keys_10_digit_phones_in_a_correct_stable_form(steps: list[StepResult]) -> None:

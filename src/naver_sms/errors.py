@@ -19,13 +19,18 @@ def did_you_mean(name: str, candidates: Iterable[str]) -> str | None:
 class NaverSmsError(Exception):
     """Base of every error of the package.
 
-    Two traits say what an error means for the run (read with `getattr`, any exception may be asked):
+    Three traits say what an error means for the run (read with `getattr`, any exception may be asked):
     `counts_attempt` - a failure of a flag's effect counts one of its bounded attempts (False: nothing was
     tried that could have succeeded, the flag stays open as it was); `stops_run` - the run cannot go on
-    (every later effect would fail the same way): the engine stops and the run is reported failed."""
+    (every later effect would fail the same way): the engine stops and the run is reported failed;
+    `permanent` - no retry can fix this failure (a text over the SMS limit, a template that cannot render):
+    the flag it was guarding fails for good at once (`naver_sms.flags.effect`) instead of being tried again
+    on the next runs, and `fix` - where set - says what the operator must change before resetting it."""
 
     counts_attempt: ClassVar[bool] = True
     stops_run: ClassVar[bool] = False
+    permanent: ClassVar[bool] = False
+    fix: str | None = None
 
 
 class ConfigError(NaverSmsError):
@@ -186,11 +191,19 @@ class OutcomeUnknown(DeliveryError):
 
 
 class MessageTooLong(DeliveryError):
-    """The text is over the channel's limit (SENS counts EUC-KR bytes and truncates silently)."""
+    """The text is over the channel's limit (SENS counts EUC-KR bytes and truncates silently): the same text
+    is as long on the next run, so it is permanent."""
+
+    permanent = True
 
 
 class BookingSourceError(NaverSmsError):
     """Fetching bookings failed."""
+
+
+class BookingsLost(BookingSourceError):
+    """The source had bookings and not one could be read (every file broken, every booking malformed, every
+    store failed): the run fails - never "nothing to send"."""
 
 
 class LoginError(BookingSourceError):

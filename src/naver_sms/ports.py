@@ -204,6 +204,15 @@ class FetchResult:
     skipped: list[BookingError] = field(default_factory=list)
     failed_stores: dict[str, str] = field(default_factory=dict)  # store id -> what went wrong
     requests: int = 0  # HTTP requests made (0 for files)
+    #: the parts the source read from (files, or stores), and those of which not one booking could be read
+    #: (a file that is not JSON or whose every booking is malformed, a store that failed); 0: not counted
+    parts: int = 0
+    parts_lost: int = 0
+
+    @property
+    def lost_everything(self) -> bool:
+        """The source had bookings and not one could be read: a run problem, never "nothing to send"."""
+        return self.parts > 0 and self.parts_lost == self.parts
 
 
 @runtime_checkable
@@ -245,6 +254,8 @@ def merged(parts: Iterable[FetchResult]) -> FetchResult:
         whole.skipped.extend(part.skipped)
         whole.failed_stores.update(part.failed_stores)
         whole.requests += part.requests
+        whole.parts += part.parts
+        whole.parts_lost += part.parts_lost
     return whole
 
 

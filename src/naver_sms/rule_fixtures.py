@@ -1,130 +1,34 @@
-"""`naver-sms rules test`: the operator's fixtures (bookings + rows + a clock -> the expected SMS), each one real
-run of the real configuration on a throw-away in-memory database (docs/cli.md, "naver-sms rules test") - and
-its `then:` runs, later runs on the same database.
+"""`naver-sms rules test`: the operator's fixtures (bookings + rows + a clock + the channels -> the expected SMS,
+flags, messages and summary), each one real run of the real configuration on a throw-away in-memory database
+and the outbox (docs/cli.md, "naver-sms rules test") - and its `then:` runs, later runs on the same database.
+The format - what each field of a fixture becomes - is `naver_sms.rule_fixture_format`.
 """
 
 from __future__ import annotations
 
-import json
-from collections.abc import Callable, Sequence
+import logging
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
-from datetime import UTC, datetime, timedelta
+from datetime import datetime
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Any, Protocol
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationError, field_validator
-from pydantic_core import PydanticCustomError
+from pydantic import ValidationError
 
 from naver_sms.config.loader import validation_errors
 from naver_sms.config.models import AppConfig
 from naver_sms.config.yaml_lines import line_of, load_yaml
-from naver_sms.domain.booking import Booking, BookingRecord, Store
+from naver_sms.domain.booking import Booking, Store
 from naver_sms.domain.clock import Clock, FixedClock, SystemClock, parse_kst
-from naver_sms.domain.phone import PhoneError, national_number
 from naver_sms.errors import ConfigError, ConfigErrors, did_you_mean
-from naver_sms.flags.state import FlagAttrs
 from naver_sms.ports import BookingSource, FetchResult
+from naver_sms.rule_fixture_format import Expectations, Fixture, FixtureBooking
+from naver_sms.rules.context import NotificationRecord, SmsRecord
+from naver_sms.rules.explain import why_not
+from naver_sms.rules.plan import Plan
 from naver_sms.rules.report import RunReport
-from naver_sms.runner import Runtime, run_once
-
-
-class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True, coerce_numbers_to_str=True)
-
-
-def _korean_time(value: str | None) -> str | None:
-    """A fixture's clock or start: Korean time, as `--now` takes it (refused at load, with its line)."""
-    if value is None:
-        return None
-    try:
-        parse_kst(value)
-    except ValueError:
-        raise PydanticCustomError(
-            "korean_time", 'expected "YYYY-MM-DD HH:MM" in Korean time, got {value}', {"value": repr(value)}
-        ) from None
-    return value
-
-
-def _phone(value: str) -> str:
-    try:
-        return national_number(value)
-    except PhoneError as exc:
-        raise PydanticCustomError("phone", "{reason}", {"reason": str(exc)}) from None
-
-
-class FixtureBooking(_Strict):
-    id: str
-    store: str
-    status: str = "RC03"  # RC02 requested, RC03 confirmed, RC04 cancelled, RC08 completed
-    start: str  # Korean time, "YYYY-MM-DD HH:MM"
-    end: str | None = None  # Korean time (snapshotJson.endDateTime); none when not given
-    registered: str | None = None  # when it was made, Korean time (regDateTime); none when not given
-    name: str = "홍길동"
-    phone: str = ""
-    options: list[str] = Field(default_factory=list)
-
-    _times = field_validator("start", "end", "registered")(_korean_time)
-
-
-class FixtureRecord(_Strict):
-    booking: str
-    confirm_sms: bool = False
-    remind_sms: bool = False
-    option_sms: bool = False
-    booking_time: str | None = None  # the start the row holds (Korean time); default: the booking's
-    flags: dict[str, bool] = Field(default_factory=dict)  # custom flags of the row
-    claimed: list[str] = Field(default_factory=list)  # flags a run claimed and then died (stale claims)
-
-    _time = field_validator("booking_time")(_korean_time)
-
-
-class ExpectedSms(_Strict):
-    booking: str
-    template: str
-    from_: str | None = Field(default=None, alias="from")
-    to: str | None = None
-
-
-class ExpectedHold(_Strict):
-    booking: str
-    rule: str
-
-
-class Expectations(_Strict):
-    sms: list[ExpectedSms] = Field(default_factory=list)
-    flags: list[dict[str, Any]] = Field(default_factory=list)
-    #: matches held by quiet hours, in order
-    held: list[ExpectedHold] = Field(default_factory=list)
-    #: advertising SMS not sent because the number refused advertising, in order
-    suppressed: list[ExpectedSms] = Field(default_factory=list)
-
-
-class FixtureStep(_Strict):
-    """A later run on the same database: its clock, the bookings by then (default: as before), its expect."""
-
-    now: str
-    bookings: list[FixtureBooking] | None = Field(default=None, min_length=1)
-    expect: Expectations
-
-    _now = field_validator("now")(_korean_time)
-
-
-class Fixture(_Strict):
-    name: str
-    now: str
-    bookings: list[FixtureBooking] = Field(min_length=1)
-    records: list[FixtureRecord] = Field(default_factory=list)
-    #: numbers that refused advertising, for this fixture (the configuration's opt-out.txt is not read)
-    opt_out: list[Annotated[str, AfterValidator(_phone)]] = Field(default_factory=list)
-    expect: Expectations
-    then: list[FixtureStep] = Field(default_factory=list)
-
-    _now = field_validator("now")(_korean_time)
-
-    def runs(self) -> list[tuple[str, str, list[FixtureBooking] | None, Expectations]]:
-        """(label, now, bookings or None for "as before", expect) of every run, the first one first."""
-        steps = [(f"then[{i}] ", s.now, s.bookings, s.expect) for i, s in enumerate(self.then)]
-        return [("", self.now, self.bookings, self.expect), *steps]
+from naver_sms.runner import Runtime, preview, run_once
 
 
 @dataclass
@@ -205,29 +109,6 @@ def _against_config(
     return errors
 
 
-def _naver_object(b: FixtureBooking, index: int) -> dict[str, Any]:
-    """The booking as Naver gives it; `index` numbers a booking whose id is not a number (stable per id)."""
-    options = [{"name": name, "bookingCount": 1} for name in b.options]
-    snapshot: dict[str, Any] = {"startDateTime": _utc(b.start), "bookingOptionJson": options}
-    if b.end is not None:
-        snapshot["endDateTime"] = _utc(b.end)
-    raw: dict[str, Any] = {
-        "bookingId": int(b.id) if b.id.isdigit() else 800000000 + index,
-        "businessId": b.store,
-        "bookingStatusCode": b.status,
-        "name": b.name,
-        "phone": b.phone or f"0100000{index:04d}",
-        "snapshotJson": snapshot,
-    }
-    if b.registered is not None:
-        raw["regDateTime"] = parse_kst(b.registered).isoformat()
-    return raw
-
-
-def _utc(korean: str) -> str:
-    return parse_kst(korean).astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
-
-
 class _ListSource:
     description = "fixture"
 
@@ -261,96 +142,187 @@ class _Bookings:
         self.by_id = {}
         for raw in bookings:
             index = self.index.setdefault(raw.id, len(self.index))
-            self.by_id[raw.id] = Booking.from_naver(_naver_object(raw, index))
+            self.by_id[raw.id] = Booking.from_naver(raw.to_naver(index))
         return list(self.by_id.values())
 
 
-def _write_row(runtime: Runtime, booking: Booking, record: FixtureRecord) -> None:
-    base = BookingRecord.for_booking(booking)
-    extra: dict[str, Any] = {**base.extra, **record.flags}
-    real = SystemClock()()  # claims live in real time (leases), whatever the fixture's clock says
-    for flag in record.claimed:  # a run claimed the flag and died: its lease ran out an hour ago
-        names = FlagAttrs.of(flag)
-        info = {"to": booking.phone_digits, "wall_at": (real - timedelta(hours=2)).isoformat()}
-        extra |= {
-            names.claim_run: "fixture-earlier-run",
-            names.claim_until: int((real - timedelta(hours=1)).timestamp()),
-            names.claim_at: (real - timedelta(hours=2)).isoformat(),
-            names.claim_info: json.dumps(info),
-            names.attempt: 1,
-        }
-    stored = parse_kst(record.booking_time).strftime("%Y-%m-%d %H:%M:%S") if record.booking_time else None
-    row = replace(base, booking_time=stored or base.booking_time, extra=extra)
-    runtime.repo.create(
-        replace(
-            row, confirm_sms=record.confirm_sms, remind_sms=record.remind_sms, option_sms=record.option_sms
-        )
-    )
+class MakeRuntime(Protocol):
+    """A fresh `Runtime` for one fixture: in-memory state, the outbox, the channels on as the fixture says."""
+
+    def __call__(self, source: BookingSource, clock: Clock, *, telegram: bool, slack: bool) -> Runtime: ...
 
 
-def run_fixture(
-    fixture: Fixture, *, make_runtime: Callable[[BookingSource, Clock], Runtime], file: str, line: int | None
-) -> FixtureResult:
-    """Run one fixture - and its `then` runs on the same database. `make_runtime(source, clock)` returns a
-    fresh `Runtime` (in-memory state, outbox)."""
+@contextmanager
+def _quiet_logs() -> Iterator[None]:
+    """A fixture's run logs what a run logs (a failed action as a JSON line): its failures are the fixture's
+    problems instead, so nothing of it is printed among the pass/FAIL lines."""
+    logger = logging.getLogger("naver_sms")
+    handler, propagate = logging.NullHandler(), logger.propagate
+    logger.addHandler(handler)
+    logger.propagate = False
+    try:
+        yield
+    finally:
+        logger.propagate = propagate
+        logger.removeHandler(handler)
+
+
+def run_fixture(fixture: Fixture, *, make_runtime: MakeRuntime, file: str, line: int | None) -> FixtureResult:
+    """Run one fixture - and its `then` runs on the same database: the real rules and templates on its
+    bookings, rows and clock, then every expectation compared - each mismatch a problem that says what was
+    expected, what happened, and why (the conditions that did not hold for a booking whose SMS did not go
+    out)."""
     result = FixtureResult(fixture.name, file, line)
     bookings = _Bookings()
-    runtime = make_runtime(_ListSource(bookings.given(fixture.bookings)), FixedClock(parse_kst(fixture.now)))
+    runtime = make_runtime(
+        _ListSource(bookings.given(fixture.bookings)),
+        FixedClock(parse_kst(fixture.now)),
+        telegram=fixture.channels.telegram,
+        slack=fixture.channels.slack,
+    )
     if fixture.opt_out:
         runtime.services = replace(runtime.services, opt_out=_OptOut(frozenset(fixture.opt_out)))
+    real = SystemClock()()
     for record in fixture.records:
         booking = bookings.by_id.get(record.booking)
         if booking is None:
             result.problems.append(f"records: no booking {record.booking!r}")
             continue
-        _write_row(runtime, booking, record)
+        runtime.repo.create(record.to_row(booking, real))
     for label, now, given, expect in fixture.runs():
         if given is not None and label:
             runtime.source = _ListSource(bookings.given(given))
         runtime.clock = FixedClock(parse_kst(now))
-        _check(runtime, run_once(runtime), expect, bookings.by_id, result.problems, label)
+        with _quiet_logs():
+            planned = preview(runtime, run_id="fixture-plan")  # what each rule decided, for the reasons
+            report = run_once(runtime, run_id="fixture")
+        problems = _compare(runtime, report, expect, bookings.by_id, planned.plan)
+        result.problems += [f"{label}{problem}" for problem in problems]
     return result
 
 
-def _check(
-    runtime: Runtime,
-    report: RunReport,
-    expect: Expectations,
-    by_id: dict[str, Booking],
-    problems: list[str],
-    label: str,
-) -> None:
-    """What one run did, against what it should have: the problems found, each starting with `label`."""
-    num_to_id = {b.booking_num: key for key, b in by_id.items()}
-    for kind, statuses in (("sms", ("sent", "outbox")), ("suppressed", ("suppressed",))):
-        done = [s for s in report.sms if s.status in statuses]
-        got = [(num_to_id.get(s.booking_num, s.booking_num), s.template) for s in done]
-        want = [(e.booking, e.template) for e in getattr(expect, kind)]
-        if got != want:
-            problems.append(f"{label}{kind}: expected {want}, got {got}")
-        for expected, actual in zip(getattr(expect, kind), done, strict=False):
-            if expected.from_ is not None and expected.from_ != actual.sender:
-                problems.append(
-                    f"{label}sms {expected.template}: expected from {expected.from_}, got {actual.sender}"
-                )
-            if expected.to is not None and expected.to != actual.to:
-                problems.append(f"{label}sms {expected.template}: expected to {expected.to}, got {actual.to}")
-    held = [(num_to_id.get(h.booking_num or "", h.booking_num), h.rule) for h in report.held]
+def _compare(
+    runtime: Runtime, report: RunReport, expect: Expectations, by_id: dict[str, Booking], plan: Plan
+) -> list[str]:
+    """What one run did, against what it should have."""
+    ids = {b.booking_num: key for key, b in by_id.items()}
+    sms = [s for s in report.sms if s.status != "suppressed"]
+    problems = _compare_sms(expect, sms, ids, plan)
+    suppressed = [
+        (ids.get(s.booking_num, s.booking_num), s.template) for s in report.sms if s.status == "suppressed"
+    ]
+    if suppressed != [(e.booking, e.template) for e in expect.suppressed]:
+        want = [(e.booking, e.template) for e in expect.suppressed]
+        problems.append(f"suppressed: expected {want}, got {suppressed}")
+    held = [(ids.get(h.booking_num or "", h.booking_num), h.rule) for h in report.held]
     if held != [(e.booking, e.rule) for e in expect.held]:
-        problems.append(f"{label}held: expected {[(e.booking, e.rule) for e in expect.held]}, got {held}")
+        problems.append(f"held: expected {[(e.booking, e.rule) for e in expect.held]}, got {held}")
+    problems += _compare_flags(expect, by_id, runtime)
+    problems += _compare_notifications(expect, report.notifications, ids)
+    if expect.summary is not None and report.summary != expect.summary:
+        problems.append(f"summary: expected {expect.summary!r}, got {report.summary!r}")
+    if expect.summary_contains is not None and expect.summary_contains not in report.summary:
+        problems.append(
+            f"summary: expected it to contain {expect.summary_contains!r}, got {report.summary!r}"
+        )
+    return problems + [f"run error: {e.kind} {e.message}" for e in report.errors]
+
+
+def _sms_key(booking: str, template: str, status: str) -> tuple[str, ...]:
+    return (booking, template) if status == "sent" else (booking, template, status)
+
+
+def _compare_sms(
+    expect: Expectations, sms: Sequence[SmsRecord], ids: dict[str, str], plan: Plan
+) -> list[str]:
+    def status(s: SmsRecord) -> str:
+        return "sent" if s.status in ("sent", "outbox", "reconciled") else s.status
+
+    got = [(ids.get(s.booking_num, s.booking_num), s.template, status(s)) for s in sms]
+    want = [(e.booking, e.template, e.status) for e in expect.sms]
+    problems = []
+    if got != want:
+        shown = [_sms_key(*g) for g in got]
+        problems.append(f"sms: expected {[_sms_key(*w) for w in want]}, got {shown}")
+        missing = {w[0] for w in want} - {g[0] for g in got}
+        for booking_num, key in ids.items():
+            if key in missing:
+                problems += [f"  booking {key}: {line}" for line in _why_nothing(plan, booking_num)]
+    for expected, actual in zip(expect.sms, sms, strict=False):
+        if (expected.booking, expected.template) != (ids.get(actual.booking_num), actual.template):
+            break
+        for what, want_value, got_value in (
+            ("from", expected.from_, actual.sender),
+            ("to", expected.to, actual.to),
+            ("type", expected.type, actual.type),
+            ("text", expected.text, actual.content),
+        ):
+            if want_value is not None and want_value != got_value:
+                problems.append(f"sms {expected.template}: expected {what} {want_value!r}, got {got_value!r}")
+        if expected.contains is not None and expected.contains not in actual.content:
+            problems.append(
+                f"sms {expected.template}: expected a text containing {expected.contains!r}, got {actual.content!r}"
+            )
+    return problems
+
+
+def _why_nothing(plan: Plan, booking_num: str) -> list[str]:
+    """Each rule's decision for a booking, in words: why it did not match, or that it did."""
+    lines = []
+    for per_booking in plan.evaluations:
+        for e in per_booking:
+            if e.facts.booking.booking_num != booking_num:
+                continue
+            reason = why_not(e)
+            lines.append(f"{e.rule.name}: " + ("matched" if e.matched else f"did not match, {reason[0]}"))
+            lines += [f"    {more.strip()}" for more in reason[1:]]
+    return lines
+
+
+def _compare_flags(expect: Expectations, by_id: dict[str, Booking], runtime: Runtime) -> list[str]:
+    problems = []
     for flags in expect.flags:
         booking = by_id.get(str(flags.get("booking")))
         if booking is None:
-            problems.append(f"{label}flags: no booking {flags.get('booking')!r}")
+            problems.append(f"flags: no booking {flags.get('booking')!r}")
             continue
         row = runtime.repo.get((booking.booking_num, booking.phone))
         for name, value in flags.items():
             if name == "booking":
                 continue
-            actual_value = row.flag(name) if row is not None else None
-            if actual_value != value:
-                problems.append(
-                    f"{label}booking {flags['booking']}: expected {name}={value}, got {actual_value}"
-                )
-    for error in report.errors:
-        problems.append(f"{label}run error: {error.kind} {error.message}")
+            actual = row.flag(name) if row is not None else None
+            if actual != value:
+                problems.append(f"booking {flags['booking']}: expected {name}={value}, got {actual}")
+    return problems
+
+
+def _compare_notifications(
+    expect: Expectations, notes: Sequence[NotificationRecord], ids: dict[str, str]
+) -> list[str]:
+    expected = expect.notifications
+    if expected is None:
+        return []
+    actual = [n for n in notes if n.rule != "(summary)"]
+
+    def status(n: NotificationRecord) -> str:
+        return "disabled" if n.status == "disabled" else "sent"
+
+    got = [(n.channel, status(n), ids.get(n.booking_num or "", n.booking_num)) for n in actual]
+    want = [(e.channel, e.status, e.booking) for e in expected]
+    shown = "; ".join(
+        f"{c} ({s}) {b or ''}".strip() + f": {n.text!r}" for (c, s, b), n in zip(got, actual, strict=True)
+    )
+    problems = []
+    if [(c, s) for c, s, _ in got] != [(c, s) for c, s, _ in want] or any(
+        w[2] is not None and w[2] != g[2] for w, g in zip(want, got, strict=False)
+    ):
+        wanted = "; ".join(f"{c} ({s}) {b or ''}".strip() for c, s, b in want) or "none"
+        problems.append(f"notifications: expected {wanted}; got {shown or 'none'}")
+    for e, n in zip(expected, actual, strict=False):
+        if e.rule is not None and e.rule != n.rule:
+            problems.append(f"{e.channel}: expected rule {e.rule!r}, got {n.rule!r}")
+        if e.text is not None and e.text != n.text:
+            problems.append(f"{e.channel}: expected text {e.text!r}, got {n.text!r}")
+        if e.contains is not None and e.contains not in n.text:
+            problems.append(f"{e.channel}: expected a text containing {e.contains!r}, got {n.text!r}")
+    return problems

@@ -17,10 +17,12 @@ from naver_sms.config.settings import check_lease
 from naver_sms.domain.booking import Booking
 from naver_sms.domain.clock import KST, Clock, SystemClock
 from naver_sms.domain.period import PeriodSpec
-from naver_sms.errors import CredentialsRefused, LoginBlocked
+from naver_sms.domain.privacy import mask_text
+from naver_sms.errors import BookingsLost, CredentialsRefused, LoginBlocked
 from naver_sms.flags.effect import Done
 from naver_sms.flags.machine import FlagRepository
 from naver_sms.flags.periods import once_in_period
+from naver_sms.flags.state import reset_command
 from naver_sms.gc_policy import run_gc
 from naver_sms.logs import emit
 from naver_sms.planning import PlanBuilder
@@ -29,11 +31,15 @@ from naver_sms.rules.context import ActionServicesBundle, NotificationRecord, Ru
 from naver_sms.rules.engine import RuleEngine
 from naver_sms.rules.plan import CompiledRule, Plan
 from naver_sms.rules.report import RunError, RunReport
+from naver_sms.rules.summary import NOTHING_TO_SEND as NOTHING_TO_SEND
+from naver_sms.rules.summary import legacy_summary as legacy_summary
+from naver_sms.rules.summary import lost_lines
 from naver_sms.summary import run_summary
 
 log = logging.getLogger("naver_sms.runner")
 
 RUN_FAILED = "요청중 오류 발생"
+BOOKINGS_LOST = "예약을 하나도 읽지 못했습니다"
 #: bookings a run reads and decides at a time, at least (one store's part, or several small stores' together)
 DECIDE_BATCH = 500
 LOGIN_NEEDS_A_PERSON = "네이버 로그인에 사람의 확인이 필요합니다: naver-sms login --interactive"
@@ -154,6 +160,7 @@ def decide(
     builder = _builder(rt, report, keep_all=keep_all)
     skipped: list[RunError] = []
     failed_stores: list[RunError] = []
+    parts = parts_lost = 0
     pending: list[Booking] = []  # small stores' parts decided together: full batch reads (100 keys a call)
     for batch in fetch_batches(rt.source, stores, report.now):
         bookings = batch.bookings
@@ -161,15 +168,19 @@ def decide(
             bookings = [b for b in bookings if only_booking in (b.booking_num, b.booking_id)]
         report.bookings_fetched += len(bookings)
         report.bookings_skipped += len(batch.skipped)
+        parts, parts_lost = parts + batch.parts, parts_lost + batch.parts_lost
         skipped.extend(RunError("booking", str(bad), booking_num=bad.booking_id) for bad in batch.skipped)
         failed_stores.extend(RunError("store", why, store_id=sid) for sid, why in batch.failed_stores.items())
         pending.extend(bookings)
         if len(pending) >= DECIDE_BATCH:
             builder.add(pending)
             pending = []
-    builder.add(pending)
     report.errors.extend(skipped)
     report.errors.extend(failed_stores)
+    if parts and parts_lost == parts:  # a source that lost everything is a run problem, not "nothing to send"
+        first = report.errors[0].message if report.errors else "?"
+        raise BookingsLost(f"not one booking could be read from {rt.source.description}: {first}")
+    builder.add(pending)
     rt.progress("decide", f"{report.bookings_fetched} bookings x {len(rt.rules)} rules")
     return builder.plan()
 
@@ -250,8 +261,13 @@ def run_once(
             report.summary = f"{RUN_FAILED}\n{LOGIN_NEEDS_A_PERSON}\n{exc}"
         elif isinstance(exc, CredentialsRefused):
             report.summary = f"{RUN_FAILED}\n{CREDENTIALS_REFUSED}\n{exc}"
+        elif isinstance(exc, BookingsLost):
+            report.summary = f"{RUN_FAILED}\n{BOOKINGS_LOST}: {mask_text(str(exc))}"
     if not report.summary:
         report.summary = RUN_FAILED if report.failed else run_summary(report.sms, _store_names(rt.config))
+        if not report.failed and rt.config.reports.summary == "every_run":
+            # (`when_something_happened` counts them in its `PROBLEMS` line instead, pointing to `status`)
+            report.summary = "\n".join([report.summary, *lost_lines(report)])
     if rt.notices:
         report.summary = "\n".join((report.summary, *rt.notices))
     if not dry_run and rt.summary_channel is not None and _summary_due(rt, report):
@@ -283,13 +299,13 @@ def _report_failed_flags(plan: Plan, report: RunReport) -> None:
     }
     for booking, state in plan.failed:
         num = booking.booking_num
-        if (num, state.flag) in reported:
+        if (num, state.flag) in reported or state.permanent:  # permanent: reported when it failed
             continue
         report.errors.append(
             RunError(
                 "flag_failed",
                 f"{state.flag} failed for good after {state.attempts} attempts: {state.last_error or ''} "
-                f"(reset: naver-sms db reset {num} {state.flag})",
+                f"(reset: {reset_command(num, state.flag)})",
                 booking_num=num,
                 store_id=booking.store_id,
             )

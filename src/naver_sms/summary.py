@@ -25,8 +25,8 @@ from collections import Counter
 from collections.abc import Mapping, Sequence
 
 from naver_sms.rules.context import SmsRecord
-
-NOTHING_TO_SEND = "문자 발송 대상 없음"
+from naver_sms.rules.summary import NOTHING_TO_SEND as NOTHING_TO_SEND
+from naver_sms.rules.summary import legacy_summary as legacy_summary
 
 #: one Telegram message (sendMessage's `text`), in UTF-16 code units
 MESSAGE_MAX_CHARS = 4096
@@ -42,12 +42,6 @@ _OUTCOME = {
     "unknown": "발송 확인중",  # SENS took it and did not answer: the next runs find out
 }
 _DONE = "발송 완료"
-
-
-def legacy_summary(sms: Sequence[SmsRecord]) -> str:
-    """The legacy Telegram summary (legacy-behaviour.md §6): one line per SMS, in decision order."""
-    lines = [_line(record) for record in sms if record.status in _OUTCOME]
-    return "\n".join(lines) if lines else NOTHING_TO_SEND
 
 
 def run_summary(sms: Sequence[SmsRecord], store_names: Mapping[str, str] | None = None) -> str:
@@ -73,6 +67,7 @@ def bounded_summary(sms: Sequence[SmsRecord], store_names: Mapping[str, str]) ->
     )
     counts = [f"{store} {label} 문자 {outcome} {n:,}건" for (store, label, outcome), n in per_store.items()]
     failures = [_line(r) for r in listed if _OUTCOME[r.status] != _DONE]
+    failures += [f"{r.phone} {_label(r)}: {r.fix}" for r in listed if r.fix and r.status == "failed"]
     lines = [head + " (일부만 보임: naver-sms history)", *counts, *failures]
     room = MESSAGE_MAX_CHARS - _chars("\n".join(lines))
     sent = [r for r in listed if _OUTCOME[r.status] == _DONE]

@@ -10,7 +10,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from naver_sms.config.loader import load_config
+from naver_sms.config.loader import read_config
 from naver_sms.config.models import AppConfig
 from naver_sms.config.opt_out import FileOptOut
 from naver_sms.config.settings import Settings, check_db_target, is_dynamo_url
@@ -23,7 +23,7 @@ from naver_sms.database.sqlite_repository import (
 )
 from naver_sms.database.sqlite_runs import SqliteRunLog, sqlite_periods
 from naver_sms.domain.clock import Clock, SystemClock
-from naver_sms.errors import ConfigError
+from naver_sms.errors import ConfigError, ConfigErrors
 from naver_sms.flags.machine import FlagRepository
 from naver_sms.naver.files import JsonFileSource
 from naver_sms.notifications.outbox import (
@@ -46,6 +46,7 @@ from naver_sms.ports import (
 from naver_sms.rotation import RefreshingSms, RefreshingTelegram
 from naver_sms.rules.actions import register_actions
 from naver_sms.rules.changes import on_demand
+from naver_sms.rules.config_check import check_config
 from naver_sms.rules.context import ActionServicesBundle
 from naver_sms.rules.engine import RuleEngine
 from naver_sms.rules.plan import CompiledRule, statuses_asked
@@ -53,6 +54,7 @@ from naver_sms.runner import Runtime
 
 if TYPE_CHECKING:
     from naver_sms.database.dynamo_target import DynamoTarget
+    from naver_sms.rule_fixtures import MakeRuntime
 
 #: makes the DynamoDB client of a target (default: boto3's, `make_client`) - the seam of the CLI's tests
 DynamoClientFactory = Callable[["DynamoTarget"], Any]
@@ -112,13 +114,22 @@ Compiled = tuple[AppConfig, RuleEngine, tuple[CompiledRule, ...]]
 
 
 def compile_config(config_dir: Path) -> Compiled:
-    """Load and validate every configuration file and compile the rules (raises `ConfigErrors`)."""
-    config = load_config(config_dir)
+    """Load every configuration file, compile the rules and check every template - all in one pass, so one
+    file's errors never hide another's (raises `ConfigErrors` with all of them). The warnings of the rules
+    and templates join the loader's in `AppConfig.warnings`."""
+    config, errors = read_config(config_dir)
     engine = RuleEngine()
     register_actions(engine)  # the services come with each run's scope (Runtime.scope)
-    rules = engine.compile(config)
-    check_daily_report(config)
-    return config, engine, rules
+    checked = check_config(config, engine)
+    found = [*errors, *checked.errors]
+    if not config.broken:  # the daily report renders a sample of the configuration: only a whole one
+        try:
+            check_daily_report(config)
+        except ConfigErrors as exc:
+            found += exc.errors
+    if found:
+        raise ConfigErrors(found)
+    return replace(config, warnings=(*config.warnings, *checked.warnings)), engine, checked.rules
 
 
 def statuses_fetched_on_demand(rules: tuple[CompiledRule, ...]) -> tuple[str, ...]:
@@ -196,12 +207,12 @@ def _sandbox_services(
     outbox: OutboxStore,
     run_id: str,
     real: Clock,
-    settings: Settings | None = None,
+    *,
+    telegram: bool,
+    slack: bool,
     periods: FlagRepository | None = None,
 ) -> ActionServicesBundle:
-    """Every SMS and message to the outbox (Telegram and Slack as `settings` enable them)."""
-    telegram = settings.telegram_enabled if settings is not None else False
-    slack = settings.slack_enabled if settings is not None else False
+    """Every SMS and message to the outbox (Telegram and Slack on as given)."""
     return ActionServicesBundle(
         db_repo=repo,
         sms_service=OutboxSmsService(outbox, run_id=run_id, clock=real),
@@ -242,7 +253,15 @@ def build_runtime(
     if settings.live:
         services = _live_services(settings, state, real, refresh_settings)
     else:
-        services = _sandbox_services(state.repo, state.outbox, run_id, real, settings, state.periods)
+        services = _sandbox_services(
+            state.repo,
+            state.outbox,
+            run_id,
+            real,
+            telegram=settings.telegram_enabled,
+            slack=settings.slack_enabled,
+            periods=state.periods,
+        )
     services = replace(services, opt_out=_opt_out(config))
     source: BookingSource
     if settings.bookings_path is not None:
@@ -305,17 +324,30 @@ def alert_channel(settings: Settings, state: State | None, *, run_id: str) -> Te
     return OutboxTelegram(outbox, run_id=run_id, enabled=settings.telegram_enabled, clock=SystemClock())
 
 
-def fixture_runtimes(config_dir: Path) -> Callable[[BookingSource, Clock], Runtime]:
-    """For `rules test`: the configuration compiled once, and a fresh in-memory sandbox per fixture."""
+def fixture_runtimes(config_dir: Path) -> MakeRuntime:
+    """For `rules test`: the configuration compiled once, and a fresh in-memory sandbox per fixture - every
+    SMS, Telegram and Slack message (and the run's summary, to Telegram) to its outbox, with the channels on
+    as the fixture says (both, unless it turns one off)."""
     config, engine, rules = compile_config(config_dir)
 
-    def make(source: BookingSource, clock: Clock) -> Runtime:
+    def make(source: BookingSource, clock: Clock, *, telegram: bool, slack: bool) -> Runtime:
         db = SqliteDatabase(":memory:")
         real = SystemClock()
+        repo, outbox = SqliteRepository(db), SqliteOutboxStore(db)
         services = _sandbox_services(
-            SqliteRepository(db), SqliteOutboxStore(db), "fixture", real, periods=sqlite_periods(db)
+            repo, outbox, "fixture", real, telegram=telegram, slack=slack, periods=sqlite_periods(db)
         )
         services = replace(services, opt_out=_opt_out(config))
-        return Runtime(config, engine, rules, source, services, clock, "sandbox", real_clock=real)
+        return Runtime(
+            config,
+            engine,
+            rules,
+            source,
+            services,
+            clock,
+            "sandbox",
+            real_clock=real,
+            summary_channel=services.telegram_service,
+        )
 
     return make

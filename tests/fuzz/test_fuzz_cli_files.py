@@ -1,7 +1,8 @@
 """Fuzzing bookings files through the real CLI (issue 9, deliverable b): `naver-sms run` over a directory of
 generated files - good ones, bad objects, files that cannot be read - never shows a traceback, exits 0 (a
-bad input never fails the run: docs/cli.md, "Exit codes"), prints its report whole (one JSON object with
-`--json`), sends every valid booking its confirmation at its national number, and names every bad object
+bad input never fails the run: docs/cli.md, "Exit codes") unless not one booking could be read at all (exit 1:
+a source that lost everything is a run problem, issue 11 item 10), prints its report whole (one JSON object
+with `--json`), sends every valid booking its confirmation at its national number, and names every bad object
 and file."""
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ from hypothesis import strategies as st
 from typer.testing import CliRunner, Result
 
 from naver_sms.cli import app
+from naver_sms.domain.booking import Booking, BookingError
 from tests.conftest import CONFIG_DIR
 from tests.fuzz.strategies import BookingsFile, bookings_files, expected_from, fuzz_settings, unique_names
 
@@ -31,11 +33,33 @@ def invoke(*args: str) -> Result:
     return CliRunner().invoke(app, list(args), env=env)
 
 
-def assert_clean_exit(result: Result) -> None:
-    """Exit 0, and no exception of any kind escaped the command (a traceback is a failure)."""
+def assert_clean_exit(result: Result, code: int = 0) -> None:
+    """Exit `code` (0), and no exception of any kind escaped the command (a traceback is a failure)."""
     assert result.exception is None or isinstance(result.exception, SystemExit), repr(result.exception)
-    assert result.exit_code == 0, result.output
+    assert result.exit_code == code, result.output
     assert "Traceback" not in result.output
+
+
+def everything_lost(files: list[BookingsFile]) -> bool:
+    """Not one booking of any file could be read: every file unreadable, or holding only malformed ones."""
+    for f in files:
+        objects = f.objects
+        if objects is None:
+            try:
+                objects = json.loads(f.content.decode("utf-8"))
+            except (ValueError, RecursionError):
+                continue
+            if not isinstance(objects, list):
+                continue
+        if not objects:
+            return False
+        for obj in objects:
+            try:
+                Booking.from_naver(obj)
+            except BookingError:
+                continue
+            return False
+    return True
 
 
 @given(directories, st.sampled_from(["run", "plan"]), st.booleans())
@@ -57,6 +81,10 @@ def check_run(generated: tuple[BookingsFile, ...], command: str, as_json: bool) 
             (bookings / f.name).write_bytes(f.content)
         args = [command, "--bookings", str(bookings), "--db", f"{tmp}/s.db", "--config", str(CONFIG_DIR)]
         result = invoke(*args, "--now", NOW, *(["--json"] if as_json else []))
+    if everything_lost(files):  # not one booking could be read: the run fails, and says so
+        assert_clean_exit(result, 1)
+        assert "not one booking could be read" in result.output
+        return
     assert_clean_exit(result)
     if not as_json:
         if command == "run":

@@ -24,7 +24,7 @@ from naver_sms.rules.actions.messages import (
 )
 from naver_sms.rules.actions.records import NoParams, UpdateFlagParams, create_db_record, update_flag
 from naver_sms.rules.actions.sms import SendSmsParams, send_sms
-from naver_sms.rules.context import ActionServicesBundle
+from naver_sms.rules.context import ActionContext, ActionServicesBundle
 from naver_sms.rules.engine import RuleEngine
 from naver_sms.rules.exceptions import ActionExecutionError
 from tests.world import RecordingChannel, RecordingSms, booking, context, kst, record_for, sens_down
@@ -89,9 +89,11 @@ def test_send_sms_renders_variables_in_the_sandbox(
     assert sms.sent[0].type == "SMS"  # `auto`: it fits in 90 bytes
 
 
-def test_a_text_that_cannot_be_built_is_a_reported_failure_that_is_retried_and_bounded(
+def test_a_text_that_cannot_be_built_fails_for_good_at_once_and_is_reported_once_with_the_fix(
     config: AppConfig, services: ActionServicesBundle, sms: RecordingSms, repo: SqliteRepository
 ) -> None:
+    # (issue 11 item 9 replaces issue 9's "retried and bounded": no retry can build this text, so the three
+    # attempts only delayed the report and repeated it on every run until a reset)
     from naver_sms.config.models import SmsTemplate
     from naver_sms.rules.conditions import CONDITIONS, FlagParams
     from naver_sms.rules.facts import Facts
@@ -104,7 +106,7 @@ def test_a_text_that_cannot_be_built_is_a_reported_failure_that_is_retried_and_b
     # WHEN it is sent
     with pytest.raises(ActionExecutionError) as info:
         send_sms(context(cfg, services, b), params)
-    # THEN nothing went out, and the failure is an SMS of the report like a refused send
+    # THEN nothing went out, and the failure is an SMS of the report like a refused send, with the fix
     assert sms.sent == []
     [failed] = info.value.partial.sms
     assert (failed.status, failed.template, failed.label, failed.booking_num) == (
@@ -114,23 +116,54 @@ def test_a_text_that_cannot_be_built_is_a_reported_failure_that_is_retried_and_b
         b.booking_num,
     )
     assert failed.error == "TemplateProblem: cannot render template: str object has no element 50"
-    # AND the attempt is counted, so flag_retry_due holds and a later run retries it
+    assert failed.fix is not None and "fix template 'hello'" in failed.fix
+    assert f"naver-sms db reset {b.booking_num} hello_sms" in failed.fix
+    # AND the flag failed for good at once (one attempt counted), so no later run retries it
+    assert isinstance(info.value.original_error, FlagFailedForGood)
+    assert "no retry can fix it" in str(info.value.original_error)
+    assert info.value.context_data["failed_for_good"] is True
     row = repo.get((b.booking_num, b.phone))
     assert row is not None and row.extra.get("hello_sms_attempts") == 1
+    assert row.extra.get("hello_sms_failed") is True and row.extra.get("hello_sms_permanent") is True
     retry_due = next(c for c in CONDITIONS if c.name == "flag_retry_due")
     facts = Facts(b, row, NOW, cfg.store(b.store_id), cfg.option_keywords)
-    assert retry_due.check(facts, FlagParams(flag="hello_sms"))
-    # AND it fails for good at the bound instead of being retried for ever
-    for run in ("run-2", "run-3"):
-        with pytest.raises(ActionExecutionError):
-            send_sms(context(cfg, services, b, run_id=run), params)
-    row = repo.get((b.booking_num, b.phone))
-    assert row is not None and row.extra.get("hello_sms_failed") is True
-    # AND afterwards it is reported as failed for good (once), not as another template failure
+    assert not retry_due.check(facts, FlagParams(flag="hello_sms"))
+    # AND the next run leaves it alone quietly: reported once, not on every run
+    later = ActionContext("r", b, row, cfg.store(b.store_id), context(cfg, services, b, run_id="run-2").scope)
+    assert send_sms(later, params).status == "skipped"
+    # AND once an operator resets it (after the fix), it is tried again
+    assert repo.reset((b.booking_num, b.phone), "hello_sms")
+    fixed = dataclasses.replace(
+        cfg,
+        sms_templates={**cfg.sms_templates, "hello": SmsTemplate(type="SMS", text="{{ booking.name }}님")},
+    )
+    assert send_sms(context(fixed, services, b, run_id="run-3"), params).sms[0].content == "김철수님"
+
+
+def test_a_text_over_the_sms_limit_fails_for_good_at_once_with_the_fix(
+    config: AppConfig, services: ActionServicesBundle, sms: RecordingSms, repo: SqliteRepository
+) -> None:
+    from naver_sms.config.models import SmsTemplate
+
+    # GIVEN an SMS template whose text renders over 90 bytes for this booking
+    long = SmsTemplate(type="SMS", text="{{ booking.name }}님, " + "가" * 44, label="긴")
+    cfg = dataclasses.replace(config, sms_templates={**config.sms_templates, "long": long})
+    b = booking(name="김철수")
+    # WHEN it is sent
     with pytest.raises(ActionExecutionError) as info:
-        send_sms(context(cfg, services, b, run_id="run-4"), params)
-    assert isinstance(info.value.original_error, FlagFailedForGood)
-    assert info.value.partial.sms[0].error.startswith("FlagFailedForGood")
+        send_sms(context(cfg, services, b), SendSmsParams(template="long", flag="long_sms"))
+    # THEN nothing went out: it is refused before sending, as SENS counts, and fails for good at once
+    assert sms.sent == []
+    [failed] = info.value.partial.sms
+    assert failed.error is not None and failed.error.startswith(
+        "MessageTooLong: sens: SMS content is 98 bytes"
+    )
+    assert failed.content.startswith("김철수님, 가가")  # the text it would have been, for the report
+    assert failed.fix is not None and "`type: auto`" in failed.fix and "naver-sms db reset" in failed.fix
+    row = repo.get((b.booking_num, b.phone))
+    assert (
+        row is not None and row.extra.get("long_sms_failed") is True and row.extra["long_sms_attempts"] == 1
+    )
 
 
 def test_a_failed_send_is_wrapped_not_recorded_as_sent_and_counted(

@@ -191,7 +191,8 @@ def test_a_cancelled_booking_is_seen_only_by_the_rules_that_ask_about_cancellati
     # THEN the rule that did not ask does not see it (and says why); the one that asks matches
     assert cancellation.matched and not first.matched
     assert first.explain()["failed"] == "(status)"
-    assert first.explain()["condition"] == {"type": "asks_about_status", "params": {}}
+    # (a condition is described with every parameter it was evaluated with, defaults included: issue 11)
+    assert first.explain()["condition"] == {"type": "asks_about_status", "params": {"asks": []}}
     assert first.explain()["seen"] == {"status": "RC04"}
 
 

@@ -72,12 +72,17 @@ def test_the_plan_names_the_first_failed_condition_and_what_it_saw(
     engine: RuleEngine, config: AppConfig, services: ActionServicesBundle, tmp_path: Path
 ) -> None:
     rules = compile_rules(engine, config, COMBINATORS, tmp_path)
-    plan = plan_for(engine, rules, config, services, [booking(status="RC08"), booking(store_id=1000003)], NOW)
-    first = plan.evaluations[0][0].explain()
+    completed, confirmed = booking(status="RC08"), booking(store_id=1000003)
+    plan = plan_for(engine, rules, config, services, [completed, confirmed], NOW)
+    # (decided confirmed first: naver_sms.rules.order) - each booking's evaluation, by booking
+    evaluation_of = {
+        per_booking[0].facts.booking.booking_num: per_booking[0] for per_booking in plan.evaluations
+    }
+    first = evaluation_of[completed.booking_num].explain()
     assert first["failed"] == "conditions[0]"
     assert first["condition"] == {"type": "booking_status", "params": {"status": "RC03"}}
     assert first["seen"] == {"status": "RC08"}
-    second = plan.evaluations[1][0].explain()
+    second = evaluation_of[confirmed.booking_num].explain()
     assert second["failed"] == "conditions[1]"
     assert "any" in second["condition"]
     assert second["seen"][0] == {"store_id": "1000003"}
@@ -557,3 +562,25 @@ def test_a_dry_run_shows_an_sms_whose_text_cannot_be_built_as_the_run_would_repo
     assert [(s.status, s.template) for s in report.sms] == [("failed", "confirmation")]
     assert report.flags == []
     assert repo.get((b.booking_num, b.phone)) is None
+
+
+def test_the_plan_decides_confirmed_bookings_before_completed_ones_whatever_the_source_order(
+    engine: RuleEngine, config: AppConfig, services: ActionServicesBundle, tmp_path: Path
+) -> None:
+    # GIVEN bookings in the live source's order: store 1 confirmed and completed, then store 2's, then a request
+    rules = compile_rules(engine, config, COMBINATORS, tmp_path)
+    given = [
+        booking(store_id=1000001, status="RC03"),
+        booking(store_id=1000001, status="RC08"),
+        booking(store_id=1000002, status="RC02"),
+        booking(store_id=1000002, status="RC03"),
+        booking(store_id=1000002, status="RC08"),
+    ]
+    # WHEN the plan is built
+    plan = plan_for(engine, rules, config, services, given, NOW)
+    # THEN every confirmed booking is decided first, then every completed one, then the rest - each in the
+    # source's order (the legacy job's order: naver_sms.rules.order)
+    assert [f.booking for f in plan.facts] == [given[0], given[3], given[1], given[4], given[2]]
+    assert [per_booking[0].facts.booking for per_booking in plan.evaluations] == [
+        f.booking for f in plan.facts
+    ]

@@ -27,7 +27,7 @@ from rich.table import Table
 from rich.text import Text
 
 from naver_sms.config.settings import Settings, check_db_target, is_dynamo_url
-from naver_sms.domain.clock import KST, Clock, FixedClock, SystemClock, parse_kst
+from naver_sms.domain.clock import KST, Clock, DateWithoutTime, FixedClock, SystemClock, parse_kst
 from naver_sms.domain.privacy import mask_phone, mask_phone_uniform, mask_uniform
 from naver_sms.domain.text import printable
 from naver_sms.errors import ConfigError, NaverSmsError
@@ -146,15 +146,26 @@ def clock_of(now: str | None, real: Clock) -> Clock:
         return real
     try:
         return FixedClock(parse_kst(now))
+    except DateWithoutTime:  # never midnight by accident: `--now 2026-11-26` says which time it means
+        day = now.strip()
+        raise typer.BadParameter(
+            f'expected "YYYY-MM-DD HH:MM" in Korean time, got {now!r}, a date without a time '
+            f'(for midnight write "{day} 00:00")',
+            param_hint="--now",
+        ) from None
     except ValueError:
         raise typer.BadParameter(
             f'expected "YYYY-MM-DD HH:MM" in Korean time, got {now!r}', param_hint="--now"
         ) from None
 
 
-def fail_config(exc: ConfigError) -> NoReturn:
+def print_config_error(exc: ConfigError) -> None:
     # soft_wrap: one error per line however narrow the console (CI logs are grepped for file:line)
     err.print(f"[bold red]configuration error[/]\n{escape(exc.render())}", highlight=False, soft_wrap=True)
+
+
+def fail_config(exc: ConfigError) -> NoReturn:
+    print_config_error(exc)
     raise typer.Exit(2)
 
 
@@ -293,6 +304,17 @@ def print_report(report: RunReport) -> None:
             if note.status == "outbox":
                 out.rule(f"[dim]outbox · {note.channel} · {note.rule}[/]")
                 out.print(note.text, highlight=False, markup=False)
+    for note in report.notifications:
+        if note.status == "disabled":  # nothing went out: say so where people look, not only in --json
+            what = "the run summary" if note.rule == "(summary)" else f"rule {note.rule}"
+            if note.booking_num:
+                what += f", booking {note.booking_num}"
+            err.print(
+                f"[yellow]not posted:[/] {note.channel} is disabled ({escape(what)}); "
+                f"NAVER_SMS_{note.channel.upper()}_ENABLED=true turns it on",
+                highlight=False,
+                soft_wrap=True,
+            )
     counts = report.counts()
     summary = Table(title="run summary", show_header=False)
     summary.add_column("", style="bold")
@@ -307,6 +329,10 @@ def print_report(report: RunReport) -> None:
         f"{counts['sms_reconciled']} reconciled, {counts['sms_planned']} planned"
         + (f", {counts['sms_suppressed']} suppressed (opt-out)" if counts["sms_suppressed"] else ""),
     )
+    posted = [n for n in report.notifications if n.channel != "log"]
+    off = sum(n.status == "disabled" for n in posted)
+    done = "planned" if report.dry_run else "posted"
+    summary.add_row("messages", f"{len(posted) - off} {done}, {off} not posted (channel off)")
     for hold in report.held:  # quiet hours: nothing of these matches was done; the next runs decide again
         summary.add_row(f"held {hold.rule}", f"{hold.booking_num or 'digest'} until {hold.until:%m-%d %H:%M}")
     summary.add_row("flags changed", str(counts["flags_changed"]))
@@ -315,4 +341,4 @@ def print_report(report: RunReport) -> None:
     out.print(summary)
     print_errors(report.errors)
     if report.failed:
-        err.print(f"[bold red]run failed:[/] {escape(report.failed)}", highlight=False)
+        err.print(f"[bold red]run failed:[/] {escape(report.failed)}", highlight=False, soft_wrap=True)

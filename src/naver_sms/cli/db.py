@@ -65,7 +65,9 @@ def _flags_of_rules(config_dir: Path) -> set[str]:
 @app.command("reset")
 def reset(
     ctx: typer.Context,
-    booking_num: Annotated[str, typer.Argument(help="The booking's key, e.g. 1000001_900000001.")],
+    booking_num: Annotated[
+        str, typer.Argument(help="The booking's key (1000001_900000001), or its Naver bookingId alone.")
+    ],
     flag: Annotated[str, typer.Argument(help="The flag that failed for good, e.g. confirm_sms.")],
     db: DbOpt = None,
 ) -> None:
@@ -74,7 +76,18 @@ def reset(
     with state_errors():
         settings = settings_of(db=db)
         state = open_existing_state(settings, world)
-        rows = [r for r in state.repo.records() if r.booking_num == booking_num]
+        records = state.repo.records()
+        rows = [r for r in records if r.booking_num == booking_num]
+        if not rows and "_" not in booking_num:  # the bare Naver bookingId: fine when one store has it
+            nums = sorted({r.booking_num for r in records if r.booking_num.endswith(f"_{booking_num}")})
+            if len(nums) > 1:
+                raise error(
+                    f"booking id {booking_num} is in more than one store: {', '.join(nums)} "
+                    "(give the whole key)",
+                    code=2,
+                )
+            booking_num = nums[0] if nums else booking_num
+            rows = [r for r in records if r.booking_num == booking_num]
         if not rows:
             err.print(f"no record {booking_num!r} in {state.description}", highlight=False, soft_wrap=True)
             raise typer.Exit(2)

@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Annotated, Any
 
 import typer
+from rich.markup import escape
 from rich.table import Table
 
 from naver_sms.cli.common import (
@@ -35,6 +36,9 @@ from naver_sms.wiring import compile_config
 
 DateOpt = Annotated[str | None, typer.Option(help="A Korean calendar day, YYYY-MM-DD (inclusive).")]
 ManyOpt = Annotated[list[str] | None, typer.Option(help="Repeatable.")]
+
+#: what the times of `history` are: when each entry was written, by the real clock - not a run's `--now`
+CLOCK_NOTE = "times: when written, by the real clock (KST), not a run's --now"
 
 
 def _day(value: str | None, name: str) -> date | None:
@@ -135,7 +139,7 @@ def _print(
     failed: list[dict[str, Any]],
     outbox: list[dict[str, Any]],
 ) -> None:
-    table = Table(title=f"sent ({where}) · times in Korean time (KST)")
+    table = Table(title=f"sent ({where}) · times in Korean time (KST)", caption=CLOCK_NOTE)
     for col in (
         "sent at (KST)",
         "booking",
@@ -179,14 +183,12 @@ def _print(
             )
         out.print(problems)
     if outbox:
-        box = Table(title="outbox (sandbox)")
-        for col in ("at (KST)", "channel", "to", "text"):
-            box.add_column(col)
+        # every message whole, as it went out (one after the other, never folded into a table cell)
+        out.print(f"[bold]outbox (sandbox)[/] [dim]{CLOCK_NOTE}[/]", highlight=False, soft_wrap=True)
         for row in outbox:
             payload = row["payload"]
             to = ",".join(str(m.get("to", "")) for m in payload.get("messages", []))
             text = str(payload.get("content") or payload.get("text") or "")
-            box.add_row(
-                kst_short(row["created_at"]), row["channel"], to, text.splitlines()[0][:60] if text else ""
-            )
-        out.print(box)
+            head = f"{kst_short(row['created_at'])} · {row['channel']}" + (f" to {to}" if to else "")
+            out.rule(escape(head), align="left", style="dim")
+            out.print(text.rstrip("\n"), highlight=False, markup=False)

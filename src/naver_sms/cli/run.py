@@ -3,12 +3,9 @@ one pipeline (`naver_sms.runner.run_once`, `naver_sms.runner.preview`)."""
 
 from __future__ import annotations
 
-import json
 from typing import Annotated, Any
 
 import typer
-from rich.markup import escape
-from rich.table import Table
 
 from naver_sms.cli.common import (
     BookingsOpt,
@@ -18,8 +15,6 @@ from naver_sms.cli.common import (
     NowOpt,
     err,
     error,
-    out,
-    print_errors,
     print_report,
     runtime_for,
     seams,
@@ -27,10 +22,9 @@ from naver_sms.cli.common import (
     state_errors,
     write_json,
 )
-from naver_sms.domain.privacy import mask_phone
+from naver_sms.cli.plan_view import print_plan
 from naver_sms.errors import NaverSmsError
 from naver_sms.logs import log_context
-from naver_sms.rules.plan import Evaluation
 from naver_sms.runner import Preview, preview, run_once
 
 
@@ -95,7 +89,7 @@ def plan(
     if as_json:
         write_json(_plan_json(shown, explain=explain))
         return
-    _print_plan(shown, runtime.source.description, explain=explain)
+    print_plan(shown, runtime.source.description, explain=explain)
 
 
 def _plan_json(shown: Preview, *, explain: bool) -> dict[str, Any]:
@@ -122,54 +116,3 @@ def _plan_json(shown: Preview, *, explain: bool) -> dict[str, Any]:
         "held": [h.to_json() for h in report.held],
         "errors": [e.to_json() for e in report.errors],
     }
-
-
-def _decision(e: Evaluation, *, explain: bool) -> str:
-    hold = e.held()
-    if hold is not None:  # quiet hours: matched, and nothing of it is done until `until`
-        return f"[yellow]held until {hold.until:%m-%d %H:%M}[/] [dim]({escape(hold.why)})[/]"
-    if e.matched:
-        return "[green]matched[/]"
-    if not explain:
-        return "[dim]no[/]"
-    why = e.explain()
-    return (
-        f"[dim]{why['failed']}: {json.dumps(why['condition'], ensure_ascii=False)} "
-        f"saw {json.dumps(why['seen'], ensure_ascii=False)}[/]"
-    )
-
-
-def _print_plan(shown: Preview, source: str, *, explain: bool) -> None:
-    report, evaluations = shown.report, shown.plan.evaluations
-    table = Table(title=f"plan at {report.now:%Y-%m-%d %H:%M} KST · {source}")
-    # a booking number is never cut, however narrow the console: the long texts fold instead
-    widest = max((len(ev[0].facts.booking.booking_num) for ev in evaluations if ev), default=7)
-    table.add_column("booking", no_wrap=True, min_width=widest)
-    table.add_column("status", no_wrap=True, min_width=4)
-    table.add_column("starts", no_wrap=True, min_width=11)
-    table.add_column("in db", no_wrap=True)
-    table.add_column("rule", overflow="fold")
-    table.add_column("decision", overflow="fold")
-    for ev in evaluations:
-        for e in ev:
-            if e.matched or explain:
-                b = e.facts.booking
-                in_db = "yes" if e.facts.record else "no"
-                table.add_row(
-                    b.booking_num,
-                    b.status,
-                    f"{b.reserve_at:%m-%d %H:%M}",
-                    in_db,
-                    e.rule.name,
-                    _decision(e, explain=explain),
-                )
-    out.print(table)
-    for s in report.sms:
-        out.rule(f"SMS · {s.rule} · to {mask_phone(s.phone)} from {s.sender} · {s.template} · {s.type}")
-        out.print(s.content, highlight=False, markup=False)
-    for n in report.notifications:
-        out.rule(f"{n.channel} · {n.rule}")
-        out.print(n.text, highlight=False, markup=False)
-    if not report.sms and not report.notifications:
-        out.print("nothing would be sent now")
-    print_errors(report.errors)

@@ -32,6 +32,7 @@ from naver_sms.cli.common import (
     Seams,
     err,
     fail_config,
+    print_config_error,
     print_report,
     runtime_for,
     seams,
@@ -165,11 +166,11 @@ def _one_run(settings: Settings, world: Seams, state: State | None, alerts: _Ale
         _line(started, run_id, _outcome(report))
         alerts.config_valid(state)
     except ConfigError as exc:  # an edited file: say so, keep serving, pick up the fix next time
-        err.print(f"[bold red]configuration error[/] {escape(exc.render())}", highlight=False)
+        print_config_error(exc)
         _line(started, run_id, "skipped: invalid configuration")
         alerts.config_invalid(exc, state)
     except NaverSmsError as exc:  # e.g. the state store unavailable: this run fails, the next one tries
-        err.print(f"[bold red]run failed:[/] {escape(str(exc))}", highlight=False)
+        err.print(f"[bold red]run failed:[/] {escape(str(exc))}", highlight=False, soft_wrap=True)
         _line(started, run_id, f"failed: {type(exc).__name__}")
     except Exception as exc:  # anything else: logged with its traceback, the owner told, serving goes on
         log.exception("serve: the run failed with an unexpected error; the next run goes on at its time")

@@ -5,7 +5,7 @@ suggestion for a misspelt name; all errors of a load are raised together (`Confi
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
 from types import MappingProxyType
 from typing import Any, TypeVar
@@ -13,10 +13,17 @@ from typing import Any, TypeVar
 from pydantic import BaseModel, ValidationError
 
 from naver_sms.config.advertising import advertising_problems
-from naver_sms.config.models import AppConfig, SmsTemplate, StoreEntry, StoresFile, TemplatesFile
+from naver_sms.config.models import (
+    PATTERN_EXAMPLES,
+    AppConfig,
+    SmsTemplate,
+    StoreEntry,
+    StoresFile,
+    TemplatesFile,
+)
 from naver_sms.config.opt_out import OPT_OUT_FILE, read_opt_out
 from naver_sms.config.reports import load_reports
-from naver_sms.config.yaml_lines import LineDict, line_of, load_yaml
+from naver_sms.config.yaml_lines import LineDict, line_of, load_yaml, nested_key_line
 from naver_sms.domain.booking import Store
 from naver_sms.domain.sms_text import (
     LMS_MAX_BYTES,
@@ -53,6 +60,18 @@ def _locate(data: Any, loc: Sequence[str | int]) -> tuple[int | None, str]:
     return line, "".join(parts)
 
 
+def _node_at(data: Any, loc: Sequence[str | int]) -> Any:
+    node = data
+    for part in loc:
+        if isinstance(node, dict) and str(part) in node:
+            node = node[str(part)]
+        elif isinstance(node, list) and isinstance(part, int) and part < len(node):
+            node = node[part]
+        else:
+            return None
+    return node
+
+
 def validation_errors(
     exc: ValidationError,
     data: Any,
@@ -74,6 +93,21 @@ def validation_errors(
             suggestion = did_you_mean(str(loc[-1]), known_fields)
         elif err["type"] == "missing":
             message = "required field is missing"
+            deeper = nested_key_line(_node_at(data, loc[:-1]), str(loc[-1])) if loc else None
+            if deeper is not None:  # written, one level too deep: say where, not only where it is missing
+                message = (
+                    f"required field is missing here: the `{loc[-1]}:` of line {deeper} is indented too deep "
+                    "(check its indentation)"
+                )
+                line = deeper
+        elif err["type"] == "string_pattern_mismatch":
+            example = PATTERN_EXAMPLES.get(str(err.get("ctx", {}).get("pattern")))
+            got = err.get("input")
+            message = (
+                f"must look like {example[0]!r} ({example[1]}), got {got!r}"
+                if example
+                else f"{err['msg']}, got {got!r}"
+            )
         # a model-level validator has no field of its own: name the model, not "params."
         located = prefix + field if field else prefix.rstrip(".") or None
         errors.append(
@@ -132,27 +166,31 @@ def _unknown_top_level_keys(data: Any, file: str, errors: list[ConfigError]) -> 
 def _check_template(
     name: str,
     tpl: SmsTemplate,
-    default_subject: str,
+    default_subject: str | None,
     file: str,
     data: Any,
     errors: list[ConfigError],
     warnings: list[str],
 ) -> None:
+    """A text without variables is sent as written: measured here, exactly. One with variables is measured
+    as it renders (naver_sms.rules.config_check), never as written."""
     node = data.get("sms", {}).get(name) if isinstance(data, dict) else None
     line = line_of(node, "text") if isinstance(node, LineDict) else None
     size = euc_kr_length(tpl.text)
     limit = SMS_MAX_BYTES if tpl.type == "SMS" else LMS_MAX_BYTES
-    if size > limit:
+    if "{" not in tpl.text and size > limit:
+        auto = " - make it `type: auto` to send it as an LMS (2,000 bytes)" if tpl.type == "SMS" else ""
         errors.append(
             ConfigError(
-                f"text is {size} bytes in EUC-KR, over the {tpl.type} limit of {limit} (SENS would truncate it)",
+                f"text is {size} bytes in EUC-KR, over the {tpl.type} limit of {limit} (SENS would truncate "
+                f"it){auto}",
                 file=file,
                 line=line,
                 field=f"sms.{name}.text",
             )
         )
     subject = tpl.subject if tpl.subject is not None else default_subject
-    if euc_kr_length(subject) > SUBJECT_MAX_BYTES:
+    if subject is not None and "{" not in subject and euc_kr_length(subject) > SUBJECT_MAX_BYTES:
         errors.append(
             ConfigError(
                 f"subject is {euc_kr_length(subject)} bytes in EUC-KR, over the limit of {SUBJECT_MAX_BYTES}",
@@ -162,10 +200,10 @@ def _check_template(
             )
         )
     if tpl.content_type == "AD":
-        sender = default_subject.removesuffix(" 안내").strip() or "상호"
+        sender = (default_subject or "").removesuffix(" 안내").strip() or "상호"
         for problem in advertising_problems(tpl.text, sender=sender):
             errors.append(ConfigError(problem, file=file, line=line, field=f"sms.{name}.text"))
-    odd = non_euc_kr_chars(tpl.text + subject)
+    odd = non_euc_kr_chars(tpl.text + (subject or ""))
     if odd:
         shown = " ".join(f"{c!r}(U+{ord(c):04X})" for c in odd)
         warnings.append(
@@ -174,67 +212,48 @@ def _check_template(
         )
 
 
-def load_config(config_dir: Path | str) -> AppConfig:
-    """Load and validate `stores.yaml`, `templates.yaml` and `rules.yaml` (the rules' shape only; the
-    rule engine validates conditions and actions). Raises `ConfigErrors` listing every problem found."""
-    config_dir = Path(config_dir)
-    errors: list[ConfigError] = []
-    warnings: list[str] = []
-    stores_path, templates_path, rules_path = (
-        config_dir / n for n in (STORES_FILE, TEMPLATES_FILE, RULES_FILE)
-    )
+def _text_lines(data: Any) -> dict[str, tuple[int | None, bool]]:
+    """Where each template's text and subject start in templates.yaml (`confirmation.text` -> (line, block))."""
+    found: dict[str, tuple[int | None, bool]] = {}
+    sms = data.get("sms") if isinstance(data, dict) else None
+    for name, node in (sms or {}).items():
+        if isinstance(node, LineDict):
+            for key in ("text", "subject"):
+                start, block = node.text_lines.get(key, (node.key_lines.get(key), False))
+                found[f"{name}.{key}"] = (start, block)
+    return found
 
-    raw: dict[Path, Any] = {}
-    for path in (stores_path, templates_path, rules_path):
-        try:
-            raw[path] = load_yaml(path)
-        except ConfigError as exc:
-            errors.append(exc)
-    if errors:
-        raise ConfigErrors(errors)
 
-    stores_file = _parse(StoresFile, raw[stores_path], str(stores_path), errors)
-    templates_file = _parse(TemplatesFile, raw[templates_path], str(templates_path), errors)
-    rules_raw = raw[rules_path]
-    misspelt = _unknown_top_level_keys(rules_raw, str(rules_path), errors)
-    if not misspelt and (  # a misspelt `rulez:` said it already
-        not isinstance(rules_raw, dict) or not isinstance(rules_raw.get("rules"), list)
-    ):
-        errors.append(
-            ConfigError("expected `rules:` with a list of rules", file=str(rules_path), line=1, field="rules")
-        )
-    if stores_file is None or templates_file is None or errors:
-        raise ConfigErrors(errors)
-
-    for name, tpl in templates_file.sms.items():
-        _check_template(
-            name, tpl, stores_file.subject, str(templates_path), raw[templates_path], errors, warnings
-        )
-
+def _stores(
+    stores_file: StoresFile,
+    data: Any,
+    file: str,
+    templates: Mapping[str, SmsTemplate] | None,
+    errors: list[ConfigError],
+) -> dict[str, Store]:
     seen_ids: set[str] = set()
     stores: dict[str, Store] = {}
-    stores_data = raw[stores_path]["stores"]
     for index, entry in enumerate(stores_file.stores):
-        node = stores_data[index]
+        node = data["stores"][index]
         if entry.id in seen_ids:
             errors.append(
                 ConfigError(
                     f"duplicate store id {entry.id}",
-                    file=str(stores_path),
+                    file=file,
                     line=line_of(node, "id"),
                     field=f"stores[{index}].id",
                 )
             )
         seen_ids.add(entry.id)
         for role, template in entry.templates.items():
-            if template not in templates_file.sms:
+            if templates is not None and template not in templates:  # unknown when templates.yaml is broken
                 errors.append(
                     ConfigError(
                         f"unknown SMS template {template!r}",
-                        file=str(stores_path),
+                        file=file,
                         line=line_of(node.get("templates"), role),
                         field=f"stores[{index}].templates.{role}",
-                        suggestion=did_you_mean(template, templates_file.sms),
+                        suggestion=did_you_mean(template, templates),
                     )
                 )
         stores[entry.id] = Store(
@@ -244,6 +263,55 @@ def load_config(config_dir: Path | str) -> AppConfig:
             sender=entry.sender,
             templates=MappingProxyType(dict(entry.templates)),
         )
+    return stores
+
+
+def read_config(config_dir: Path | str) -> tuple[AppConfig, list[ConfigError]]:
+    """Load and check every file on its own, so that one file's errors never hide another's: the
+    configuration - a file that could not be loaded contributes nothing and is named in `broken` - and every
+    error found. (The rules' conditions and actions are the rule engine's to check.)"""
+    config_dir = Path(config_dir)
+    errors: list[ConfigError] = []
+    warnings: list[str] = []
+    paths = {name: config_dir / name for name in (STORES_FILE, TEMPLATES_FILE, RULES_FILE)}
+    raw: dict[str, Any] = {}
+    for name, path in paths.items():
+        try:
+            raw[name] = load_yaml(path)
+        except ConfigError as exc:
+            errors.append(exc)
+    stores_path, templates_path, rules_path = (
+        str(paths[n]) for n in (STORES_FILE, TEMPLATES_FILE, RULES_FILE)
+    )
+    stores_file = _parse(StoresFile, raw[STORES_FILE], stores_path, errors) if STORES_FILE in raw else None
+    templates_file = (
+        _parse(TemplatesFile, raw[TEMPLATES_FILE], templates_path, errors) if TEMPLATES_FILE in raw else None
+    )
+    rules: Any = None
+    if RULES_FILE in raw:
+        rules_raw = raw[RULES_FILE]
+        misspelt = _unknown_top_level_keys(rules_raw, rules_path, errors)
+        if isinstance(rules_raw, dict) and isinstance(rules_raw.get("rules"), list):
+            rules = rules_raw["rules"]
+        elif not misspelt:  # a misspelt `rulez:` said it already
+            errors.append(
+                ConfigError("expected `rules:` with a list of rules", file=rules_path, line=1, field="rules")
+            )
+    if templates_file is not None:
+        for name, tpl in templates_file.sms.items():
+            subject = stores_file.subject if stores_file is not None else None
+            _check_template(name, tpl, subject, templates_path, raw[TEMPLATES_FILE], errors, warnings)
+    templates = templates_file.sms if templates_file is not None else None
+    stores = _stores(stores_file, raw[STORES_FILE], stores_path, templates, errors) if stores_file else {}
+    broken = {
+        name
+        for name, loaded in (
+            (STORES_FILE, stores_file),
+            (TEMPLATES_FILE, templates_file),
+            (RULES_FILE, rules),
+        )
+        if loaded is None
+    }
     reports, _ = load_reports(config_dir, errors, validation_errors)
     opt_out_path = config_dir / OPT_OUT_FILE
     if opt_out_path.exists():
@@ -253,18 +321,29 @@ def load_config(config_dir: Path | str) -> AppConfig:
             errors.extend(exc.errors)
         except ConfigError as exc:
             errors.append(exc)
-    if errors:
-        raise ConfigErrors(errors)
-    return AppConfig(
+    config = AppConfig(
         config_dir=config_dir,
         stores=MappingProxyType(stores),
-        sms_templates=MappingProxyType(dict(templates_file.sms)),
-        default_sender=stores_file.default_sender,
-        subject=stores_file.subject,
-        option_keywords=tuple(stores_file.option_keywords),
-        rules=rules_raw["rules"],
-        rules_file=rules_path,
+        sms_templates=MappingProxyType(dict(templates or {})),
+        default_sender=stores_file.default_sender if stores_file else "",
+        subject=stores_file.subject if stores_file else "",
+        option_keywords=tuple(stores_file.option_keywords) if stores_file else (),
+        rules=rules if rules is not None else [],
+        rules_file=paths[RULES_FILE],
         warnings=tuple(warnings),
+        broken=frozenset(broken),
+        templates_file=paths[TEMPLATES_FILE],
+        template_lines=MappingProxyType(_text_lines(raw.get(TEMPLATES_FILE))),
         reports=reports,
         opt_out_file=opt_out_path if opt_out_path.exists() else None,
     )
+    return config, errors
+
+
+def load_config(config_dir: Path | str) -> AppConfig:
+    """Load and validate `stores.yaml`, `templates.yaml` and `rules.yaml` (the rules' shape only; the
+    rule engine validates conditions and actions). Raises `ConfigErrors` listing every problem found."""
+    config, errors = read_config(config_dir)
+    if errors:
+        raise ConfigErrors(errors)
+    return config

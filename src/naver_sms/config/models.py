@@ -13,6 +13,18 @@ from naver_sms.config.reports import ReportsFile
 from naver_sms.domain.booking import Store
 
 _DIGITS = r"^\d{8,12}$"
+_STORE_ID = r"^\d+$"
+#: a Naver booking status code (`status` of booking_status)
+STATUS_PATTERN = r"^RC\d\d$"
+#: a valid value of each pattern of the configuration and what it means, for the errors that refuse a value
+PATTERN_EXAMPLES: dict[str, tuple[str, str]] = {
+    _DIGITS: ("0200000000", "a sender number: 8 to 12 digits, no dashes"),
+    _STORE_ID: ("1000001", "the store's Naver businessId: digits"),
+    STATUS_PATTERN: (
+        "RC03",
+        "RC and two digits: RC03 confirmed, RC08 completed, RC02 requested, RC04 cancelled",
+    ),
+}
 
 
 class _Strict(BaseModel):
@@ -31,7 +43,7 @@ class SmsTemplate(_Strict):
 
 
 class StoreEntry(_Strict):
-    id: str = Field(pattern=r"^\d+$")
+    id: str = Field(pattern=_STORE_ID)
     name: str
     alias: str
     sender: str | None = Field(default=None, pattern=_DIGITS)
@@ -80,6 +92,13 @@ class AppConfig:
     rules: Any  # the raw rule list (with lines), compiled by the rule engine
     rules_file: Path
     warnings: tuple[str, ...] = field(default=())
+    #: the files that could not be loaded (their part is empty here): the checks that need one hold back,
+    #: so its errors do not bury the other files' under errors of their own (`loader.read_config`)
+    broken: frozenset[str] = field(default=frozenset())
+    templates_file: Path | None = None
+    #: where each SMS template's text and subject start in templates.yaml: `"confirmation.text"` ->
+    #: (line, whether it is a `|` block, whose lines are the file's lines)
+    template_lines: Mapping[str, tuple[int | None, bool]] = field(default_factory=dict)
     #: reports.yaml: the summary's timing, the daily report, prices (defaults: the legacy summary only)
     reports: ReportsFile = field(default_factory=ReportsFile)
     #: the opt-out list (numbers that refused advertising), when the directory has one

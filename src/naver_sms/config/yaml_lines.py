@@ -24,13 +24,25 @@ MAX_INT_DIGITS = 100
 
 
 class LineDict(dict[str, Any]):
-    """A mapping with `line` (its own first line) and `key_lines` (the line of each key), 1-based."""
+    """A mapping with `line` (its own first line) and `key_lines` (the line of each key), 1-based; and for
+    each text value, `text_lines`: the line its text starts on and whether it is a literal `|` block (whose
+    lines are then the file's lines from there on: an error on line 3 of a template is that many lines down)."""
 
     line: int = 0
     key_lines: dict[str, int]
+    text_lines: dict[str, tuple[int, bool]]
 
     def line_of(self, key: str) -> int:
         return self.key_lines.get(key, self.line)
+
+    def text_line(self, key: str, line_in_text: int | None = None) -> int | None:
+        """The file's line of line `line_in_text` (1-based) of the text under `key`: exact for a `|` block,
+        the text's first line otherwise (a quoted text's line breaks are escapes, not lines of the file)."""
+        text_lines: dict[str, tuple[int, bool]] = getattr(self, "text_lines", {})
+        start, block = text_lines.get(key, (self.key_lines.get(key, 0), False))
+        if not start:
+            return None
+        return start + (line_in_text - 1) if block and line_in_text else start
 
 
 class LineList(list[Any]):
@@ -140,6 +152,7 @@ def _construct_mapping(loader: _Loader, node: yaml.MappingNode) -> LineDict:
     result = LineDict()
     result.line = node.start_mark.line + 1
     result.key_lines = {}
+    result.text_lines = {}
     for key_node, value_node in node.value:
         key = loader.construct_object(key_node, deep=True)
         if not isinstance(key, str | int | float | bool) and key is not None:
@@ -149,6 +162,9 @@ def _construct_mapping(loader: _Loader, node: yaml.MappingNode) -> LineDict:
             raise ConfigError(f"duplicate key {skey!r}", line=key_node.start_mark.line + 1, field=skey)
         result[skey] = loader.construct_object(value_node, deep=True)
         result.key_lines[skey] = key_node.start_mark.line + 1
+        if isinstance(value_node, yaml.ScalarNode):
+            block = value_node.style in ("|", ">")  # the text starts on the line after the indicator
+            result.text_lines[skey] = (value_node.start_mark.line + 1 + block, value_node.style == "|")
     return result
 
 
@@ -183,6 +199,23 @@ _Loader.yaml_implicit_resolvers = {
     k: [(tag, regexp) for tag, regexp in v if tag != "tag:yaml.org,2002:timestamp"]
     for k, v in yaml.SafeLoader.yaml_implicit_resolvers.items()
 }
+
+
+def nested_key_line(value: Any, key: str) -> int | None:
+    """The line of `key` somewhere deeper inside `value` (a mapping's children, a list's items): where a
+    field that is missing at its level was written, indented one level too deep."""
+    queue = (
+        list(value.values()) if isinstance(value, dict) else list(value) if isinstance(value, list) else []
+    )
+    while queue:
+        node = queue.pop(0)
+        if isinstance(node, LineDict) and key in node:
+            return node.line_of(key)
+        if isinstance(node, dict):
+            queue.extend(node.values())
+        elif isinstance(node, list):
+            queue.extend(node)
+    return None
 
 
 def line_of(value: Any, key: str | int | None = None) -> int | None:
@@ -241,8 +274,10 @@ def load_yaml(path: Path) -> Any:
         ) from None
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
+        tab = "'\\t'" in str(exc.problem)  # YAML indents with spaces only: say so, not just "'\t'"
         raise ConfigError(
-            f"invalid YAML: {exc.problem or exc}",
+            f"invalid YAML: {exc.problem or exc}"
+            + ("; indent with spaces - YAML does not allow tabs for indentation" if tab else ""),
             file=str(path),
             line=mark.line + 1 if mark else None,
             column=mark.column + 1 if mark else None,

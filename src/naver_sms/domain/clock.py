@@ -5,6 +5,7 @@ The legacy job compared against the host clock (UTC on Lambda) - legacy-behaviou
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
@@ -33,12 +34,20 @@ class FixedClock:
         return self.at
 
 
+class DateWithoutTime(ValueError):
+    """A date given where a time is wanted (`2026-11-26`): never taken silently for midnight."""
+
+
 def parse_kst(text: str) -> datetime:
     """`2026-11-26 18:40` (Korean wall-clock time) -> an aware datetime in Asia/Seoul.
 
-    An explicit offset (`2026-11-26T09:40:00+00:00`) is honoured and converted.
+    An explicit offset (`2026-11-26T09:40:00+00:00`) is honoured and converted. A date alone
+    (`2026-11-26`) is refused (`DateWithoutTime`): it would silently mean midnight.
     """
-    value = datetime.fromisoformat(text.strip().replace("Z", "+00:00"))
+    stripped = text.strip()
+    if re.fullmatch(r"\d{4}-\d{2}-\d{2}", stripped):
+        raise DateWithoutTime(f"{stripped!r} is a date without a time: write {stripped + ' HH:MM'!r}")
+    value = datetime.fromisoformat(stripped.replace("Z", "+00:00"))
     if value.tzinfo is None:
         return value.replace(tzinfo=KST)
     return value.astimezone(KST)

@@ -39,3 +39,22 @@ def euc_kr_length(text: str) -> int:
 def choose_type(content: str) -> str:
     """`type: auto`: SMS when the content fits in 90 bytes, LMS otherwise."""
     return "SMS" if euc_kr_length(content) <= SMS_MAX_BYTES else "LMS"
+
+
+def limit_of(sms_type: str) -> int:
+    """The most content bytes SENS takes for a type: 90 for SMS, 2000 for LMS (and MMS)."""
+    return SMS_MAX_BYTES if sms_type == "SMS" else LMS_MAX_BYTES
+
+
+def length_problem(sms_type: str, content: str, subject: str) -> str | None:
+    """What SENS would silently truncate - the content over its type's limit, or an LMS/MMS subject over 40
+    bytes, counted in EUC-KR - or None when the message fits. The one measure of a message: the SMS action
+    applies it when it composes a text (so previews show what the run would refuse), and the outbox and the
+    SENS client before sending."""
+    limit = limit_of(sms_type)
+    size = euc_kr_length(content)
+    if size > limit:
+        return f"{sms_type} content is {size} bytes in EUC-KR, over the limit of {limit} (SENS would truncate it)"
+    if sms_type != "SMS" and (subject_size := euc_kr_length(subject)) > SUBJECT_MAX_BYTES:
+        return f"subject is {subject_size} bytes in EUC-KR, over the limit of {SUBJECT_MAX_BYTES}"
+    return None

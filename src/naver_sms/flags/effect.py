@@ -65,6 +65,17 @@ class Guarded(Generic[T]):
     outcomes: tuple[KeyOutcome, ...]
 
 
+def is_permanent(exc: BaseException | None) -> bool:
+    """Whether no retry can fix `exc`: it, or an error it was raised from, is `permanent` (naver_sms.errors)."""
+    seen: set[int] = set()
+    while exc is not None and id(exc) not in seen:
+        if getattr(exc, "permanent", False) is True:
+            return True
+        seen.add(id(exc))
+        exc = exc.__cause__
+    return False
+
+
 def describe(exc: BaseException) -> str:
     """An error as a flag's `last_error` keeps it: our own errors name their channel already."""
     return str(exc) if isinstance(exc, NaverSmsError) else f"{type(exc).__name__}: {exc}"
@@ -158,7 +169,13 @@ def guarded_effect(
             )
         except Exception as exc:  # nothing went out (or a bug): never leave live claims behind
             # an error that says nothing was tried that could succeed (credentials refused) counts no attempt
-            _release(repo, held, error=describe(exc), count=getattr(exc, "counts_attempt", True))
+            _release(
+                repo,
+                held,
+                error=describe(exc),
+                count=getattr(exc, "counts_attempt", True),
+                permanent=is_permanent(exc),
+            )
             raise
         value = result.value
         if isinstance(result, NotTried):
@@ -211,9 +228,11 @@ def _commit(
     return KeyOutcome(claim.key, status, claim.attempt, done.request_id, detail=detail)
 
 
-def _release(repo: FlagRepository, claims: Sequence[Claim], *, error: str, count: bool = True) -> None:
+def _release(
+    repo: FlagRepository, claims: Sequence[Claim], *, error: str, count: bool = True, permanent: bool = False
+) -> None:
     for claim in claims:
         try:
-            repo.release(claim, error=error, count_attempt=count)
+            repo.release(claim, error=error, count_attempt=count, permanent=permanent)
         except Exception:  # the claim expires after its lease; the next run takes it over
             log.warning("could not release the claim on %s %s", claim.key[0], claim.flag, exc_info=True)

@@ -273,15 +273,16 @@ class FlagRepository:
             set_[names.sent_info] = json.dumps(dict(claim.info), ensure_ascii=False, sort_keys=True)
         self._as_holder(claim, "commit", set_, remove=(*names.claim, names.reset_at), durable=False)
 
-    def release(self, claim: Claim, *, error: str, count_attempt: bool = True) -> bool:
-        """The effect failed: open with attempts + 1, or failed at the bound (returns True then).
-        `count_attempt=False`: the effect was never tried (the channel is off)."""
-        names = FlagAttrs.of(claim.flag)
-        attempts = claim.attempt if count_attempt else claim.attempt - 1
-        failed = attempts >= self.max_attempts
+    def release(
+        self, claim: Claim, *, error: str, count_attempt: bool = True, permanent: bool = False
+    ) -> bool:
+        """The effect failed: open with attempts + 1 (+ 0: never tried), or failed (True) at the bound or
+        at once when `permanent` (no retry can fix it)."""
+        names, attempts = FlagAttrs.of(claim.flag), claim.attempt - (0 if count_attempt else 1)
+        failed = permanent or attempts >= self.max_attempts
         set_: dict[str, Any] = {names.attempts: attempts, names.last_error: error[:1000]}
         if failed:
-            set_[names.failed] = True
+            set_ |= {names.failed: True, **({names.permanent: True} if permanent else {})}
         self._as_holder(claim, "release", set_, remove=names.claim)
         return failed
 
@@ -336,7 +337,7 @@ class FlagRepository:
             key,
             {names.failed: Eq(True)},
             {names.attempts: 0, names.reset_at: (now or SystemClock()()).isoformat()},
-            [names.failed, names.last_error, names.lookups],
+            [names.failed, names.last_error, names.lookups, names.permanent],
         )
 
     @staticmethod
@@ -348,11 +349,9 @@ def _refuse_unless_open(key: RecordKey, state: FlagState) -> None:
     if state.status == "done":
         raise FlagAlreadyDone("already set", key=key, flag=state.flag)
     if state.status == "failed":
+        message = f"failed {state.attempts} times: {state.last_error or ''}"
         raise FlagFailedForGood(
-            f"failed {state.attempts} times: {state.last_error or ''}",
-            key=key,
-            flag=state.flag,
-            last_error=state.last_error,
+            message, key=key, flag=state.flag, last_error=state.last_error, permanent=state.permanent
         )
     if state.status == "claimed":
         run = state.claim.run_id if state.claim else None

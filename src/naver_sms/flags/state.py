@@ -9,6 +9,8 @@ docs/database.md):
     F_attempt      the attempt number of the claim    F_sent_at      time of the send, ISO 8601
     F_lookups      look-ups of a stale claim that could not tell whether it was sent (int)
     F_reset_at     an operator's reset after the flag failed for good, ISO 8601 (makes it due for a retry)
+    F_permanent    true when it failed for good at once: no retry could fix it (a text too long, a template
+                   that cannot render); reported in the run it happened in, then left for the operator
     F_sent_info    JSON: what went out, kept from the claim by the commit (channel, rule, template, type, to)
     F_suppressed   why the send was never made and never will be (the number refused advertising); F is true
 """
@@ -48,6 +50,7 @@ class FlagAttrs(NamedTuple):
     sent_at: str
     lookups: str
     reset_at: str
+    permanent: str
     sent_info: str
     suppressed: str
 
@@ -95,6 +98,8 @@ class FlagState:
     reset_at: str | None
     lookups: int
     claim: HeldClaim | None
+    #: failed for good at once, because no retry could fix it (see `permanent` of naver_sms.errors)
+    permanent: bool = False
     #: the JSON the commit kept of the send (`sent_info` reads it); None for rows committed before it was
     sent_info_text: str | None = None
 
@@ -200,6 +205,7 @@ def read_flag(row: BookingRecord | Mapping[str, Any] | None, flag: str, at: date
         reset_at=_text(item.get(names.reset_at)),
         lookups=_int(item.get(names.lookups, 0)),
         claim=_claim_of(item, names),
+        permanent=item.get(names.permanent) is True,
         sent_info_text=_text(item.get(names.sent_info)),
         suppressed=_text(item.get(names.suppressed)),
     )
@@ -236,3 +242,8 @@ def request_ids(row: BookingRecord) -> set[str]:
     """The provider's request ids of every send recorded on a row (any flag)."""
     suffix = "_request_id"
     return {str(value) for key, value in row.extra.items() if value and key.endswith(suffix)}
+
+
+def reset_command(booking_num: str, flag: str) -> str:
+    """The operator's command that opens a flag failed for good again (`FlagRepository.reset`)."""
+    return f"naver-sms db reset {booking_num} {flag}"

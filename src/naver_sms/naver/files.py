@@ -70,15 +70,17 @@ class JsonFileSource:
 
     def fetch_batches(self, stores: Sequence[Store], now: datetime) -> Iterator[FetchResult]:
         """One file at a time, in parts of `BATCH` bookings: a file's parsed JSON is let go as it is mapped,
-        so a run holds one file's objects at most (give a large export as several files)."""
+        so a run holds one file's objects at most (give a large export as several files). A file counts as
+        one of the source's `parts` (on its first part), lost when not one of its bookings could be read."""
         wanted = {s.id for s in stores}
         seen: set[str] = set()
         for file in self._files():
-            part = FetchResult()
+            part = FetchResult(parts=1)
             try:
                 data = _read(file)
             except BookingFileError as exc:
                 part.skipped.append(exc)
+                part.parts_lost = 1
                 yield part
                 continue
             if not isinstance(data, list):
@@ -87,8 +89,10 @@ class JsonFileSource:
                         f"expected a JSON array of bookings, got a JSON {_json_kind(data)}", file=file.name
                     )
                 )
+                part.parts_lost = 1
                 yield part
                 continue
+            had, read = bool(data), 0
             data.reverse()  # popped from the end: each object is let go once mapped
             while data:
                 obj = data.pop()
@@ -97,12 +101,15 @@ class JsonFileSource:
                 except BookingError as exc:
                     part.skipped.append(exc.in_file(file.name))
                     continue
+                read += 1
                 if booking.store_id in wanted and booking.booking_num not in seen:
                     seen.add(booking.booking_num)
                     part.bookings.append(booking)
                     if len(part.bookings) >= BATCH:
                         yield part
                         part = FetchResult()
+            if had and not read:  # bookings were there, and not one could be read
+                part.parts_lost += 1
             yield part
 
 

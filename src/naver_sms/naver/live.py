@@ -155,14 +155,18 @@ class NaverBookingSource:
 
     @staticmethod
     def _part(store: Store, future: Future[tuple[list[Booking], list[BookingError]]]) -> FetchResult:
-        part = FetchResult()
+        # a store is one of the source's parts: lost when not one of its bookings could be read
+        part = FetchResult(parts=1)
         try:
             bookings, skipped = future.result()
         except BookingSourceError as exc:
             message = str(exc).removeprefix(f"store {store.id}: ")
             part.failed_stores[store.id] = message
+            part.parts_lost = 1
             log.error("store %s (%s) not fetched: %s", store.id, store.alias, message)
             return part
+        if skipped and not bookings:  # it had bookings, and not one could be read
+            part.parts_lost = 1
         part.bookings, part.skipped = bookings, skipped
         log.info("store %s (%s): %d bookings, %d skipped", store.id, store.alias, len(bookings), len(skipped))
         return part

@@ -13,14 +13,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from naver_sms.domain.clock import KST
-from naver_sms.domain.sms_text import (
-    LMS_MAX_BYTES,
-    SMS_MAX_BYTES,
-    SUBJECT_MAX_BYTES,
-    choose_type,
-    euc_kr_length,
-    non_euc_kr_chars,
-)
+from naver_sms.domain.sms_text import choose_type, length_problem, non_euc_kr_chars
 from naver_sms.errors import DeliveryRejected, MessageTooLong
 from naver_sms.ports import LOOKUP_MARGIN, SmsMessage
 
@@ -51,21 +44,9 @@ def check_sendable(message: SmsMessage) -> None:
         raise DeliveryRejected("the sender number must be digits only", channel=CHANNEL)
     if not message.content:
         raise DeliveryRejected("the content is empty", channel=CHANNEL)
-    limit = SMS_MAX_BYTES if message.type == "SMS" else LMS_MAX_BYTES
-    size = euc_kr_length(message.content)
-    if size > limit:
-        raise MessageTooLong(
-            f"{message.type} content is {size} bytes in EUC-KR, over the limit of {limit} "
-            "(SENS would truncate it)",
-            channel=CHANNEL,
-        )
-    if message.type != "SMS":
-        subject_size = euc_kr_length(message.subject)
-        if subject_size > SUBJECT_MAX_BYTES:
-            raise MessageTooLong(
-                f"subject is {subject_size} bytes in EUC-KR, over the limit of {SUBJECT_MAX_BYTES}",
-                channel=CHANNEL,
-            )
+    problem = length_problem(message.type, message.content, message.subject)
+    if problem is not None:
+        raise MessageTooLong(problem, channel=CHANNEL)
 
 
 #: `requestStartTime` / `requestEndTime` of the look-up, in Asia/Seoul (external-apis.md §2).

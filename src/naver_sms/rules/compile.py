@@ -12,7 +12,7 @@ from pydantic import BaseModel, ValidationError
 
 from naver_sms.config.loader import validation_errors
 from naver_sms.config.models import AppConfig
-from naver_sms.config.yaml_lines import LineDict, line_of
+from naver_sms.config.yaml_lines import LineDict, line_of, nested_key_line
 from naver_sms.domain.period import PeriodError, PeriodSpec
 from naver_sms.errors import ConfigError, ConfigErrors, did_you_mean
 from naver_sms.rules.actions.common import DIGEST_VARS
@@ -90,6 +90,17 @@ class RuleCompiler:
                     did_you_mean(key, hints or known),
                 )
 
+    @staticmethod
+    def needs_list(raw: dict[str, Any], key: str) -> tuple[str, int | None]:
+        """The error of a rule without `conditions` or `actions`, at the line where it was written one
+        level too deep when it was (an indentation mistake), at the rule otherwise."""
+        if key not in raw and (deeper := nested_key_line(raw, key)) is not None:
+            return (
+                f"a rule needs a non-empty list of {key}: the `{key}:` of line {deeper} is indented too deep",
+                deeper,
+            )
+        return f"a rule needs a non-empty list of {key}", line_of(raw, key)
+
     def compile_all(self, raw_rules: Any) -> tuple[CompiledRule, ...]:
         compiled: list[CompiledRule] = []
         names: set[str] = set()
@@ -140,9 +151,7 @@ class RuleCompiler:
             mode = "each"
         conditions = raw.get("conditions")
         if not isinstance(conditions, list) or not conditions:
-            self.error(
-                "a rule needs a non-empty list of conditions", line_of(raw, "conditions"), name, "conditions"
-            )
+            self.error(*self.needs_list(raw, "conditions"), name, "conditions")
             conditions = []
         root = AllOf(
             tuple(
@@ -154,7 +163,7 @@ class RuleCompiler:
         )
         actions_raw = raw.get("actions")
         if not isinstance(actions_raw, list) or not actions_raw:
-            self.error("a rule needs a non-empty list of actions", line_of(raw, "actions"), name, "actions")
+            self.error(*self.needs_list(raw, "actions"), name, "actions")
             actions_raw = []
         actions = [
             a

@@ -53,3 +53,6 @@ class ConditionType:
     observe: Callable[[Facts, Any], Mapping[str, Any]]
     summary: str
     asks: Callable[[Any], Iterable[str]] | None = None
+    #: it holds only while the booking has no row (`rules check` warns about a send guarded by a flag
+    #: that nothing retries once the row exists: rules.config_check)
+    only_without_row: bool = False

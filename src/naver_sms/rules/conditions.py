@@ -12,6 +12,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import AfterValidator, BeforeValidator, Field, model_validator
 
+from naver_sms.config.models import STATUS_PATTERN
 from naver_sms.flags.state import CLAIM_SUFFIXES
 from naver_sms.rules import changes, timing
 from naver_sms.rules.condition_type import MAX_HOURS as MAX_HOURS
@@ -65,7 +66,7 @@ class CurrentHourParams(Params):
 
 
 class StatusParams(Params):
-    status: str = Field(pattern=r"^RC\d\d$")
+    status: str = Field(pattern=STATUS_PATTERN)
 
 
 class StatusAnyParams(Params):
@@ -225,6 +226,7 @@ CONDITIONS: tuple[ConditionType, ...] = (
         _not_in_db,
         _seen_db,
         "the booking has no record in the `sms` table (a new booking)",
+        only_without_row=True,
     ),
     ConditionType("booking_in_db", NoParams, _in_db, _seen_db, "the booking has a record in the `sms` table"),
     ConditionType(

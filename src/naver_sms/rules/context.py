@@ -171,6 +171,8 @@ class SmsRecord:
     request_id: str | None = None
     error: str | None = None
     flag: str | None = None
+    #: what the operator must do when no retry can send it (the fix, and the command that sends it again)
+    fix: str | None = None
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -187,6 +189,7 @@ class SmsRecord:
             "flag": self.flag,
             "request_id": self.request_id,
             "error": self.error,
+            "fix": self.fix,
         }
 
 

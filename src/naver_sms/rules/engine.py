@@ -21,6 +21,7 @@ from naver_sms.rules.conditions import CONDITIONS, ConditionType
 from naver_sms.rules.context import ActionContext, ActionResult, RunScope
 from naver_sms.rules.exceptions import ActionExecutionError
 from naver_sms.rules.facts import Facts
+from naver_sms.rules.order import in_decision_order
 from naver_sms.rules.plan import CompiledRule, Evaluation, Plan
 from naver_sms.rules.report import Deferral, RunError, RunReport
 from naver_sms.rules.types import ActionType
@@ -51,10 +52,12 @@ class RuleEngine:
         return compile_rules(config, self.conditions, self.actions)
 
     def evaluate(self, rules: Sequence[CompiledRule], facts: Iterable[Facts]) -> Plan:
+        """Every enabled rule against every booking, in the decision order (`rules.order`: confirmed
+        bookings first, then completed ones, as the legacy job decided)."""
         enabled = tuple(r for r in rules if r.enabled)
         plan = Plan(rules=enabled)
         append = plan.evaluations.append
-        for f in facts:
+        for f in in_decision_order(facts):
             plan.facts.append(f)
             append([Evaluation(rule, f, rule.first_failure(f)) for rule in enabled])
         return plan
@@ -74,23 +77,32 @@ class RuleEngine:
 
 
 def _preview_actions(rule: CompiledRule, ctx: ActionContext, report: RunReport) -> str | None:
+    """What `_run_actions` would do, from the actions' previews: the same statuses (`planned`, `disabled`,
+    `skipped`, `failed`), and the rule stops where the run's would. A preview returns None (`Act`)."""
     for action in rule.actions:
-        report.actions[(rule.name, action.name, "planned")] += 1
-        if action.atype.preview is not None:
-            try:
-                _record(report, action.atype.preview(ctx, action.params))
-            except Exception as exc:  # a template that cannot render: show it, as execute would fail
-                cause = _record_partial(report, exc)
-                report.errors.append(
-                    RunError(
-                        "action",
-                        f"{action.name}: {cause}",
-                        rule=rule.name,
-                        action=action.name,
-                        booking_num=ctx.subject,
-                    )
+        if action.atype.preview is None:
+            report.actions[(rule.name, action.name, "planned")] += 1
+            continue
+        try:
+            result = action.atype.preview(ctx, action.params)
+        except Exception as exc:  # e.g. a text over the limit: show it, as execute would fail
+            report.actions[(rule.name, action.name, "failed")] += 1
+            cause = _record_partial(report, exc)
+            report.errors.append(
+                RunError(
+                    "action",
+                    f"{action.name}: {cause}",
+                    rule=rule.name,
+                    action=action.name,
+                    booking_num=ctx.subject,
+                    store_id=ctx.store.id if ctx.store else None,
                 )
-                return None  # as in a real run, the rule's later actions would not run
+            )
+            return None  # as in a real run, the rule's later actions would not run
+        report.actions[(rule.name, action.name, result.status)] += 1
+        _record(report, result)
+        if result.status in ("skipped", "disabled"):  # as in a real run: nothing went out, the rule ends
+            return None
     return None
 
 

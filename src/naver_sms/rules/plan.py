@@ -50,7 +50,8 @@ class Leaf(Node):
         return None if self.ctype.check(facts, self.params) else self
 
     def describe(self) -> dict[str, Any]:
-        return {"type": self.ctype.name, "params": self.params.model_dump(mode="json", exclude_defaults=True)}
+        """The condition with every parameter - defaults too (`min_count: 2`): what it was evaluated with."""
+        return {"type": self.ctype.name, "params": self.params.model_dump(mode="json")}
 
     def seen(self, facts: Facts) -> Seen:
         return dict(self.ctype.observe(facts, self.params))
@@ -188,8 +189,9 @@ class Evaluation:
 
 @dataclass
 class Plan:
-    """Every enabled rule evaluated against every booking, in order. A run's plan holds only the bookings some
-    rule matches (naver_sms.planning), with what it needs of the others: `request_ids` and `failed`."""
+    """Every enabled rule evaluated against every booking, in the decision order (`rules.order`). A run's plan
+    holds only the bookings some rule matches (naver_sms.planning), with what it needs of the others:
+    `request_ids` and `failed`."""
 
     rules: tuple[CompiledRule, ...]
     evaluations: list[list[Evaluation]] = field(default_factory=list)  # per booking, per rule

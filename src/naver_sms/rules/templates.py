@@ -21,6 +21,7 @@ from jinja2.sandbox import MAX_RANGE, ImmutableSandboxedEnvironment
 
 from naver_sms.domain.booking import Booking, Store
 from naver_sms.errors import did_you_mean
+from naver_sms.rules.template_types import VARIABLES, misspelt_attributes
 
 _ENV = ImmutableSandboxedEnvironment(
     undefined=StrictUndefined, keep_trailing_newline=True, autoescape=False, trim_blocks=False
@@ -47,7 +48,13 @@ TEMPLATE_VARIABLES: Mapping[str, frozenset[str] | None] = {
 
 
 class TemplateProblem(ValueError):
-    """A template that cannot work: bad syntax, an unknown variable or attribute. `suggestion` may help."""
+    """A template that cannot work: bad syntax, an unknown variable or attribute. `suggestion` may help.
+
+    Permanent: the same template with the same data fails the same way on the next run (its flag fails for
+    good at once: naver_sms.flags.effect); `fix` says what to change, where the caller knows."""
+
+    permanent = True
+    fix: str | None = None
 
     def __init__(self, message: str, *, line: int | None = None, suggestion: str | None = None) -> None:
         self.line = line
@@ -153,14 +160,6 @@ def check_template(text: str, *, allowed: Iterable[str]) -> None:
         _compile(text)  # whatever else only compiling finds
     except TemplateSyntaxError as exc:
         raise TemplateProblem(f"template error: {exc.message}", line=exc.lineno) from None
-    loop_vars: dict[str, str] = {}
-    for loop in tree.find_all(nodes.For):
-        if (
-            isinstance(loop.iter, nodes.Name)
-            and loop.iter.name == "bookings"
-            and isinstance(loop.target, nodes.Name)
-        ):
-            loop_vars[loop.target.name] = "booking"
     assigned = {n.name for n in tree.find_all(nodes.Name) if n.ctx in ("store", "param")}
     for name_node in tree.find_all(nodes.Name):
         if name_node.ctx != "load" or name_node.name in assigned or name_node.name in ("loop", "range"):
@@ -171,17 +170,20 @@ def check_template(text: str, *, allowed: Iterable[str]) -> None:
                 line=name_node.lineno,
                 suggestion=did_you_mean(name_node.name, allowed_set),
             )
-    for attr in tree.find_all(nodes.Getattr):
-        if not isinstance(attr.node, nodes.Name):
-            continue
-        owner = loop_vars.get(attr.node.name, attr.node.name)
-        known = TEMPLATE_VARIABLES.get(owner)
-        if known is not None and attr.attr not in known:
-            raise TemplateProblem(
-                f"{owner} has no attribute {attr.attr!r}",
-                line=attr.lineno,
-                suggestion=did_you_mean(attr.attr, known),
-            )
+    # every attribute of a known object, also through loops, list filters and indexing (template_types)
+    env = {name: VARIABLES[name] for name in allowed_set if name in VARIABLES}
+    misspelt = next(misspelt_attributes(tree, env), None)
+    if misspelt is not None:
+        message, line, suggestion = misspelt
+        raise TemplateProblem(message, line=line, suggestion=suggestion)
+
+
+def parse(text: str) -> nodes.Template:
+    """The syntax tree of a template (raises `TemplateProblem` on a syntax error)."""
+    try:
+        return _ENV.parse(text)
+    except TemplateSyntaxError as exc:
+        raise TemplateProblem(f"template syntax error: {exc.message}", line=exc.lineno) from None
 
 
 def render(text: str, context: Mapping[str, Any]) -> str:

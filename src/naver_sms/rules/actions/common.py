@@ -3,9 +3,15 @@ typed failure (`fail`) that carries what the action did before it failed."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 from pydantic import BaseModel, ConfigDict
 
 from naver_sms.domain.booking import Booking
+from naver_sms.errors import FlagFailedForGood
+from naver_sms.flags.effect import describe
+from naver_sms.flags.state import reset_command
+from naver_sms.flags.store import RecordKey
 from naver_sms.rules.context import ActionContext, ActionResult
 from naver_sms.rules.exceptions import ActionExecutionError
 from naver_sms.rules.templates import TemplateProblem, render
@@ -41,3 +47,26 @@ def render_message(ctx: ActionContext, name: str, message: str) -> str:
         return render(message, ctx.template_vars())
     except TemplateProblem as exc:
         raise fail(name, ctx, exc) from exc
+
+
+def fix_of(exc: BaseException | None, default: str) -> str:
+    """What the operator must change for `exc` (its `fix`, or that of an error it was raised from)."""
+    while exc is not None:
+        fix = getattr(exc, "fix", None)
+        if isinstance(fix, str) and fix:
+            return fix
+        exc = exc.__cause__
+    return default
+
+
+def failed_at_once(keys: Sequence[RecordKey], flag: str, exc: BaseException, fix: str) -> FlagFailedForGood:
+    """The report of a flag that failed for good at once because no retry could fix `exc`: the cause, the
+    fix, and the command that sends it again after the fix (reported in this run only)."""
+    commands = "; ".join(reset_command(key[0], flag) for key in keys[:3]) + (" ..." if len(keys) > 3 else "")
+    return FlagFailedForGood(
+        f"failed for good at once, no retry can fix it ({describe(exc)}): {fix}, then send it again with "
+        f"`{commands}`",
+        key=keys[0],
+        flag=flag,
+        permanent=True,
+    )

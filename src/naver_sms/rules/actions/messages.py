@@ -14,11 +14,19 @@ from naver_sms.config.models import AppConfig
 from naver_sms.domain.booking import Booking, BookingRecord
 from naver_sms.domain.privacy import mask_text
 from naver_sms.errors import FlagFailedForGood
-from naver_sms.flags.effect import Done, NotTried, guarded_effect
+from naver_sms.flags.effect import Done, NotTried, guarded_effect, is_permanent
 from naver_sms.flags.machine import Claim, Seen
 from naver_sms.flags.store import RecordKey
 from naver_sms.logs import emit
-from naver_sms.rules.actions.common import DIGEST_VARS, EACH_VARS, ActionParams, fail, render_message
+from naver_sms.rules.actions.common import (
+    DIGEST_VARS,
+    EACH_VARS,
+    ActionParams,
+    fail,
+    failed_at_once,
+    fix_of,
+    render_message,
+)
 from naver_sms.rules.conditions import FlagName
 from naver_sms.rules.context import ActionContext, ActionResult, FlagChange, NotificationRecord
 from naver_sms.rules.templates import TemplateProblem, check_template, render
@@ -52,9 +60,10 @@ def send_telegram(ctx: ActionContext, p: MessageParams) -> ActionResult:
 
 
 def send_slack(ctx: ActionContext, p: MessageParams) -> ActionResult:
-    """Post a templated message to the Slack webhook; a no-op (reported as `disabled`) when Slack is off."""
+    """Post a templated message to the Slack webhook; when Slack is off nothing is posted or claimed, and the
+    message is reported as `disabled` (its flag stays open: the message is due until Slack is on)."""
     if not ctx.services.slack_service.enabled:
-        return ActionResult(status="disabled", detail="slack is disabled")
+        return _disabled(ctx, "slack", render_message(ctx, "send_slack", p.message))
     if p.flag is not None:
         return _post_once(ctx, "send_slack", p.flag, lambda listed: _post(listed, p, "slack"))
     return _post(ctx, p, "slack")
@@ -109,19 +118,26 @@ def _post_once(
             return NotTried(result, "the channel is disabled")
         return Done(result, ctx.scope.real())
 
-    guarded = guarded_effect(
-        ctx.services.db_repo,
-        list(by_key),
-        flag,
-        act,
-        run_id=ctx.scope.run_id,
-        now=ctx.scope.real(),
-        lease=ctx.scope.lease,
-        info={"channel": name.removeprefix("send_"), "rule": ctx.rule, "action": name},
-        seen=seen,
-        create=create,
-        cutoff=ctx.scope.cutoff,
-    )
+    try:
+        guarded = guarded_effect(
+            ctx.services.db_repo,
+            list(by_key),
+            flag,
+            act,
+            run_id=ctx.scope.run_id,
+            now=ctx.scope.real(),
+            lease=ctx.scope.lease,
+            info={"channel": name.removeprefix("send_"), "rule": ctx.rule, "action": name},
+            seen=seen,
+            create=create,
+            cutoff=ctx.scope.cutoff,
+        )
+    except Exception as exc:
+        if not is_permanent(exc):
+            raise
+        # a message that cannot be rendered with these bookings' data: their flags failed for good at once
+        fix = fix_of(exc, f"fix the message of rule {ctx.rule!r} in rules.yaml")
+        raise fail(name, ctx, failed_at_once(list(by_key), flag, exc, fix), flag=flag) from exc
     committed: list[FlagChange] = []
     unmarked: list[str] = []
     for outcome in guarded.outcomes:
@@ -147,11 +163,25 @@ def _post_once(
     return result
 
 
+def _disabled(ctx: ActionContext, channel: Literal["telegram", "slack"], text: str) -> ActionResult:
+    """A message not posted because its channel is off: reported (`disabled`), nothing claimed."""
+    booking_num = ctx.booking.booking_num if ctx.booking else None
+    return ActionResult(
+        status="disabled",
+        notifications=(NotificationRecord(channel, text, "disabled", ctx.rule, booking_num),),
+        detail=f"{channel} is disabled",
+    )
+
+
 def preview_message(channel: Literal["telegram", "slack"]) -> Executor:
-    """The preview of a message action on `channel`: the rendered text, planned."""
+    """The preview of a message action on `channel`: the rendered text, planned - or `disabled` when the
+    channel is off, as the run would report it."""
 
     def preview(ctx: ActionContext, p: Any) -> ActionResult:
         text = render(p.message, ctx.template_vars())
+        service = ctx.services.telegram_service if channel == "telegram" else ctx.services.slack_service
+        if not service.enabled:
+            return _disabled(ctx, channel, text)
         booking_num = ctx.booking.booking_num if ctx.booking else None
         return ActionResult(
             status="planned",

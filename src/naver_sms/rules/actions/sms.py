@@ -1,4 +1,5 @@
-"""`send_sms`: an SMS from a template to the booking's customer, exactly once per flag (`deliver_once`)."""
+"""`send_sms`: an SMS from a template to the booking's customer, exactly once per flag (`deliver_once`). A text
+that cannot be composed (`sms_compose`) fails its flag for good at once: no retry can fix it."""
 
 from __future__ import annotations
 
@@ -8,25 +9,31 @@ from typing import NoReturn
 
 from pydantic import Field
 
-from naver_sms.config.models import AppConfig, SmsTemplate
+from naver_sms.config.loader import STORES_FILE, TEMPLATES_FILE
+from naver_sms.config.models import AppConfig
 from naver_sms.delivery import deliver_once
 from naver_sms.domain.booking import Booking, BookingRecord
 from naver_sms.domain.privacy import mask_phone, mask_text
-from naver_sms.domain.sms_text import choose_type
 from naver_sms.errors import FlagFailedForGood, NaverSmsError, OutcomeUnknown, did_you_mean
-from naver_sms.flags.effect import Guarded, guarded_effect
+from naver_sms.flags.effect import Guarded, guarded_effect, is_permanent
 from naver_sms.flags.machine import Claim
 from naver_sms.flags.state import read_flag
 from naver_sms.flags.store import RecordKey
 from naver_sms.logs import emit
 from naver_sms.ports import SmsMessage
 from naver_sms.rules.actions.claims import claim_options
-from naver_sms.rules.actions.common import EACH_VARS, ActionParams, fail, need_booking
+from naver_sms.rules.actions.common import (
+    ActionParams,
+    fail,
+    failed_at_once,
+    fix_of,
+    need_booking,
+)
 from naver_sms.rules.actions.masked_sms import NamesMasked
+from naver_sms.rules.actions.sms_compose import compose, then_reset, unbuilt
 from naver_sms.rules.conditions import FlagName
 from naver_sms.rules.context import ActionContext, ActionResult, FlagChange, SmsRecord, SmsStatus
 from naver_sms.rules.exceptions import ActionExecutionError
-from naver_sms.rules.templates import TemplateProblem, check_template, render
 from naver_sms.rules.types import ActionType, Mode, Problem
 
 
@@ -43,56 +50,18 @@ OPTED_OUT = "the number refused advertising (opt-out list)"
 
 
 class _Unbuildable(NaverSmsError):
-    """The SMS text could not be built: nothing was sent (an attempt that counts)."""
+    """The SMS text could not be built: nothing was sent, and the same data builds the same text on the next
+    run - permanent (its flag fails for good at once)."""
 
-
-def _template_for(ctx: ActionContext, p: SendSmsParams) -> tuple[str, SmsTemplate]:
-    name = p.template
-    if p.store_specific:
-        if ctx.store is None:
-            raise LookupError(f"store {ctx.booking.store_id if ctx.booking else '?'} is not in stores.yaml")
-        mapped = ctx.store.templates.get(p.template)
-        if mapped is None:
-            raise LookupError(f"store {ctx.store.id} has no {p.template!r} template")
-        name = mapped
-    return name, ctx.config.sms_templates[name]
-
-
-def _compose(ctx: ActionContext, p: SendSmsParams) -> tuple[SmsMessage, SmsRecord]:
-    booking = need_booking(ctx)
-    name, tpl = _template_for(ctx, p)
-    variables = ctx.template_vars()
-    content = render(tpl.text, variables)
-    subject = render(tpl.subject if tpl.subject is not None else ctx.config.subject, variables)
-    message = SmsMessage(
-        to=booking.phone_digits,
-        sender=ctx.config.sender_for(ctx.store, p.store_specific),
-        type=choose_type(content) if tpl.type == "auto" else tpl.type,
-        subject=subject,
-        content=content,
-        content_type=tpl.content_type,
-    )
-    record = SmsRecord(
-        to=message.to,
-        sender=message.sender,
-        type=message.type,
-        subject=message.subject,
-        content=message.content,
-        store_id=booking.store_id,
-        template=name,
-        rule=ctx.rule,
-        status="planned",
-        booking_num=booking.booking_num,
-        phone=booking.phone,
-        label=tpl.label,
-        flag=p.flag,
-    )
-    return message, record
+    permanent = True
 
 
 def send_sms(ctx: ActionContext, p: SendSmsParams) -> ActionResult:
+    """Send an SMS from a template; with a flag, exactly once (claim -> send -> commit, see delivery.py)."""
+    if p.flag is not None and (given_up := _given_up(ctx, p.flag)) is not None:
+        return given_up
     try:
-        message, record = _compose(ctx, p)
+        message, record = compose(ctx, p)
     except Exception as exc:
         raise _unbuildable(ctx, p, exc) from exc
     booking = need_booking(ctx)
@@ -131,13 +100,19 @@ def send_sms(ctx: ActionContext, p: SendSmsParams) -> ActionResult:
         status: SmsStatus = "unknown" if isinstance(exc, OutcomeUnknown) else "failed"
         failed_sms = _with(record, status, error=exc)
         gone = isinstance(exc, FlagFailedForGood)
-        if not gone:  # given up on earlier: reported by the run, not logged again
+        cause: BaseException = exc
+        if not gone and is_permanent(exc):  # the guarded effect failed the flag for good at once
+            fix = fix_of(exc, "fix the cause")
+            cause = failed_at_once([(booking.booking_num, booking.phone)], p.flag, exc, fix)
+            failed_sms = replace(failed_sms, fix=then_reset(fix, booking, p.flag))
+            gone = True
+        if not isinstance(exc, FlagFailedForGood):  # given up on earlier: reported by the run, not logged
             _log_sms(ctx, failed_sms)
         details: dict[str, object] = {
             "template": record.template,
             **({"failed_for_good": True} if gone else {}),
         }
-        raise fail("send_sms", ctx, exc, ActionResult(sms=(failed_sms,)), **details) from exc
+        raise fail("send_sms", ctx, cause, ActionResult(sms=(failed_sms,)), **details) from exc
     if outcome.status in ("already_done", "claimed_elsewhere", "deferred"):
         emit(
             ctx.logger,
@@ -167,6 +142,15 @@ def send_sms(ctx: ActionContext, p: SendSmsParams) -> ActionResult:
         detail=outcome.detail,
         flags=(FlagChange(booking.booking_num, booking.phone, p.flag, True, ctx.rule, "commit"),),
     )
+
+
+def _given_up(ctx: ActionContext, flag: str) -> ActionResult | None:
+    """A flag that failed for good at once was reported in the run it failed in: until an operator resets it,
+    the SMS is left alone, quietly."""
+    state = read_flag(ctx.record, flag, ctx.scope.real())
+    if state.status != "failed" or not state.permanent:
+        return None
+    return ActionResult(status="skipped", detail=f"{flag} failed for good: {state.last_error}")
 
 
 def _refused(ctx: ActionContext, p: SendSmsParams, message: SmsMessage, record: SmsRecord) -> bool:
@@ -199,40 +183,21 @@ def _suppress(ctx: ActionContext, p: SendSmsParams, booking: Booking, record: Sm
     return ActionResult(status="suppressed", detail=OPTED_OUT, sms=(suppressed,), flags=flags)
 
 
-def _unbuilt(booking: Booking, ctx: ActionContext, p: SendSmsParams, exc: BaseException) -> SmsRecord:
-    try:
-        label = _template_for(ctx, p)[1].label
-    except Exception:  # the template itself is what is missing
-        label = None
-    return SmsRecord(
-        to=booking.phone_digits,
-        sender="",
-        type="",
-        subject="",
-        content="",
-        store_id=booking.store_id,
-        template=p.template,
-        rule=ctx.rule,
-        status="failed",
-        booking_num=booking.booking_num,
-        phone=booking.phone,
-        label=label,
-        error=f"{type(exc).__name__}: {exc}",
-        flag=p.flag,
-    )
-
-
 def _unbuildable(ctx: ActionContext, p: SendSmsParams, exc: Exception) -> ActionExecutionError:
     """The text could not be built with this booking's data (nothing was sent): a failed SMS in the report,
-    and with a flag an attempt counted like a refused send, so it is retried after a fix and bounded."""
+    with the fix; with a flag, its attempt is counted through the guarded effect, which fails it for good at
+    once (no retry can fix it) - the report says what to change and the command that sends it again."""
     booking = ctx.booking
     if booking is None:
         return fail("send_sms", ctx, exc, template=p.template)
     cause: BaseException = exc
     for_good = False
+    fix = fix_of(exc, "fix the template or stores.yaml")
     if p.flag is not None:
         cause, for_good = _count_unbuilt_attempt(ctx, booking, p.flag, p.template, exc)
-    failed = _unbuilt(booking, ctx, p, cause)
+        if for_good and cause is exc:  # failed for good just now: say what to do, this once
+            cause = failed_at_once([(booking.booking_num, booking.phone)], p.flag, exc, fix)
+    failed = unbuilt(booking, ctx, p, exc if cause is not exc else cause, then_reset(fix, booking, p.flag))
     _log_sms(ctx, failed)
     return fail(
         "send_sms", ctx, cause, ActionResult(sms=(failed,)), template=p.template, failed_for_good=for_good
@@ -317,51 +282,49 @@ def _log_sms(ctx: ActionContext, record: SmsRecord) -> None:
 
 
 def _preview_sms(ctx: ActionContext, p: SendSmsParams) -> ActionResult:
+    """What the run would do: the composed SMS, planned - or the failed SMS the run would report (a text
+    that cannot be built or is over the limit), with its fix; nothing is claimed or counted."""
+    if p.flag is not None and (given_up := _given_up(ctx, p.flag)) is not None:
+        return given_up
     try:
-        message, record = _compose(ctx, p)
+        message, record = compose(ctx, p)
         if message.content_type == "AD" and _refused(ctx, p, message, record):
             return ActionResult(status="planned", detail=OPTED_OUT, sms=(_with(record, "suppressed"),))
         return ActionResult(status="planned", sms=(record,))
     except Exception as exc:  # shown as the failed SMS the run would report (nothing is claimed or counted)
         if ctx.booking is None:
             raise
-        failed = _unbuilt(ctx.booking, ctx, p, exc)
+        fix = fix_of(exc, "fix the template or stores.yaml")
+        failed = unbuilt(ctx.booking, ctx, p, exc, fix)
         raise fail("send_sms", ctx, exc, ActionResult(sms=(failed,)), template=p.template) from exc
 
 
 def _validate_sms(p: SendSmsParams, config: AppConfig, mode: Mode) -> list[Problem]:
-    problems: list[Problem] = []
+    """The template (or every store's template for the role) exists. The templates themselves are checked
+    once each, at their own line of templates.yaml (naver_sms.rules.config_check); a file that could not be
+    loaded is not second-guessed here (its own errors say what is wrong)."""
     if p.store_specific:
+        if STORES_FILE in config.broken:
+            return []
         missing = [s.id for s in config.stores.values() if p.template not in s.templates]
-        if missing:
-            roles = {r for s in config.stores.values() for r in s.templates}
-            problems.append(
-                (
-                    f"store(s) {', '.join(missing)} have no {p.template!r} template in stores.yaml",
-                    "template",
-                    did_you_mean(p.template, roles),
-                )
+        if not missing:
+            return []
+        roles = {r for s in config.stores.values() for r in s.templates}
+        have = [s.id for s in config.stores.values() if p.template in s.templates]
+        known = f" (as stores {', '.join(have)} do)" if have else ""
+        return [
+            (
+                f"store(s) {', '.join(missing)} have no {p.template!r} template in stores.yaml: add "
+                f"`{p.template}: <template>` to their `templates:`{known}",
+                "template",
+                None if p.template in roles else did_you_mean(p.template, roles),  # never itself
             )
-        names = [s.templates[p.template] for s in config.stores.values() if p.template in s.templates]
-    else:
-        if p.template not in config.sms_templates:
-            problems.append(
-                (
-                    f"unknown SMS template {p.template!r}",
-                    "template",
-                    did_you_mean(p.template, config.sms_templates),
-                )
-            )
-            return problems
-        names = [p.template]
-    for name in names:
-        tpl = config.sms_templates[name]
-        for text in (tpl.text, tpl.subject or ""):
-            try:
-                check_template(text, allowed=EACH_VARS)
-            except TemplateProblem as exc:
-                problems.append((f"SMS template {name!r}: {exc}", "template", exc.suggestion))
-    return problems
+        ]
+    if TEMPLATES_FILE in config.broken or p.template in config.sms_templates:
+        return []
+    return [
+        (f"unknown SMS template {p.template!r}", "template", did_you_mean(p.template, config.sms_templates))
+    ]
 
 
 def _advertises(p: SendSmsParams, config: AppConfig) -> bool:
