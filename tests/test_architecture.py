@@ -1,7 +1,8 @@
 """The house stays as it is built: dependencies point one way, the core owns its ports, no module grows past its
 budget, and a function-local import says why it is there.
 
-    domain, errors, retry  <-  config, logs, ports  <-  flags  <-  rules, delivery  <-  runner  <-  wiring
+    domain, errors, retry, json_codec  <-  config, logs, ports  <-  flags  <-  rules, delivery  <-  planning,
+                                                                                   summary  <-  runner  <-  wiring
                                                      <-  cli, handler, rule_fixtures
     adapters (database, notifications, naver) implement the ports: they import the core's leaves, never
     the engine, the runner or each other (naver never imports database)
@@ -29,6 +30,7 @@ ALLOWED: dict[str, tuple[str, ...]] = {
     "domain": (),
     "errors": (),
     "retry": (),
+    "json_codec": (),
     "config": ("domain", "errors"),
     "logs": ("domain",),
     "ports": ("domain", "errors"),
@@ -38,6 +40,7 @@ ALLOWED: dict[str, tuple[str, ...]] = {
         "errors",
         "config",
         "retry",
+        "json_codec",
         "logs",
         "ports",
         "flags.store",
@@ -45,10 +48,24 @@ ALLOWED: dict[str, tuple[str, ...]] = {
         "flags.state",
     ),
     "notifications": ("domain", "errors", "config", "retry", "logs", "ports"),
-    "naver": ("domain", "errors", "config", "retry", "logs", "ports"),
+    "naver": ("domain", "errors", "config", "retry", "json_codec", "logs", "ports"),
     "rules": ("domain", "errors", "config", "logs", "ports", "flags", "delivery"),
     "delivery": ("domain", "errors", "ports", "flags"),
-    "runner": ("domain", "errors", "config", "logs", "ports", "flags", "rules"),
+    "planning": ("domain", "errors", "config", "ports", "flags", "rules"),
+    "summary": ("rules",),
+    "gc_policy": (),
+    "runner": (
+        "domain",
+        "errors",
+        "config",
+        "logs",
+        "ports",
+        "flags",
+        "rules",
+        "planning",
+        "summary",
+        "gc_policy",
+    ),
     "owner": ("domain", "errors", "config", "logs", "ports", "flags", "rules", "runner"),
 }
 

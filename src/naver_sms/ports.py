@@ -10,7 +10,7 @@ list (`OptOutList`: who refused advertising) is a port too: a file today (config
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Collection, Mapping, Sequence
+from collections.abc import Callable, Collection, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any, Literal, Protocol, runtime_checkable
@@ -21,6 +21,7 @@ from naver_sms.domain.clock import KST
 __all__ = [
     "LOGIN_PAUSE_ID",
     "LOOKUP_MARGIN",
+    "BatchedBookingSource",
     "BookingSource",
     "ChannelReceipt",
     "DeliveryLookup",
@@ -37,6 +38,8 @@ __all__ = [
     "SmsReceipt",
     "SmsService",
     "TelegramService",
+    "fetch_batches",
+    "merged",
     "send_checked",
 ]
 
@@ -222,6 +225,38 @@ class BookingSource(Protocol):
         for every store given - and requested (RC02) or cancelled (RC04) ones when the rules ask about them
         (the source is made knowing that: wiring). `now` is Korean wall-clock time."""
         ...
+
+
+@runtime_checkable
+class BatchedBookingSource(BookingSource, Protocol):
+    """A source that gives its bookings a part at a time (a store's, a file's): a run decides each part as it
+    comes and keeps only what is due (issue 12). `fetch` gives the same parts merged."""
+
+    def fetch_batches(self, stores: Sequence[Store], now: datetime) -> Iterator[FetchResult]:
+        """What `fetch` gives, as parts in `fetch`'s order; each `FetchResult.requests` counts the requests
+        made since the part before."""
+        ...
+
+
+def fetch_batches(source: BookingSource, stores: Sequence[Store], now: datetime) -> Iterator[FetchResult]:
+    """The bookings of `source` in parts: its own (`BatchedBookingSource`), or its whole `fetch` as one."""
+    if isinstance(source, BatchedBookingSource):
+        yield from source.fetch_batches(stores, now)
+    else:
+        yield source.fetch(stores, now)
+
+
+def merged(parts: Iterable[FetchResult]) -> FetchResult:
+    """Parts of a fetch as one result (`fetch` of a `BatchedBookingSource`)."""
+    whole = FetchResult()
+    for part in parts:
+        whole.bookings.extend(part.bookings)
+        whole.skipped.extend(part.skipped)
+        whole.failed_stores.update(part.failed_stores)
+        whole.requests += part.requests
+        whole.parts += part.parts
+        whole.parts_lost += part.parts_lost
+    return whole
 
 
 # --- the session store ----------------------------------------------------------------------------------------

@@ -9,36 +9,39 @@ import hashlib
 import logging
 import uuid
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
 from naver_sms.config.models import AppConfig
 from naver_sms.config.settings import check_lease
-from naver_sms.domain.booking import Booking, legacy_phone_key
+from naver_sms.domain.booking import Booking
 from naver_sms.domain.clock import KST, Clock, SystemClock
 from naver_sms.domain.period import PeriodSpec
 from naver_sms.domain.privacy import mask_text
-from naver_sms.errors import BookingsLost, CredentialsRefused, LoginBlocked, RepositoryError
+from naver_sms.errors import BookingsLost, CredentialsRefused, LoginBlocked
 from naver_sms.flags.effect import Done
 from naver_sms.flags.machine import FlagRepository
 from naver_sms.flags.periods import once_in_period
-from naver_sms.flags.state import failed_flags, reset_command
-from naver_sms.flags.store import UNREADABLE_ROW
+from naver_sms.flags.state import reset_command
+from naver_sms.gc_policy import run_gc
 from naver_sms.logs import emit
-from naver_sms.ports import BookingSource, TelegramService
+from naver_sms.planning import PlanBuilder
+from naver_sms.ports import BookingSource, TelegramService, fetch_batches
 from naver_sms.rules.context import ActionServicesBundle, NotificationRecord, RunScope
 from naver_sms.rules.engine import RuleEngine
-from naver_sms.rules.facts import Facts
 from naver_sms.rules.plan import CompiledRule, Plan
 from naver_sms.rules.report import RunError, RunReport
 from naver_sms.rules.summary import NOTHING_TO_SEND as NOTHING_TO_SEND
 from naver_sms.rules.summary import legacy_summary as legacy_summary
 from naver_sms.rules.summary import lost_lines
+from naver_sms.summary import run_summary
 
 log = logging.getLogger("naver_sms.runner")
 
 RUN_FAILED = "요청중 오류 발생"
 BOOKINGS_LOST = "예약을 하나도 읽지 못했습니다"
+#: bookings a run reads and decides at a time, at least (one store's part, or several small stores' together)
+DECIDE_BATCH = 500
 LOGIN_NEEDS_A_PERSON = "네이버 로그인에 사람의 확인이 필요합니다: naver-sms login --interactive"
 CREDENTIALS_REFUSED = (
     "인증 정보가 거부되었습니다 (키 교체 후 다시 읽어도 거부): Secrets Manager의 값을 확인하세요"
@@ -144,66 +147,62 @@ def new_report(rt: Runtime, run_id: str, *, dry_run: bool = False) -> RunReport:
     )
 
 
-def decide(rt: Runtime, report: RunReport, *, only_booking: str | None = None) -> Plan:
-    """Fetch, load state, evaluate: the plan of one run (steps 3-5), with what was skipped in `report`.
-    Raises what the source raises when it cannot give any booking (e.g. the login needs a person)."""
+def decide(
+    rt: Runtime, report: RunReport, *, only_booking: str | None = None, keep_all: bool = False
+) -> Plan:
+    """Fetch, load state, evaluate: the plan of one run (steps 3-5), with what was skipped in `report`. The
+    source's batches (a store's bookings) are decided as they come, and only the bookings a rule matches are
+    kept - every one with `keep_all` (a preview: `plan --explain`). Raises what the source raises when it
+    cannot give any booking (e.g. the login needs a person)."""
     stores = list(rt.config.stores.values())
     report.stores = len(stores)
     rt.progress("fetch", f"{len(stores)} stores from {rt.source.description}")
-    fetched = rt.source.fetch(stores, report.now)
-    bookings = fetched.bookings
-    if only_booking:
-        bookings = [b for b in bookings if only_booking in (b.booking_num, b.booking_id)]
-    report.bookings_fetched = len(bookings)
-    report.bookings_skipped = len(fetched.skipped)
-    for bad in fetched.skipped:
-        report.errors.append(RunError("booking", str(bad), booking_num=bad.booking_id))
-    for store_id, why in fetched.failed_stores.items():
-        report.errors.append(RunError("store", why, store_id=store_id))
-    if fetched.lost_everything:  # a source that lost everything is a run problem, not "nothing to send"
+    builder = _builder(rt, report, keep_all=keep_all)
+    skipped: list[RunError] = []
+    failed_stores: list[RunError] = []
+    parts = parts_lost = 0
+    pending: list[Booking] = []  # small stores' parts decided together: full batch reads (100 keys a call)
+    for batch in fetch_batches(rt.source, stores, report.now):
+        bookings = batch.bookings
+        if only_booking:
+            bookings = [b for b in bookings if only_booking in (b.booking_num, b.booking_id)]
+        report.bookings_fetched += len(bookings)
+        report.bookings_skipped += len(batch.skipped)
+        parts, parts_lost = parts + batch.parts, parts_lost + batch.parts_lost
+        skipped.extend(RunError("booking", str(bad), booking_num=bad.booking_id) for bad in batch.skipped)
+        failed_stores.extend(RunError("store", why, store_id=sid) for sid, why in batch.failed_stores.items())
+        pending.extend(bookings)
+        if len(pending) >= DECIDE_BATCH:
+            builder.add(pending)
+            pending = []
+    report.errors.extend(skipped)
+    report.errors.extend(failed_stores)
+    if parts and parts_lost == parts:  # a source that lost everything is a run problem, not "nothing to send"
         first = report.errors[0].message if report.errors else "?"
         raise BookingsLost(f"not one booking could be read from {rt.source.description}: {first}")
-    rt.progress("decide", f"{len(bookings)} bookings x {len(rt.rules)} rules")
-    return build_plan(rt, report, bookings)
+    builder.add(pending)
+    rt.progress("decide", f"{report.bookings_fetched} bookings x {len(rt.rules)} rules")
+    return builder.plan()
 
 
 def build_plan(rt: Runtime, report: RunReport, bookings: Sequence[Booking]) -> Plan:
-    """Load the records of `bookings` in batches and evaluate every rule: no side effects."""
-    keys = [(b.booking_num, b.phone) for b in bookings]
-    # rows the legacy job wrote for 10-digit and 02 numbers have another key (legacy_phone_key): read both
-    old_keys = {b.booking_num: old for b in bookings if (old := legacy_phone_key(b.phone_digits)) != b.phone}
-    loaded = rt.repo.load(keys + [(num, old) for num, old in old_keys.items()])
-    report.read_calls += loaded.read_calls
-    facts = []
-    unread: list[RunError] = []
-    read_at = rt.real_clock()
-    for booking in bookings:
-        key = (booking.booking_num, booking.phone)
-        if key not in loaded.records and key not in loaded.errors and booking.booking_num in old_keys:
-            old_key = (booking.booking_num, old_keys[booking.booking_num])
-            if old_key in loaded.records or old_key in loaded.errors:
-                booking, key = replace(booking, phone=old_key[1]), old_key  # keep writing to the row it has
-        if key in loaded.errors:  # a read error is never "not in the database" (legacy-behaviour.md §7)
-            unread.append(
-                RunError(
-                    "record_read",
-                    loaded.errors[key],
-                    booking_num=booking.booking_num,
-                    store_id=booking.store_id,
-                )
-            )
-            continue
-        store = rt.config.store(booking.store_id)
-        facts.append(
-            Facts(booking, loaded.records.get(key), report.now, store, rt.config.option_keywords, read_at)
-        )
-    if unread and not facts and not any(e.message.startswith(UNREADABLE_ROW) for e in unread):
-        # not one row could be read, and not for damaged rows: the state store itself is down or misnamed
-        raise RepositoryError(
-            f"the state store could not be read for any of the {len(unread)} bookings: {unread[0].message}"
-        )
-    report.errors.extend(unread)
-    return rt.engine.evaluate(rt.rules, facts)
+    """Load the records of `bookings` in batches and evaluate every rule: no side effects. The plan keeps
+    every booking's evaluations."""
+    builder = _builder(rt, report, keep_all=True)
+    builder.add(bookings)
+    return builder.plan()
+
+
+def _builder(rt: Runtime, report: RunReport, *, keep_all: bool) -> PlanBuilder:
+    return PlanBuilder(
+        repo=rt.repo,
+        engine=rt.engine,
+        rules=rt.rules,
+        config=rt.config,
+        report=report,
+        real_clock=rt.real_clock,
+        keep_all=keep_all,
+    )
 
 
 def act(
@@ -226,7 +225,7 @@ class Preview:
 def preview(rt: Runtime, *, run_id: str | None = None, only_booking: str | None = None) -> Preview:
     """The plan of a run, its actions previewed: nothing is sent or written. Raises what `decide` raises."""
     report = new_report(rt, run_id or new_run_id(), dry_run=True)
-    plan = decide(rt, report, only_booking=only_booking)
+    plan = decide(rt, report, only_booking=only_booking, keep_all=True)
     act(rt, plan, report, dry_run=True)
     return Preview(plan, report)
 
@@ -249,10 +248,11 @@ def run_once(
     plan: Plan | None = None
     try:
         until = rt.deadline_of(deadline)
-        plan = decide(rt, report, only_booking=only_booking)
-        rt.progress("act", "dry run: nothing is sent or written" if dry_run else rt.mode)
-        act(rt, plan, report, dry_run=dry_run, deadline=until)
-        _report_failed_flags(plan, report, rt.real_clock())
+        with run_gc():  # the collector set for a run's shape (naver_sms.gc_policy)
+            plan = decide(rt, report, only_booking=only_booking)
+            rt.progress("act", "dry run: nothing is sent or written" if dry_run else rt.mode)
+            act(rt, plan, report, dry_run=dry_run, deadline=until)
+        _report_failed_flags(plan, report)
     except Exception as exc:  # the run itself failed: report it, send the legacy failure line
         report.failed = f"{type(exc).__name__}: {exc}"
         report.failed_type = type(exc).__name__
@@ -264,7 +264,7 @@ def run_once(
         elif isinstance(exc, BookingsLost):
             report.summary = f"{RUN_FAILED}\n{BOOKINGS_LOST}: {mask_text(str(exc))}"
     if not report.summary:
-        report.summary = RUN_FAILED if report.failed else legacy_summary(report.sms)
+        report.summary = RUN_FAILED if report.failed else run_summary(report.sms, _store_names(rt.config))
         if not report.failed and rt.config.reports.summary == "every_run":
             # (`when_something_happened` counts them in its `PROBLEMS` line instead, pointing to `status`)
             report.summary = "\n".join([report.summary, *lost_lines(report)])
@@ -291,30 +291,29 @@ def run_once(
     return report
 
 
-def _report_failed_flags(plan: Plan, report: RunReport, at: datetime) -> None:
+def _report_failed_flags(plan: Plan, report: RunReport) -> None:
     """A flag failed for good is reported on every run until an operator resets it (product.md) - also when
     no rule matches its booking any more. A send refused for that reason in this run reported it already."""
     reported = {
         (s.booking_num, s.flag) for s in report.sms if s.error and s.error.startswith("FlagFailedForGood")
     }
-    seen: set[str] = set()
-    for facts in plan.facts:
-        if facts.record is None or facts.booking.booking_num in seen:
+    for booking, state in plan.failed:
+        num = booking.booking_num
+        if (num, state.flag) in reported or state.permanent:  # permanent: reported when it failed
             continue
-        seen.add(facts.booking.booking_num)
-        num = facts.booking.booking_num
-        for state in failed_flags(facts.record, at):
-            if (num, state.flag) in reported or state.permanent:  # permanent: reported when it failed
-                continue
-            report.errors.append(
-                RunError(
-                    "flag_failed",
-                    f"{state.flag} failed for good after {state.attempts} attempts: {state.last_error or ''} "
-                    f"(reset: {reset_command(num, state.flag)})",
-                    booking_num=num,
-                    store_id=facts.booking.store_id,
-                )
+        report.errors.append(
+            RunError(
+                "flag_failed",
+                f"{state.flag} failed for good after {state.attempts} attempts: {state.last_error or ''} "
+                f"(reset: {reset_command(num, state.flag)})",
+                booking_num=num,
+                store_id=booking.store_id,
             )
+        )
+
+
+def _store_names(config: AppConfig) -> dict[str, str]:
+    return {store.id: store.alias for store in config.stores.values()}
 
 
 #: errors a run reports again on every run until someone acts - a malformed booking Naver still lists, a send

@@ -59,7 +59,10 @@ def stubbed() -> Iterator[tuple[DynamoRecordStore, Stubber, Sleeps]]:
         "dynamodb", region_name="ap-northeast-2", aws_access_key_id="local", aws_secret_access_key="local"
     )
     sleeps = Sleeps()
-    store = DynamoRecordStore(client, TABLE, max_retries=2, base_delay=0.1, max_delay=1.0, sleep=sleeps)
+    # a Stubber answers in the order it is called: its stories read one batch at a time
+    store = DynamoRecordStore(
+        client, TABLE, max_retries=2, base_delay=0.1, max_delay=1.0, sleep=sleeps, read_concurrency=1
+    )
     with Stubber(client) as stubber:
         yield store, stubber, sleeps
         stubber.assert_no_pending_responses()
@@ -264,6 +267,25 @@ def test_the_session_item_keeps_the_legacy_shape(
     raw = make_client(target).get_item(TableName=target.session_table, Key={"id": {"S": "1"}})["Item"]
     assert set(raw) == {"id", "cookies"}
     assert json.loads(raw["cookies"]["S"]) == [{"name": "NID_SES", "value": "synthetic"}]
+
+
+@pytest.mark.parametrize("stand_in", DYNAMO_BACKENDS)
+def test_the_batches_of_one_read_run_at_once_and_give_what_one_at_a_time_gives(
+    stand_in: str, dynamo_target: Callable[[str], DynamoTarget]
+) -> None:
+    # GIVEN 300 rows, and 450 keys to read (5 batches: 150 keys have no row)
+    repo, _ = open_dynamodb(dynamo_target(stand_in))
+    for n in range(0, 450, 3):
+        repo.create(BookingRecord(*key(n)))
+        repo.create(BookingRecord(*key(n + 1)))
+    keys = [key(n) for n in range(450)]
+    # WHEN read 4 batches at a time, and one at a time
+    parallel = DynamoRecordStore(repo.client, repo.target.sms_table, read_concurrency=4).get_items(keys)
+    serial = DynamoRecordStore(repo.client, repo.target.sms_table, read_concurrency=1).get_items(keys)
+    # THEN the same rows, no errors, in 5 calls each
+    assert parallel == serial
+    found, errors, calls = parallel
+    assert set(found) == {key(n) for n in range(450) if n % 3 != 2} and not errors and calls == 5
 
 
 def test_a_target_describes_itself_for_humans() -> None:

@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 
 from naver_sms.domain import Booking, BookingError, BookingRecord, format_phone_key, mask_name, mask_phone
+from naver_sms.domain.booking import EXTRA_FIELDS
 from tests.world import kst, naver_booking
 
 FIXTURE = Path(__file__).resolve().parents[3] / "shared" / "fixtures" / "naver-bookings-sample.json"
@@ -43,10 +44,18 @@ def test_the_sample_booking_maps_as_legacy_did() -> None:
     assert b.option_keyword_count(["보정"]) == 2  # bookingCount counts
 
 
-def test_unknown_fields_are_kept_as_extra_data() -> None:
-    b = Booking.from_naver(naver_booking(email="x@example.com", adminBookingStatusCode="AB00"))
-    assert b.extra["email"] == "x@example.com"
-    assert b.extra["adminBookingStatusCode"] == "AB00"
+def test_extra_keeps_the_documented_naver_fields_and_nothing_else() -> None:
+    # issue 12 item 3 replaced "every unmapped field is kept": a booking holds what a rule or a template can
+    # use (domain.booking.EXTRA_FIELDS, docs/rules/actions.md), not 0.9 KB of API data it never reads
+    b = Booking.from_naver(
+        naver_booking(email="x@example.com", adminBookingStatusCode="AB00", totalPrice=45000, bookingCount=2)
+    )
+    assert b.extra["totalPrice"] == 45000 and b.extra["bookingCount"] == 2
+    assert b.extra["regDateTime"]  # what date_range(field: registered_at) reads
+    assert set(b.extra) <= set(EXTRA_FIELDS)
+    assert (
+        "email" not in b.extra and "adminBookingStatusCode" not in b.extra and "snapshotJson" not in b.extra
+    )
 
 
 def test_reserve_at_is_truncated_to_the_minute() -> None:

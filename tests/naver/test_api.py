@@ -379,6 +379,38 @@ def test_stores_are_fetched_by_at_most_the_configured_number_of_workers(
     assert naver.max_in_flight <= 3
 
 
+def test_stores_come_as_parts_in_store_order_with_their_requests_counted(
+    naver: NaverStandIn, api: NaverApi, login: StandInLogin, sessions: SqliteSessionRepository
+) -> None:
+    # GIVEN six stores, the third failing
+    stores = [STORE.__class__(id=str(2000101 + i), name=f"s{i}", alias=f"s{i}") for i in range(6)]
+    for n, store in enumerate(stores):
+        given_bookings(naver, store.id, confirmed=10 + n)
+    naver.fail(stores[2].id, 500, times=1000)
+    given_logged_in(naver, sessions)
+    source = NaverBookingSource(api, SessionManager(sessions, login, api.check_session), concurrency=2)
+    # WHEN fetched a part at a time (what a run decides as it comes)
+    parts = list(source.fetch_batches(stores, NOW))
+    # THEN one part per store, in store order, the failed one naming its store
+    assert [sorted({b.store_id for b in p.bookings}) for p in parts] == [
+        [s.id] if n != 2 else [] for n, s in enumerate(stores)
+    ]
+    assert [len(p.bookings) for p in parts] == [10, 11, 0, 13, 14, 15]
+    assert list(parts[2].failed_stores) == [stores[2].id]
+    # AND the parts' requests add up to every request the fetch made
+    assert sum(p.requests for p in parts) == len(naver.api_calls())
+
+
+@pytest.mark.parametrize(("stores", "workers"), [(1, 1), (8, 4), (16, 4), (17, 5), (40, 10), (200, 16)])
+def test_unset_the_concurrency_grows_with_the_chain_within_bounds(
+    api: NaverApi, login: StandInLogin, sessions: SqliteSessionRepository, stores: int, workers: int
+) -> None:
+    source = NaverBookingSource(api, SessionManager(sessions, login, api.check_session))
+    assert source.workers(stores) == workers
+    bounded = NaverBookingSource(api, SessionManager(sessions, login, api.check_session), concurrency=3)
+    assert bounded.workers(stores) == min(3, stores)
+
+
 def test_nothing_personal_or_secret_reaches_the_logs(
     naver: NaverStandIn,
     source: NaverBookingSource,

@@ -99,7 +99,8 @@ class Settings(BaseModel):
     completed_window_days: int = Field(default=3, ge=0, le=31)
     #: requested (RC02) and cancelled (RC04) bookings, when a rule asks about them: days of use from today on
     changes_window_days: int = Field(default=31, ge=1, le=366)
-    fetch_concurrency: int = Field(default=4, ge=1, le=16)
+    #: stores fetched at once; None: by the chain's size (4 up to 16 stores, at most 16: naver/live.auto_workers)
+    fetch_concurrency: int | None = Field(default=None, ge=1, le=16)
     #: after Naver blocks a login (captcha, second factor, wrong password), runs start no browser login for
     #: this long, or until `naver-sms login`; 0 = try again on every run
     login_pause_minutes: int = Field(default=360, ge=0)

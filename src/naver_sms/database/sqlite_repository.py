@@ -18,6 +18,7 @@ from naver_sms.database.sessions import SessionTable
 from naver_sms.errors import RecordMissing, RepositoryError
 from naver_sms.flags.machine import FlagRepository
 from naver_sms.flags.store import UNREADABLE_ROW, Expect, RecordKey, matches
+from naver_sms.json_codec import loads
 
 log = logging.getLogger("naver_sms.database.sqlite")
 
@@ -213,7 +214,7 @@ class SqliteRecordStore:
                 ).fetchall()
             for booking_num, phone, item in rows:
                 try:
-                    found[(booking_num, phone)] = json.loads(item)
+                    found[(booking_num, phone)] = loads(item)
                 except ValueError as exc:
                     errors[(booking_num, phone)] = f"{UNREADABLE_ROW}: {exc}"
         return found, errors, calls

@@ -9,8 +9,9 @@ import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, tzinfo
+from functools import lru_cache
 from types import MappingProxyType
-from typing import Any
+from typing import Any, TypeGuard
 
 from naver_sms.domain.clock import KST
 from naver_sms.domain.phone import PhoneError, national_number
@@ -21,10 +22,11 @@ from naver_sms.domain.text import find_unencodable, printable
 #: The three legacy flags of the `sms` table (legacy-behaviour.md §3-4).
 FLAG_NAMES = ("confirm_sms", "remind_sms", "option_sms")
 
-#: Fields of a Naver booking object that `Booking` maps to attributes; everything else is kept in `extra`.
-_MAPPED_FIELDS = frozenset(
-    {"bookingId", "businessId", "name", "phone", "bookingStatusCode", "snapshotJson", "bookingOptionJson"}
-)
+#: The Naver fields a booking keeps in `extra` besides those it maps: what a condition (`regDateTime`) or a
+#: template can use (docs/rules/actions.md, "Attributes of a booking"); the rest of Naver's object (0.9 KB a
+#: booking) is not kept, so a run over 100,000 bookings holds what it uses (issue 12).
+_EXTRA = "regDateTime confirmedDateTime startDate endDate bookingCount price totalPrice businessName"
+EXTRA_FIELDS = tuple(_EXTRA.split())
 
 
 #: A Naver id: ASCII digits (not `²` or `١`, which `str.isdigit` accepts), at most a 64-bit number's 20.
@@ -62,6 +64,8 @@ class BookingError(ValueError):
 
 def _shown(raw: Any) -> str:
     """An id as the report shows it: printable, and not a megabyte long."""
+    if type(raw) is int and 0 <= raw < 10**20:  # the common case: a Naver id as a JSON number
+        return str(raw)
     try:
         text = printable(str(raw))
     except ValueError:  # an int too long to convert (Python's 4,300-digit limit)
@@ -178,7 +182,7 @@ class Booking:
 
     @classmethod
     def _from_naver(cls, data: Mapping[str, Any]) -> Booking:
-        if not isinstance(data, Mapping):
+        if not _is_mapping(data):
             raise BookingError(f"expected a JSON object, got {type(data).__name__}")
         raw_id = data.get("bookingId")
         booking_id = _shown(raw_id) if raw_id is not None else None
@@ -190,7 +194,7 @@ class Booking:
                 field=unencodable,
             )
         snapshot = data.get("snapshotJson")
-        if not isinstance(snapshot, Mapping):
+        if not _is_mapping(snapshot):
             snapshot = {}
 
         def need(key: str, where: Mapping[str, Any] = data) -> Any:
@@ -219,24 +223,22 @@ class Booking:
             raise BookingError("not a list", booking_id=booking_id, field="bookingOptionJson")
         options = []
         for item in raw_options:
-            if not isinstance(item, Mapping) or not isinstance(item.get("name"), str):
+            if not _is_mapping(item) or not isinstance(item.get("name"), str):
                 raise BookingError("option without a name", booking_id=booking_id, field="bookingOptionJson")
             count = item.get("bookingCount", 1)
             price = item.get("price")
             options.append(
-                BookingOption(
-                    name=item["name"],
-                    count=int(count) if _is_id(count) else 1,
-                    price=int(price) if isinstance(price, int) else None,
+                _option(
+                    item["name"],
+                    int(count) if _is_id(count) else 1,
+                    int(price) if isinstance(price, int) else None,
                 )
             )
         raw_coupons = snapshot.get("couponJson") or []
         if not isinstance(raw_coupons, list):
             raise BookingError("not a list", booking_id=booking_id, field="couponJson")
-        coupons = tuple(
-            str(c["couponName"]) for c in raw_coupons if isinstance(c, Mapping) and c.get("couponName")
-        )
-        extra = {k: v for k, v in data.items() if k not in _MAPPED_FIELDS}
+        coupons = tuple(str(c["couponName"]) for c in raw_coupons if _is_mapping(c) and c.get("couponName"))
+        extra = {k: data[k] for k in EXTRA_FIELDS if k in data}
         return cls(
             booking_num=f"{store_id}_{booking_id}",
             booking_id=str(booking_id),
@@ -264,13 +266,16 @@ def _optional_time(raw: str | None, naive: tzinfo) -> datetime | None:
         return None
 
 
+def _is_mapping(value: Any) -> TypeGuard[Mapping[str, Any]]:
+    return type(value) is dict or isinstance(value, Mapping)  # a JSON object is a dict: no ABC check for it
+
+
 def _is_id(value: Any) -> bool:
     """A Naver id (or count): an int or a string of ASCII digits, not a bool, at most 20 digits."""
-    if isinstance(value, bool) or not isinstance(value, int | str):
-        return False
-    if isinstance(value, int):
-        return 0 <= value < 10**20
-    return _ID.fullmatch(value) is not None
+    kind = type(value)  # the exact types JSON gives (a bool is not an id), without isinstance's slower checks
+    if kind is int:
+        return bool(0 <= value < 10**20)
+    return kind is str and _ID.fullmatch(value) is not None
 
 
 def _phone_digits(raw: Any, booking_id: str | None) -> str:
@@ -291,17 +296,27 @@ def _phone_digits(raw: Any, booking_id: str | None) -> str:
         raise BookingError(str(exc), booking_id=booking_id, field="phone") from None
 
 
+@lru_cache(maxsize=4096)  # the same few options on booking after booking: one immutable value each
+def _option(name: str, count: int, price: int | None) -> BookingOption:
+    return BookingOption(name, count, price)
+
+
 def _parse_utc_to_kst(value: str, booking_id: str | None, naive: tzinfo = UTC) -> datetime:
     """`2026-11-26T09:00:00Z` (UTC) -> 2026-11-26 18:00 KST, truncated to the minute (legacy: UTC + 9h)."""
-    text = value.strip()
-    if text.endswith("Z"):
-        text = text[:-1] + "+00:00"
     try:
-        parsed = datetime.fromisoformat(text)
+        return _kst_minute(value, naive)
     except ValueError as exc:
         raise BookingError(
             f"not a date-time: {value!r}", booking_id=booking_id, field="snapshotJson.startDateTime"
         ) from exc
+
+
+@lru_cache(maxsize=4096)  # the same few hundred start times, over and over (the result is immutable)
+def _kst_minute(value: str, naive: tzinfo) -> datetime:
+    text = value.strip()
+    if text.endswith("Z"):
+        text = text[:-1] + "+00:00"
+    parsed = datetime.fromisoformat(text)
     if parsed.tzinfo is None:  # Naver sends UTC; a naive value is taken as UTC, as the legacy job did
         parsed = parsed.replace(tzinfo=naive)
     return parsed.astimezone(KST).replace(second=0, microsecond=0)

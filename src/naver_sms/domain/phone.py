@@ -27,6 +27,8 @@ _NATIONAL = re.compile(
 
 def national_number(written: str) -> str:
     """The national digits of a Korean number (`010…`, `02…`, `0xx…`); `PhoneError` otherwise."""
+    if _NATIONAL.fullmatch(written):  # already the national form (as Naver sends it): nothing to take away
+        return written
     text = written.strip()
     if not _WRITTEN.fullmatch(text):
         if "+" in text:

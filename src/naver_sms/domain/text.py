@@ -9,6 +9,8 @@ import re
 from collections.abc import Mapping
 from typing import Any
 
+import orjson
+
 _SURROGATE = re.compile("[\ud800-\udfff]")
 
 
@@ -21,6 +23,11 @@ def find_unencodable(value: Any) -> str | None:
     """The path (`name`, `snapshotJson.bookingOptionJson[0].name`) of the first text in a JSON-like value
     that cannot be encoded as UTF-8, keys included; None when there is none. Walks without recursion, so
     any depth the JSON decoder accepted is fine."""
+    try:  # the common case, at C speed: orjson refuses to write any text that holds a lone surrogate
+        orjson.dumps(value)
+        return None
+    except (orjson.JSONEncodeError, TypeError):
+        pass  # a lone surrogate - or only something orjson cannot write (a deep nest, a huge int): walk
     stack: list[tuple[str, Any]] = [("", value)]
     while stack:
         path, item = stack.pop()

@@ -25,6 +25,7 @@ import httpx
 
 from naver_sms.domain.clock import KST
 from naver_sms.errors import BookingSourceError, StoreFetchError
+from naver_sms.json_codec import loads
 from naver_sms.retry import Again, RetryPolicy, parse_retry_after, retry_call
 
 log = logging.getLogger("naver_sms.naver.api")
@@ -195,7 +196,7 @@ class NaverApi:
         what = f"count {window.describe()}"
         response = self._get(self._count_url(store_id), store_id, window, page=0, what=what)
         try:
-            body = response.json()
+            body = loads(response.content)
         except ValueError as exc:
             raise StoreFetchError(f"{what}: the answer is not JSON", store_id=store_id) from exc
         count = body.get("count") if isinstance(body, dict) else None
@@ -208,7 +209,7 @@ class NaverApi:
         what = f"{window.describe()} page {page}"
         response = self._get(self._list_url(store_id), store_id, window, page=page, what=what)
         try:
-            body = response.json()
+            body = loads(response.content)
         except ValueError as exc:
             raise MalformedPage(f"store {store_id}, {what}: the answer is not JSON") from exc
         if not isinstance(body, list):

@@ -3,14 +3,18 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from datetime import datetime
 from pathlib import Path
 from typing import Any
 
 from naver_sms.domain.booking import Booking, BookingError, Store
 from naver_sms.errors import BookingSourceError
-from naver_sms.ports import FetchResult
+from naver_sms.json_codec import loads
+from naver_sms.ports import FetchResult, merged
+
+#: bookings mapped and handed on at a time: a run decides them and lets them go before the next ones
+BATCH = 500
 
 
 class BookingFileError(BookingError):
@@ -36,7 +40,7 @@ def _read(file: Path) -> Any:
         line = data.count(b"\n", 0, exc.start) + 1
         raise bad(f"not UTF-8: the byte 0x{data[exc.start]:02x} at line {line} cannot be read") from None
     try:
-        return json.loads(text)
+        return loads(text)
     except json.JSONDecodeError as exc:
         raise bad(f"not JSON: {exc.msg} at line {exc.lineno} column {exc.colno}") from None
     except RecursionError:  # the decoder recurses per level: no booking object is nested that deep
@@ -62,39 +66,51 @@ class JsonFileSource:
         raise BookingSourceError(f"no such bookings file or directory: {self.path}")
 
     def fetch(self, stores: Sequence[Store], now: datetime) -> FetchResult:
+        return merged(self.fetch_batches(stores, now))
+
+    def fetch_batches(self, stores: Sequence[Store], now: datetime) -> Iterator[FetchResult]:
+        """One file at a time, in parts of `BATCH` bookings: a file's parsed JSON is let go as it is mapped,
+        so a run holds one file's objects at most (give a large export as several files). A file counts as
+        one of the source's `parts` (on its first part), lost when not one of its bookings could be read."""
         wanted = {s.id for s in stores}
-        result = FetchResult()
         seen: set[str] = set()
         for file in self._files():
-            result.parts += 1
+            part = FetchResult(parts=1)
             try:
                 data = _read(file)
             except BookingFileError as exc:
-                result.skipped.append(exc)
-                result.parts_lost += 1
+                part.skipped.append(exc)
+                part.parts_lost = 1
+                yield part
                 continue
             if not isinstance(data, list):
-                result.skipped.append(
+                part.skipped.append(
                     BookingFileError(
                         f"expected a JSON array of bookings, got a JSON {_json_kind(data)}", file=file.name
                     )
                 )
-                result.parts_lost += 1
+                part.parts_lost = 1
+                yield part
                 continue
-            read = 0
-            for obj in data:
+            had, read = bool(data), 0
+            data.reverse()  # popped from the end: each object is let go once mapped
+            while data:
+                obj = data.pop()
                 try:
                     booking = Booking.from_naver(obj)
                 except BookingError as exc:
-                    result.skipped.append(exc.in_file(file.name))
+                    part.skipped.append(exc.in_file(file.name))
                     continue
                 read += 1
                 if booking.store_id in wanted and booking.booking_num not in seen:
                     seen.add(booking.booking_num)
-                    result.bookings.append(booking)
-            if data and not read:  # bookings were there, and not one could be read
-                result.parts_lost += 1
-        return result
+                    part.bookings.append(booking)
+                    if len(part.bookings) >= BATCH:
+                        yield part
+                        part = FetchResult()
+            if had and not read:  # bookings were there, and not one could be read
+                part.parts_lost += 1
+            yield part
 
 
 def _json_kind(value: Any) -> str:

@@ -72,7 +72,8 @@ def build_day(
     problems: list[RunError] = []
     data = day_report(state.runs, rt.config, day, now, current=current)
     try:
-        bookings = [f.booking for f in plan.facts] if plan is not None else None
+        # a run's plan keeps only the bookings a rule matched (issue 12): then the forecast fetches its own
+        bookings = [f.booking for f in plan.facts] if plan is not None and plan.complete else None
         ahead = forecast(rt, day + timedelta(days=1), bookings=bookings, since=now + timedelta(seconds=1))
         data.tomorrow = [p for p in ahead.planned if p.channel == "sms" and not p.blocked]
         data.forecast = True

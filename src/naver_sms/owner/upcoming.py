@@ -117,7 +117,7 @@ def forecast(
     if day > now.date() + timedelta(days=MAX_DAYS_AHEAD):
         raise ValueError(f"{day} is more than {MAX_DAYS_AHEAD} days ahead")
     report = new_report(rt, "upcoming", dry_run=True)
-    start = decide(rt, report) if bookings is None else build_plan(rt, report, bookings)
+    start = decide(rt, report, keep_all=True) if bookings is None else build_plan(rt, report, bookings)
     runs = runs_until_end_of(day, now)
     result = Forecast(day, now, [r for r in runs if r.date() == day], len(start.facts), errors=report.errors)
     sim = _Simulation(rt, {f.booking.booking_num: f.record for f in start.facts})

@@ -3,16 +3,17 @@ booking, with the reason each did or did not match."""
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Collection, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
 from pydantic import BaseModel
 
+from naver_sms.domain.booking import Booking
 from naver_sms.domain.period import PeriodSpec
 from naver_sms.domain.status import ON_DEMAND
-from naver_sms.flags.state import request_ids
+from naver_sms.flags.state import FlagState, request_ids
 from naver_sms.rules.conditions import ConditionType
 from naver_sms.rules.facts import Facts
 from naver_sms.rules.quiet import Hold, Quiet
@@ -188,11 +189,19 @@ class Evaluation:
 
 @dataclass
 class Plan:
-    """Every enabled rule evaluated against every booking, in the decision order (`rules.order`)."""
+    """Every enabled rule evaluated against every booking, in the decision order (`rules.order`). A run's plan
+    holds only the bookings some rule matches (naver_sms.planning), with what it needs of the others:
+    `request_ids` and `failed`."""
 
     rules: tuple[CompiledRule, ...]
     evaluations: list[list[Evaluation]] = field(default_factory=list)  # per booking, per rule
     facts: list[Facts] = field(default_factory=list)  # per booking, in order
+    #: per phone number, the SMS request ids on every row read (None: those of `facts`' rows)
+    request_ids: Mapping[str, Collection[str]] | None = None
+    #: the flags failed for good on the rows read, with their bookings (reported on every run)
+    failed: list[tuple[Booking, FlagState]] = field(default_factory=list)
+    #: every booking of the run has its facts here (False: a run's plan, only those some rule matched)
+    complete: bool = True
 
     def matches(self) -> Iterable[Evaluation]:
         for per_booking in self.evaluations:
@@ -207,13 +216,31 @@ class Plan:
                 groups[evaluation.rule.name].append(evaluation.facts)
         return groups
 
-    def known_request_ids(self) -> dict[str, frozenset[str]]:
+    def known_request_ids(self) -> Mapping[str, frozenset[str]]:
         """Per phone number, the SMS request ids on the loaded rows (a look-up never takes another booking's)."""
+        if self.request_ids is not None:
+            return _Frozen(self.request_ids)
         sent_to: dict[str, set[str]] = {}
         for f in self.facts:
             if f.record is not None:
                 sent_to.setdefault(f.booking.phone_digits, set()).update(request_ids(f.record))
         return {phone: frozenset(ids) for phone, ids in sent_to.items()}
+
+
+class _Frozen(Mapping[str, frozenset[str]]):
+    """A read-only view giving each phone's ids as a frozenset, made when asked (a run asks for a few)."""
+
+    def __init__(self, ids: Mapping[str, Collection[str]]) -> None:
+        self._ids = ids
+
+    def __getitem__(self, phone: str) -> frozenset[str]:
+        return frozenset(self._ids[phone])
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._ids)
+
+    def __len__(self) -> int:
+        return len(self._ids)
 
 
 def describe_rules(rules: Sequence[CompiledRule]) -> list[Mapping[str, Any]]:

@@ -1,0 +1,505 @@
+"""A run at scale (issue 12, item 5): first and steady runs of 1k / 10k / 100k bookings over 20 and 200 stores,
+on SQLite and dynalite, fetched from the Naver stand-in at 50 ms per request, against the legacy-style loop.
+
+    .venv/bin/python bench/scale.py --quick                  # 1,000 bookings, 20 stores, both backends (~1 min)
+    .venv/bin/python bench/scale.py --bookings 10000 --stores 200 --backend dynalite
+    .venv/bin/python bench/scale.py --bookings 100000 --stores 200 --backend sqlite --no-legacy
+    .venv/bin/python bench/scale.py                          # the whole matrix (long: the 100k cases)
+
+Every case runs on fresh state, each phase in a process of its own (so peak RSS is that phase's):
+- first:  `run_once` of a live run (`build_runtime`, the default rules, valid cached Naver cookies) - every
+          booking new: about 7 SMS per 10 bookings (bench/naver_server.scale_bookings);
+- steady: the same run again on the state the first left: nothing is due, nothing is sent;
+- legacy: the legacy job's loop on the same stand-ins (legacy-behaviour.md §1, §3): the stores fetched one after
+          the other (the same client, one store at a time; its 1 s sleep after every page is not
+          included), then per booking one read of its row, and per new RC03 booking a put of the row with its
+          flags and the sends, one after the other - first on an empty state, then again (steady).
+Printed per phase: wall and CPU seconds, peak RSS, fetch seconds (from the `fetch` to the `decide` mark: the
+decisions of the stores already fetched overlap it) against the fetch floor, SMS, SENS calls per SMS, durable
+writes per SMS (DynamoDB PutItem/UpdateItem, SQLite write transactions), API calls per SMS and the size
+of the Telegram summary (one message holds 4,096); then the ratio
+legacy / project. The fetch floor is what the requests cost at the chosen concurrency if nothing but the latency
+counted: max(requests x latency / workers, the slowest store's requests x latency).
+The SENS and Naver stand-ins run in processes of their own; dynalite is a Node process; all on 127.0.0.1. Nothing
+is asserted: the targets are read off the output (VALIDATION.md, "Scale (issue 12 items 3-5)").
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import os
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+BENCH = Path(__file__).resolve().parent
+ROOT = BENCH.parent
+for entry in (str(ROOT), str(ROOT / "src")):
+    if entry not in sys.path:
+        sys.path.insert(0, entry)
+
+from bench.counters import DynamoCalls, SensProcess, SqliteWrites, Timed, peak_rss_mib, quiet_logs  # noqa: E402
+from tests.standins.server import free_port, wait_for_port  # noqa: E402
+from tests.world import kst  # noqa: E402
+
+CONFIG_DIR = ROOT / "config"
+NOW = kst("2026-11-26 10:00")
+LATENCY = 0.05
+FIRST_STORE = 2000001
+
+
+class NaverProcess:
+    """bench/naver_server.py in a process of its own."""
+
+    def __init__(self, latency: float) -> None:
+        self.port = free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        self.latency = latency
+        self._proc: subprocess.Popen[bytes] | None = None
+
+    def __enter__(self) -> NaverProcess:
+        env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(ROOT), str(ROOT / "src")])}
+        self._proc = subprocess.Popen(
+            [sys.executable, "-m", "bench.naver_server", str(self.port), str(self.latency)],
+            cwd=ROOT,
+            env=env,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
+        wait_for_port(self.port, proc=self._proc)
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        if self._proc is not None:
+            self._proc.terminate()
+            self._proc.wait(timeout=10)
+
+    def call(self, path: str, payload: Any = None) -> Any:
+        import httpx
+
+        if payload is None and path != "/_reset":
+            return httpx.get(self.url + path, timeout=600).json()
+        return httpx.post(self.url + path, json=payload or {}, timeout=600).json()
+
+
+def write_config(root: Path, stores: int) -> Path:
+    config = root / "config"
+    config.mkdir(parents=True, exist_ok=True)
+    for name in ("rules.yaml", "templates.yaml"):
+        (config / name).write_text((CONFIG_DIR / name).read_text(encoding="utf-8"), encoding="utf-8")
+    lines = [
+        'default_sender: "0200000000"',
+        'subject: "예시스튜디오 안내"',
+        'option_keywords: ["네이버"]',
+        "stores:",
+    ]
+    for s in range(stores):
+        lines += [
+            f'  - id: "{FIRST_STORE + s}"',
+            f"    name: Bench Studio {s}",
+            f"    alias: 지점{s}",
+            "    templates: {guide: guide_gangnam}",
+        ]
+    (config / "stores.yaml").write_text("\n".join(lines) + "\n", encoding="utf-8")
+    return config
+
+
+# --- one phase, in a child process ----------------------------------------------------------------------------
+
+
+def child(args: argparse.Namespace) -> dict[str, Any]:
+    sens_url, sens_creds = args.sens, json.loads(args.sens_credentials)
+    counts = _Counts(args.naver, sens_url)
+    if args.phase == "legacy":
+        return legacy(args, counts, sens_creds)
+    from naver_sms.config.settings import Settings
+    from naver_sms.domain.clock import FixedClock
+    from naver_sms.runner import run_once
+    from naver_sms.wiring import build_runtime
+
+    settings = Settings(
+        config_dir=Path(args.config),
+        db=args.db,
+        live=True,
+        naver_api_base=args.naver,
+        naver_id="owner-id",  # type: ignore[arg-type]
+        naver_password="owner-password",  # type: ignore[arg-type]
+        sens_base=sens_url,
+        telegram_enabled=False,
+        **sens_creds,
+    )
+    runtime, state = build_runtime(settings, clock=FixedClock(NOW), run_id=f"bench-{args.phase}")
+    if args.phase == "first":
+        state.sessions.save_cookies(counts.naver("/_session"))
+        if args.setup_only and state.sqlite is not None:  # --steady-only: reach the steady state quickly
+            state.sqlite.conn.execute("PRAGMA synchronous=OFF")
+    calls, writes = _attach(runtime, state)
+    marks: dict[str, float] = {}
+    runtime.progress = lambda stage, detail: marks.setdefault(stage, time.perf_counter())
+    counts.reset()
+    with quiet_logs(), Timed() as timed:
+        report = run_once(runtime, run_id=f"bench-{args.phase}")
+    assert report.ok, (report.failed, report.errors[:3])
+    figures: dict[str, Any] = {
+        "wall": timed.wall,
+        "cpu": timed.cpu,
+        "rss": peak_rss_mib(),
+        "fetch": marks["decide"] - marks["fetch"],
+        "bookings": report.bookings_fetched,
+        "sms": report.counts()["sms_sent"],
+        "errors": len(report.errors),
+        "workers": _workers(runtime.source, args.stores),
+        "summary_chars": len(report.summary),
+        **counts.read(),
+    }
+    if calls is not None:
+        figures["writes"], figures["api_calls"] = calls.writes, calls.total
+        figures["by_operation"] = dict(calls.by_operation)
+    if writes is not None:
+        figures["writes"] = writes.commits
+    runtime.close()
+    return figures
+
+
+def legacy(args: argparse.Namespace, counts: _Counts, sens_creds: dict[str, str]) -> dict[str, Any]:
+    from naver_sms.database.sqlite_repository import SqliteDatabase, SqliteSessionRepository
+    from naver_sms.domain.clock import SystemClock
+    from naver_sms.naver.api import NaverApi
+    from naver_sms.naver.live import NaverBookingSource
+    from naver_sms.naver.session import SessionManager
+    from naver_sms.notifications.sms_service import SensClient
+    from naver_sms.ports import SmsMessage
+    from naver_sms.wiring import compile_config
+
+    config, _, _ = compile_config(Path(args.config))
+    sessions = SqliteSessionRepository(SqliteDatabase(":memory:"))
+    sessions.save_cookies(counts.naver("/_session"))
+    api = NaverApi(args.naver)
+    source = NaverBookingSource(api, SessionManager(sessions, _NoLogin(), api.check_session), concurrency=1)
+    sens = SensClient(
+        base_url=args.sens,
+        service_id=sens_creds["sens_service_id"],
+        access_key=sens_creds["sens_access_key"],
+        secret_key=sens_creds["sens_secret_key"],
+        clock=SystemClock(),
+    )
+    get, put, writes, close = _legacy_table(args.db)
+    counts.reset()
+    sent = 0
+    with quiet_logs(), Timed() as timed:
+        started = time.perf_counter()
+        fetched = source.fetch(list(config.stores.values()), NOW)
+        fetch_wall = time.perf_counter() - started
+        for b in fetched.bookings:
+            if b.status != "RC03":
+                continue  # RC08: only in the 20 o'clock hour
+            if get(b):
+                continue  # legacy-behaviour.md §3: present, outside the two hours - nothing
+            guide = 0 <= (b.reserve_at - NOW).total_seconds() < 7200  # W: within the two hours before
+            put(b, guide)
+            store = config.store(b.store_id)
+            templates = ["confirmation"] + (
+                [store.templates["guide"] if store else "guide_gangnam"] if guide else []
+            )
+            for template in templates:
+                text = config.sms_templates[template]
+                sender = config.sender_for(store, template != "confirmation")
+                sens.send(SmsMessage(b.phone_digits, sender, "LMS", config.subject, text.text))
+                sent += 1
+    sens.close()
+    api.close()
+    close()
+    figures = {
+        "wall": timed.wall,
+        "cpu": timed.cpu,
+        "rss": peak_rss_mib(),
+        "fetch": fetch_wall,
+        "bookings": len(fetched.bookings),
+        "sms": sent,
+        "workers": 1,
+        **counts.read(),
+    }
+    figures["writes"] = writes["writes"]
+    if args.db.startswith("dynamodb://"):
+        figures["api_calls"] = writes["reads"] + writes["writes"]
+        figures["by_operation"] = {"GetItem": writes["reads"], "PutItem": writes["writes"]}
+    return figures
+
+
+class _NoLogin:
+    def login(self) -> list[dict[str, object]]:
+        raise AssertionError("the bench's cached session must be valid: no login expected")
+
+
+def _legacy_table(db: str) -> tuple[Any, Any, Any, Any]:
+    """The legacy job's row operations: get one row, put one row (its flags set before the sends); and the
+    number of (reads, writes) they made."""
+    made = {"reads": 0, "writes": 0}
+    if db.startswith("dynamodb://"):
+        from naver_sms.database.dynamo_target import DynamoTarget, make_client
+
+        target = DynamoTarget.parse(db)
+        dynamo = make_client(target)
+
+        def key(b: Any) -> dict[str, Any]:
+            return {"booking_num": {"S": b.booking_num}, "phone": {"S": b.phone}}
+
+        def get(b: Any) -> bool:
+            made["reads"] += 1
+            return "Item" in dynamo.get_item(TableName=target.sms_table, Key=key(b))
+
+        def put(b: Any, guide: bool) -> None:
+            item = key(b) | {
+                "name": {"S": b.name},
+                "booking_time": {"S": b.booking_time},
+                "confirm_sms": {"BOOL": True},
+                "remind_sms": {"BOOL": guide},
+                "option_sms": {"BOOL": False},
+                "option_time": {"S": ""},
+            }
+            dynamo.put_item(TableName=target.sms_table, Item=item)
+            made["writes"] += 1
+
+        return get, put, made, dynamo.close
+    import sqlite3
+
+    conn = sqlite3.connect(db, isolation_level=None)
+    conn.execute("PRAGMA journal_mode=WAL")
+    conn.execute("PRAGMA synchronous=FULL")
+    conn.execute(
+        "CREATE TABLE IF NOT EXISTS legacy_sms (booking_num TEXT, phone TEXT, item TEXT, PRIMARY KEY (booking_num, phone))"
+    )
+
+    def get_row(b: Any) -> bool:
+        return (
+            conn.execute(
+                "SELECT 1 FROM legacy_sms WHERE booking_num = ? AND phone = ?", (b.booking_num, b.phone)
+            ).fetchone()
+            is not None
+        )
+
+    def put_row(b: Any, guide: bool) -> None:
+        item = {"confirm_sms": True, "remind_sms": guide, "option_sms": False, "option_time": ""}
+        conn.execute(
+            "INSERT OR REPLACE INTO legacy_sms VALUES (?, ?, ?)", (b.booking_num, b.phone, json.dumps(item))
+        )
+        made["writes"] += 1
+
+    return get_row, put_row, made, conn.close
+
+
+def _workers(source: Any, stores: int) -> int:
+    if hasattr(source, "workers"):
+        return int(source.workers(stores))
+    return min(int(getattr(source, "concurrency", 1) or 1), stores)  # a source from before issue 12
+
+
+def _attach(runtime: Any, state: Any) -> tuple[Any, Any]:
+    repo = runtime.repo
+    client = getattr(repo, "client", None) or getattr(getattr(repo, "store", None), "client", None)
+    calls = DynamoCalls.attach(client) if client is not None else None
+    writes = SqliteWrites.attach(state.sqlite.conn) if getattr(state, "sqlite", None) is not None else None
+    return calls, writes
+
+
+class _Counts:
+    """The stand-ins' request counts of one phase."""
+
+    def __init__(self, naver: str, sens: str) -> None:
+        self._naver, self._sens = naver, sens
+
+    def naver(self, path: str) -> Any:
+        import httpx
+
+        return httpx.get(self._naver + path, timeout=60).json()
+
+    def reset(self) -> None:
+        import httpx
+
+        httpx.post(self._naver + "/_reset", timeout=60)
+        httpx.post(self._sens + "/_reset", timeout=60)
+
+    def read(self) -> dict[str, int]:
+        import httpx
+
+        sens = httpx.get(self._sens + "/_counts", timeout=60).json()
+        return {
+            "naver_requests": int(self.naver("/_counts")["requests"]),
+            "sens_sends": int(sens.get("send", 0)),
+        }
+
+
+# --- the cases, from the parent -------------------------------------------------------------------------------
+
+
+def run_phase(case: dict[str, Any], phase: str, db: str) -> dict[str, Any]:
+    argv = [
+        sys.executable,
+        str(Path(__file__).resolve()),
+        "--phase",
+        phase,
+        "--db",
+        db,
+        "--config",
+        case["config"],
+        "--naver",
+        case["naver"],
+        "--sens",
+        case["sens"],
+        "--sens-credentials",
+        json.dumps(case["sens_credentials"]),
+        "--stores",
+        str(case["stores"]),
+        *(["--setup-only"] if phase == "first" and case["steady_only"] else []),
+    ]
+    out = subprocess.run(argv, check=True, capture_output=True, text=True, cwd=ROOT)
+    return json.loads(out.stdout.strip().splitlines()[-1])
+
+
+@contextmanager
+def backend_state(backend: str, root: Path, endpoint: str | None, name: str) -> Iterator[str]:
+    if backend == "dynalite":
+        from tests.standins.dynamo import new_target
+
+        assert endpoint is not None
+        yield new_target(endpoint).url()
+    else:
+        yield str(root / f"{name}.sqlite3")
+
+
+def per_sms(value: int | None, sms: int) -> str:
+    return "-" if value is None or not sms else f"{value / sms:.2f}"
+
+
+def show(label: str, r: dict[str, Any], latency: float, stores: int) -> None:
+    per_store = r["naver_requests"] / stores if stores else 0
+    floor = max(r["naver_requests"] * latency / max(r["workers"], 1), math.ceil(per_store) * latency)
+    print(
+        f"  {label:<15} wall {r['wall']:7.2f} s  cpu {r['cpu']:7.2f} s  peak RSS {r['rss']:6.0f} MiB"
+        f"  fetch {r['fetch']:6.2f} s ({r['naver_requests']} requests, {r['workers']} at once,"
+        f" floor {floor:.2f} s: {r['fetch'] / floor if floor else float('nan'):.2f}x)"
+        f"  bookings {r['bookings']}  SMS {r['sms']}  SENS calls/SMS {per_sms(r['sens_sends'], r['sms'])}"
+        f"  writes/SMS {per_sms(r.get('writes'), r['sms'])}"
+        + (
+            f"  API calls/SMS {per_sms(r['api_calls'], r['sms'])} {r['by_operation']}"
+            if "api_calls" in r
+            else ""
+        )
+        + (f"  writes {r['writes']}" if not r["sms"] and r.get("writes") is not None else "")
+        + (f"  summary {r['summary_chars']:,} characters" if r.get("summary_chars") else ""),
+        flush=True,
+    )
+
+
+def run_case(
+    backend: str,
+    bookings: int,
+    stores: int,
+    ctx: dict[str, Any],
+    root: Path,
+    endpoint: str | None,
+    legacy: bool,
+) -> None:
+    name = f"{backend}-{bookings}-{stores}"
+    store_ids = [str(FIRST_STORE + s) for s in range(stores)]
+    ctx["naver_proc"].call("/_load", {"stores": store_ids, "bookings": bookings, "now": NOW.isoformat()})
+    case = {**ctx, "config": str(write_config(root / name, stores)), "stores": stores}
+    print(f"{bookings:,} bookings over {stores} stores, {backend}:", flush=True)
+    results: dict[str, dict[str, Any]] = {}
+    with backend_state(backend, root, endpoint, name) as db:
+        results["first"] = run_phase(case, "first", db)
+        show(
+            "first run" + (" (setup, no fsync)" if case["steady_only"] else ""),
+            results["first"],
+            ctx["latency"],
+            stores,
+        )
+        results["steady"] = run_phase(case, "steady", db)
+        show("steady run", results["steady"], ctx["latency"], stores)
+    if legacy and not case["steady_only"]:
+        with backend_state(backend, root, endpoint, name + "-legacy") as db:
+            results["legacy first"] = run_phase(case, "legacy", db)
+            show("legacy first", results["legacy first"], ctx["latency"], stores)
+            results["legacy steady"] = run_phase(case, "legacy", db)
+            show("legacy steady", results["legacy steady"], ctx["latency"], stores)
+        for phase in ("first", "steady"):
+            ratio = results[f"legacy {phase}"]["wall"] / results[phase]["wall"]
+            print(f"  legacy-style / project, {phase} run: {ratio:.2f}x", flush=True)
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--bookings", type=int, nargs="+", default=[1_000, 10_000, 100_000])
+    parser.add_argument("--stores", type=int, nargs="+", default=[20, 200])
+    parser.add_argument(
+        "--backend", choices=("sqlite", "dynalite"), nargs="+", default=["sqlite", "dynalite"]
+    )
+    parser.add_argument("--latency", type=float, default=LATENCY, help="seconds added to every Naver request")
+    parser.add_argument("--quick", action="store_true", help="1,000 bookings over 20 stores, both backends")
+    parser.add_argument("--no-legacy", action="store_true", help="skip the legacy-style loop")
+    parser.add_argument(
+        "--steady-only",
+        action="store_true",
+        help="SQLite: the first run without fsync (only to reach the steady state; its times are not a first "
+        "run's), then the steady run",
+    )
+    # a phase in a child process (run_phase)
+    parser.add_argument("--phase", choices=("first", "steady", "legacy"), help=argparse.SUPPRESS)
+    parser.add_argument("--db", help=argparse.SUPPRESS)
+    parser.add_argument("--config", help=argparse.SUPPRESS)
+    parser.add_argument("--naver", help=argparse.SUPPRESS)
+    parser.add_argument("--sens", help=argparse.SUPPRESS)
+    parser.add_argument("--sens-credentials", help=argparse.SUPPRESS)
+    parser.add_argument("--setup-only", action="store_true", help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.phase:
+        args.stores = args.stores[0]
+        print(json.dumps(child(args), ensure_ascii=False))
+        return 0
+    if args.quick:
+        args.bookings, args.stores = [1_000], [20]
+    print(
+        f"bench/scale.py: Naver stand-in at {args.latency * 1000:.0f} ms per request, {os.cpu_count()} CPUs, "
+        f"load average {' '.join(f'{x:.1f}' for x in os.getloadavg())}",
+        flush=True,
+    )
+    with tempfile.TemporaryDirectory() as tmp, SensProcess() as sens, NaverProcess(args.latency) as naver:
+        ctx = {
+            "naver": naver.url,
+            "naver_proc": naver,
+            "sens": sens.url,
+            "sens_credentials": sens.credentials,
+            "latency": args.latency,
+            "steady_only": args.steady_only,
+        }
+        with _dynalite("dynalite" in args.backend) as endpoint:
+            for backend in args.backend:
+                for stores in args.stores:
+                    for bookings in args.bookings:
+                        run_case(backend, bookings, stores, ctx, Path(tmp), endpoint, not args.no_legacy)
+    print(f"load average at the end: {' '.join(f'{x:.1f}' for x in os.getloadavg())}")
+    return 0
+
+
+@contextmanager
+def _dynalite(wanted: bool) -> Iterator[str | None]:
+    if not wanted:
+        yield None
+        return
+    from tests.standins.dynamo import dynalite
+
+    with dynalite() as endpoint:
+        yield endpoint
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

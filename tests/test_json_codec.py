@@ -1,0 +1,43 @@
+"""naver_sms.json_codec: orjson's speed with exactly the standard library's answers and errors."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from naver_sms.json_codec import loads
+
+SAME = [
+    '{"bookingId": 900000001, "name": "홍길동", "options": [{"price": 5000}], "ok": true, "none": null}',
+    '[1, 2.5, -3, "a\\u00e9", {"k": [[], {}]}]',
+    '{"big": 123456789012345678901234567890}',  # beyond 64 bits: an exact int, as json gives
+    '{"id": "1234567890123456789012"}',  # a long run of digits in a text: still exact
+    '{"bad": "\\ud800"}',  # a lone surrogate orjson refuses
+    '{"x": NaN, "y": Infinity}',  # json's extensions
+    '{"x": 1e400}',
+    '{"a": 1, "a": 2}',  # the last of a repeated key wins
+    '"text"',
+]
+
+
+@pytest.mark.parametrize("text", SAME)
+def test_loads_gives_what_json_loads_gives_for_text_and_bytes(text: str) -> None:
+    expected = json.loads(text)
+    got = loads(text)
+    assert repr(got) == repr(expected)  # repr: NaN != NaN, and int vs float must not differ
+    assert type(got) is type(expected)
+    assert repr(loads(text.encode("utf-8", "surrogatepass"))) == repr(expected)
+
+
+@pytest.mark.parametrize("text", ['{"a": }', "[1, 2", "", '{"a": 1} x', "[" * 5 + "]"])
+def test_an_error_is_the_one_json_loads_raises(text: str) -> None:
+    with pytest.raises(json.JSONDecodeError) as expected:
+        json.loads(text)
+    with pytest.raises(json.JSONDecodeError) as got:
+        loads(text)
+    assert (got.value.msg, got.value.lineno, got.value.colno) == (
+        expected.value.msg,
+        expected.value.lineno,
+        expected.value.colno,
+    )
