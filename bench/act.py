@@ -35,7 +35,7 @@ from typing import Any
 BENCH = Path(__file__).resolve().parent
 sys.path.insert(0, str(BENCH.parent))
 
-from bench.counters import DynamoCalls, SensProcess, SqliteWrites, Timed, quiet_logs  # noqa: E402
+from bench.counters import DynamoCalls, SensProcess, SqliteWrites, Timed, quiet_logs, write_stores_config  # noqa: E402
 from tests.standins.dynamo import dynalite, new_target  # noqa: E402
 from tests.world import kst, raw_booking, write_bookings  # noqa: E402
 
@@ -48,30 +48,12 @@ from naver_sms.ports import SmsMessage  # noqa: E402
 from naver_sms.runner import run_once  # noqa: E402
 from naver_sms.wiring import build_runtime, compile_config  # noqa: E402
 
-CONFIG_DIR = BENCH.parent / "config"
 NOW = kst("2026-11-26 10:00")
 
 
 def write_world(root: Path, bookings: int, stores: int) -> tuple[Path, Path]:
     """A configuration with `stores` stores (the default rules and templates) and a bookings file."""
-    config = root / "config"
-    config.mkdir()
-    for name in ("rules.yaml", "templates.yaml"):
-        (config / name).write_text((CONFIG_DIR / name).read_text(encoding="utf-8"), encoding="utf-8")
-    lines = [
-        'default_sender: "0200000000"',
-        'subject: "예시스튜디오 안내"',
-        'option_keywords: ["네이버"]',
-        "stores:",
-    ]
-    for s in range(stores):
-        lines += [
-            f'  - id: "{2000001 + s}"',
-            f"    name: Bench Studio {s}",
-            f"    alias: 지점{s}",
-            "    templates: {guide: guide_gangnam}",
-        ]
-    (config / "stores.yaml").write_text("\n".join(lines) + "\n", encoding="utf-8")
+    config = write_stores_config(root, stores)
     raws = []
     for i in range(bookings):
         kind = i % 10

@@ -26,9 +26,10 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Self
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
+CONFIG_DIR = REPO_ROOT / "config"
 for entry in (str(REPO_ROOT), str(REPO_ROOT / "src")):
     if entry not in sys.path:
         sys.path.insert(0, entry)
@@ -103,19 +104,22 @@ class SqliteWrites:
         self.commits = self.durable = 0
 
 
-class SensProcess:
-    """The SENS stand-in (tests/standins/sens.py) served by a process of its own, so that its work is not
-    done under the measured process's GIL; `counts()` asks it how many requests of each kind it served."""
+class ServerProcess:
+    """A bench stand-in (`python -m <module> <port> <args...>`) served by a process of its own, so that its
+    work is not done under the measured process's GIL."""
 
-    def __init__(self) -> None:
+    module = ""
+
+    def __init__(self, *args: object) -> None:
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
+        self._args = [str(a) for a in args]
         self._proc: subprocess.Popen[bytes] | None = None
 
-    def __enter__(self) -> SensProcess:
+    def __enter__(self) -> Self:
         env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(REPO_ROOT), str(REPO_ROOT / "src")])}
         self._proc = subprocess.Popen(
-            [sys.executable, "-m", "bench.sens_server", str(self.port)],
+            [sys.executable, "-m", self.module, str(self.port), *self._args],
             cwd=REPO_ROOT,
             env=env,
             stdout=subprocess.DEVNULL,
@@ -128,6 +132,13 @@ class SensProcess:
         if self._proc is not None:
             self._proc.terminate()
             self._proc.wait(timeout=10)
+
+
+class SensProcess(ServerProcess):
+    """The SENS stand-in (tests/standins/sens.py) in a process of its own; `counts()` asks it how many
+    requests of each kind it served."""
+
+    module = "bench.sens_server"
 
     def counts(self) -> dict[str, int]:
         import httpx
@@ -188,3 +199,26 @@ def quiet_logs() -> Iterator[None]:
 
 def dumps(payload: Any) -> str:
     return json.dumps(payload, ensure_ascii=False)
+
+
+def write_stores_config(root: Path, stores: int, first_store: int = 2000001) -> Path:
+    """`root/config`: the default rules and templates, and `stores` stores numbered from `first_store`."""
+    config = root / "config"
+    config.mkdir(parents=True, exist_ok=True)
+    for name in ("rules.yaml", "templates.yaml"):
+        (config / name).write_text((CONFIG_DIR / name).read_text(encoding="utf-8"), encoding="utf-8")
+    lines = [
+        'default_sender: "0200000000"',
+        'subject: "예시스튜디오 안내"',
+        'option_keywords: ["네이버"]',
+        "stores:",
+    ]
+    for s in range(stores):
+        lines += [
+            f'  - id: "{first_store + s}"',
+            f"    name: Bench Studio {s}",
+            f"    alias: 지점{s}",
+            "    templates: {guide: guide_gangnam}",
+        ]
+    (config / "stores.yaml").write_text("\n".join(lines) + "\n", encoding="utf-8")
+    return config

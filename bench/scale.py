@@ -45,41 +45,27 @@ for entry in (str(ROOT), str(ROOT / "src")):
     if entry not in sys.path:
         sys.path.insert(0, entry)
 
-from bench.counters import DynamoCalls, SensProcess, SqliteWrites, Timed, peak_rss_mib, quiet_logs  # noqa: E402
-from tests.standins.server import free_port, wait_for_port  # noqa: E402
+from bench.counters import (  # noqa: E402
+    DynamoCalls,
+    SensProcess,
+    ServerProcess,
+    SqliteWrites,
+    Timed,
+    peak_rss_mib,
+    quiet_logs,
+    write_stores_config,
+)
 from tests.world import kst  # noqa: E402
 
-CONFIG_DIR = ROOT / "config"
 NOW = kst("2026-11-26 10:00")
 LATENCY = 0.05
 FIRST_STORE = 2000001
 
 
-class NaverProcess:
-    """bench/naver_server.py in a process of its own."""
+class NaverProcess(ServerProcess):
+    """bench/naver_server.py in a process of its own, answering after `latency` seconds."""
 
-    def __init__(self, latency: float) -> None:
-        self.port = free_port()
-        self.url = f"http://127.0.0.1:{self.port}"
-        self.latency = latency
-        self._proc: subprocess.Popen[bytes] | None = None
-
-    def __enter__(self) -> NaverProcess:
-        env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(ROOT), str(ROOT / "src")])}
-        self._proc = subprocess.Popen(
-            [sys.executable, "-m", "bench.naver_server", str(self.port), str(self.latency)],
-            cwd=ROOT,
-            env=env,
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
-        )
-        wait_for_port(self.port, proc=self._proc)
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        if self._proc is not None:
-            self._proc.terminate()
-            self._proc.wait(timeout=10)
+    module = "bench.naver_server"
 
     def call(self, path: str, payload: Any = None) -> Any:
         import httpx
@@ -90,25 +76,7 @@ class NaverProcess:
 
 
 def write_config(root: Path, stores: int) -> Path:
-    config = root / "config"
-    config.mkdir(parents=True, exist_ok=True)
-    for name in ("rules.yaml", "templates.yaml"):
-        (config / name).write_text((CONFIG_DIR / name).read_text(encoding="utf-8"), encoding="utf-8")
-    lines = [
-        'default_sender: "0200000000"',
-        'subject: "예시스튜디오 안내"',
-        'option_keywords: ["네이버"]',
-        "stores:",
-    ]
-    for s in range(stores):
-        lines += [
-            f'  - id: "{FIRST_STORE + s}"',
-            f"    name: Bench Studio {s}",
-            f"    alias: 지점{s}",
-            "    templates: {guide: guide_gangnam}",
-        ]
-    (config / "stores.yaml").write_text("\n".join(lines) + "\n", encoding="utf-8")
-    return config
+    return write_stores_config(root, stores, FIRST_STORE)
 
 
 # --- one phase, in a child process ----------------------------------------------------------------------------
