@@ -95,8 +95,15 @@ class Fleet:
             env.update(FAULT_READY_FILE=str(ready), FAULT_GO_FILE=str(go))
         return env
 
-    def start(self, name: str, fault: str | None = None, *, go: Path | None = None) -> Path:
+    def start(self, name: str, fault: str | None = None, *, go: Path | None = None, offset: int = 0) -> Path:
+        """Start a run; with `offset`, its bookings file lists the same bookings starting at that one (each
+        racing process claims other bookings first, so each wins the claims its fault point needs)."""
         ready = self.tmp / f"{name}.ready"
+        bookings = self.bookings_file
+        if offset:
+            bookings = write_bookings(
+                self.tmp / f"{name}.bookings.json", self.raws[offset:] + self.raws[:offset]
+            )
         out, err = self.tmp / f"{name}.out", self.tmp / f"{name}.err"
         command = [
             sys.executable,
@@ -106,7 +113,7 @@ class Fleet:
             "--live",
             "--json",
             "--bookings",
-            str(self.bookings_file),
+            str(bookings),
             "--db",
             self.db,
             "--config",
@@ -131,8 +138,13 @@ class Fleet:
         go, go_stop = self.tmp / "go", self.tmp / "go-stop"
         names = [*faults, "clean"]
         readies = [
-            self.start(name, None if name == "clean" else name, go=go_stop if name.startswith("stop") else go)
-            for name in names
+            self.start(
+                name,
+                None if name == "clean" else name,
+                go=go_stop if name.startswith("stop") else go,
+                offset=i * len(self.raws) // len(names),
+            )
+            for i, name in enumerate(names)
         ]
         wait_until(lambda: all(r.exists() for r in readies), "every process ready")
         procs = {name: proc for name, proc, _, _ in self.started if name in names}
