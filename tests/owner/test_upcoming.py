@@ -16,7 +16,7 @@ from naver_sms.cli.common import Seams
 from naver_sms.domain.clock import FixedClock
 from naver_sms.owner.upcoming import forecast, runs_until_end_of
 from tests.owner.conftest import EXAMPLES, Sandbox
-from tests.world import kst
+from tests.world import kst, raw_booking, write_bookings
 
 DIGEST = """
   - name: evening_digest
@@ -156,3 +156,36 @@ def test_a_day_that_is_not_a_day_is_a_usage_error(sandbox: Sandbox, day: str) ->
     args = ["upcoming", "--bookings", str(sandbox.bookings), "--db", str(sandbox.db), "--day", day]
     result = CliRunner().invoke(app, args, obj=Seams(clock=FixedClock(kst("2026-11-26 10:00"))))
     assert result.exit_code == 2 and "--day" in result.output
+
+
+ANY_BOOKING = """
+  - name: owner_told_of_every_booking
+    conditions:
+      - type: flag_not_set
+        params: {flag: owner_told}
+    actions:
+      - type: send_telegram
+        params: {message: "예약 {{ booking.booking_num }}"}
+      - type: update_flag
+        params: {flag: owner_told, value: true}
+"""
+
+
+def test_the_forecast_passes_a_cancelled_booking_through_the_status_gate_as_the_runs_do(
+    sandbox: Sandbox, tmp_path: Path
+) -> None:
+    """A rule that names no status sees no booking of a status fetched on demand (RC04): not in the runs, and
+    not in the forecast either."""
+    sandbox.add_rules(ANY_BOOKING)
+    sandbox.bookings = write_bookings(
+        tmp_path / "bookings.json",
+        [raw_booking(1, start="2026-11-27 14:00"), raw_booking(2, status="RC04", start="2026-11-27 15:00")],
+    )
+    planned = _forecast(sandbox, "2026-11-26", "2026-11-26 10:00")
+    actual = _actual(sandbox, "2026-11-26", "10:00")
+    assert [(at, text) for at, channel, _, text in planned if channel == "telegram"] == [
+        ("10:00", "예약 1000001_1")
+    ]
+    assert [(at, text) for at, channel, _, text in actual if channel == "telegram"] == [
+        ("10:00", "예약 1000001_1")
+    ]

@@ -17,7 +17,7 @@ count), but only the asked day's messages are listed.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import asdict, dataclass, field, replace
+from dataclasses import asdict, dataclass, field, fields, replace
 from datetime import date, datetime, time, timedelta
 from typing import Any, cast
 
@@ -176,6 +176,11 @@ class _Watched:
         return read_flag(self.record, name, self._at)
 
 
+# _Watched stands in for Facts field by field (on the forecast's hot path): a field Facts gains must be added there
+if {f.name for f in fields(Facts)} != {"booking", "record", "now", "store", "option_keywords", "read_at"}:
+    raise ImportError("rules.facts.Facts changed: give owner.upcoming._Watched its new fields")
+
+
 class _Timeless:
     """Each rule evaluated against each booking, the answers that read no time kept while the row stays the
     same object (a run that changes a row gives it a new one): most rules of most bookings are settled
@@ -197,7 +202,7 @@ class _Timeless:
             answer = answers[i]
             if answer is None:
                 watched = _Watched(f, record, at)
-                answer = rule.condition.first_failure(cast(Facts, watched)) is None
+                answer = rule.first_failure(cast(Facts, watched)) is None  # the status gate too
                 if not watched.timed:
                     answers[i] = answer
             if answer:
