@@ -189,3 +189,23 @@ def test_the_forecast_passes_a_cancelled_booking_through_the_status_gate_as_the_
     assert [(at, text) for at, channel, _, text in actual if channel == "telegram"] == [
         ("10:00", "예약 1000001_1")
     ]
+
+
+def test_the_forecast_holds_a_match_in_its_rules_quiet_hours_as_the_runs_do(
+    sandbox: Sandbox, tmp_path: Path
+) -> None:
+    """A rule quiet until 11:00 acts at the first run from 11:00, in the runs and in the forecast."""
+    sandbox.add_rules(
+        ANY_BOOKING.replace(
+            "    conditions:", '    quiet_hours: {between: ["09:00", "11:00"]}\n    conditions:'
+        )
+    )
+    sandbox.bookings = write_bookings(tmp_path / "bookings.json", [raw_booking(1, start="2026-11-27 14:00")])
+    planned = _forecast(sandbox, "2026-11-26", "2026-11-26 10:00")
+    actual = _actual(sandbox, "2026-11-26", "10:00")
+    assert [(at, text) for at, channel, _, text in planned if channel == "telegram"] == [
+        ("11:00", "예약 1000001_1")
+    ]
+    assert [(at, text) for at, channel, _, text in actual if channel == "telegram"] == [
+        ("11:00", "예약 1000001_1")
+    ]

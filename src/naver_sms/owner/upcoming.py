@@ -137,12 +137,14 @@ def forecast(
                 continue
             facts = Facts(f.booking, rows[num], at, f.store, f.option_keywords, at)
             for rule in matched:
+                if rule.held(num, at) is not None:  # its quiet hours: the run holds the match (rules.walk)
+                    continue
                 if rule.mode == "digest":
                     groups[rule.name].append(f.booking)
                 else:
                     sim.run_rule(rule, ActionContext.of(scope, rule.name, facts), listed, result.errors)
         for rule in enabled:
-            if rule.mode == "digest":
+            if rule.mode == "digest" and rule.held(None, at) is None:
                 sim.run_digest(rule, tuple(groups[rule.name]), scope, listed, result.errors)
     if stores:
         result.planned = [p for p in result.planned if p.store_id is None or p.store_id in stores]
