@@ -15,7 +15,8 @@ from naver_sms.cli import app
 from naver_sms.domain.booking import BookingError
 from naver_sms.naver.files import JsonFileSource
 from naver_sms.ports import FetchResult
-from naver_sms.runner import NOTHING_TO_SEND, RUN_FAILED, run_once
+from naver_sms.rules.summary import NOTHING_TO_SEND
+from naver_sms.runner import RUN_FAILED, run_once
 from tests.test_cli import CONFIG_DIR
 from tests.test_legacy_parity import make_runtime
 from tests.world import kst, naver_booking, write_bookings

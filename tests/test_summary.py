@@ -3,7 +3,13 @@
 from __future__ import annotations
 
 from naver_sms.rules.context import SmsRecord
-from naver_sms.summary import MESSAGE_MAX_CHARS, NOTHING_TO_SEND, SENT_LINES, legacy_summary, run_summary
+from naver_sms.rules.summary import (
+    MESSAGE_MAX_CHARS,
+    NOTHING_TO_SEND,
+    SENT_LINES,
+    legacy_summary,
+    run_summary,
+)
 
 
 def sms(status: str, label: str | None, phone: str = "010-0000-0001") -> SmsRecord:

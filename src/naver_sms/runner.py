@@ -31,10 +31,7 @@ from naver_sms.rules.context import ActionServicesBundle, NotificationRecord, Ru
 from naver_sms.rules.engine import RuleEngine
 from naver_sms.rules.plan import CompiledRule, Plan
 from naver_sms.rules.report import RunError, RunReport
-from naver_sms.rules.summary import NOTHING_TO_SEND as NOTHING_TO_SEND
-from naver_sms.rules.summary import legacy_summary as legacy_summary
-from naver_sms.rules.summary import lost_lines
-from naver_sms.summary import run_summary
+from naver_sms.rules.summary import lost_lines, run_summary
 
 log = logging.getLogger("naver_sms.runner")
 
