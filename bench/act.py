@@ -98,7 +98,7 @@ def project(db: str, config: Path, bookings: Path, sens: SensProcess, concurrenc
     )
     runtime, st = build_runtime(settings, clock=FixedClock(NOW), run_id="bench")
     repo: Any = runtime.repo
-    calls = DynamoCalls.attach(repo.client) if hasattr(repo, "client") else None
+    calls = DynamoCalls.attach(repo.client, repo) if hasattr(repo, "client") else None
     writes = SqliteWrites.attach(st.sqlite.conn) if st.sqlite is not None else None
     marks: dict[str, float] = {}
     runtime.progress = lambda stage, detail: marks.setdefault(stage, time.perf_counter())

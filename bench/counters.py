@@ -1,7 +1,7 @@
 """Counters for the benchmarks (bench/act.py; bench/scale.py reuses them): what a run costs, counted where it
 happens, not estimated.
 
-    calls = DynamoCalls.attach(client)      # every DynamoDB API call the client makes, per operation
+    calls = DynamoCalls.attach(client, repo)  # every DynamoDB API call of the client and the repo's wire
     writes = SqliteWrites.attach(conn)      # write transactions (and how many were fsync'd) of a connection
     with SensProcess() as sens:             # the SENS stand-in in a process of its own: its requests, counted
         ...                                 # sens.url, sens.counts() -> {"send": n, "list": n, ...}
@@ -41,22 +41,30 @@ __all__ = ["DynamoCalls", "SensProcess", "SqliteWrites", "Timed", "peak_rss_mib"
 
 @dataclass
 class DynamoCalls:
-    """Every API call a boto3 DynamoDB client makes (botocore's `before-call` event), per operation -
-    retries of a call by botocore included, as each is a request DynamoDB serves and bills."""
+    """Every DynamoDB API call of a run, per operation - the boto3 client's (botocore's `before-send` event) and
+    the rows' wire's (database/dynamo_wire.py counts its requests) - retries included, as each is a request
+    DynamoDB serves and bills."""
 
-    by_operation: Counter[str] = field(default_factory=Counter)
+    client_calls: Counter[str] = field(default_factory=Counter)
+    wire: Any = None
     _lock: threading.Lock = field(default_factory=threading.Lock)
 
     @classmethod
-    def attach(cls, client: Any) -> DynamoCalls:
-        calls = cls()
+    def attach(cls, client: Any, repo: Any = None) -> DynamoCalls:
+        """Count `client`'s calls and those of `repo`'s wire (a DynamoRepository), if it has one."""
+        calls = cls(wire=getattr(getattr(repo, "store", None), "wire", None))
         client.meta.events.register("before-send.dynamodb", calls._count)
+        calls.reset()
         return calls
 
     def _count(self, request: Any, **_: Any) -> None:
         operation = str(request.headers.get("X-Amz-Target", b"").decode().rsplit(".", 1)[-1])
         with self._lock:
-            self.by_operation[operation] += 1
+            self.client_calls[operation] += 1
+
+    @property
+    def by_operation(self) -> Counter[str]:
+        return self.client_calls + (self.wire.calls if self.wire is not None else Counter())
 
     @property
     def total(self) -> int:
@@ -68,7 +76,9 @@ class DynamoCalls:
 
     def reset(self) -> None:
         with self._lock:
-            self.by_operation.clear()
+            self.client_calls.clear()
+            if self.wire is not None:
+                self.wire.calls.clear()
 
 
 @dataclass

@@ -272,7 +272,7 @@ def _workers(source: Any, stores: int) -> int:
 def _attach(runtime: Any, state: Any) -> tuple[Any, Any]:
     repo = runtime.repo
     client = getattr(repo, "client", None) or getattr(getattr(repo, "store", None), "client", None)
-    calls = DynamoCalls.attach(client) if client is not None else None
+    calls = DynamoCalls.attach(client, repo) if client is not None else None
     writes = SqliteWrites.attach(state.sqlite.conn) if getattr(state, "sqlite", None) is not None else None
     return calls, writes
 

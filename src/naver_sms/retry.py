@@ -89,6 +89,14 @@ def retry_call(
     policy's); then the last answer's `give_up(tries)` is raised. `on_wait(tries, again, seconds)` is told
     before each wait. Exceptions of `attempt` are final."""
     tries = max_attempts or policy.max_attempts
+    first = attempt()  # most calls answer at once: no retry machinery for them (a run makes thousands)
+    if not isinstance(first, Again):
+        return first
+    answers: list[T | Again] = [first]
+
+    def replayed() -> T | Again:
+        """The first answer (already had) as tenacity's first attempt, then real ones."""
+        return answers.pop() if answers else attempt()
 
     def again_of(state: tenacity.RetryCallState) -> Again:
         assert state.outcome is not None
@@ -118,7 +126,7 @@ def retry_call(
         before_sleep=before_sleep,
         retry_error_callback=give_up,
     )
-    return cast(T, retrying(attempt))
+    return cast(T, retrying(replayed))
 
 
 def parse_retry_after(value: str | None, now: float | None = None) -> float | None:

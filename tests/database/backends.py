@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from naver_sms.config.settings import is_dynamo_url
-from naver_sms.database.dynamo_target import DynamoTarget, make_client
+from naver_sms.database.dynamo_target import DynamoTarget
 from naver_sms.database.dynamodb_client import DynamoRepository, DynamoSessionRepository
 from naver_sms.database.sqlite_repository import SqliteDatabase, SqliteRepository, SqliteSessionRepository
 from naver_sms.flags.machine import FlagRepository
@@ -54,13 +54,8 @@ def _python_type_letter(value: Any) -> str:
 def open_backend(db: str, *, max_attempts: int = 3, name: str | None = None) -> Backend:
     if is_dynamo_url(db):
         target = DynamoTarget.parse(db)
-        client = make_client(target)
-        return Backend(
-            name or "dynamodb",
-            db,
-            DynamoRepository(target, client=client, max_attempts=max_attempts),
-            DynamoSessionRepository(target, client=client),
-        )
+        repo = DynamoRepository(target, max_attempts=max_attempts)  # rows on DynamoWire, as in a run
+        return Backend(name or "dynamodb", db, repo, DynamoSessionRepository(target, client=repo.client))
     database = SqliteDatabase(db)
     return Backend(
         name or "sqlite",

@@ -4,6 +4,7 @@ conditional write with a placeholder for every name and value."""
 
 from __future__ import annotations
 
+import base64
 from collections.abc import Mapping
 from typing import Any
 
@@ -39,6 +40,10 @@ def _number(text: str) -> int | float:
     return int(text)
 
 
+def _bytes(value: Any) -> bytes:
+    return base64.b64decode(value) if isinstance(value, str) else bytes(value)
+
+
 def from_attr(attr: Mapping[str, Any]) -> Any:
     kind, value = next(iter(attr.items()))
     if kind == "S":
@@ -53,14 +58,14 @@ def from_attr(attr: Mapping[str, Any]) -> Any:
         return {k: from_attr(v) for k, v in value.items()}
     if kind == "L":
         return [from_attr(v) for v in value]
-    if kind == "B":
-        return bytes(value)
+    if kind == "B":  # boto3 gives bytes, DynamoDB's JSON base64 text (database/dynamo_wire.py)
+        return _bytes(value)
     if kind == "SS":
         return sorted(value)
     if kind == "NS":
         return sorted(_number(v) for v in value)
     if kind == "BS":
-        return sorted(bytes(v) for v in value)
+        return sorted(_bytes(v) for v in value)
     raise RepositoryError(f"unknown DynamoDB attribute type {kind!r}")
 
 

@@ -1,0 +1,198 @@
+"""database/dynamo_wire.py: DynamoDB's JSON protocol spoken without botocore's per-call pipeline - the same answers
+and the same errors as boto3 (against moto_server and dynalite), signed requests, and botocore's retries (5xx,
+a CRC32 mismatch, a refused connection) against a local server that answers as DynamoDB does.
+
+The repository contract suite (test_repository_contract.py, test_act_writes.py, ...) runs on the wire too:
+tests/database/backends.py opens DynamoDB the way a run does."""
+
+from __future__ import annotations
+
+import json
+import zlib
+from collections.abc import Callable, Iterator
+from typing import Any
+
+import pytest
+from botocore.credentials import Credentials
+from botocore.exceptions import ClientError, EndpointConnectionError
+
+from naver_sms.database.dynamo_target import DynamoTarget, make_client
+from naver_sms.database.dynamo_wire import DynamoWire
+from naver_sms.database.dynamodb_client import DynamoRecordStore, DynamoRepository
+from naver_sms.errors import RepositoryError
+from tests.standins.server import free_port, serve_wsgi
+
+DYNAMO_BACKENDS = ["moto", "dynalite"]
+CREDENTIALS = Credentials("AKIDWIRETEST", "wire-secret")
+
+
+def wire_for(endpoint: str, **options: Any) -> DynamoWire:
+    return DynamoWire(endpoint, "ap-northeast-2", CREDENTIALS, **options)
+
+
+def item(n: int) -> dict[str, Any]:
+    return {
+        "booking_num": {"S": f"bk{n}"},
+        "phone": {"S": "01000000000"},
+        "name": {"S": "홍길동"},
+        "count": {"N": "3"},
+        "blob": {"B": b"\x00\xffbytes"},
+        "tags": {"SS": ["a", "b"]},
+        "nothing": {"NULL": True},
+        "done": {"BOOL": False},
+    }
+
+
+@pytest.mark.parametrize("stand_in", DYNAMO_BACKENDS)
+def test_the_wire_answers_as_boto3_does(stand_in: str, dynamo_target: Callable[[str], DynamoTarget]) -> None:
+    # GIVEN one table, reached through boto3 and through the wire
+    target = dynamo_target(stand_in)
+    client = make_client(target)
+    wire = wire_for(str(target.endpoint))
+    key = {"booking_num": {"S": "bk1"}, "phone": {"S": "01000000000"}}
+    # WHEN the wire writes a row with every attribute type (bytes included) and updates it conditionally
+    wire.call("put_item", TableName=target.sms_table, Item=item(1))
+    wire.call(
+        "update_item",
+        TableName=target.sms_table,
+        Key=key,
+        UpdateExpression="SET #d = :t",
+        ConditionExpression="#d = :f",
+        ExpressionAttributeNames={"#d": "done"},
+        ExpressionAttributeValues={":t": {"BOOL": True}, ":f": {"BOOL": False}},
+    )
+    # THEN boto3 reads what the wire wrote, and the wire reads it back as DynamoDB's JSON (B as base64 text)
+    through_boto = client.get_item(TableName=target.sms_table, Key=key, ConsistentRead=True)["Item"]
+    assert through_boto["blob"] == {"B": b"\x00\xffbytes"} and through_boto["done"] == {"BOOL": True}
+    through_wire = wire.call("get_item", TableName=target.sms_table, Key=key, ConsistentRead=True)["Item"]
+    assert through_wire["blob"] == {"B": "AP9ieXRlcw=="}
+    assert {k: v for k, v in through_wire.items() if k != "blob"} == {
+        k: v for k, v in through_boto.items() if k != "blob"
+    }
+    batch = wire.call(
+        "batch_get_item", RequestItems={target.sms_table: {"Keys": [key], "ConsistentRead": True}}
+    )
+    assert batch["Responses"][target.sms_table][0]["name"] == {"S": "홍길동"}
+    assert wire.calls == {"PutItem": 1, "UpdateItem": 1, "GetItem": 1, "BatchGetItem": 1}
+
+
+@pytest.mark.parametrize("stand_in", DYNAMO_BACKENDS)
+def test_a_refused_call_is_the_client_error_boto3_raises(
+    stand_in: str, dynamo_target: Callable[[str], DynamoTarget]
+) -> None:
+    # GIVEN a row, and a conditional write whose condition does not hold
+    target = dynamo_target(stand_in)
+    wire = wire_for(str(target.endpoint))
+    wire.call("put_item", TableName=target.sms_table, Item=item(2))
+    refused = {
+        "TableName": target.sms_table,
+        "Item": item(2),
+        "ConditionExpression": "attribute_not_exists(#pk)",
+        "ExpressionAttributeNames": {"#pk": "booking_num"},
+    }
+    # WHEN the wire and boto3 make it
+    with pytest.raises(ClientError) as by_wire:
+        wire.call("put_item", **refused)
+    with pytest.raises(ClientError) as by_boto:
+        make_client(target).put_item(**refused)  # type: ignore[arg-type]
+    # THEN the errors carry the same code and status (callers classify them alike)
+    assert by_wire.value.response["Error"]["Code"] == "ConditionalCheckFailedException"
+    assert by_wire.value.response["Error"]["Code"] == by_boto.value.response["Error"]["Code"]
+    assert (
+        by_wire.value.response["ResponseMetadata"]["HTTPStatusCode"]
+        == by_boto.value.response["ResponseMetadata"]["HTTPStatusCode"]
+        == 400
+    )
+    # AND a missing table is named as boto3 names it
+    with pytest.raises(ClientError) as missing:
+        wire.call("get_item", TableName="no-such-table", Key={"booking_num": {"S": "x"}, "phone": {"S": "y"}})
+    assert missing.value.response["Error"]["Code"] == "ResourceNotFoundException"
+
+
+class FlakyDynamo:
+    """Answers as DynamoDB does, after the failures it is given (a status, or "crc" for a body that does
+    not match its x-amz-crc32); records each request's headers."""
+
+    def __init__(self, failures: list[int | str]) -> None:
+        self.failures = failures
+        self.headers: list[dict[str, str]] = []
+
+    def __call__(self, environ: dict[str, Any], start_response: Callable[..., Any]) -> list[bytes]:
+        self.headers.append({k: str(v) for k, v in environ.items() if k.startswith("HTTP_")})
+        environ["wsgi.input"].read(int(environ.get("CONTENT_LENGTH") or 0))
+        body = json.dumps({"Item": {"booking_num": {"S": "bk1"}}}).encode()
+        crc = zlib.crc32(body)
+        failure = self.failures.pop(0) if self.failures else None
+        if failure == "crc":
+            crc += 1
+        elif isinstance(failure, int):
+            body = json.dumps({"__type": "com.amazonaws.dynamodb.v20120810#InternalServerError"}).encode()
+            crc = zlib.crc32(body)
+            start_response(
+                f"{failure} Failed",
+                [("Content-Type", "application/x-amz-json-1.0"), ("x-amz-crc32", str(crc))],
+            )
+            return [body]
+        start_response("200 OK", [("Content-Type", "application/x-amz-json-1.0"), ("x-amz-crc32", str(crc))])
+        return [body]
+
+
+@pytest.fixture
+def flaky() -> Iterator[tuple[FlakyDynamo, str]]:
+    server = FlakyDynamo([])
+    with serve_wsgi(server) as url:
+        yield server, url
+
+
+def test_server_errors_and_a_bad_checksum_are_retried_then_answered(flaky: tuple[FlakyDynamo, str]) -> None:
+    # GIVEN a server that fails with 500, then 503, then sends a body whose CRC32 does not match
+    server, url = flaky
+    server.failures[:] = [500, 503, "crc"]
+    sleeps: list[float] = []
+    wire = wire_for(url, max_attempts=4, sleep=sleeps.append)
+    # WHEN the wire asks
+    answer = wire.call("get_item", TableName="sms", Key={"booking_num": {"S": "bk1"}, "phone": {"S": "p"}})
+    # THEN it tried four times, waited three times (no real sleep), and gives the fourth answer
+    assert answer == {"Item": {"booking_num": {"S": "bk1"}}}
+    assert len(server.headers) == 4 and len(sleeps) == 3 and wire.calls["GetItem"] == 4
+    # AND every request was signed for DynamoDB in the wire's region, with its operation named
+    for headers in server.headers:
+        assert headers["HTTP_AUTHORIZATION"].startswith("AWS4-HMAC-SHA256 Credential=AKIDWIRETEST/")
+        assert "/ap-northeast-2/dynamodb/aws4_request" in headers["HTTP_AUTHORIZATION"]
+        assert headers["HTTP_X_AMZ_TARGET"] == "DynamoDB_20120810.GetItem"
+
+
+def test_server_errors_past_the_bound_are_the_last_client_error(flaky: tuple[FlakyDynamo, str]) -> None:
+    server, url = flaky
+    server.failures[:] = [500, 500, 500]
+    wire = wire_for(url, max_attempts=3, sleep=lambda _: None)
+    with pytest.raises(ClientError) as failed:
+        wire.call("get_item", TableName="sms", Key={"booking_num": {"S": "bk1"}, "phone": {"S": "p"}})
+    assert failed.value.response["Error"]["Code"] == "InternalServerError"
+    assert len(server.headers) == 3
+
+
+def test_a_refused_connection_is_an_endpoint_error_and_a_repository_error() -> None:
+    # GIVEN nothing listening where the wire points
+    endpoint = f"http://127.0.0.1:{free_port()}"
+    sleeps: list[float] = []
+    wire = wire_for(endpoint, max_attempts=2, sleep=sleeps.append)
+    # WHEN it is called THEN botocore's EndpointConnectionError names the endpoint, after one retry
+    with pytest.raises(EndpointConnectionError) as failed:
+        wire.call("get_item", TableName="sms", Key={"booking_num": {"S": "x"}, "phone": {"S": "y"}})
+    assert endpoint in str(failed.value) and len(sleeps) == 1
+    # AND through the store it is a RepositoryError, as it was through boto3
+    target = DynamoTarget(region="ap-northeast-2", endpoint=endpoint)
+    store = DynamoRecordStore(make_client(target), "sms", wire=wire_for(endpoint, max_attempts=1))
+    with pytest.raises(RepositoryError) as translated:
+        store.put_if_absent({"booking_num": "bk1", "phone": "01000000000"})
+    assert "EndpointConnectionError" in str(translated.value)
+
+
+def test_a_repository_takes_the_wire_only_for_a_client_it_made(
+    dynamo_target: Callable[[str], DynamoTarget],
+) -> None:
+    target = dynamo_target("dynalite")
+    assert isinstance(DynamoRepository(target).store.wire, DynamoWire)  # type: ignore[attr-defined]
+    given = make_client(target)  # a client made elsewhere may carry hooks or stubs: every call is its own
+    assert DynamoRepository(target, client=given).store.wire is None  # type: ignore[attr-defined]
