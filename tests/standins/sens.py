@@ -87,23 +87,30 @@ class _Behaviour:
     headers: dict[str, str] = field(default_factory=dict)
 
 
+def _char_bytes(ch: str) -> int:
+    try:
+        return len(ch.encode("euc-kr"))
+    except UnicodeEncodeError:
+        return 2
+
+
 def euc_kr_bytes(text: str) -> int:
-    total = 0
-    for ch in text:
-        try:
-            total += len(ch.encode("euc-kr"))
-        except UnicodeEncodeError:
-            total += 2
-    return total
+    try:  # the whole text at once when it can be (nearly always)
+        return len(text.encode("euc-kr"))
+    except UnicodeEncodeError:
+        return sum(_char_bytes(ch) for ch in text)
 
 
 def _truncate(text: str, limit: int) -> str:
-    out = ""
-    for ch in text:
-        if euc_kr_bytes(out + ch) > limit:
-            break
-        out += ch
-    return out
+    """The longest prefix of `text` within `limit` EUC-KR bytes (one pass: a bench sends thousands)."""
+    if euc_kr_bytes(text) <= limit:
+        return text
+    total = 0
+    for index, ch in enumerate(text):
+        total += _char_bytes(ch)
+        if total > limit:
+            return text[:index]
+    return text
 
 
 def _sign(secret: str, method: str, uri: str, timestamp: str, access_key: str) -> str:
