@@ -72,8 +72,10 @@ class DynamoWire:
         self.credentials = credentials
         self.sleep = sleep
         self._url = self.endpoint + "/"
-        self._pool = urllib3.PoolManager(
-            num_pools=2,
+        self._path = urllib3.util.parse_url(self._url).path or "/"
+        # one pool for the one endpoint (not a PoolManager: no per-call look-up of the pool by URL)
+        self._pool = urllib3.connection_from_url(
+            self.endpoint,
             maxsize=pool_size,
             block=False,
             timeout=urllib3.Timeout(connect=timeout, read=timeout),
@@ -110,8 +112,8 @@ class DynamoWire:
             with self._lock:
                 self.calls[target] += 1
             try:
-                response = self._pool.request(
-                    "POST", self._url, body=body, headers=self._signed(target, body), preload_content=True
+                response = self._pool.urlopen(
+                    "POST", self._path, body=body, headers=self._signed(target, body), preload_content=True
                 )
             except urllib3.exceptions.HTTPError as exc:
                 failed = _connection_error(self.endpoint, exc)
@@ -145,7 +147,7 @@ class DynamoWire:
         return dict(request.headers.items())
 
     def close(self) -> None:
-        self._pool.clear()
+        self._pool.close()
 
 
 def _dumps(params: Mapping[str, Any]) -> bytes:
