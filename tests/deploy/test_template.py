@@ -354,13 +354,14 @@ def test_the_role_allows_exactly_the_calls_the_code_makes_on_exactly_its_resourc
 
 
 def test_the_dynamodb_actions_granted_are_the_ones_the_adapter_calls() -> None:
-    # the operations the run's adapter calls on each table (src/naver_sms/database/dynamodb_client.py);
+    # the operations the run's adapter calls on each table (src/naver_sms/database/dynamodb_client.py, through
+    # the boto3 client or the rows' wire, dynamo_wire.py - the same actions to IAM);
     # scan (history) and create/describe (db init) are operator commands, never run by the function
     source = "".join(
         (ROOT / "src" / "naver_sms" / "database" / name).read_text(encoding="utf-8")
         for name in ("dynamodb_client.py", "dynamo_runs.py")
     )
-    called = set(re.findall(r'client\.(\w+)\(|_call\(\s*"(\w+)"', source))
+    called = set(re.findall(r'client\.(\w+)\(|_(?:call|send)\(\s*"(\w+)"', source))
     operations = {a or b for a, b in called}
     assert operations >= {"batch_get_item", "get_item", "put_item", "update_item", "delete_item"}
     granted = {
