@@ -15,9 +15,10 @@ from typing import Any
 import pytest
 from botocore.credentials import Credentials
 from botocore.exceptions import ClientError, EndpointConnectionError
+from botocore.httpsession import get_cert_path
 
 from naver_sms.database.dynamo_target import DynamoTarget, make_client
-from naver_sms.database.dynamo_wire import DynamoWire
+from naver_sms.database.dynamo_wire import PROXY_ENV, DynamoWire
 from naver_sms.database.dynamodb_client import DynamoRecordStore, DynamoRepository
 from naver_sms.errors import RepositoryError
 from tests.standins.server import free_port, serve_wsgi
@@ -190,9 +191,34 @@ def test_a_refused_connection_is_an_endpoint_error_and_a_repository_error() -> N
 
 
 def test_a_repository_takes_the_wire_only_for_a_client_it_made(
-    dynamo_target: Callable[[str], DynamoTarget],
+    dynamo_target: Callable[[str], DynamoTarget], no_proxy: pytest.MonkeyPatch
 ) -> None:
     target = dynamo_target("dynalite")
     assert isinstance(DynamoRepository(target).store.wire, DynamoWire)  # type: ignore[attr-defined]
     given = make_client(target)  # a client made elsewhere may carry hooks or stubs: every call is its own
     assert DynamoRepository(target, client=given).store.wire is None  # type: ignore[attr-defined]
+
+
+@pytest.fixture
+def no_proxy(monkeypatch: pytest.MonkeyPatch) -> pytest.MonkeyPatch:
+    for name in PROXY_ENV:
+        monkeypatch.delenv(name, raising=False)
+    return monkeypatch
+
+
+def test_behind_a_proxy_every_call_stays_on_boto3(no_proxy: pytest.MonkeyPatch) -> None:
+    # botocore goes through the proxy; the wire would not, so it is not used
+    target = DynamoTarget(region="ap-northeast-2", endpoint="http://127.0.0.1:1")
+    assert DynamoWire.of(make_client(target), CREDENTIALS) is not None
+    no_proxy.setenv("HTTPS_PROXY", "http://127.0.0.1:3128")
+    assert DynamoWire.of(make_client(target), CREDENTIALS) is None
+
+
+def test_an_https_endpoint_is_verified_as_botocore_verifies_it(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("AWS_CA_BUNDLE", raising=False)
+    pool: Any = wire_for("https://dynamodb.ap-northeast-2.amazonaws.com")._pool
+    assert pool.scheme == "https" and pool.cert_reqs == "CERT_REQUIRED"
+    assert pool.ca_certs == get_cert_path(True)  # certifi's bundle, botocore's default
+    monkeypatch.setenv("AWS_CA_BUNDLE", "/etc/ssl/own-bundle.pem")
+    pool = wire_for("https://dynamodb.ap-northeast-2.amazonaws.com")._pool
+    assert pool.ca_certs == "/etc/ssl/own-bundle.pem"

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import base64
 import json
+import os
 import random
 import threading
 import time
@@ -33,6 +34,7 @@ from botocore.auth import SigV4Auth
 from botocore.awsrequest import AWSRequest
 from botocore.credentials import Credentials
 from botocore.exceptions import ClientError, ConnectTimeoutError, EndpointConnectionError, ReadTimeoutError
+from botocore.httpsession import get_cert_path
 
 from naver_sms import json_codec
 from naver_sms.retry import Again, RetryPolicy, Sleep, retry_call
@@ -48,6 +50,8 @@ OPERATIONS = {
 #: HTTP statuses botocore's standard mode retries (a 5xx means the request was not applied, or may be again)
 TRANSIENT_STATUSES = frozenset({500, 502, 503, 504})
 TARGET_PREFIX = "DynamoDB_20120810."
+#: a proxy botocore would go through (the wire does not): then the client makes every call
+PROXY_ENV = ("HTTPS_PROXY", "https_proxy", "HTTP_PROXY", "http_proxy")
 
 
 class DynamoWire:
@@ -74,12 +78,15 @@ class DynamoWire:
         self._url = self.endpoint + "/"
         self._path = urllib3.util.parse_url(self._url).path or "/"
         # one pool for the one endpoint (not a PoolManager: no per-call look-up of the pool by URL)
+        bundle = os.environ.get("AWS_CA_BUNDLE") or get_cert_path(True)  # as botocore verifies
+        tls = {"cert_reqs": "CERT_REQUIRED", "ca_certs": bundle} if endpoint.startswith("https") else {}
         self._pool = urllib3.connection_from_url(
             self.endpoint,
             maxsize=pool_size,
             block=False,
             timeout=urllib3.Timeout(connect=timeout, read=timeout),
             retries=False,
+            **tls,
         )
         self._retry = RetryPolicy(
             max_attempts=max_attempts, base_delay=0.05, max_delay=2.0, jitter=1.0, rng=rng or random.Random()
@@ -90,11 +97,13 @@ class DynamoWire:
 
     @classmethod
     def of(cls, client: Any, credentials: Credentials | None) -> DynamoWire | None:
-        """The wire for a boto3 client's endpoint and region, or None when there are no credentials to sign
-        with (the caller keeps using the client, which then reports the missing credentials itself)."""
-        if credentials is None:
-            return None
+        """The wire for a boto3 client's endpoint and region - or None, and the caller keeps every call on the
+        client, where the wire would not reach DynamoDB the way the client does: no credentials to sign with
+        (the client then reports it), or a proxy (`HTTPS_PROXY`, the client's `proxies`). An https endpoint is
+        verified as botocore verifies it: against `AWS_CA_BUNDLE` when set, else botocore's CA bundle."""
         config = client.meta.config
+        if credentials is None or config.proxies or any(os.environ.get(name) for name in PROXY_ENV):
+            return None
         return cls(
             client.meta.endpoint_url,
             client.meta.region_name,
