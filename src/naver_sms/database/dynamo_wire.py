@@ -2,18 +2,18 @@
 `PutItem`, `UpdateItem`, `GetItem`, `BatchGetItem` (and the operator's `Scan`) on the `sms` table. Everything
 else stays on boto3.
 
-Why not boto3 for these: botocore spends 1.7-2.4 ms of CPU on every call (parameter validation, a dozen event
-hooks, endpoint rules, its serialiser and parser; `bench/dynamo_wire.py` measures it) - two thirds of a first
-run's CPU on DynamoDB, where the floor is two conditional writes per SMS. The same request sent here costs about a
-third of that. What stays botocore's: the credentials and their refresh (`Session.get_credentials`, frozen per
-call), SigV4 signing (`SigV4Auth`), and the error type - a refused call raises `botocore.exceptions.ClientError`
-in botocore's own response shape (`Error.Code`, `Error.Message`, `ResponseMetadata.HTTPStatusCode`), so callers
-classify answers exactly as they did. Retried here as botocore's "standard" mode retries them, `max_attempts` in
-all with exponential backoff and full jitter: connection errors, HTTP 500/502/503/504 and an answer whose
-`x-amz-crc32` does not match its body. Throttling is the caller's to retry (DynamoRecordStore._call), as before.
-A retried conditional write whose first try landed finds its condition false: the claim protocol recognises its
-own token then (flags/machine.py), exactly as after a botocore retry.
-"""
+Why not boto3 for these: botocore spends 1.6-2.0 ms of CPU on every call (parameter validation, a dozen event
+hooks, endpoint rules, its serialiser, signer and parser; `bench/dynamo_wire.py` measures it) - two thirds of a
+first run's CPU on DynamoDB, where the floor is two conditional writes per SMS. The same request sent here costs
+a fraction of that. What stays botocore's: the credentials and their refresh (`Session.get_credentials`, frozen
+per call) and the error type - a refused call raises `botocore.exceptions.ClientError` in botocore's own response
+shape (`Error.Code`, `Error.Message`, `ResponseMetadata.HTTPStatusCode`), so callers classify answers exactly as
+they did. Requests are signed as botocore's `SigV4Auth` signs them (database/sigv4.py). Retried as botocore's
+"standard" mode retries them, `max_attempts` in all with exponential backoff and full jitter: connection errors,
+HTTP 500/502/503/504 and an answer whose `x-amz-crc32` does not match its body. Throttling is the caller's to
+retry (DynamoRecordStore._call), as before. A retried conditional write whose first try landed finds its
+condition false: the claim protocol recognises its own token then (flags/machine.py), exactly as after a
+botocore retry."""
 
 from __future__ import annotations
 
@@ -30,13 +30,12 @@ from typing import Any
 
 import orjson
 import urllib3
-from botocore.auth import SigV4Auth
-from botocore.awsrequest import AWSRequest
 from botocore.credentials import Credentials
 from botocore.exceptions import ClientError, ConnectTimeoutError, EndpointConnectionError, ReadTimeoutError
 from botocore.httpsession import get_cert_path
 
 from naver_sms import json_codec
+from naver_sms.database.sigv4 import SigV4Signer, host_of
 from naver_sms.retry import Again, RetryPolicy, Sleep, retry_call
 
 #: the operations spoken here (boto3's method name: DynamoDB's target name)
@@ -77,6 +76,8 @@ class DynamoWire:
         self.sleep = sleep
         self._url = self.endpoint + "/"
         self._path = urllib3.util.parse_url(self._url).path or "/"
+        self._host = host_of(self._url)
+        self._signer = SigV4Signer(credentials, region, "dynamodb")
         # one pool for the one endpoint (not a PoolManager: no per-call look-up of the pool by URL)
         bundle = os.environ.get("AWS_CA_BUNDLE") or get_cert_path(True)  # as botocore verifies
         tls = {"cert_reqs": "CERT_REQUIRED", "ca_certs": bundle} if endpoint.startswith("https") else {}
@@ -143,17 +144,8 @@ class DynamoWire:
         return retry_call(attempt, self._retry, sleep=self.sleep)
 
     def _signed(self, target: str, body: bytes) -> dict[str, str]:
-        request = AWSRequest(
-            method="POST",
-            url=self._url,
-            data=body,
-            headers={
-                "Content-Type": "application/x-amz-json-1.0",
-                "X-Amz-Target": TARGET_PREFIX + target,
-            },
-        )
-        SigV4Auth(self.credentials.get_frozen_credentials(), "dynamodb", self.region).add_auth(request)
-        return dict(request.headers.items())
+        headers = {"Content-Type": "application/x-amz-json-1.0", "X-Amz-Target": TARGET_PREFIX + target}
+        return self._signer.sign(self._host, self._path, headers, body)
 
     def close(self) -> None:
         self._pool.close()
