@@ -19,7 +19,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from tests.standins.naver import NaverStandIn, make_booking
-from werkzeug.serving import make_server
+from waitress import serve
 from werkzeug.wrappers import Request
 
 FIRST_ID = 800_000_000
@@ -105,7 +105,9 @@ def main(port: int, latency: float) -> None:
         standin.calls.clear()  # a long benchmark keeps no record of each call
         return answer
 
-    make_server("127.0.0.1", port, app, threaded=True).serve_forever()
+    # waitress, not werkzeug's development server: that one closes every connection after its answer, so each
+    # request paid a TCP connect and close on both sides (Naver and SENS keep connections alive)
+    serve(app, host="127.0.0.1", port=port, threads=48, connection_limit=256, _quiet=True)
 
 
 if __name__ == "__main__":

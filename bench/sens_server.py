@@ -14,7 +14,7 @@ from collections.abc import Callable, Iterable
 from typing import Any
 
 from tests.standins.sens import SensStandIn
-from werkzeug.serving import make_server
+from waitress import serve
 
 
 def main(port: int) -> None:
@@ -40,7 +40,9 @@ def main(port: int) -> None:
         standin.requests.clear()  # a long benchmark keeps only the messages (the look-ups need them)
         return answer
 
-    make_server("127.0.0.1", port, app, threaded=True).serve_forever()
+    # waitress, not werkzeug's development server: that one closes every connection after its answer, so each
+    # request paid a TCP connect and close on both sides (Naver and SENS keep connections alive)
+    serve(app, host="127.0.0.1", port=port, threads=48, connection_limit=256, _quiet=True)
 
 
 if __name__ == "__main__":
