@@ -8,13 +8,14 @@ tests/database/backends.py opens DynamoDB the way a run does."""
 from __future__ import annotations
 
 import json
+import random
 import zlib
 from collections.abc import Callable, Iterator
 from typing import Any
 
 import pytest
 from botocore.credentials import Credentials
-from botocore.exceptions import ClientError, EndpointConnectionError
+from botocore.exceptions import ClientError, EndpointConnectionError, ParamValidationError
 from botocore.httpsession import get_cert_path
 
 from naver_sms.database.dynamo_target import DynamoTarget, make_client
@@ -111,8 +112,9 @@ def test_a_refused_call_is_the_client_error_boto3_raises(
 
 
 class FlakyDynamo:
-    """Answers as DynamoDB does, after the failures it is given (a status, or "crc" for a body that does
-    not match its x-amz-crc32); records each request's headers."""
+    """Answers as DynamoDB does, after the failures it is given (a status, "crc" for a body that does not match
+    its x-amz-crc32, "throttle" for DynamoDB's throughput refusal, "html" for a proxy's 413 page, "garbled"
+    for a 200 that is not JSON); records each request's headers."""
 
     def __init__(self, failures: list[int | str]) -> None:
         self.failures = failures
@@ -126,6 +128,20 @@ class FlakyDynamo:
         failure = self.failures.pop(0) if self.failures else None
         if failure == "crc":
             crc += 1
+        elif failure == "garbled":
+            body = b"<html>not json"
+            crc = zlib.crc32(body)
+        elif failure in ("throttle", "html"):
+            status, body = (
+                (
+                    "400 Bad Request",
+                    b'{"__type": "com.amazonaws.dynamodb.v20120810#ThrottlingException:extra"}',
+                )
+                if failure == "throttle"
+                else ("413 Request Entity Too Large", b"<html>request too large</html>")
+            )
+            start_response(status, [("Content-Type", "text/html"), ("x-amz-crc32", str(zlib.crc32(body)))])
+            return [body]
         elif isinstance(failure, int):
             body = json.dumps({"__type": "com.amazonaws.dynamodb.v20120810#InternalServerError"}).encode()
             crc = zlib.crc32(body)
@@ -214,11 +230,82 @@ def test_behind_a_proxy_every_call_stays_on_boto3(no_proxy: pytest.MonkeyPatch) 
     assert DynamoWire.of(make_client(target), CREDENTIALS) is None
 
 
-def test_an_https_endpoint_is_verified_as_botocore_verifies_it(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.delenv("AWS_CA_BUNDLE", raising=False)
-    pool: Any = wire_for("https://dynamodb.ap-northeast-2.amazonaws.com")._pool
+def test_an_https_endpoint_is_verified_as_botocore_verifies_it(no_proxy: pytest.MonkeyPatch) -> None:
+    target = DynamoTarget(region="ap-northeast-2", endpoint="https://dynamodb.ap-northeast-2.amazonaws.com")
+    no_proxy.delenv("AWS_CA_BUNDLE", raising=False)
+    client = make_client(target)
+    pool: Any = DynamoWire.of(client, CREDENTIALS)._pool  # type: ignore[union-attr]
     assert pool.scheme == "https" and pool.cert_reqs == "CERT_REQUIRED"
-    assert pool.ca_certs == get_cert_path(True)  # certifi's bundle, botocore's default
-    monkeypatch.setenv("AWS_CA_BUNDLE", "/etc/ssl/own-bundle.pem")
-    pool = wire_for("https://dynamodb.ap-northeast-2.amazonaws.com")._pool
+    verify = client._endpoint.http_session._verify  # type: ignore[attr-defined]
+    assert pool.ca_certs == (verify if isinstance(verify, str) else get_cert_path(True))
+    no_proxy.setenv(
+        "AWS_CA_BUNDLE", "/etc/ssl/own-bundle.pem"
+    )  # botocore's client takes it: so does the wire
+    pool = DynamoWire.of(make_client(target), CREDENTIALS)._pool  # type: ignore[union-attr]
     assert pool.ca_certs == "/etc/ssl/own-bundle.pem"
+
+
+def test_throttling_and_an_unreadable_answer_are_retried_as_botocore_retries_them(
+    flaky: tuple[FlakyDynamo, str],
+) -> None:
+    # GIVEN a server that throttles twice (a code with a suffix after ":"), then answers a 200 that is not JSON
+    server, url = flaky
+    server.failures[:] = ["throttle", "throttle", "garbled"]
+    sleeps: list[float] = []
+    wire = wire_for(url, max_attempts=4, sleep=sleeps.append, rng=random.Random(7))
+    # WHEN asked THEN the fourth answer is given, the throttled tries waited on botocore's 1 s scale (full
+    # jitter: up to 1 s, then up to 2 s) and the unreadable one on the 25 ms scale
+    answer = wire.call("get_item", TableName="sms", Key={"booking_num": {"S": "bk1"}, "phone": {"S": "p"}})
+    assert answer == {"Item": {"booking_num": {"S": "bk1"}}} and len(server.headers) == 4
+    assert 0 < sleeps[0] <= 1.0 and 0 < sleeps[1] <= 2.0 and 0 < sleeps[2] <= 0.1
+    assert sleeps[0] + sleeps[1] > 0.1  # not the 25 ms scale of a server error
+
+
+def test_throttling_past_the_bound_is_the_throttling_error_the_store_retries(
+    flaky: tuple[FlakyDynamo, str],
+) -> None:
+    server, url = flaky
+    server.failures[:] = ["throttle"] * 3
+    wire = wire_for(url, max_attempts=3, sleep=lambda _: None)
+    with pytest.raises(ClientError) as failed:
+        wire.call("get_item", TableName="sms", Key={"booking_num": {"S": "bk1"}, "phone": {"S": "p"}})
+    assert failed.value.response["Error"]["Code"] == "ThrottlingException"
+    assert failed.value.__cause__ is not failed.value  # never its own cause (a loop for whoever walks causes)
+
+
+def test_an_answer_that_is_not_dynamodbs_json_is_named_by_its_status_and_text(
+    flaky: tuple[FlakyDynamo, str],
+) -> None:
+    # GIVEN a proxy's 413 page in front of DynamoDB
+    server, url = flaky
+    server.failures[:] = ["html"]
+    wire = wire_for(url, sleep=lambda _: None)
+    with pytest.raises(ClientError) as failed:
+        wire.call("get_item", TableName="sms", Key={"booking_num": {"S": "bk1"}, "phone": {"S": "p"}})
+    # THEN as botocore names it: the status as the code, the page's text as the message; not retried
+    assert failed.value.response["Error"] == {"Code": "413", "Message": "<html>request too large</html>"}
+    assert len(server.headers) == 1
+
+
+def test_a_value_dynamodb_cannot_take_is_a_botocore_error_before_anything_is_sent(
+    flaky: tuple[FlakyDynamo, str],
+) -> None:
+    server, url = flaky
+    with pytest.raises(ParamValidationError):
+        wire_for(url).call("put_item", TableName="sms", Item={"when": object()})
+    assert server.headers == []
+
+
+def test_the_wire_takes_the_clients_attempts_credentials_and_verification(
+    no_proxy: pytest.MonkeyPatch,
+) -> None:
+    # GIVEN a client made with 5 attempts (botocore keeps it as total_max_attempts 6) for an https endpoint
+    target = DynamoTarget(region="ap-northeast-2", endpoint="https://dynamodb.example.test")
+    client = make_client(target, max_attempts=5)
+    wire = DynamoWire.of(client, None)
+    # THEN the wire makes as many attempts, signs with the client's own credentials object, verifies as it
+    assert wire is not None and wire._retry.max_attempts == 6
+    assert wire.credentials is client._request_signer._credentials  # type: ignore[attr-defined]
+    pool: Any = wire._pool
+    assert pool.cert_reqs == "CERT_REQUIRED"
+    assert pool.ca_certs == client._endpoint.http_session._verify or pool.ca_certs == get_cert_path(True)  # type: ignore[attr-defined]

@@ -9,15 +9,16 @@ a fraction of that. What stays botocore's: the credentials and their refresh (`S
 per call) and the error type - a refused call raises `botocore.exceptions.ClientError` in botocore's own response
 shape (`Error.Code`, `Error.Message`, `ResponseMetadata.HTTPStatusCode`), so callers classify answers exactly as
 they did. Requests are signed as botocore's `SigV4Auth` signs them (database/sigv4.py). Retried as botocore's
-"standard" mode retries them, `max_attempts` in all with exponential backoff and full jitter: connection errors,
-HTTP 500/502/503/504 and an answer whose `x-amz-crc32` does not match its body. Throttling is the caller's to
-retry (DynamoRecordStore._call), as before. A retried conditional write whose first try landed finds its
+"standard" mode retries them, its attempts in all (4) with full jitter: connection errors, HTTP 500/502/503/504,
+an unreadable answer or one whose `x-amz-crc32` does not match its body (25 ms doubling), and throttling (1 s
+doubling, never applied); the store retries throttling on top (DynamoRecordStore._call), as before. A retried conditional write whose first try landed finds its
 condition false: the claim protocol recognises its own token then (flags/machine.py), exactly as after a
 botocore retry."""
 
 from __future__ import annotations
 
 import base64
+import http.client
 import json
 import os
 import random
@@ -31,7 +32,13 @@ from typing import Any
 import orjson
 import urllib3
 from botocore.credentials import Credentials
-from botocore.exceptions import ClientError, ConnectTimeoutError, EndpointConnectionError, ReadTimeoutError
+from botocore.exceptions import (
+    ClientError,
+    ConnectTimeoutError,
+    EndpointConnectionError,
+    ParamValidationError,
+    ReadTimeoutError,
+)
 from botocore.httpsession import get_cert_path
 
 from naver_sms import json_codec
@@ -48,6 +55,16 @@ OPERATIONS = {
 }
 #: HTTP statuses botocore's standard mode retries (a 5xx means the request was not applied, or may be again)
 TRANSIENT_STATUSES = frozenset({500, 502, 503, 504})
+#: error codes of a request DynamoDB refused for its rate (never applied: safe to send again)
+THROTTLING_CODES = frozenset(
+    {
+        "ProvisionedThroughputExceededException",
+        "ThrottlingException",
+        "RequestLimitExceeded",
+        "Throttling",
+        "TooManyRequestsException",
+    }
+)
 TARGET_PREFIX = "DynamoDB_20120810."
 #: a proxy botocore would go through (the wire does not): then the client makes every call
 PROXY_ENV = ("HTTPS_PROXY", "https_proxy", "HTTP_PROXY", "http_proxy")
@@ -65,8 +82,9 @@ class DynamoWire:
         credentials: Credentials,
         *,
         timeout: float = 10.0,
-        max_attempts: int = 3,
+        max_attempts: int = 4,
         pool_size: int = 10,
+        verify: bool | str = True,
         sleep: Sleep = time.sleep,
         rng: random.Random | None = None,
     ) -> None:
@@ -79,8 +97,11 @@ class DynamoWire:
         self._host = host_of(self._url)
         self._signer = SigV4Signer(credentials, region, "dynamodb")
         # one pool for the one endpoint (not a PoolManager: no per-call look-up of the pool by URL)
-        bundle = os.environ.get("AWS_CA_BUNDLE") or get_cert_path(True)  # as botocore verifies
-        tls = {"cert_reqs": "CERT_REQUIRED", "ca_certs": bundle} if endpoint.startswith("https") else {}
+        tls: dict[str, Any] = {}
+        if endpoint.startswith("https"):  # verified as the client verifies: its bundle, or not at all
+            tls = {"cert_reqs": "CERT_NONE"} if verify is False else {"cert_reqs": "CERT_REQUIRED"}
+            if verify is not False:
+                tls["ca_certs"] = verify if isinstance(verify, str) else get_cert_path(True)
         self._pool = urllib3.connection_from_url(
             self.endpoint,
             maxsize=pool_size,
@@ -89,36 +110,54 @@ class DynamoWire:
             retries=False,
             **tls,
         )
+        # botocore's standard mode for DynamoDB: full jitter, 25 ms doubling (1 s for throttling), at most 20 s
+        rng = rng or random.Random()
         self._retry = RetryPolicy(
-            max_attempts=max_attempts, base_delay=0.05, max_delay=2.0, jitter=1.0, rng=rng or random.Random()
+            max_attempts=max_attempts, base_delay=0.025, max_delay=20.0, jitter=1.0, rng=rng
+        )
+        self._throttled = RetryPolicy(
+            max_attempts=max_attempts, base_delay=1.0, max_delay=20.0, jitter=1.0, rng=rng
         )
         self._lock = threading.Lock()
         #: requests sent, per DynamoDB operation (retries included: each is a request DynamoDB serves and bills)
         self.calls: Counter[str] = Counter()
 
     @classmethod
-    def of(cls, client: Any, credentials: Credentials | None) -> DynamoWire | None:
-        """The wire for a boto3 client's endpoint and region - or None, and the caller keeps every call on the
-        client, where the wire would not reach DynamoDB the way the client does: no credentials to sign with
-        (the client then reports it), or a proxy (`HTTPS_PROXY`, the client's `proxies`). An https endpoint is
-        verified as botocore verifies it: against `AWS_CA_BUNDLE` when set, else botocore's CA bundle."""
+    def of(
+        cls, client: Any, credentials: Credentials | None, *, sleep: Sleep = time.sleep
+    ) -> DynamoWire | None:
+        """The wire for a boto3 client - its endpoint, region, timeouts, attempts and TLS verification - or None,
+        and the caller keeps every call on the client, where the wire would not reach DynamoDB the way the
+        client does: no credentials to sign with (the client then reports it), or a proxy (`HTTPS_PROXY`, the
+        client's `proxies`). `credentials`: the client's own when it exposes them (one chain, refreshed once)."""
         config = client.meta.config
+        signer = getattr(client, "_request_signer", None)
+        credentials = getattr(signer, "_credentials", None) or credentials
         if credentials is None or config.proxies or any(os.environ.get(name) for name in PROXY_ENV):
             return None
+        retries = config.retries or {}
+        attempts = retries.get("total_max_attempts") or int(retries.get("max_attempts", 3)) + 1
+        session = getattr(getattr(client, "_endpoint", None), "http_session", None)
+        verify = getattr(session, "_verify", True)
         return cls(
             client.meta.endpoint_url,
             client.meta.region_name,
             credentials,
             timeout=float(config.read_timeout or 10.0),
-            max_attempts=int((config.retries or {}).get("max_attempts", 3)),
+            max_attempts=int(attempts),
             pool_size=int(config.max_pool_connections or 10),
+            verify=verify if isinstance(verify, bool | str) else True,
+            sleep=sleep,
         )
 
     def call(self, operation: str, **params: Any) -> dict[str, Any]:
         target = OPERATIONS[operation]
         body = _dumps(params)
+        tries = 0
 
         def attempt() -> dict[str, Any] | Again:
+            nonlocal tries
+            tries += 1
             with self._lock:
                 self.calls[target] += 1
             try:
@@ -127,18 +166,26 @@ class DynamoWire:
                 )
             except urllib3.exceptions.HTTPError as exc:
                 failed = _connection_error(self.endpoint, exc)
-                return Again(f"{target}: {type(exc).__name__}", lambda tries: failed, cause=exc)
+                return Again(f"{target}: {type(exc).__name__}", lambda _: failed, cause=exc)
             data: bytes = response.data
             crc = response.headers.get("x-amz-crc32")
             if crc is not None and crc.isdigit() and zlib.crc32(data) != int(crc):
-                error = _client_error(target, response.status, b'{"__type": "CRC32CheckFailed"}')
-                return Again(f"{target}: CRC32 mismatch", lambda tries: error)
+                mismatch = _client_error(target, response.status, b'{"__type": "CRC32CheckFailed"}')
+                return Again(f"{target}: CRC32 mismatch", lambda _: mismatch)
             if response.status >= 300:
                 error = _client_error(target, response.status, data)
+                code = error.response["Error"]["Code"]
+                if code in THROTTLING_CODES:  # never applied: retried as botocore does, from 1 s
+                    wait = self._throttled.backoff(tries)
+                    return Again(f"{target}: {code}", lambda _: error, hint=wait)
                 if response.status in TRANSIENT_STATUSES:
-                    return Again(f"{target}: HTTP {response.status}", lambda tries: error, cause=error)
+                    return Again(f"{target}: HTTP {response.status}", lambda _: error)
                 raise error
-            answer: dict[str, Any] = json_codec.loads(data) if data else {}
+            try:
+                answer: dict[str, Any] = json_codec.loads(data) if data else {}
+            except ValueError:  # a garbled answer: as botocore, a parse error (the write may have landed)
+                garbled = _client_error(target, response.status, b'{"__type": "ResponseParseError"}')
+                return Again(f"{target}: unreadable answer", lambda _: garbled)
             return answer
 
         return retry_call(attempt, self._retry, sleep=self.sleep)
@@ -157,7 +204,11 @@ def _dumps(params: Mapping[str, Any]) -> bytes:
     try:
         return orjson.dumps(params, default=_base64)
     except TypeError:
+        pass
+    try:
         return json.dumps(params, default=_base64_text).encode()
+    except (TypeError, ValueError) as exc:  # what botocore's validation would refuse: a BotoCoreError
+        raise ParamValidationError(report=str(exc)) from exc
 
 
 def _base64(value: Any) -> str:
@@ -171,15 +222,19 @@ def _base64_text(value: Any) -> str:
 
 
 def _client_error(target: str, status: int, data: bytes) -> ClientError:
-    """botocore's ClientError for an error answer (`{"__type": "...#Code", "message": "..."}`)."""
+    """botocore's ClientError for an error answer (`{"__type": "...#Code", "message": "..."}`); an answer that is
+    not DynamoDB's JSON gets the status as its code and its text (or the status's phrase) as its message, as
+    botocore gives them."""
     try:
         parsed = json_codec.loads(data) if data else {}
     except ValueError:
-        parsed = {}
-    if not isinstance(parsed, dict):
-        parsed = {}
-    code = str(parsed.get("__type") or f"HTTP{status}").rsplit("#", 1)[-1]
-    message = str(parsed.get("message") or parsed.get("Message") or "")
+        parsed = None
+    if isinstance(parsed, dict) and parsed.get("__type"):
+        code = str(parsed["__type"]).split(":", 1)[0].rsplit("#", 1)[-1]
+        message = str(parsed.get("message") or parsed.get("Message") or "")
+    else:
+        code = str(status)
+        message = data.decode("utf-8", "replace").strip()[:500] or http.client.responses.get(status, "")
     response: dict[str, Any] = {
         "Error": {"Code": code, "Message": message},
         "ResponseMetadata": {"HTTPStatusCode": status},

@@ -25,7 +25,7 @@ from naver_sms.database.dynamo_target import (
     error_code,
     make_client,
 )
-from naver_sms.database.dynamo_wire import OPERATIONS, DynamoWire
+from naver_sms.database.dynamo_wire import OPERATIONS, THROTTLING_CODES, DynamoWire
 from naver_sms.database.sessions import SessionTable
 from naver_sms.errors import RecordMissing, RepositoryError
 from naver_sms.flags.machine import FlagRepository
@@ -43,17 +43,6 @@ BATCH_GET_LIMIT = 100
 #: BatchGetItem calls of one read in flight at once (botocore's connection pool holds 10)
 READ_CONCURRENCY = 4
 
-#: Error codes that mean "not applied, try again later". Throttled requests are never applied, so
-#: retrying them is safe for conditional writes too.
-THROTTLING_CODES = frozenset(
-    {
-        "ProvisionedThroughputExceededException",
-        "ThrottlingException",
-        "RequestLimitExceeded",
-        "Throttling",
-        "TooManyRequestsException",
-    }
-)
 #: Server-side failures worth retrying for reads (a read has no side effect).
 TRANSIENT_READ_CODES = THROTTLING_CODES | {"InternalServerError", "ServiceUnavailable", "InternalFailure"}
 
@@ -303,7 +292,8 @@ class DynamoRepository(FlagRepository):
         self.target = target
         self.client = client if client is not None else make_client(target)
         if client is None and "wire" not in store_options:
-            store_options["wire"] = DynamoWire.of(self.client, credentials_for(target))
+            sleep = store_options.get("sleep", time.sleep)
+            store_options["wire"] = DynamoWire.of(self.client, credentials_for(target), sleep=sleep)
         super().__init__(
             DynamoRecordStore(self.client, target.sms_table, **store_options), max_attempts=max_attempts
         )
