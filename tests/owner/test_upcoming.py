@@ -88,6 +88,11 @@ def test_the_review_sms_is_forecast_at_20_o_clock_for_completed_bookings_with_ro
     assert planned == _actual(sandbox, "2026-11-26", "19:00")
 
 
+def _telegram(lines: list[tuple[str, str, str, str]]) -> list[tuple[str, str]]:
+    """The (time, text) of the Telegram messages among forecast or run lines."""
+    return [(at, text) for at, channel, _, text in lines if channel == "telegram"]
+
+
 def _tables(path: Path) -> dict[str, list[tuple[object, ...]]]:
     with sqlite3.connect(path) as conn:
         names = [n for (n,) in conn.execute("SELECT name FROM sqlite_master WHERE type = 'table'")]
@@ -183,12 +188,7 @@ def test_the_forecast_passes_a_cancelled_booking_through_the_status_gate_as_the_
     )
     planned = _forecast(sandbox, "2026-11-26", "2026-11-26 10:00")
     actual = _actual(sandbox, "2026-11-26", "10:00")
-    assert [(at, text) for at, channel, _, text in planned if channel == "telegram"] == [
-        ("10:00", "예약 1000001_1")
-    ]
-    assert [(at, text) for at, channel, _, text in actual if channel == "telegram"] == [
-        ("10:00", "예약 1000001_1")
-    ]
+    assert _telegram(planned) == _telegram(actual) == [("10:00", "예약 1000001_1")]
 
 
 def test_the_forecast_holds_a_match_in_its_rules_quiet_hours_as_the_runs_do(
@@ -203,9 +203,4 @@ def test_the_forecast_holds_a_match_in_its_rules_quiet_hours_as_the_runs_do(
     sandbox.bookings = write_bookings(tmp_path / "bookings.json", [raw_booking(1, start="2026-11-27 14:00")])
     planned = _forecast(sandbox, "2026-11-26", "2026-11-26 10:00")
     actual = _actual(sandbox, "2026-11-26", "10:00")
-    assert [(at, text) for at, channel, _, text in planned if channel == "telegram"] == [
-        ("11:00", "예약 1000001_1")
-    ]
-    assert [(at, text) for at, channel, _, text in actual if channel == "telegram"] == [
-        ("11:00", "예약 1000001_1")
-    ]
+    assert _telegram(planned) == _telegram(actual) == [("11:00", "예약 1000001_1")]
