@@ -21,7 +21,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from tests.standins.dynamo import dynalite, new_target
 
-from naver_sms.database.dynamo_target import credentials_for, make_client
+from naver_sms.database.dynamo_target import make_client
 from naver_sms.database.dynamo_wire import DynamoWire
 
 
@@ -84,7 +84,7 @@ def main() -> int:
     with dynalite() as endpoint:
         target = new_target(endpoint)
         client = make_client(target)
-        wire = DynamoWire.of(client, credentials_for(target))
+        wire = DynamoWire.of(client)
         assert wire is not None
         senders = {
             "boto3": lambda op, kw: getattr(client, op)(**kw),

@@ -225,23 +225,23 @@ def no_proxy(monkeypatch: pytest.MonkeyPatch) -> pytest.MonkeyPatch:
 def test_behind_a_proxy_every_call_stays_on_boto3(no_proxy: pytest.MonkeyPatch) -> None:
     # botocore goes through the proxy; the wire would not, so it is not used
     target = DynamoTarget(region="ap-northeast-2", endpoint="http://127.0.0.1:1")
-    assert DynamoWire.of(make_client(target), CREDENTIALS) is not None
+    assert DynamoWire.of(make_client(target)) is not None
     no_proxy.setenv("HTTPS_PROXY", "http://127.0.0.1:3128")
-    assert DynamoWire.of(make_client(target), CREDENTIALS) is None
+    assert DynamoWire.of(make_client(target)) is None
 
 
 def test_an_https_endpoint_is_verified_as_botocore_verifies_it(no_proxy: pytest.MonkeyPatch) -> None:
     target = DynamoTarget(region="ap-northeast-2", endpoint="https://dynamodb.ap-northeast-2.amazonaws.com")
     no_proxy.delenv("AWS_CA_BUNDLE", raising=False)
     client = make_client(target)
-    pool: Any = DynamoWire.of(client, CREDENTIALS)._pool  # type: ignore[union-attr]
+    pool: Any = DynamoWire.of(client)._pool  # type: ignore[union-attr]
     assert pool.scheme == "https" and pool.cert_reqs == "CERT_REQUIRED"
     verify = client._endpoint.http_session._verify  # type: ignore[attr-defined]
     assert pool.ca_certs == (verify if isinstance(verify, str) else get_cert_path(True))
     no_proxy.setenv(
         "AWS_CA_BUNDLE", "/etc/ssl/own-bundle.pem"
     )  # botocore's client takes it: so does the wire
-    pool = DynamoWire.of(make_client(target), CREDENTIALS)._pool  # type: ignore[union-attr]
+    pool = DynamoWire.of(make_client(target))._pool  # type: ignore[union-attr]
     assert pool.ca_certs == "/etc/ssl/own-bundle.pem"
 
 
@@ -302,10 +302,18 @@ def test_the_wire_takes_the_clients_attempts_credentials_and_verification(
     # GIVEN a client made with 5 attempts (botocore keeps it as total_max_attempts 6) for an https endpoint
     target = DynamoTarget(region="ap-northeast-2", endpoint="https://dynamodb.example.test")
     client = make_client(target, max_attempts=5)
-    wire = DynamoWire.of(client, None)
+    wire = DynamoWire.of(client)
     # THEN the wire makes as many attempts, signs with the client's own credentials object, verifies as it
     assert wire is not None and wire._retry.max_attempts == 6
     assert wire.credentials is client._request_signer._credentials  # type: ignore[attr-defined]
     pool: Any = wire._pool
     assert pool.cert_reqs == "CERT_REQUIRED"
-    assert pool.ca_certs == client._endpoint.http_session._verify or pool.ca_certs == get_cert_path(True)  # type: ignore[attr-defined]
+    verify = client._endpoint.http_session._verify  # type: ignore[attr-defined]
+    assert pool.ca_certs == (verify if isinstance(verify, str) else get_cert_path(True))
+
+
+def test_a_client_with_no_credentials_gets_no_wire(no_proxy: pytest.MonkeyPatch) -> None:
+    # the client then reports the missing credentials itself, on its first call
+    client = make_client(DynamoTarget(region="ap-northeast-2", endpoint="http://127.0.0.1:1"))
+    no_proxy.setattr(client._request_signer, "_credentials", None)  # type: ignore[attr-defined]
+    assert DynamoWire.of(client) is None

@@ -10,7 +10,6 @@ from urllib.parse import parse_qs, urlsplit
 
 import boto3
 from botocore.config import Config
-from botocore.credentials import Credentials
 from botocore.exceptions import BotoCoreError, ClientError
 
 from naver_sms.config.settings import DYNAMO_SCHEME
@@ -102,7 +101,7 @@ def make_client(target: DynamoTarget, *, max_attempts: int = 3, timeout: float =
         read_timeout=timeout,
     )
     credentials: dict[str, str] = {}
-    if _local_without_credentials(target):
+    if target.endpoint and not os.environ.get("AWS_ACCESS_KEY_ID"):
         credentials = {"aws_access_key_id": "local", "aws_secret_access_key": "local"}
     try:
         client: DynamoDBClient = boto3.session.Session().client(
@@ -114,19 +113,6 @@ def make_client(target: DynamoTarget, *, max_attempts: int = 3, timeout: float =
     except BotoCoreError as exc:  # e.g. an invalid region or endpoint: no client, so no state store
         raise RepositoryError(f"DynamoDB {target.describe()}: {describe_error(exc)}") from exc
     return client
-
-
-def _local_without_credentials(target: DynamoTarget) -> bool:
-    return bool(target.endpoint) and not os.environ.get("AWS_ACCESS_KEY_ID")
-
-
-def credentials_for(target: DynamoTarget) -> Credentials | None:
-    """The credentials `make_client`'s client signs with (the default chain, refreshable where it is, or the
-    dummy ones of a local endpoint); None when the chain finds none."""
-    if _local_without_credentials(target):
-        return Credentials("local", "local")
-    found: Credentials | None = boto3.session.Session().get_credentials()
-    return found
 
 
 def error_code(exc: ClientError) -> str:

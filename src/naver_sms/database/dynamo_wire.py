@@ -5,7 +5,7 @@ else stays on boto3.
 Why not boto3 for these: botocore spends 1.6-2.0 ms of CPU on every call (parameter validation, a dozen event
 hooks, endpoint rules, its serialiser, signer and parser; `bench/dynamo_wire.py` measures it) - two thirds of a
 first run's CPU on DynamoDB, where the floor is two conditional writes per SMS. The same request sent here costs
-a fraction of that. What stays botocore's: the credentials and their refresh (`Session.get_credentials`, frozen
+a fraction of that. What stays botocore's: the credentials and their refresh (the client's own, frozen
 per call) and the error type - a refused call raises `botocore.exceptions.ClientError` in botocore's own response
 shape (`Error.Code`, `Error.Message`, `ResponseMetadata.HTTPStatusCode`), so callers classify answers exactly as
 they did. Requests are signed as botocore's `SigV4Auth` signs them (database/sigv4.py). Retried as botocore's
@@ -123,16 +123,15 @@ class DynamoWire:
         self.calls: Counter[str] = Counter()
 
     @classmethod
-    def of(
-        cls, client: Any, credentials: Credentials | None, *, sleep: Sleep = time.sleep
-    ) -> DynamoWire | None:
+    def of(cls, client: Any, *, sleep: Sleep = time.sleep) -> DynamoWire | None:
         """The wire for a boto3 client - its endpoint, region, timeouts, attempts and TLS verification - or None,
         and the caller keeps every call on the client, where the wire would not reach DynamoDB the way the
         client does: no credentials to sign with (the client then reports it), or a proxy (`HTTPS_PROXY`, the
-        client's `proxies`). `credentials`: the client's own when it exposes them (one chain, refreshed once)."""
+        client's `proxies`). It signs with the client's own credentials object (botocore keeps it on the
+        client's request signer: one chain, looked up once, refreshed once; a client without it gets no wire)."""
         config = client.meta.config
         signer = getattr(client, "_request_signer", None)
-        credentials = getattr(signer, "_credentials", None) or credentials
+        credentials: Credentials | None = getattr(signer, "_credentials", None)
         if credentials is None or config.proxies or any(os.environ.get(name) for name in PROXY_ENV):
             return None
         retries = config.retries or {}
@@ -202,7 +201,7 @@ def _dumps(params: Mapping[str, Any]) -> bytes:
     """The request body; bytes (attribute type `B`) as base64 text, as botocore sends them. A string orjson
     refuses (a lone surrogate) goes through the standard library, as botocore's would."""
     try:
-        return orjson.dumps(params, default=_base64)
+        return orjson.dumps(params, default=_base64_text)
     except TypeError:
         pass
     try:
@@ -211,14 +210,14 @@ def _dumps(params: Mapping[str, Any]) -> bytes:
         raise ParamValidationError(report=str(exc)) from exc
 
 
+def _base64_text(value: Any) -> str:
+    return _base64(value)
+
+
 def _base64(value: Any) -> str:
     if isinstance(value, bytes | bytearray):
         return base64.b64encode(bytes(value)).decode("ascii")
     raise TypeError(f"cannot send a {type(value).__name__} to DynamoDB")
-
-
-def _base64_text(value: Any) -> str:
-    return _base64(value)
 
 
 def _client_error(target: str, status: int, data: bytes) -> ClientError:

@@ -20,7 +20,6 @@ from naver_sms.database.dynamo_items import Expression, from_item, to_item
 from naver_sms.database.dynamo_target import (
     DynamoDBClient,
     DynamoTarget,
-    credentials_for,
     describe_error,
     error_code,
     make_client,
@@ -293,7 +292,7 @@ class DynamoRepository(FlagRepository):
         self.client = client if client is not None else make_client(target)
         if client is None and "wire" not in store_options:
             sleep = store_options.get("sleep", time.sleep)
-            store_options["wire"] = DynamoWire.of(self.client, credentials_for(target), sleep=sleep)
+            store_options["wire"] = DynamoWire.of(self.client, sleep=sleep)
         super().__init__(
             DynamoRecordStore(self.client, target.sms_table, **store_options), max_attempts=max_attempts
         )
