@@ -201,17 +201,13 @@ def _dumps(params: Mapping[str, Any]) -> bytes:
     """The request body; bytes (attribute type `B`) as base64 text, as botocore sends them. A string orjson
     refuses (a lone surrogate) goes through the standard library, as botocore's would."""
     try:
-        return orjson.dumps(params, default=_base64_text)
+        return orjson.dumps(params, default=_base64)
     except TypeError:
         pass
     try:
-        return json.dumps(params, default=_base64_text).encode()
+        return json.dumps(params, default=_base64).encode()
     except (TypeError, ValueError) as exc:  # what botocore's validation would refuse: a BotoCoreError
         raise ParamValidationError(report=str(exc)) from exc
-
-
-def _base64_text(value: Any) -> str:
-    return _base64(value)
 
 
 def _base64(value: Any) -> str:
