@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import sqlite3
+from dataclasses import fields
 from datetime import date, timedelta
 from pathlib import Path
 
@@ -14,7 +15,8 @@ from typer.testing import CliRunner
 from naver_sms.cli import app
 from naver_sms.cli.common import Seams
 from naver_sms.domain.clock import FixedClock
-from naver_sms.owner.upcoming import forecast, runs_until_end_of
+from naver_sms.owner.upcoming import _Watched, forecast, runs_until_end_of
+from naver_sms.rules.facts import Facts
 from tests.owner.conftest import EXAMPLES, Sandbox
 from tests.world import kst, raw_booking, write_bookings
 
@@ -204,3 +206,10 @@ def test_the_forecast_holds_a_match_in_its_rules_quiet_hours_as_the_runs_do(
     planned = _forecast(sandbox, "2026-11-26", "2026-11-26 10:00")
     actual = _actual(sandbox, "2026-11-26", "10:00")
     assert _telegram(planned) == _telegram(actual) == [("11:00", "예약 1000001_1")]
+
+
+def test_the_forecasts_watched_facts_stand_in_for_every_field_of_facts() -> None:
+    # the forecast evaluates rules on _Watched instead of Facts (its hot path): a field Facts gains must be there
+    watched = {name for name in _Watched.__slots__ if not name.startswith("_")} - {"timed"}
+    watched |= {name for name, value in vars(_Watched).items() if isinstance(value, property)}
+    assert watched == {f.name for f in fields(Facts)}

@@ -17,7 +17,7 @@ count), but only the asked day's messages are listed.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import asdict, dataclass, field, fields, replace
+from dataclasses import asdict, dataclass, field, replace
 from datetime import date, datetime, time, timedelta
 from typing import Any, cast
 
@@ -155,7 +155,7 @@ class _Watched:
     """The facts of one booking that notice whether a condition read the time (`now`, `read_at`, or a flag's
     state, whose claim is live or stale relative to it). Conditions are pure functions of their facts
     (rules/conditions.py): one that read no time gives the same answer at every run while the row is the
-    same."""
+    same. It stands in for `Facts` field by field (tests/owner/test_upcoming.py holds the two alike)."""
 
     __slots__ = ("_at", "booking", "option_keywords", "record", "store", "timed")
 
@@ -176,11 +176,6 @@ class _Watched:
     def flag(self, name: str) -> FlagState:
         self.timed = True
         return read_flag(self.record, name, self._at)
-
-
-# _Watched stands in for Facts field by field (on the forecast's hot path): a field Facts gains must be added there
-if {f.name for f in fields(Facts)} != {"booking", "record", "now", "store", "option_keywords", "read_at"}:
-    raise ImportError("rules.facts.Facts changed: give owner.upcoming._Watched its new fields")
 
 
 class _Timeless:
