@@ -11,6 +11,7 @@ import logging
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime, timedelta
 
+import httpx
 import pytest
 
 from naver_sms.errors import DeliveryError
@@ -115,9 +116,14 @@ def test_the_telegram_client_leaks_nothing_on_any_path(
     run_quietly(lambda: make_telegram_client(token="42:WRONG-TOKEN-zzzz").send_message(CONTENT), errors)
     standin.stall_next(seconds=10)
     run_quietly(lambda: make_telegram_client(timeout=0.3).send_message(CONTENT), errors)
+    # a client given by the caller is used as it is (http_direct): httpx logs each request's URL - redacted
+    with httpx.Client(timeout=5.0) as given:
+        run_quietly(lambda: make_telegram_client(http=given).send_message(CONTENT), errors)
+        standin.fail_next(400, f"Bad Request: {RECIPIENT}")
+        run_quietly(lambda: make_telegram_client(http=given).send_message(CONTENT), errors)
     lines = captured()
-    # httpx did log the request URLs - redacted
-    assert any("sendMessage" in line for line in lines)
+    assert any("HTTP Request: POST" in line and "sendMessage" in line for line in lines)
+    assert any("send_request_headers" in line for line in lines)  # httpcore's DEBUG trace was captured too
     assert_clean(lines + errors, [standin.token, standin.token.split(":")[1], "WRONG-TOKEN"])
 
 

@@ -25,6 +25,7 @@ import httpx
 
 from naver_sms.domain.clock import KST
 from naver_sms.errors import BookingSourceError, StoreFetchError
+from naver_sms.http_direct import DirectHttp
 from naver_sms.json_codec import loads
 from naver_sms.retry import Again, RetryPolicy, parse_retry_after, retry_call
 
@@ -168,7 +169,7 @@ class NaverApi:
     ) -> None:
         self.base_url = base_url.rstrip("/")
         # Redirects are not followed: a redirect to the login page is the answer (not logged in).
-        self._client = client or httpx.Client(transport=transport, timeout=timeout, follow_redirects=False)
+        self._http = DirectHttp.make(http=client, transport=transport, timeout=timeout)
         self._sleep = sleep
         self.retry = retry or RetryPolicy.for_naver(rng)
         self._epoch_ms = epoch_ms or (lambda: int(time.time() * 1000))
@@ -189,7 +190,7 @@ class NaverApi:
         return self._requests
 
     def close(self) -> None:
-        self._client.close()
+        self._http.close()
 
     def count(self, store_id: str, window: Window) -> int:
         """How many bookings the window holds (`{"count": N}`)."""
@@ -294,7 +295,7 @@ class NaverApi:
                 self._requests += 1
             headers = self._headers(store_id, self._cookies if cookies is None else cookies)
             try:
-                response = self._client.get(url, params=self._params(window, page), headers=headers)
+                response = self._http.request("GET", url, params=self._params(window, page), headers=headers)
             except httpx.TransportError as exc:
                 problem = f"no answer ({type(exc).__name__})"
                 return Again(

@@ -17,6 +17,7 @@ from pydantic import SecretStr
 from naver_sms.config.settings import ENV_PREFIX, Settings
 from naver_sms.domain.privacy import mask_text
 from naver_sms.errors import DeliveryError, DeliveryRejected, DeliveryUnavailable, OutcomeUnknown
+from naver_sms.http_direct import DirectHttp
 from naver_sms.retry import Again, RetryPolicy, Sleep, parse_retry_after, retry_call
 
 #: Transport failures that happen before a byte of the request reached the server: always safe to retry.
@@ -51,8 +52,9 @@ def retry_after_header(response: httpx.Response) -> float | None:
 
 
 class ChannelClient:
-    """An HTTP client (`http`, or one made over `transport`: the seam for tests, style.md §2) closed with the
-    client only if it made it, the retry policy, the injectable sleep, the logged wait before a retry."""
+    """An HTTP client (`http`, or one made over `transport`: the seam for tests, style.md §2; its requests go
+    straight to the transport, `http_direct`) closed with the client only if it made it, the retry policy,
+    the injectable sleep, the logged wait before a retry."""
 
     CHANNEL: ClassVar[str]
     LOG_NAME: ClassVar[str]
@@ -67,14 +69,12 @@ class ChannelClient:
         retry: RetryPolicy | None,
         sleep: Sleep = time.sleep,
     ) -> None:
-        self._owns_http = http is None
-        self._http = http if http is not None else httpx.Client(transport=transport, timeout=timeout)
+        self._http = DirectHttp.make(http=http, transport=transport, timeout=timeout)
         self._retry = retry if retry is not None else RetryPolicy()
         self._sleep = sleep
 
     def close(self) -> None:
-        if self._owns_http:
-            self._http.close()
+        self._http.close()
 
     def __enter__(self) -> Self:
         return self
@@ -154,7 +154,7 @@ class PostingClient(ChannelClient):
 
         def attempt() -> Answer | Again:
             try:
-                response = self._http.post(url, content=body, headers=headers)
+                response = self._http.request("POST", url, content=body, headers=headers)
             except BEFORE_SEND_ERRORS as exc:
                 reason = f"connection failed ({type(exc).__name__})"
                 return Again(reason, unavailable(reason), cause=exc)
