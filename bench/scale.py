@@ -5,6 +5,8 @@ on SQLite and dynalite, fetched from the Naver stand-in at 50 ms per request, ag
     .venv/bin/python bench/scale.py --bookings 10000 --stores 200 --backend dynalite
     .venv/bin/python bench/scale.py --bookings 100000 --stores 200 --backend sqlite --no-legacy
     .venv/bin/python bench/scale.py                          # the whole matrix (long: the 100k cases)
+    .venv/bin/python bench/scale.py --bookings 100000 --stores 200 --backend sqlite --no-legacy --steady-only \
+        --fetch-concurrency 32                               # a steady run, 32 stores fetched at once
 
 Every case runs on fresh state, each phase in a process of its own (so peak RSS is that phase's):
 - first:  `run_once` of a live run (`build_runtime`, the default rules, valid cached Naver cookies) - every
@@ -101,6 +103,7 @@ def child(args: argparse.Namespace) -> dict[str, Any]:
         naver_password="owner-password",  # type: ignore[arg-type]
         sens_base=sens_url,
         telegram_enabled=False,
+        fetch_concurrency=args.fetch_concurrency,
         **sens_creds,
     )
     runtime, state = build_runtime(settings, clock=FixedClock(NOW), run_id=f"bench-{args.phase}")
@@ -326,6 +329,7 @@ def run_phase(case: dict[str, Any], phase: str, db: str) -> dict[str, Any]:
         "--stores",
         str(case["stores"]),
         *(["--setup-only"] if phase == "first" and case["steady_only"] else []),
+        *(["--fetch-concurrency", str(case["fetch_concurrency"])] if case["fetch_concurrency"] else []),
     ]
     out = subprocess.run(argv, check=True, capture_output=True, text=True, cwd=ROOT)
     return json.loads(out.stdout.strip().splitlines()[-1])
@@ -420,6 +424,11 @@ def main() -> int:
         help="SQLite: the first run without fsync (only to reach the steady state; its times are not a first "
         "run's), then the steady run",
     )
+    parser.add_argument(
+        "--fetch-concurrency",
+        type=int,
+        help="stores fetched at once (NAVER_SMS_FETCH_CONCURRENCY, 1-32); unset: by the chain's size, as a run",
+    )
     # a phase in a child process (run_phase)
     parser.add_argument("--phase", choices=("first", "steady", "legacy"), help=argparse.SUPPRESS)
     parser.add_argument("--db", help=argparse.SUPPRESS)
@@ -448,6 +457,7 @@ def main() -> int:
             "sens_credentials": sens.credentials,
             "latency": args.latency,
             "steady_only": args.steady_only,
+            "fetch_concurrency": args.fetch_concurrency,
         }
         with _dynalite("dynalite" in args.backend) as endpoint:
             for backend in args.backend:

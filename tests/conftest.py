@@ -16,6 +16,7 @@ from naver_sms.database.sqlite_runs import sqlite_periods
 from naver_sms.rules.actions import ACTIONS
 from naver_sms.rules.context import ActionServicesBundle
 from naver_sms.rules.engine import RuleEngine
+from tests.standins.recorder import Recorder, recording_server
 from tests.world import RecordingChannel, RecordingSms
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -69,3 +70,10 @@ def services(
         logger=logging.getLogger("naver_sms.test"),
         periods=sqlite_periods(repo.db),
     )
+
+
+@pytest.fixture
+def recording() -> Iterator[tuple[Recorder, str]]:
+    """A raw HTTP server that records each request's bytes (tests/standins/recorder.py) and its URL."""
+    with recording_server() as running:
+        yield running

@@ -4,87 +4,24 @@
 from __future__ import annotations
 
 import socket
-import socketserver
-import threading
-from collections.abc import Iterator
-from dataclasses import dataclass, field
 
 import httpx
 import pytest
 
 from naver_sms.http_direct import DirectHttp, environment_proxies
 from naver_sms.notifications._http import BEFORE_SEND_ERRORS
+from tests.standins.recorder import Recorder
 
 pytestmark = pytest.mark.integration
-
-ANSWER = b'{"ok": true, "text": "\xec\x98\x88\xec\x95\xbd"}'
-
-
-@dataclass
-class Recorder:
-    """What the server read: each request's bytes and the connection it came on; how to answer next."""
-
-    requests: list[tuple[int, bytes]] = field(default_factory=list)
-    mode: str = "answer"  # "answer" | "hang up" (read the request, close without a word) | "stall"
-    release: threading.Event = field(default_factory=threading.Event)
-
-
-def _read_request(stream: socketserver.StreamRequestHandler) -> bytes | None:
-    head = b""
-    while not head.endswith(b"\r\n\r\n"):
-        line = stream.rfile.readline()
-        if not line:
-            return None
-        head += line
-    length = 0
-    for line in head.split(b"\r\n"):
-        name, _, value = line.partition(b":")
-        if name.strip().lower() == b"content-length":
-            length = int(value)
-    return head + stream.rfile.read(length)
-
-
-@pytest.fixture
-def server() -> Iterator[tuple[Recorder, str]]:
-    recorder = Recorder()
-
-    class Handler(socketserver.StreamRequestHandler):
-        def handle(self) -> None:
-            while (raw := _read_request(self)) is not None:
-                recorder.requests.append((id(self), raw))
-                if recorder.mode == "hang up":
-                    return
-                if recorder.mode == "stall":
-                    recorder.release.wait(10)
-                    return
-                self.wfile.write(
-                    b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\n"
-                    + b"Content-Length: %d\r\n\r\n" % len(ANSWER)
-                    + ANSWER
-                )
-
-    class Server(socketserver.ThreadingTCPServer):
-        daemon_threads = True
-        allow_reuse_address = True
-
-    with Server(("127.0.0.1", 0), Handler) as srv:
-        thread = threading.Thread(target=srv.serve_forever, daemon=True)
-        thread.start()
-        try:
-            yield recorder, f"http://127.0.0.1:{srv.server_address[1]}"
-        finally:
-            recorder.release.set()
-            srv.shutdown()
-            thread.join(5)
 
 
 PARAMS = {"bookingStatusCodes": "RC03,RC04", "searchValue": "", "startDateTime": "2026-12-01T00:00:00.000Z"}
 HEADERS = {"referer": "https://example.invalid/bizes/1/x y", "x-booking-naver-role": "OWNER", "cookie": "a=b"}
 
 
-def test_the_wire_bytes_and_the_answer_are_the_client_s(server: tuple[Recorder, str]) -> None:
+def test_the_wire_bytes_and_the_answer_are_the_client_s(recording: tuple[Recorder, str]) -> None:
     # GIVEN the same GET (with a query to encode) and POST (with a body) sent through httpx.Client and DirectHttp
-    recorder, url = server
+    recorder, url = recording
     direct = DirectHttp.make(timeout=5.0)
     assert direct.transport is not None  # no proxy in this environment: the shortcut is taken
     answers = []
@@ -110,8 +47,8 @@ def test_the_wire_bytes_and_the_answer_are_the_client_s(server: tuple[Recorder, 
     assert answers[2].request.method == "GET" and answers[2].headers["content-type"] == "application/json"
 
 
-def test_connections_are_kept_alive(server: tuple[Recorder, str]) -> None:
-    recorder, url = server
+def test_connections_are_kept_alive(recording: tuple[Recorder, str]) -> None:
+    recorder, url = recording
     direct = DirectHttp.make(timeout=5.0)
     for _ in range(3):
         assert direct.request("GET", url + "/").status_code == 200
@@ -119,8 +56,10 @@ def test_connections_are_kept_alive(server: tuple[Recorder, str]) -> None:
     assert len({conn for conn, _ in recorder.requests}) == 1
 
 
-def test_a_failure_before_the_request_went_out_is_told_from_one_after(server: tuple[Recorder, str]) -> None:
-    recorder, url = server
+def test_a_failure_before_the_request_went_out_is_told_from_one_after(
+    recording: tuple[Recorder, str],
+) -> None:
+    recorder, url = recording
     direct = DirectHttp.make(timeout=0.5)
     # nothing listens: nothing was sent - retrying is safe
     with socket.socket() as closed:
@@ -142,10 +81,10 @@ def test_a_failure_before_the_request_went_out_is_told_from_one_after(server: tu
 
 
 def test_a_proxy_in_the_environment_keeps_the_client_s_own_path(
-    server: tuple[Recorder, str], monkeypatch: pytest.MonkeyPatch
+    recording: tuple[Recorder, str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
     # GIVEN the recording server named as the HTTP proxy in the environment
-    recorder, url = server
+    recorder, url = recording
     for name in ("HTTP_PROXY", "HTTPS_PROXY", "ALL_PROXY", "NO_PROXY"):
         monkeypatch.delenv(name, raising=False)
         monkeypatch.delenv(name.lower(), raising=False)
@@ -161,8 +100,8 @@ def test_a_proxy_in_the_environment_keeps_the_client_s_own_path(
     assert recorder.requests[0][1].startswith(b"GET http://booking.example.invalid/x HTTP/1.1")
 
 
-def test_a_given_client_is_used_as_it_is_and_left_open(server: tuple[Recorder, str]) -> None:
-    _, url = server
+def test_a_given_client_is_used_as_it_is_and_left_open(recording: tuple[Recorder, str]) -> None:
+    _, url = recording
     seen: list[str] = []
     with httpx.Client(timeout=5.0, event_hooks={"request": [lambda r: seen.append(str(r.url))]}) as given:
         direct = DirectHttp.make(http=given, timeout=1.0)

@@ -16,7 +16,7 @@ in the environment (`HTTPS_PROXY`, `ALL_PROXY`, ...: the client mounts its proxy
 from __future__ import annotations
 
 import urllib.request
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 
 import httpx
 
@@ -47,15 +47,16 @@ class DirectHttp:
         transport: httpx.BaseTransport | None = None,
         timeout: float,
         follow_redirects: bool = False,
+        default: Callable[[], httpx.BaseTransport] = httpx.HTTPTransport,
     ) -> DirectHttp:
         """A client given (`http`) is used as it is and not closed here; otherwise one is made over
-        `transport` (the test seam, style.md §2) or over a default `httpx.HTTPTransport` - the transport
-        `httpx.Client` would make - unless the environment names a proxy (then the client's own, with its
-        proxy mounts, and no shortcut)."""
+        `transport` (the test seam, style.md §2) or over `default()` - `httpx.HTTPTransport`, the transport
+        `httpx.Client` would make, unless the caller names another - unless the environment names a proxy
+        (then the client's own, with its proxy mounts, and no shortcut)."""
         if http is not None:
             return cls(http, None, owns=False)
         if transport is None and not environment_proxies():
-            transport = httpx.HTTPTransport()
+            transport = default()
         client = httpx.Client(transport=transport, timeout=timeout, follow_redirects=follow_redirects)
         return cls(client, transport, owns=True)
 

@@ -10,7 +10,8 @@ import pytest
 
 from naver_sms.database.sqlite_repository import SqliteSessionRepository
 from naver_sms.domain.booking import Booking
-from naver_sms.errors import LoginBlocked
+from naver_sms.config.settings import Settings
+from naver_sms.errors import ConfigError, LoginBlocked
 from naver_sms.naver.api import MAX_RANGE_DAYS, PAGE_SIZE, NaverApi, RetryPolicy
 from naver_sms.naver.live import NaverBookingSource
 from naver_sms.naver.session import SessionManager
@@ -409,6 +410,14 @@ def test_unset_the_concurrency_grows_with_the_chain_within_bounds(
     assert source.workers(stores) == workers
     bounded = NaverBookingSource(api, SessionManager(sessions, login, api.check_session), concurrency=3)
     assert bounded.workers(stores) == min(3, stores)
+
+
+def test_a_set_concurrency_goes_up_to_32_and_no_further() -> None:
+    settings = Settings.from_env({"NAVER_SMS_FETCH_CONCURRENCY": "32"})
+    assert settings.fetch_concurrency == 32
+    with pytest.raises(ConfigError) as too_many:
+        Settings.from_env({"NAVER_SMS_FETCH_CONCURRENCY": "33"})
+    assert too_many.value.field == "NAVER_SMS_FETCH_CONCURRENCY"
 
 
 def test_nothing_personal_or_secret_reaches_the_logs(

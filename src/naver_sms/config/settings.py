@@ -99,8 +99,10 @@ class Settings(BaseModel):
     completed_window_days: int = Field(default=3, ge=0, le=31)
     #: requested (RC02) and cancelled (RC04) bookings, when a rule asks about them: days of use from today on
     changes_window_days: int = Field(default=31, ge=1, le=366)
-    #: stores fetched at once; None: by the chain's size (4 up to 16 stores, at most 16: naver/live.auto_workers)
-    fetch_concurrency: int | None = Field(default=None, ge=1, le=16)
+    #: stores fetched at once; None: by the chain's size (4 up to 16 stores, at most 16: naver/live.auto_workers).
+    #: Up to 32 when set: Naver publishes no limit, and every store fetched at once is one more request in
+    #: flight under the same login (docs/naver.md, "Concurrency")
+    fetch_concurrency: int | None = Field(default=None, ge=1, le=32)
     #: after Naver blocks a login (captcha, second factor, wrong password), runs start no browser login for
     #: this long, or until `naver-sms login`; 0 = try again on every run
     login_pause_minutes: int = Field(default=360, ge=0)

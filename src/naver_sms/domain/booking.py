@@ -21,6 +21,8 @@ from naver_sms.domain.text import find_unencodable, printable
 
 #: The three legacy flags of the `sms` table (legacy-behaviour.md §3-4).
 FLAG_NAMES = ("confirm_sms", "remind_sms", "option_sms")
+#: the attributes of a row that `BookingRecord` holds as fields (every other one is in its `extra`)
+_RECORD_ATTRIBUTES = frozenset({"booking_num", "phone", "name", "booking_time", *FLAG_NAMES, "option_time"})
 
 #: The Naver fields a booking keeps in `extra` besides those it maps: what a condition (`regDateTime`) or a
 #: template can use (docs/rules/actions.md, "Attributes of a booking"); the rest of Naver's object (0.9 KB a
@@ -364,7 +366,7 @@ class BookingRecord:
 
     @classmethod
     def from_item(cls, item: Mapping[str, Any]) -> BookingRecord:
-        known = {"booking_num", "phone", "name", "booking_time", *FLAG_NAMES, "option_time"}
+        known = _RECORD_ATTRIBUTES
         return cls(
             booking_num=str(item["booking_num"]),
             phone=str(item["phone"]),

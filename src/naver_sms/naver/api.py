@@ -27,6 +27,7 @@ from naver_sms.domain.clock import KST
 from naver_sms.errors import BookingSourceError, StoreFetchError
 from naver_sms.http_direct import DirectHttp
 from naver_sms.json_codec import loads
+from naver_sms.naver.transport import Urllib3Transport
 from naver_sms.retry import Again, RetryPolicy, parse_retry_after, retry_call
 
 log = logging.getLogger("naver_sms.naver.api")
@@ -169,7 +170,9 @@ class NaverApi:
     ) -> None:
         self.base_url = base_url.rstrip("/")
         # Redirects are not followed: a redirect to the login page is the answer (not logged in).
-        self._http = DirectHttp.make(http=client, transport=transport, timeout=timeout)
+        self._http = DirectHttp.make(
+            http=client, transport=transport, timeout=timeout, default=Urllib3Transport
+        )
         self._sleep = sleep
         self.retry = retry or RetryPolicy.for_naver(rng)
         self._epoch_ms = epoch_ms or (lambda: int(time.time() * 1000))
