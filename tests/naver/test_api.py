@@ -8,9 +8,9 @@ from datetime import timedelta
 
 import pytest
 
+from naver_sms.config.settings import Settings
 from naver_sms.database.sqlite_repository import SqliteSessionRepository
 from naver_sms.domain.booking import Booking
-from naver_sms.config.settings import Settings
 from naver_sms.errors import ConfigError, LoginBlocked
 from naver_sms.naver.api import MAX_RANGE_DAYS, PAGE_SIZE, NaverApi, RetryPolicy
 from naver_sms.naver.live import NaverBookingSource
