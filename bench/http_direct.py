@@ -4,9 +4,11 @@
     .venv/bin/python bench/http_direct.py --sends 500 --pages 200
 
 The clients are the run's own (`SensClient`, `NaverApi`), once given an `httpx.Client` (every request through
-its layers) and once as a run makes them (the request handed to the transport). The stand-ins (SENS, Naver with
+its layers and httpcore's pool) and once as a run makes them (the request handed straight to the transport:
+httpx's own for SENS, urllib3's for Naver, naver/transport.py). The stand-ins (SENS, Naver with
 no added latency: 50 bookings a page, about 1 KB each) run in processes of their own on 127.0.0.1. Per request,
-one thread, one after the other: the client process's CPU time and the wall time. Nothing is asserted;
+one thread after the other, then as many at once as a run has in flight (4 sends, 16 stores): the client
+process's CPU time and the wall time. Nothing is asserted;
 VALIDATION.md quotes the output.
 """
 
@@ -16,6 +18,7 @@ import argparse
 import sys
 import time
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
@@ -29,13 +32,20 @@ from naver_sms.notifications.sms_service import SensClient
 from naver_sms.ports import SmsMessage
 
 
-def measure(label: str, n: int, call: Callable[[int], object]) -> None:
-    call(-1)  # the connection opened, the code paths warm
+def measure(label: str, n: int, call: Callable[[int], object], *, threads: int = 1) -> None:
+    """`n` calls, `threads` at once (each thread its share, one after the other): CPU and wall per call."""
+    call(-1)  # a connection opened, the code paths warm
+    share = n // threads
     cpu, wall = time.process_time(), time.perf_counter()
-    for i in range(n):
-        call(i)
+    with ThreadPoolExecutor(threads) as pool:
+        list(pool.map(lambda t: [call(t * share + i) for i in range(share)], range(threads)))
     cpu, wall = time.process_time() - cpu, time.perf_counter() - wall
-    print(f"  {label:<34} cpu {cpu / n * 1000:6.3f} ms  wall {wall / n * 1000:6.3f} ms  ({n:,} requests)")
+    done = share * threads
+    print(
+        f"  {label:<44} cpu {cpu / done * 1000:6.3f} ms  wall {wall / done * 1000:6.3f} ms"
+        f"  ({done:,} requests, {threads} at once)",
+        flush=True,
+    )
 
 
 def main() -> int:
@@ -43,36 +53,41 @@ def main() -> int:
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
     parser.add_argument("--sends", type=int, default=2000)
-    parser.add_argument("--pages", type=int, default=500)
+    parser.add_argument("--pages", type=int, default=1600)
     args = parser.parse_args()
     store = str(FIRST_STORE)
+    message = SmsMessage(
+        to="01000000000", sender="0200000000", type="SMS", subject="", content="예약이 확정되었습니다"
+    )
+    window = Window(CONFIRMED)
     with SensProcess() as sens, NaverProcess(0.0) as naver:
         naver.call("/_load", {"stores": [store], "bookings": 500, "now": NOW.isoformat()})
         cookies = naver.call("/_session")
         creds = sens.credentials
-        print("bench/http_direct.py: SENS and Naver stand-ins on 127.0.0.1, one request at a time")
-        for label, given in (("httpx.Client", True), ("straight to the transport", False)):
+        print("bench/http_direct.py: SENS and Naver stand-ins on 127.0.0.1", flush=True)
+        for given in (True, False):
             http = httpx.Client(timeout=10.0) if given else None
-            client = SensClient(
+            sms = SensClient(
                 base_url=sens.url,
                 service_id=creds["sens_service_id"],
                 access_key=creds["sens_access_key"],
                 secret_key=creds["sens_secret_key"],
                 http=http,
             )
-            message = SmsMessage(
-                to="01000000000", sender="0200000000", type="SMS", subject="", content="예약이 확정되었습니다"
-            )
-            measure(f"SENS send, {label}", args.sends, lambda i, c=client, m=message: c.send(m))
-            client.close()
+            label = "through httpx.Client" if given else "straight to httpx's transport"
+            for threads in (1, 4):  # 4: the default send concurrency
+                measure(f"SENS send, {label}", args.sends, lambda i, c=sms: c.send(message), threads=threads)
+            sms.close()
             api = NaverApi(naver.url, client=httpx.Client(timeout=20.0) if given else None)
             api.set_cookies(cookies)
-            window = Window(CONFIRMED)
-            measure(
-                f"Naver page, {label}",
-                args.pages,
-                lambda i, a=api, w=window: a.page(store, w, max(i, 0) % 10),
-            )
+            label = "through httpx.Client" if given else "straight to the urllib3 transport"
+            for threads in (1, 16):  # 16: 200 stores fetched at once
+                measure(
+                    f"Naver page, {label}",
+                    args.pages,
+                    lambda i, a=api: a.page(store, window, max(i, 0) % 10),
+                    threads=threads,
+                )
             api.close()
             if http is not None:
                 http.close()
