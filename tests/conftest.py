@@ -73,7 +73,11 @@ def services(
 
 
 @pytest.fixture
-def recording() -> Iterator[tuple[Recorder, str]]:
-    """A raw HTTP server that records each request's bytes (tests/standins/recorder.py) and its URL."""
+def recording(monkeypatch: pytest.MonkeyPatch) -> Iterator[tuple[Recorder, str]]:
+    """A raw HTTP server that records each request's bytes (tests/standins/recorder.py) and its URL; no proxy
+    in the environment (a CI machine's would take the clients' requests, and their shortcut, away)."""
+    for name in ("HTTP_PROXY", "HTTPS_PROXY", "ALL_PROXY", "NO_PROXY"):
+        monkeypatch.delenv(name, raising=False)
+        monkeypatch.delenv(name.lower(), raising=False)
     with recording_server() as running:
         yield running

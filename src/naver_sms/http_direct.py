@@ -1,8 +1,8 @@
 """One HTTP request at httpx's transport, past the `httpx.Client` layers a run's clients do not use.
 
 A request through `httpx.Client` passes the client's URL, header and cookie merging, its auth and redirect
-loops, the cookie jar's look at every answer and an INFO log line: about 40 % of the CPU of one request to
-SENS or Naver on a local socket (bench/http_direct.py), and a first run makes one per SMS. The SENS, Telegram,
+loops, the cookie jar's look at every answer and an INFO log line: a fifth to a quarter of the CPU of one
+SENS send on a local socket (bench/http_direct.py), and a first run makes one per SMS. The SENS, Telegram,
 Slack and Naver clients set their own headers and cookies and never follow a redirect, so `DirectHttp` builds
 the same `httpx.Request` the client would (the client's default headers, then the caller's; the query encoded
 by httpx; the client's timeout) and hands it to the transport the client itself would use. What reaches the
@@ -46,7 +46,6 @@ class DirectHttp:
         http: httpx.Client | None = None,
         transport: httpx.BaseTransport | None = None,
         timeout: float,
-        follow_redirects: bool = False,
         default: Callable[[], httpx.BaseTransport] = httpx.HTTPTransport,
     ) -> DirectHttp:
         """A client given (`http`) is used as it is and not closed here; otherwise one is made over
@@ -57,7 +56,9 @@ class DirectHttp:
             return cls(http, None, owns=False)
         if transport is None and not environment_proxies():
             transport = default()
-        client = httpx.Client(transport=transport, timeout=timeout, follow_redirects=follow_redirects)
+        client = httpx.Client(
+            transport=transport, timeout=timeout
+        )  # redirects are not followed (the default)
         return cls(client, transport, owns=True)
 
     def request(

@@ -4,9 +4,9 @@ stores fetched at once, and failures given as the httpx exceptions `NaverApi` re
 
 from __future__ import annotations
 
+import logging
 import socket
 import threading
-import warnings
 
 import httpx
 import pytest
@@ -53,26 +53,48 @@ def test_the_request_is_the_one_httpx_sends_and_the_answer_reads_the_same(
     assert answers[3].content == ANSWER and answers[3].reason_phrase == "OK"
 
 
-def test_stores_fetched_at_once_share_kept_connections(recording: tuple[Recorder, str]) -> None:
+def test_stores_fetched_at_once_share_kept_connections(
+    recording: tuple[Recorder, str], caplog: pytest.LogCaptureFixture
+) -> None:
+    # GIVEN 16 threads (200 stores are fetched 16 at once) each fetching 5 pages over one transport
     recorder, url = recording
     http = DirectHttp.make(transport=Urllib3Transport(), timeout=5.0)
     start = threading.Barrier(16)
+    read: list[bytes] = []
+    failed: list[BaseException] = []
 
     def fetch() -> None:
-        start.wait()
-        for _ in range(5):
-            assert http.request("GET", url + "/p").content == ANSWER
+        try:
+            start.wait(10)
+            for _ in range(5):
+                read.append(http.request("GET", url + "/p").content)
+        except BaseException as exc:
+            failed.append(exc)
 
-    with warnings.catch_warnings():
-        warnings.simplefilter("error")  # urllib3 warns when it must discard a connection (pool full)
-        threads = [threading.Thread(target=fetch) for _ in range(16)]
-        for thread in threads:
-            thread.start()
-        for thread in threads:
-            thread.join(10)
+    caplog.set_level(logging.WARNING, logger="urllib3.connectionpool")
+    threads = [threading.Thread(target=fetch) for _ in range(16)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(20)
     http.close()
-    assert len(recorder.requests) == 80
-    assert len({conn for conn, _ in recorder.requests}) <= 16
+    # THEN every page was read, over at most 16 connections, none opened and thrown away (pool full)
+    assert not failed and not any(thread.is_alive() for thread in threads)
+    assert read == [ANSWER] * 80 and len(recorder.requests) == 80
+    assert recorder.connections <= 16
+    assert not [r for r in caplog.records if "pool is full" in r.getMessage()]
+
+
+def test_a_header_beyond_ascii_is_read_as_httpx_reads_it(recording: tuple[Recorder, str]) -> None:
+    recorder, url = recording
+    recorder.mode = "utf-8 header"
+    answers = []
+    for transport in (httpx.HTTPTransport(), Urllib3Transport()):
+        http = DirectHttp.make(transport=transport, timeout=5.0)
+        answers.append(http.request("GET", url + "/"))
+        http.close()
+    assert answers[0].headers.raw == answers[1].headers.raw
+    assert answers[1].headers["x-note"] == "예약 확정" and answers[1].content == ANSWER
 
 
 def test_failures_are_the_httpx_exceptions_the_client_retries(recording: tuple[Recorder, str]) -> None:
@@ -89,7 +111,12 @@ def test_failures_are_the_httpx_exceptions_the_client_retries(recording: tuple[R
     recorder.mode = "stall"
     with pytest.raises(httpx.ReadTimeout):
         http.request("GET", url + "/")
+    # a header value no server may be sent (a line break): refused here, before anything is written
+    sent = len(recorder.requests)
+    with pytest.raises(httpx.LocalProtocolError):
+        http.request("GET", url + "/", headers={"x-note": "a\r\nInjected: 1"})
     http.close()
+    assert len(recorder.requests) == sent
 
 
 def test_the_naver_client_fetches_over_it_by_default(recording: tuple[Recorder, str]) -> None:

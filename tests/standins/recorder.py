@@ -18,10 +18,14 @@ ANSWER = b'{"ok": true, "text": "\xec\x98\x88\xec\x95\xbd"}'
 class Recorder:
     """What the server read: each request's bytes and the connection it came on; how to answer next."""
 
+    #: (connection number, the request's bytes): connections are numbered 1, 2, ... as they are accepted
     requests: list[tuple[int, bytes]] = field(default_factory=list)
-    #: "answer" | "gzip" (the answer gzip-encoded) | "hang up" (read the request, close without a word) | "stall"
+    #: "answer" | "gzip" (the answer gzip-encoded) | "utf-8 header" (a header with bytes beyond ASCII) |
+    #: "hang up" (read the request, close without a word) | "stall"
     mode: str = "answer"
     release: threading.Event = field(default_factory=threading.Event)
+    connections: int = 0
+    lock: threading.Lock = field(default_factory=threading.Lock)
 
 
 def _read_request(stream: socketserver.StreamRequestHandler) -> bytes | None:
@@ -44,9 +48,16 @@ def recording_server() -> Iterator[tuple[Recorder, str]]:
     recorder = Recorder()
 
     class Handler(socketserver.StreamRequestHandler):
+        def setup(self) -> None:
+            super().setup()
+            with recorder.lock:
+                recorder.connections += 1
+                self.number = recorder.connections
+
         def handle(self) -> None:
             while (raw := _read_request(self)) is not None:
-                recorder.requests.append((id(self), raw))
+                with recorder.lock:
+                    recorder.requests.append((self.number, raw))
                 if recorder.mode == "hang up":
                     return
                 if recorder.mode == "stall":
@@ -55,6 +66,8 @@ def recording_server() -> Iterator[tuple[Recorder, str]]:
                 body, encoding = ANSWER, b""
                 if recorder.mode == "gzip":
                     body, encoding = gzip.compress(ANSWER), b"Content-Encoding: gzip\r\n"
+                elif recorder.mode == "utf-8 header":
+                    encoding = "X-Note: 예약 확정\r\n".encode()
                 self.wfile.write(
                     b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\n"
                     + encoding

@@ -5,14 +5,19 @@ looks at every pooled connection on every request (whether each has expired: a `
 the pool's lock), so with 16 connections it cost about a third of a steady run's fetch CPU in the profile of
 100,000 bookings; urllib3 takes one idle connection from a queue and checks only that one. The Naver calls are
 GETs - every failure to get an answer is retried the same way - so the distinction the SMS clients need (was a
-request sent before the connection failed?) does not arise here; failures are still given as the httpx
-exceptions `NaverApi` reads (`httpx.ConnectError`, `httpx.ReadTimeout`, ...).
+request sent before the connection failed?) is not needed here, and this transport is only for idempotent
+requests: never for a send. Failures are still given as the httpx exceptions `NaverApi` reads, and only what
+surely happened before a byte was sent as a connect error: a refused or unreachable connection, a timeout
+while connecting, a certificate that does not verify.
 
 Trust is httpx's (`httpx.create_ssl_context()`: certifi's CA bundle, or `SSL_CERT_FILE` / `SSL_CERT_DIR`); a
 proxy in the environment is left to `httpx.Client` (http_direct.DirectHttp), which never uses this transport then.
 """
 
 from __future__ import annotations
+
+import http.client
+import ssl
 
 import httpx
 import urllib3
@@ -62,22 +67,33 @@ class Urllib3Transport(httpx.BaseTransport):
             raise httpx.ConnectTimeout(str(exc), request=request) from exc
         except ReadTimeoutError as exc:
             raise httpx.ReadTimeout(str(exc), request=request) from exc
-        except SSLError as exc:
-            raise httpx.ConnectError(f"TLS: {exc}", request=request) from exc
+        except SSLError as exc:  # a TLS failure may come after the request went out - but a bad certificate
+            if _certificate_refused(exc):
+                raise httpx.ConnectError(f"TLS: {exc}", request=request) from exc
+            raise httpx.ReadError(f"TLS: {exc}", request=request) from exc
         except ProtocolError as exc:  # the connection dropped, or an answer that is not HTTP
             raise httpx.RemoteProtocolError(str(exc), request=request) from exc
         except HTTPError as exc:
-            raise httpx.TransportError(f"{type(exc).__name__}: {exc}") from exc
+            raise httpx.ReadError(f"{type(exc).__name__}: {exc}", request=request) from exc
+        except (ValueError, http.client.HTTPException) as exc:  # e.g. a header value holding a line break
+            raise httpx.LocalProtocolError(f"{type(exc).__name__}: {exc}", request=request) from exc
         return httpx.Response(
             answer.status,
-            headers=list(answer.headers.iteritems()),
+            # http.client reads header bytes as latin-1: handed on as those bytes (httpx encodes text as ASCII)
+            headers=[(k.encode("latin-1"), v.encode("latin-1")) for k, v in answer.headers.iteritems()],
             content=answer.data,
             extensions={
-                "http_version": b"HTTP/1.1",
-                "reason_phrase": (answer.reason or "").encode("latin-1"),
+                "http_version": answer.version_string.encode("ascii", "replace"),
+                "reason_phrase": (answer.reason or "").encode("latin-1", "replace"),
             },
             request=request,
         )
 
     def close(self) -> None:
         self._pool.clear()
+
+
+def _certificate_refused(exc: SSLError) -> bool:
+    """Whether urllib3's TLS error is a certificate that did not verify (refused in the handshake)."""
+    causes = [*exc.args, exc.__cause__, exc.__context__]
+    return any(isinstance(c, ssl.SSLCertVerificationError | ssl.CertificateError) for c in causes)
