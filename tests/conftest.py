@@ -13,6 +13,7 @@ from naver_sms.config.loader import load_config
 from naver_sms.config.models import AppConfig
 from naver_sms.database.sqlite_repository import SqliteDatabase, SqliteRepository
 from naver_sms.database.sqlite_runs import sqlite_periods
+from naver_sms.proxies import PROXY_ENV
 from naver_sms.rules.actions import ACTIONS
 from naver_sms.rules.context import ActionServicesBundle
 from naver_sms.rules.engine import RuleEngine
@@ -76,8 +77,7 @@ def services(
 def recording(monkeypatch: pytest.MonkeyPatch) -> Iterator[tuple[Recorder, str]]:
     """A raw HTTP server that records each request's bytes (tests/standins/recorder.py) and its URL; no proxy
     in the environment (a CI machine's would take the clients' requests, and their shortcut, away)."""
-    for name in ("HTTP_PROXY", "HTTPS_PROXY", "ALL_PROXY", "NO_PROXY"):
+    for name in PROXY_ENV:
         monkeypatch.delenv(name, raising=False)
-        monkeypatch.delenv(name.lower(), raising=False)
     with recording_server() as running:
         yield running

@@ -3,14 +3,14 @@
 
 from __future__ import annotations
 
-import socket
-
 import httpx
 import pytest
 
-from naver_sms.http_direct import DirectHttp, environment_proxies
+from naver_sms.http_direct import DirectHttp
 from naver_sms.notifications._http import BEFORE_SEND_ERRORS
+from naver_sms.proxies import environment_proxies
 from tests.standins.recorder import Recorder
+from tests.standins.server import free_port
 
 pytestmark = pytest.mark.integration
 
@@ -62,9 +62,7 @@ def test_a_failure_before_the_request_went_out_is_told_from_one_after(
     recorder, url = recording
     direct = DirectHttp.make(timeout=0.5)
     # nothing listens: nothing was sent - retrying is safe
-    with socket.socket() as closed:
-        closed.bind(("127.0.0.1", 0))
-        port = closed.getsockname()[1]
+    port = free_port()  # nothing listens there
     with pytest.raises(BEFORE_SEND_ERRORS):
         direct.request("POST", f"http://127.0.0.1:{port}/", content=b"{}")
     # the server read the request and hung up, or never answered: it may have acted on it

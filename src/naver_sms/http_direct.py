@@ -15,19 +15,11 @@ in the environment (`HTTPS_PROXY`, `ALL_PROXY`, ...: the client mounts its proxy
 
 from __future__ import annotations
 
-import urllib.request
 from collections.abc import Callable, Mapping
 
 import httpx
 
-#: the environment variables through which httpx (trust_env) reads a proxy
-_PROXY_SCHEMES = ("http", "https", "all")
-
-
-def environment_proxies() -> bool:
-    """Whether a proxy for HTTP or HTTPS is configured in the environment (as httpx would read it)."""
-    found = urllib.request.getproxies_environment()
-    return any(found.get(scheme) for scheme in _PROXY_SCHEMES)
+from naver_sms.proxies import environment_proxies
 
 
 class DirectHttp:
@@ -48,17 +40,16 @@ class DirectHttp:
         timeout: float,
         default: Callable[[], httpx.BaseTransport] = httpx.HTTPTransport,
     ) -> DirectHttp:
-        """A client given (`http`) is used as it is and not closed here; otherwise one is made over
-        `transport` (the test seam, style.md §2) or over `default()` - `httpx.HTTPTransport`, the transport
-        `httpx.Client` would make, unless the caller names another - unless the environment names a proxy
-        (then the client's own, with its proxy mounts, and no shortcut)."""
+        """A client given (`http`) is used as it is and not closed here. Otherwise one is made, and requests go
+        straight to `transport` (the test seam, style.md §2) or to `default()` (`httpx.HTTPTransport`, what
+        `httpx.Client` itself would make, unless the caller names another); with a proxy configured, and no
+        transport given, every request goes through the client, which mounts its proxy transports."""
         if http is not None:
             return cls(http, None, owns=False)
         if transport is None and not environment_proxies():
             transport = default()
-        client = httpx.Client(
-            transport=transport, timeout=timeout
-        )  # redirects are not followed (the default)
+        # redirects are not followed (httpx's default): a redirect is an answer the callers read
+        client = httpx.Client(transport=transport, timeout=timeout)
         return cls(client, transport, owns=True)
 
     def request(

@@ -19,9 +19,10 @@ from botocore.exceptions import ClientError, EndpointConnectionError, ParamValid
 from botocore.httpsession import get_cert_path
 
 from naver_sms.database.dynamo_target import DynamoTarget, make_client
-from naver_sms.database.dynamo_wire import PROXY_ENV, DynamoWire
+from naver_sms.database.dynamo_wire import DynamoWire
 from naver_sms.database.dynamodb_client import DynamoRecordStore, DynamoRepository
 from naver_sms.errors import RepositoryError
+from naver_sms.proxies import PROXY_ENV
 from tests.standins.server import free_port, serve_wsgi
 
 DYNAMO_BACKENDS = ["moto", "dynalite"]

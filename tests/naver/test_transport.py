@@ -5,7 +5,6 @@ stores fetched at once, and failures given as the httpx exceptions `NaverApi` re
 from __future__ import annotations
 
 import logging
-import socket
 import threading
 
 import httpx
@@ -16,6 +15,7 @@ from naver_sms.http_direct import DirectHttp
 from naver_sms.naver.api import CONFIRMED, NaverApi, Window
 from naver_sms.naver.transport import Urllib3Transport
 from tests.standins.recorder import ANSWER, Recorder
+from tests.standins.server import free_port
 
 pytestmark = pytest.mark.integration
 
@@ -100,9 +100,7 @@ def test_a_header_beyond_ascii_is_read_as_httpx_reads_it(recording: tuple[Record
 def test_failures_are_the_httpx_exceptions_the_client_retries(recording: tuple[Recorder, str]) -> None:
     recorder, url = recording
     http = DirectHttp.make(transport=Urllib3Transport(), timeout=0.5)
-    with socket.socket() as closed:
-        closed.bind(("127.0.0.1", 0))
-        port = closed.getsockname()[1]
+    port = free_port()  # nothing listens there
     with pytest.raises(httpx.ConnectError):
         http.request("GET", f"http://127.0.0.1:{port}/")
     recorder.mode = "hang up"

@@ -51,6 +51,10 @@ def check_db_target(value: str, *, where: str = "NAVER_SMS_DB") -> None:
     raise ConfigError(f"{problem}; for SQLite give the file's path itself, e.g. --db {path}", file=where)
 
 
+#: the most stores a run may fetch at once (`fetch_concurrency`, set by hand; the automatic bound is 16)
+MAX_FETCH_CONCURRENCY = 32
+
+
 class Settings(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid")
 
@@ -102,7 +106,7 @@ class Settings(BaseModel):
     #: stores fetched at once; None: by the chain's size (4 up to 16 stores, at most 16: naver/live.auto_workers).
     #: Up to 32 when set: Naver publishes no limit, and every store fetched at once is one more request in
     #: flight under the same login (docs/naver.md, "Concurrency")
-    fetch_concurrency: int | None = Field(default=None, ge=1, le=32)
+    fetch_concurrency: int | None = Field(default=None, ge=1, le=MAX_FETCH_CONCURRENCY)
     #: after Naver blocks a login (captcha, second factor, wrong password), runs start no browser login for
     #: this long, or until `naver-sms login`; 0 = try again on every run
     login_pause_minutes: int = Field(default=360, ge=0)

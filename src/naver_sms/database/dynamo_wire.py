@@ -20,7 +20,6 @@ from __future__ import annotations
 import base64
 import http.client
 import json
-import os
 import random
 import threading
 import time
@@ -43,6 +42,7 @@ from botocore.httpsession import get_cert_path
 
 from naver_sms import json_codec
 from naver_sms.database.sigv4 import SigV4Signer, host_of
+from naver_sms.proxies import environment_proxies
 from naver_sms.retry import Again, RetryPolicy, Sleep, retry_call
 
 #: the operations spoken here (boto3's method name: DynamoDB's target name)
@@ -66,8 +66,6 @@ THROTTLING_CODES = frozenset(
     }
 )
 TARGET_PREFIX = "DynamoDB_20120810."
-#: a proxy botocore would go through (the wire does not): then the client makes every call
-PROXY_ENV = ("HTTPS_PROXY", "https_proxy", "HTTP_PROXY", "http_proxy")
 
 
 class DynamoWire:
@@ -132,7 +130,7 @@ class DynamoWire:
         config = client.meta.config
         signer = getattr(client, "_request_signer", None)
         credentials: Credentials | None = getattr(signer, "_credentials", None)
-        if credentials is None or config.proxies or any(os.environ.get(name) for name in PROXY_ENV):
+        if credentials is None or config.proxies or environment_proxies():  # botocore would go through it
             return None
         retries = config.retries or {}
         attempts = retries.get("total_max_attempts") or int(retries.get("max_attempts", 3)) + 1

@@ -30,15 +30,17 @@ from urllib3.exceptions import (
     SSLError,
 )
 
-#: idle connections kept per host: at least the most stores fetched at once (settings `fetch_concurrency` <= 32)
-POOL_SIZE = 32
+from naver_sms.config.settings import MAX_FETCH_CONCURRENCY
+
+#: idle connections kept per host: the most stores a run fetches at once
+POOL_SIZE = MAX_FETCH_CONCURRENCY
 
 
 class Urllib3Transport(httpx.BaseTransport):
     """`httpx.BaseTransport` over a `urllib3.PoolManager`: no retries, no redirects (the caller decides),
     the body read whole and handed to httpx undecoded (httpx decodes gzip as it would its own)."""
 
-    def __init__(self, *, pool_size: int = POOL_SIZE, ssl_context: object | None = None) -> None:
+    def __init__(self, *, pool_size: int = POOL_SIZE, ssl_context: ssl.SSLContext | None = None) -> None:
         context = ssl_context if ssl_context is not None else httpx.create_ssl_context()
         self._pool = urllib3.PoolManager(
             num_pools=4, maxsize=pool_size, block=False, retries=False, ssl_context=context
