@@ -7,6 +7,8 @@ on SQLite and dynalite, fetched from the Naver stand-in at 50 ms per request, ag
     .venv/bin/python bench/scale.py                          # the whole matrix (long: the 100k cases)
     .venv/bin/python bench/scale.py --bookings 100000 --stores 200 --backend sqlite --no-legacy --steady-only \
         --fetch-concurrency 32                               # a steady run, 32 stores fetched at once
+    .venv/bin/python bench/scale.py --bookings 100000 --stores 200 --backend sqlite --no-legacy --steady-only \
+        --steady-runs 5                                      # five steady runs on one state, and their median
 
 Every case runs on fresh state, each phase in a process of its own (so peak RSS is that phase's):
 - first:  `run_once` of a live run (`build_runtime`, the default rules, valid cached Naver cookies) - every
@@ -393,8 +395,19 @@ def run_case(
             ctx["latency"],
             stores,
         )
-        results["steady"] = run_phase(case, "steady", db)
-        show("steady run", results["steady"], ctx["latency"], stores)
+        runs = ctx["steady_runs"]
+        steady = []
+        for n in range(runs):  # a steady run changes nothing but its run record: the same state each time
+            steady.append(run_phase(case, "steady", db))
+            show("steady run" + (f" {n + 1}/{runs}" if runs > 1 else ""), steady[-1], ctx["latency"], stores)
+        results["steady"] = sorted(steady, key=lambda r: r["wall"])[(runs - 1) // 2]
+        if runs > 1:
+            walls = " ".join(f"{r['wall']:.2f}" for r in steady)
+            print(
+                f"  steady median  wall {results['steady']['wall']:7.2f} s  cpu {results['steady']['cpu']:7.2f} s"
+                f"  (of the runs at {walls} s)",
+                flush=True,
+            )
     if legacy and not case["steady_only"]:
         with backend_state(backend, root, endpoint, name + "-legacy") as db:
             results["legacy first"] = run_phase(case, "legacy", db)
@@ -423,6 +436,13 @@ def main() -> int:
         action="store_true",
         help="SQLite: the first run without fsync (only to reach the steady state; its times are not a first "
         "run's), then the steady run",
+    )
+    parser.add_argument(
+        "--steady-runs",
+        type=int,
+        default=1,
+        metavar="N",
+        help="the steady run N times on the same state, each shown, and the median (by wall time)",
     )
     parser.add_argument(
         "--fetch-concurrency",
@@ -458,6 +478,7 @@ def main() -> int:
             "latency": args.latency,
             "steady_only": args.steady_only,
             "fetch_concurrency": args.fetch_concurrency,
+            "steady_runs": max(args.steady_runs, 1),
         }
         with _dynalite("dynalite" in args.backend) as endpoint:
             for backend in args.backend:
