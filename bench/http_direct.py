@@ -5,7 +5,8 @@
 
 The clients are the run's own (`SensClient`, `NaverApi`), once given an `httpx.Client` (every request through
 its layers and httpcore's pool) and once as a run makes them (the request handed straight to the transport:
-httpx's own for SENS, urllib3's for Naver, naver/transport.py). The stand-ins (SENS, Naver with
+httpx's own for SENS, urllib3's for Naver, naver/transport.py); the SMS also straight to the urllib3 transport,
+only to compare (a run does not send through it: it gained nothing measurable). The stand-ins (SENS, Naver with
 no added latency: 50 bookings a page, about 1 KB each) run in processes of their own on 127.0.0.1. Per request,
 one thread after the other, then as many at once as a run has in flight (4 sends, 16 stores): the client
 process's CPU time and the wall time, medians of the rounds (this machine's spread is wide). Nothing is asserted;
@@ -29,6 +30,7 @@ from bench.counters import SensProcess
 from bench.scale import FIRST_STORE, NOW, NaverProcess
 
 from naver_sms.naver.api import CONFIRMED, NaverApi, Window
+from naver_sms.naver.transport import Urllib3Transport
 from naver_sms.notifications.sms_service import SensClient
 from naver_sms.ports import SmsMessage
 
@@ -67,19 +69,30 @@ def main() -> int:
         for _ in range(args.rounds):  # the two paths in turn, so a slow spell of the machine hits both
             for given in (True, False):
                 http = httpx.Client(timeout=10.0) if given else None
-                sms = SensClient(
-                    base_url=sens.url,
-                    service_id=creds["sens_service_id"],
-                    access_key=creds["sens_access_key"],
-                    secret_key=creds["sens_secret_key"],
-                    http=http,
+                # the SMS path three ways: through the client, as a run sends, and - to compare, not used by a
+                # run - straight to the urllib3 transport the Naver client uses
+                ways = (
+                    [("through httpx.Client", None)]
+                    if given
+                    else [
+                        ("straight to httpx's transport", None),
+                        ("straight to the urllib3 transport", Urllib3Transport()),
+                    ]
                 )
-                path = "through httpx.Client" if given else "straight to httpx's transport"
-                for threads in (1, 4):  # 4: the default send concurrency
-                    figures.setdefault(f"SENS send, {path}|{args.sends}|{threads}", []).append(
-                        measure(args.sends, lambda i, c=sms: c.send(message), threads)
+                for path, transport in ways:
+                    sms = SensClient(
+                        base_url=sens.url,
+                        service_id=creds["sens_service_id"],
+                        access_key=creds["sens_access_key"],
+                        secret_key=creds["sens_secret_key"],
+                        http=http,
+                        transport=transport,
                     )
-                sms.close()
+                    for threads in (1, 4):  # 4: the default send concurrency
+                        figures.setdefault(f"SENS send, {path}|{args.sends}|{threads}", []).append(
+                            measure(args.sends, lambda i, c=sms: c.send(message), threads)
+                        )
+                    sms.close()
                 api = NaverApi(naver.url, client=httpx.Client(timeout=20.0) if given else None)
                 api.set_cookies(cookies)
                 path = "through httpx.Client" if given else "straight to the urllib3 transport"

@@ -117,6 +117,8 @@ def child(args: argparse.Namespace) -> dict[str, Any]:
     marks: dict[str, float] = {}
     runtime.progress = lambda stage, detail: marks.setdefault(stage, time.perf_counter())
     counts.reset()
+    if args.switch_interval is not None:  # an experiment: how often a thread holding the GIL lets another run
+        sys.setswitchinterval(args.switch_interval)
     with quiet_logs(), Timed() as timed:
         report = run_once(runtime, run_id=f"bench-{args.phase}")
     assert report.ok, (report.failed, report.errors[:3])
@@ -332,6 +334,7 @@ def run_phase(case: dict[str, Any], phase: str, db: str) -> dict[str, Any]:
         str(case["stores"]),
         *(["--setup-only"] if phase == "first" and case["steady_only"] else []),
         *(["--fetch-concurrency", str(case["fetch_concurrency"])] if case["fetch_concurrency"] else []),
+        *(["--switch-interval", str(case["switch_interval"])] if case["switch_interval"] is not None else []),
     ]
     out = subprocess.run(argv, check=True, capture_output=True, text=True, cwd=ROOT)
     return json.loads(out.stdout.strip().splitlines()[-1])
@@ -445,6 +448,12 @@ def main() -> int:
         help="the steady run N times on the same state, each shown, and the median (by wall time)",
     )
     parser.add_argument(
+        "--switch-interval",
+        type=float,
+        metavar="S",
+        help="sys.setswitchinterval(S) in each phase (Python's default 0.005): an experiment, not a setting",
+    )
+    parser.add_argument(
         "--fetch-concurrency",
         type=int,
         help="stores fetched at once (NAVER_SMS_FETCH_CONCURRENCY, 1-32); unset: by the chain's size, as a run",
@@ -479,6 +488,7 @@ def main() -> int:
             "steady_only": args.steady_only,
             "fetch_concurrency": args.fetch_concurrency,
             "steady_runs": max(args.steady_runs, 1),
+            "switch_interval": args.switch_interval,
         }
         with _dynalite("dynalite" in args.backend) as endpoint:
             for backend in args.backend:
