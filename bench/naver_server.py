@@ -5,7 +5,7 @@ Its work (filtering and paging every store's bookings, 50 ms of latency per requ
 measured process's GIL and its memory is not in that process's peak RSS. Besides Naver's own routes:
 `POST /_load` (JSON `{"stores": [...], "bookings": N, "now": ISO}`: replace every store's bookings with the
 bench's synthetic ones, `scale_bookings`), `GET /_session` (valid session cookies), `GET /_counts` (API requests
-served) and `POST /_reset` (forget them).
+served, and the CPU seconds this process spent serving them) and `POST /_reset` (forget them).
 """
 
 from __future__ import annotations
@@ -14,6 +14,7 @@ import json
 import re
 import sys
 import threading
+import time
 from collections.abc import Callable, Iterable
 from datetime import datetime, timedelta
 from typing import Any
@@ -76,6 +77,7 @@ def main(port: int, latency: float) -> None:
     standin.base_url = f"http://127.0.0.1:{port}"
     lock = threading.Lock()
     served = [0]
+    cpu_since = [time.process_time()]  # this process's CPU time at the last /_reset
 
     def app(environ: dict[str, Any], start_response: Callable[..., Any]) -> Iterable[bytes]:
         path = environ.get("PATH_INFO", "")
@@ -94,8 +96,8 @@ def main(port: int, latency: float) -> None:
                 body = standin.issue_session()
             elif path == "/_reset":
                 with lock:
-                    served[0] = 0
-            body = body or {"requests": served[0]}
+                    served[0], cpu_since[0] = 0, time.process_time()
+            body = body or {"requests": served[0], "cpu": time.process_time() - cpu_since[0]}
             start_response("200 OK", [("Content-Type", "application/json")])
             return [json.dumps(body).encode()]
         if "/businesses/" in path:

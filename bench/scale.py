@@ -19,7 +19,8 @@ Every case runs on fresh state, each phase in a process of its own (so peak RSS 
           included), then per booking one read of its row, and per new RC03 booking a put of the row with its
           flags and the sends, one after the other - first on an empty state, then again (steady).
 Printed per phase: wall and CPU seconds, peak RSS, fetch seconds (from the `fetch` to the `decide` mark: the
-decisions of the stores already fetched overlap it) against the fetch floor, SMS, SENS calls per SMS, durable
+decisions of the stores already fetched overlap it) against the fetch floor, the Naver stand-in's CPU seconds (it
+shares the machine's cores with the run), SMS, SENS calls per SMS and the SENS stand-in's CPU seconds, durable
 writes per SMS (DynamoDB PutItem/UpdateItem, SQLite write transactions), API calls per SMS and the size
 of the Telegram summary (one message holds 4,096); then the ratio
 legacy / project. The fetch floor is what the requests cost at the chosen concurrency if nothing but the latency
@@ -305,8 +306,11 @@ class _Counts:
         import httpx
 
         sens = httpx.get(self._sens + "/_counts", timeout=60).json()
+        naver = self.naver("/_counts")
         return {
-            "naver_requests": int(self.naver("/_counts")["requests"]),
+            "naver_requests": int(naver["requests"]),
+            "naver_cpu": float(naver.get("cpu", 0.0)),
+            "sens_cpu": float(httpx.get(self._sens + "/_cpu", timeout=60).json()["cpu"]),
             "sens_sends": int(sens.get("send", 0)),
         }
 
@@ -361,9 +365,11 @@ def show(label: str, r: dict[str, Any], latency: float, stores: int) -> None:
     print(
         f"  {label:<15} wall {r['wall']:7.2f} s  cpu {r['cpu']:7.2f} s  peak RSS {r['rss']:6.0f} MiB"
         f"  fetch {r['fetch']:6.2f} s ({r['naver_requests']} requests, {r['workers']} at once,"
-        f" floor {floor:.2f} s: {r['fetch'] / floor if floor else float('nan'):.2f}x)"
+        f" floor {floor:.2f} s: {r['fetch'] / floor if floor else float('nan'):.2f}x;"
+        f" stand-in cpu {r.get('naver_cpu', 0.0):.2f} s)"
         f"  bookings {r['bookings']}  SMS {r['sms']}  SENS calls/SMS {per_sms(r['sens_sends'], r['sms'])}"
         f"  writes/SMS {per_sms(r.get('writes'), r['sms'])}"
+        + (f"  SENS stand-in cpu {r['sens_cpu']:.2f} s" if r["sms"] else "")
         + (
             f"  API calls/SMS {per_sms(r['api_calls'], r['sms'])} {r['by_operation']}"
             if "api_calls" in r
