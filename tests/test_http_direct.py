@@ -47,6 +47,18 @@ def test_the_wire_bytes_and_the_answer_are_the_client_s(recording: tuple[Recorde
     assert answers[2].request.method == "GET" and answers[2].headers["content-type"] == "application/json"
 
 
+def test_a_url_requested_again_gets_its_own_query_each_time(recording: tuple[Recorder, str]) -> None:
+    # GIVEN one URL requested with one query, another, then none (its parse is kept between requests)
+    recorder, url = recording
+    direct = DirectHttp.make(timeout=5.0)
+    for params in ({"page": "0"}, {"page": "1", "size": "50"}, None):
+        assert direct.request("GET", url + "/api/x", params=params).status_code == 200
+    direct.close()
+    # THEN each request line is its own
+    lines = [raw.split(b"\r\n", 1)[0] for _, raw in recorder.requests]
+    assert lines == [b"GET /api/x?page=0 HTTP/1.1", b"GET /api/x?page=1&size=50 HTTP/1.1", b"GET /api/x HTTP/1.1"]
+
+
 def test_connections_are_kept_alive(recording: tuple[Recorder, str]) -> None:
     recorder, url = recording
     direct = DirectHttp.make(timeout=5.0)

@@ -16,10 +16,20 @@ in the environment (`HTTPS_PROXY`, `ALL_PROXY`, ...: the client mounts its proxy
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
+from functools import lru_cache
 
 import httpx
 
 from naver_sms.proxies import environment_proxies
+
+
+@lru_cache(maxsize=1024)
+def _parsed(url: str) -> httpx.URL:
+    """`httpx.URL(url)`, parsed once: a run requests the same few URLs (SENS's send, a store's pages) again and
+    again, and parsing is 7 % of a
+    send's CPU (bench/scale.py under py-spy). An `httpx.URL` is immutable (its `copy_*` methods
+    return new ones), so one can be shared by every request to it."""
+    return httpx.URL(url)
 
 
 class DirectHttp:
@@ -68,7 +78,12 @@ class DirectHttp:
         if headers:
             merged.update(headers)
         request = httpx.Request(
-            method, url, content=content, params=params, headers=merged, extensions={"timeout": self._timeout}
+            method,
+            _parsed(url),
+            content=content,
+            params=params,
+            headers=merged,
+            extensions={"timeout": self._timeout},
         )
         response = self.transport.handle_request(request)
         response.request = request

@@ -11,6 +11,12 @@ SUBJECT_MAX_BYTES = 40
 def non_euc_kr_chars(text: str) -> list[str]:
     """The distinct characters EUC-KR cannot encode (emoji, ⬇ ⚠ ❗, variation selectors), in order of
     appearance. SENS may drop or reject them; they are kept as written and reported as a warning."""
+    try:  # the whole text at once (nearly always all of it encodes): one call, not one per character
+        text.encode("euc-kr")
+    except UnicodeEncodeError:
+        pass
+    else:
+        return []
     seen: dict[str, None] = {}
     for ch in text:
         if ch not in seen:
