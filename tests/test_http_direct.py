@@ -56,7 +56,11 @@ def test_a_url_requested_again_gets_its_own_query_each_time(recording: tuple[Rec
     direct.close()
     # THEN each request line is its own
     lines = [raw.split(b"\r\n", 1)[0] for _, raw in recorder.requests]
-    assert lines == [b"GET /api/x?page=0 HTTP/1.1", b"GET /api/x?page=1&size=50 HTTP/1.1", b"GET /api/x HTTP/1.1"]
+    assert lines == [
+        b"GET /api/x?page=0 HTTP/1.1",
+        b"GET /api/x?page=1&size=50 HTTP/1.1",
+        b"GET /api/x HTTP/1.1",
+    ]
 
 
 def test_connections_are_kept_alive(recording: tuple[Recorder, str]) -> None:
