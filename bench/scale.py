@@ -39,6 +39,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections import Counter
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -131,6 +132,11 @@ def child(args: argparse.Namespace) -> dict[str, Any]:
         "bookings": report.bookings_fetched,
         "sms": report.counts()["sms_sent"],
         "errors": len(report.errors),
+        # an SMS the run did not send (a send that timed out is `unknown` until the next run asks SENS): what
+        # became of it, and the first reason, so a count short of the bookings' never goes unexplained
+        "not_sent": dict(Counter(s.status for s in report.sms if s.status not in ("sent", "outbox"))),
+        "first_error": next((s.error for s in report.sms if s.error), None)
+        or next((e.message for e in report.errors), None),
         "workers": _workers(runtime.source, args.stores),
         "summary_chars": len(report.summary),
         **counts.read(),
@@ -376,7 +382,10 @@ def show(label: str, r: dict[str, Any], latency: float, stores: int) -> None:
             else ""
         )
         + (f"  writes {r['writes']}" if not r["sms"] and r.get("writes") is not None else "")
-        + (f"  summary {r['summary_chars']:,} characters" if r.get("summary_chars") else ""),
+        + (f"  summary {r['summary_chars']:,} characters" if r.get("summary_chars") else "")
+        + (f"  not sent {r['not_sent']}" if r.get("not_sent") else "")
+        + (f"  errors {r['errors']}" if r.get("errors") else "")
+        + (f"  first: {r['first_error']}" if r.get("first_error") else ""),
         flush=True,
     )
 
