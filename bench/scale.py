@@ -133,11 +133,11 @@ def child(args: argparse.Namespace) -> dict[str, Any]:
         "bookings": report.bookings_fetched,
         "sms": report.counts()["sms_sent"],
         "errors": len(report.errors),
-        # an SMS the run did not send (a send that timed out is `unknown` until the next run asks SENS): what
-        # became of it, and the first reason, so a count short of the bookings' never goes unexplained
-        "not_sent": dict(Counter(s.status for s in report.sms if s.status not in ("sent", "outbox"))),
-        "first_error": next((s.error for s in report.sms if s.error), None)
-        or next((e.message for e in report.errors), None),
+        "not_sent": _not_sent(report),
+        "first_error": _one_line(
+            next((s.error for s in report.sms if s.error), None)
+            or next((e.message for e in report.errors), None)
+        ),
         "workers": _workers(runtime.source, args.stores),
         "summary_chars": len(report.summary),
         **counts.read(),
@@ -323,6 +323,30 @@ class _Counts:
 
 
 # --- the cases, from the parent -------------------------------------------------------------------------------
+
+
+def _not_sent(report: Any) -> dict[str, int]:
+    """What kept a due SMS from being counted sent: its record's status (failed, unknown, reconciled, ...), a
+    send_sms action that ended without one (skipped: already done or claimed elsewhere; deferred), a booking held
+    by quiet hours or skipped as malformed - by count, only what occurred."""
+    found: Counter[str] = Counter(s.status for s in report.sms if s.status not in ("sent", "outbox"))
+    for (_, action, status), n in report.actions.items():
+        if action == "send_sms" and status in ("skipped", "deferred"):
+            found[f"send_sms {status}"] += n
+    found["held"] += len(report.held)
+    found["bookings skipped"] += report.bookings_skipped
+    return {kind: n for kind, n in found.items() if n}
+
+
+def _one_line(text: str | None, limit: int = 160) -> str | None:
+    """`text` with phone numbers masked, on one line, at most `limit` characters (a provider's answer can be
+    long)."""
+    if not text:
+        return None
+    from naver_sms.domain.privacy import mask_text
+
+    flat = " ".join(mask_text(text).split())
+    return flat if len(flat) <= limit else flat[: limit - 1] + "…"
 
 
 def run_phase(case: dict[str, Any], phase: str, db: str) -> dict[str, Any]:

@@ -63,6 +63,23 @@ def test_a_url_requested_again_gets_its_own_query_each_time(recording: tuple[Rec
     ]
 
 
+def test_parsed_urls_are_bounded_and_forgotten_on_close(recording: tuple[Recorder, str]) -> None:
+    # GIVEN more distinct URLs than a client keeps parsed, the last one holding a token (as Telegram's does)
+    recorder, url = recording
+    direct = DirectHttp.make(timeout=5.0)
+    for n in range(100):
+        direct.request("GET", f"{url}/lookup/{n}")
+    direct.request("POST", url + "/bot123:secret-token/sendMessage", content=b"{}")
+    kept = dict(direct._urls)
+    direct.close()
+    # THEN it kept at most its bound, and nothing once closed; every request went to its own URL
+    assert 0 < len(kept) <= 64 and not direct._urls
+    assert [raw.split(b" ", 2)[1] for _, raw in recorder.requests][-2:] == [
+        b"/lookup/99",
+        b"/bot123:secret-token/sendMessage",
+    ]
+
+
 def test_connections_are_kept_alive(recording: tuple[Recorder, str]) -> None:
     recorder, url = recording
     direct = DirectHttp.make(timeout=5.0)

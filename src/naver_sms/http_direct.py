@@ -16,20 +16,13 @@ in the environment (`HTTPS_PROXY`, `ALL_PROXY`, ...: the client mounts its proxy
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
-from functools import lru_cache
 
 import httpx
 
 from naver_sms.proxies import environment_proxies
 
-
-@lru_cache(maxsize=1024)
-def _parsed(url: str) -> httpx.URL:
-    """`httpx.URL(url)`, parsed once: a run requests the same few URLs (SENS's send, a store's pages) again and
-    again, and parsing is 7 % of a
-    send's CPU (bench/scale.py under py-spy). An `httpx.URL` is immutable (its `copy_*` methods
-    return new ones), so one can be shared by every request to it."""
-    return httpx.URL(url)
+#: parsed URLs a `DirectHttp` keeps, at most (then it forgets them all and starts again)
+_KEPT_URLS = 64
 
 
 class DirectHttp:
@@ -40,6 +33,11 @@ class DirectHttp:
         self.transport = transport
         self._owns = owns
         self._timeout = client.timeout.as_dict()
+        #: URLs requested without a query, parsed once: a run sends to the same SENS URL again and again, and
+        #: parsing was 7 % of a send's CPU (py-spy of bench/scale.py). An `httpx.URL` is immutable (its `copy_*`
+        #: return new ones), so one serves every request to it. Kept here, not process-wide, so a URL holding a
+        #: token (Telegram's) goes with its client; bounded, as look-ups put ids in their URLs.
+        self._urls: dict[str, httpx.URL] = {}
 
     @classmethod
     def make(
@@ -79,7 +77,9 @@ class DirectHttp:
             merged.update(headers)
         request = httpx.Request(
             method,
-            _parsed(url),
+            url
+            if params is not None
+            else self._parsed(url),  # with a query, httpx builds the URL anew anyway
             content=content,
             params=params,
             headers=merged,
@@ -94,8 +94,17 @@ class DirectHttp:
             raise
         return response
 
+    def _parsed(self, url: str) -> httpx.URL:
+        parsed = self._urls.get(url)
+        if parsed is None:
+            if len(self._urls) >= _KEPT_URLS:
+                self._urls.clear()
+            parsed = self._urls[url] = httpx.URL(url)
+        return parsed
+
     def close(self) -> None:
         """Close the client (and its transport) if it was made here."""
+        self._urls.clear()
         if self._owns:
             self.client.close()
 

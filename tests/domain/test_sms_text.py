@@ -14,6 +14,7 @@ from naver_sms.domain.sms_text import choose_type, euc_kr_length, non_euc_kr_cha
         ("", []),
         ("확정 ⚠ 주차 ⚠ 🙂 안내 🙂\ufe0f", ["⚠", "🙂", "\ufe0f"]),
         ("🙂", ["🙂"]),
+        ("a\ud800b", ["\ud800"]),  # a lone surrogate: no encoding holds it
     ],
 )
 def test_the_characters_euc_kr_cannot_hold_are_named_once_in_order(text: str, odd: list[str]) -> None:
