@@ -4,7 +4,11 @@ LMS limit and see the error as you type and when saving, fix it, save, see it in
 from __future__ import annotations
 
 import pytest
-from selenium.common.exceptions import NoSuchElementException, StaleElementReferenceException
+from selenium.common.exceptions import (
+    NoSuchElementException,
+    StaleElementReferenceException,
+    WebDriverException,
+)
 from selenium.webdriver.common.by import By
 from selenium.webdriver.support import expected_conditions as ec
 from selenium.webdriver.support.ui import WebDriverWait
@@ -20,9 +24,24 @@ GUIDE = "sms.guide_busan"
 
 def _submit(chrome, button) -> None:
     """Click a button that posts a form, and wait until the browser has left the page it was on (the next
-    page's elements are then looked up on that page, never on the old one)."""
+    page's elements are then looked up on that page, never on the old one). While the page is being replaced,
+    Chromium may answer a look at the old button with "Node with given id does not belong to the document" - an
+    unknown error, not a stale element (the login handles the same, naver/login.py) - which also means the page
+    it was on is gone."""
     button.click()
-    WebDriverWait(chrome, 20).until(ec.staleness_of(button))
+
+    def left(_driver) -> bool:
+        try:
+            button.is_enabled()
+        except StaleElementReferenceException:
+            return True
+        except WebDriverException as exc:
+            if "does not belong to the document" in str(exc):
+                return True
+            raise
+        return False
+
+    WebDriverWait(chrome, 20).until(left)
 
 
 def _present(chrome, locator: tuple[str, str]):
