@@ -327,14 +327,20 @@ class _Counts:
 
 def _not_sent(report: Any) -> dict[str, int]:
     """What kept a due SMS from being counted sent: its record's status (failed, unknown, reconciled, ...), a
-    send_sms action that ended without one (skipped: already done or claimed elsewhere; deferred), a booking held
-    by quiet hours or skipped as malformed - by count, only what occurred."""
+    send_sms action that ended without one (skipped: already done or claimed elsewhere; deferred), a match held
+    by quiet hours or left to the next run near the deadline, a booking skipped as malformed - by count, only
+    what occurred."""
     found: Counter[str] = Counter(s.status for s in report.sms if s.status not in ("sent", "outbox"))
     for (_, action, status), n in report.actions.items():
         if action == "send_sms" and status in ("skipped", "deferred"):
             found[f"send_sms {status}"] += n
-    found["held"] += len(report.held)
-    found["bookings skipped"] += report.bookings_skipped
+    counts = report.counts()
+    for kind, name in (
+        ("held", "held"),
+        ("deferred", "matches deferred"),
+        ("bookings_skipped", "bookings skipped"),
+    ):
+        found[name] += counts[kind]
     return {kind: n for kind, n in found.items() if n}
 
 

@@ -75,11 +75,10 @@ class DirectHttp:
         merged = httpx.Headers(self.client.headers)
         if headers:
             merged.update(headers)
+        target = url if params is not None else self._parsed(url)  # with a query httpx builds it anew anyway
         request = httpx.Request(
             method,
-            url
-            if params is not None
-            else self._parsed(url),  # with a query, httpx builds the URL anew anyway
+            target,
             content=content,
             params=params,
             headers=merged,

@@ -3,18 +3,17 @@ LMS limit and see the error as you type and when saving, fix it, save, see it in
 
 from __future__ import annotations
 
+import uuid
+
 import pytest
-from selenium.common.exceptions import (
-    NoSuchElementException,
-    StaleElementReferenceException,
-    WebDriverException,
-)
+from selenium.common.exceptions import NoSuchElementException, StaleElementReferenceException
 from selenium.webdriver.common.by import By
 from selenium.webdriver.support import expected_conditions as ec
 from selenium.webdriver.support.ui import WebDriverWait
 from typer.testing import CliRunner
 
 from naver_sms.cli import app
+from naver_sms.naver.login import _MARK_SCRIPT, _new_document_loaded
 from tests.console.conftest import TOKEN, World
 
 pytestmark = [pytest.mark.browser, pytest.mark.integration]
@@ -23,25 +22,14 @@ GUIDE = "sms.guide_busan"
 
 
 def _submit(chrome, button) -> None:
-    """Click a button that posts a form, and wait until the browser has left the page it was on (the next
-    page's elements are then looked up on that page, never on the old one). While the page is being replaced,
-    Chromium may answer a look at the old button with "Node with given id does not belong to the document" - an
-    unknown error, not a stale element (the login handles the same, naver/login.py) - which also means the page
-    it was on is gone."""
+    """Click a button that posts a form, and wait until the browser shows the next page, fully loaded (its
+    elements are then looked up on that page, never on the old one) - the way the Naver login waits
+    (naver/login.py: a mark on the old document's `window`, so nothing is asked of the document being torn
+    down, which Chromium may answer with an unknown error rather than a stale element)."""
+    marker = uuid.uuid4().hex
+    chrome.execute_script(_MARK_SCRIPT, marker)
     button.click()
-
-    def left(_driver) -> bool:
-        try:
-            button.is_enabled()
-        except StaleElementReferenceException:
-            return True
-        except WebDriverException as exc:
-            if "does not belong to the document" in str(exc):
-                return True
-            raise
-        return False
-
-    WebDriverWait(chrome, 20).until(left)
+    WebDriverWait(chrome, 20).until(lambda d: _new_document_loaded(d, marker))
 
 
 def _present(chrome, locator: tuple[str, str]):
