@@ -22,7 +22,7 @@ Printed per phase: wall and CPU seconds, peak RSS, fetch seconds (from the `fetc
 decisions of the stores already fetched overlap it) against the fetch floor, the Naver stand-in's CPU seconds (it
 shares the machine's cores with the run), SMS, SENS calls per SMS and the SENS stand-in's CPU seconds, durable
 writes per SMS (DynamoDB PutItem/UpdateItem, SQLite write transactions), API calls per SMS and the size
-of the Telegram summary (one message holds 4,096), and what became of any SMS not sent (`not sent {status: n}`,
+of the Telegram summary (one message holds 4,096), and what became of any SMS not sent (`not sent {kind: n}`,
 the error count, the first reason); then the ratio
 legacy / project. The fetch floor is what the requests cost at the chosen concurrency if nothing but the latency
 counted: max(requests x latency / workers, the slowest store's requests x latency).
