@@ -13,7 +13,8 @@ process, several times (median); and the image's size when the image exists.
     example bookings (SQLite in a temp directory, every SMS to the outbox) - what the first event pays on
     top of the import: the runner, the wiring, the configuration and the state backend;
 (c) the image's size, with bench/image_size.sh, when a Docker daemon and the image are there (make
-    image-test prints it too).
+    image-test prints it too);
+(d) `import naver_sms.cli` in a fresh interpreter: what every `naver-sms` command pays before it starts.
 
 Prints figures; asserts nothing about time.
 """
@@ -32,6 +33,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 
 _IMPORT = "import time; t = time.perf_counter(); import naver_sms.handler; print(time.perf_counter() - t)"
+_CLI_IMPORT = "import time; t = time.perf_counter(); import naver_sms.cli; print(time.perf_counter() - t)"
 
 _FIRST = """
 import os, sys, time
@@ -63,8 +65,8 @@ def _ms(values: list[float]) -> str:
     return f"median {statistics.median(ms):.0f} ms (min {min(ms):.0f}, max {max(ms):.0f}, n={len(ms)})"
 
 
-def import_times(runs: int) -> list[float]:
-    return [float(_python(_IMPORT)) for _ in range(runs)]
+def import_times(runs: int, code: str = _IMPORT) -> list[float]:
+    return [float(_python(code)) for _ in range(runs)]
 
 
 def first_invocations(runs: int) -> tuple[list[float], list[float]]:
@@ -129,6 +131,9 @@ def main() -> None:
         for row in heaviest():
             print("     ", row)
     print(f"(c) {image_size(args.image)}")
+    print(
+        f"(d) import naver_sms.cli (every naver-sms command, --help included): {_ms(import_times(args.runs, _CLI_IMPORT))}"
+    )
 
 
 if __name__ == "__main__":

@@ -253,3 +253,20 @@ def test_the_lambda_handler_imports_no_http_client_browser_or_retry_library() ->
         ).stdout.split()
     )
     assert not loaded & {"httpx", "selenium", "tenacity"}
+
+
+def test_the_command_line_loads_the_consoles_and_the_pages_libraries_only_for_their_commands() -> None:
+    """Every `naver-sms` command starts by importing naver_sms.cli: Flask (with its forms and the editors'
+    YAML round-trip) is the console's and pygal the report page's, loaded inside those commands - they were a
+    third of the start of every other command, `--help` included."""
+    import subprocess
+    import sys
+
+    code = "import sys, naver_sms.cli; print(' '.join(sorted({m.split('.')[0] for m in sys.modules})))"
+    loaded = set(
+        subprocess.run(
+            [sys.executable, "-c", code], capture_output=True, text=True, check=True
+        ).stdout.split()
+    )
+    assert "typer" in loaded  # the command line itself was imported
+    assert not loaded & {"flask", "flask_wtf", "wtforms", "werkzeug", "pygal", "waitress", "ruamel"}

@@ -32,7 +32,6 @@ from naver_sms.config.reports import DailyReport
 from naver_sms.domain.clock import KST
 from naver_sms.errors import ConfigError, NaverSmsError
 from naver_sms.owner.daily import day_report, render_report
-from naver_sms.owner.page import render_page
 from naver_sms.owner.upcoming import forecast
 from naver_sms.wiring import compile_config
 
@@ -75,6 +74,8 @@ def report(
         finally:
             runtime.close()
     if html is not None:
+        from naver_sms.owner.page import render_page  # pygal: only for the page
+
         try:
             html.write_text(
                 render_page(data, state.runs, generated=f"{at:%Y-%m-%d %H:%M} KST"), encoding="utf-8"
