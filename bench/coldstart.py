@@ -32,8 +32,11 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 
-_IMPORT = "import time; t = time.perf_counter(); import naver_sms.handler; print(time.perf_counter() - t)"
-_CLI_IMPORT = "import time; t = time.perf_counter(); import naver_sms.cli; print(time.perf_counter() - t)"
+
+def _import(module: str) -> str:
+    """Code that imports `module` and prints the seconds it took."""
+    return f"import time; t = time.perf_counter(); import {module}; print(time.perf_counter() - t)"
+
 
 _FIRST = """
 import os, sys, time
@@ -65,8 +68,8 @@ def _ms(values: list[float]) -> str:
     return f"median {statistics.median(ms):.0f} ms (min {min(ms):.0f}, max {max(ms):.0f}, n={len(ms)})"
 
 
-def import_times(runs: int, code: str = _IMPORT) -> list[float]:
-    return [float(_python(code)) for _ in range(runs)]
+def import_times(runs: int, module: str = "naver_sms.handler") -> list[float]:
+    return [float(_python(_import(module))) for _ in range(runs)]
 
 
 def first_invocations(runs: int) -> tuple[list[float], list[float]]:
@@ -131,9 +134,8 @@ def main() -> None:
         for row in heaviest():
             print("     ", row)
     print(f"(c) {image_size(args.image)}")
-    print(
-        f"(d) import naver_sms.cli (every naver-sms command, --help included): {_ms(import_times(args.runs, _CLI_IMPORT))}"
-    )
+    cli = _ms(import_times(args.runs, "naver_sms.cli"))
+    print(f"(d) import naver_sms.cli (every naver-sms command, --help included): {cli}")
 
 
 if __name__ == "__main__":

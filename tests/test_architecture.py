@@ -240,33 +240,26 @@ def _explained(text: list[str], line: int) -> bool:
     return False
 
 
-def test_the_lambda_handler_imports_no_http_client_browser_or_retry_library() -> None:
-    """Cold start: the handler's import path stays free of what only live channels, Naver and DynamoDB use
-    (they are imported when a run needs them; see the function-local imports of naver_sms.wiring)."""
+def _packages_loaded_by(module: str) -> set[str]:
+    """The top-level packages a fresh interpreter holds after `import module`."""
     import subprocess
     import sys
 
-    code = "import sys, naver_sms.handler; print(' '.join(sorted({m.split('.')[0] for m in sys.modules})))"
-    loaded = set(
-        subprocess.run(
-            [sys.executable, "-c", code], capture_output=True, text=True, check=True
-        ).stdout.split()
-    )
-    assert not loaded & {"httpx", "selenium", "tenacity"}
+    code = f"import sys, {module}; print(' '.join(sorted({{m.split('.')[0] for m in sys.modules}})))"
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    return set(done.stdout.split())
+
+
+def test_the_lambda_handler_imports_no_http_client_browser_or_retry_library() -> None:
+    """Cold start: the handler's import path stays free of what only live channels, Naver and DynamoDB use
+    (they are imported when a run needs them; see the function-local imports of naver_sms.wiring)."""
+    assert not _packages_loaded_by("naver_sms.handler") & {"httpx", "selenium", "tenacity"}
 
 
 def test_the_command_line_loads_the_consoles_and_the_pages_libraries_only_for_their_commands() -> None:
     """Every `naver-sms` command starts by importing naver_sms.cli: Flask (with its forms and the editors'
-    YAML round-trip) is the console's and pygal the report page's, loaded inside those commands - they were a
-    third of the start of every other command, `--help` included."""
-    import subprocess
-    import sys
-
-    code = "import sys, naver_sms.cli; print(' '.join(sorted({m.split('.')[0] for m in sys.modules})))"
-    loaded = set(
-        subprocess.run(
-            [sys.executable, "-c", code], capture_output=True, text=True, check=True
-        ).stdout.split()
-    )
+    YAML round-trip) is the console's and pygal the report page's, loaded inside those commands - they were
+    about a fifth of the start of every other command, `--help` included (bench/coldstart.py, line (d))."""
+    loaded = _packages_loaded_by("naver_sms.cli")
     assert "typer" in loaded  # the command line itself was imported
     assert not loaded & {"flask", "flask_wtf", "wtforms", "werkzeug", "pygal", "waitress", "ruamel"}

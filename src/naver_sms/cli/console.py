@@ -13,7 +13,7 @@ import typer
 
 from naver_sms.cli.common import DbOpt, err, error, fail_config, seams, settings_of
 from naver_sms.config.settings import is_dynamo_url
-from naver_sms.console.context import LOCAL_HOSTS
+from naver_sms.console.context import LOCAL_HOSTS, Console
 from naver_sms.domain.phone import PhoneError, national_number
 from naver_sms.errors import ConfigError
 from naver_sms.owner.config_store import config_store
@@ -80,10 +80,9 @@ def console(
             opened["state"] = open_state(settings, dynamo_client=world.dynamo_client)
         return opened["state"]
 
-    # Flask, its forms and the editors: loaded when the console starts, not by every other command (a third of
-    # the `naver-sms` command's start)
+    # Flask, its forms and the editors: loaded when the console starts, not by every other command (about a
+    # fifth of the `naver-sms` command's start: bench/coldstart.py, line (d))
     from naver_sms.console.app import create_app
-    from naver_sms.console.context import Console
 
     hosts = LOCAL_HOSTS if host in LOCAL_HOSTS else (*LOCAL_HOSTS, host)
     app = create_app(
