@@ -11,8 +11,8 @@ import threading
 from collections.abc import Callable
 
 from naver_sms.errors import DeliveryUnavailable
-from naver_sms.notifications.pacing import Pacer
 from naver_sms.notifications.sms_service import SensClient
+from naver_sms.pacing import Pacer
 from naver_sms.ports import SmsMessage
 from tests.notifications.conftest import RECIPIENT, SENDER, exact_retry
 from tests.standins.sens import SensStandIn

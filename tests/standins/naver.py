@@ -15,7 +15,8 @@ Status filter `bookingStatusCodes` (comma list), date filter `startDateTime` / `
 `snapshotJson.startDateTime` (both inclusive), 422 when the range is over 31 days. 401 without a session
 (or a redirect to the login page with `redirect_unauthenticated`).
 
-Faults are injected per store (`fail`), latency per request (`latency`, for the bench only).
+Faults are injected per store (`fail`), latency per request (`latency`), and a limit of requests answered at
+once (`concurrency_limit`: one more is answered 429, as a rate-limited service would).
 Every request is recorded in `calls` for assertions. All data is synthetic.
 """
 
@@ -218,7 +219,10 @@ class NaverStandIn:
         self.login_mode = "ok"  # "ok" | "captcha" | "two_factor"
         self.redirect_unauthenticated = False
         self.expire_after: int | None = None  # end every session after this many more API calls
-        self.latency = 0.0  # seconds per request (bench only; tests keep it 0)
+        self.latency = 0.0  # seconds per request (the bench's 50 ms; tests of concurrency a little)
+        #: API requests answered at once, at most: one more is answered 429 with `Retry-After: 1`
+        self.concurrency_limit: int | None = None
+        self.refused = 0  # API requests answered 429 for being over `concurrency_limit`
         self.bookings: dict[str, list[Any]] = {}
         self.faults: list[Fault] = []
         self.calls: list[Call] = []
@@ -299,10 +303,17 @@ class NaverStandIn:
         with self._lock:
             self.in_flight += 1
             self.max_in_flight = max(self.max_in_flight, self.in_flight)
+            limit = self.concurrency_limit
+            over = limit is not None and self.in_flight > limit and "/businesses/" in request.path
+            self.refused += over
         try:
             if self.latency:
                 time.sleep(self.latency)  # injected latency: the bench's 50 ms per request
-            response = self._route(request)
+            if over:
+                response = _json({"message": "too many requests"}, 429)
+                response.headers["Retry-After"] = "1"
+            else:
+                response = self._route(request)
         finally:
             with self._lock:
                 self.in_flight -= 1

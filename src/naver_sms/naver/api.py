@@ -27,6 +27,7 @@ from naver_sms.domain.clock import KST
 from naver_sms.errors import BookingSourceError, StoreFetchError
 from naver_sms.http_direct import DirectHttp
 from naver_sms.json_codec import loads
+from naver_sms.naver.throttle import Throttle
 from naver_sms.naver.transport import Urllib3Transport
 from naver_sms.retry import Again, RetryPolicy, parse_retry_after, retry_call
 
@@ -162,6 +163,7 @@ class NaverApi:
         client: httpx.Client | None = None,
         transport: httpx.BaseTransport | None = None,
         sleep: Callable[[float], None] = time.sleep,
+        monotonic: Callable[[], float] = time.monotonic,
         retry: RetryPolicy | None = None,
         rng: random.Random | None = None,
         epoch_ms: Callable[[], int] | None = None,
@@ -174,6 +176,8 @@ class NaverApi:
             http=client, transport=transport, timeout=timeout, default=Urllib3Transport
         )
         self._sleep = sleep
+        #: the requests allowed in flight, and the wait every request shares after a 429 (naver.throttle)
+        self.throttle = Throttle(sleep=sleep, clock=monotonic)
         self.retry = retry or RetryPolicy.for_naver(rng)
         self._epoch_ms = epoch_ms or (lambda: int(time.time() * 1000))
         self._user_agent = user_agent
@@ -292,14 +296,22 @@ class NaverApi:
         attempts: int | None = None,
     ) -> httpx.Response:
         max_attempts = attempts or self.retry.max_attempts
+        throttle = self.throttle
+        refused = [False]  # the last answer was a 429: its wait is every request's (naver.throttle)
 
         def attempt() -> httpx.Response | Again:
             with self._count_lock:
                 self._requests += 1
             headers = self._headers(store_id, self._cookies if cookies is None else cookies)
             try:
-                response = self._http.request("GET", url, params=self._params(window, page), headers=headers)
+                with throttle.slot() as started_under:
+                    response = self._http.request(
+                        "GET", url, params=self._params(window, page), headers=headers
+                    )
+                    if response.status_code == 429:
+                        throttle.refused(started_under)
             except httpx.TransportError as exc:
+                refused[0] = False
                 problem = f"no answer ({type(exc).__name__})"
                 return Again(
                     problem,
@@ -308,10 +320,12 @@ class NaverApi:
                     ),
                 )
             status = response.status_code
+            refused[0] = status == 429
             location = response.headers.get("location", "")
             if status in (401, 403) or (response.is_redirect and is_login_url(location)):
                 raise SessionRejected(f"store {store_id}, {what}: HTTP {status}, not logged in")
             if status == 200:
+                throttle.answered()
                 return response
             if status != 429 and status < 500:
                 raise StoreFetchError(f"{what}: HTTP {status}", store_id=store_id)
@@ -341,4 +355,10 @@ class NaverApi:
                 max_attempts,
             )
 
-        return retry_call(attempt, self.retry, sleep=self._sleep, on_wait=log_wait, max_attempts=max_attempts)
+        def wait(seconds: float) -> None:
+            if refused[0]:
+                throttle.pacer.hold(seconds)  # every request waits with this one
+            else:
+                self._sleep(seconds)
+
+        return retry_call(attempt, self.retry, sleep=wait, on_wait=log_wait, max_attempts=max_attempts)

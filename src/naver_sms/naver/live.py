@@ -136,6 +136,7 @@ class NaverBookingSource:
         windows = self.windows(now)
         relogin = _OneRelogin(self.session, self.api)
         workers = self.workers(len(stores))
+        self.api.throttle.reset(workers)
         pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="naver-fetch")
         pending: deque[tuple[Store, Future[tuple[list[Booking], list[BookingError]]]]] = deque()
         upcoming = iter(stores)

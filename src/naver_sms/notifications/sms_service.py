@@ -29,7 +29,6 @@ from naver_sms.notifications._http import (
     reveal,
     unset_settings,
 )
-from naver_sms.notifications.pacing import Pacer
 from naver_sms.notifications.sens_lookup import SensLookup
 from naver_sms.notifications.sens_wire import (
     CHANNEL,
@@ -39,6 +38,7 @@ from naver_sms.notifications.sens_wire import (
     parse_sens_time,
     resolve_type,
 )
+from naver_sms.pacing import Pacer
 from naver_sms.ports import DeliveryResult, SmsMessage, SmsReceipt
 from naver_sms.retry import Again, RetryPolicy, Sleep, retry_call
 

@@ -1,10 +1,10 @@
-"""One shared backoff for the SMS a run sends in parallel (issue 12, item 2).
+"""One shared backoff for the requests a run makes in parallel to one service (issue 12, items 2 and 3).
 
-SENS publishes no rate limit; when it answers 429 (or 5xx) to one of the run's parallel sends, every send of
-the run waits, not just the one that was refused - otherwise the other threads keep hitting the limit and each
-backs off alone. `Pacer` holds the one "no request before" time of a client: a send that must wait
-(`hold(seconds)`: its own retry wait, or SENS's `Retry-After`) moves that time on, and every send asks for its
-turn (`wait_turn`) before each request. The waits themselves are the retry helper's (`naver_sms.retry`): this
+SENS and Naver publish no rate limit; when one answers 429 to one of the run's parallel requests (SENS: or 5xx),
+every request of the run to it waits, not just the one that was refused - otherwise the other threads keep
+hitting the limit and each backs off alone. `Pacer` holds the one "no request before" time of a client: a
+request that must wait (`hold(seconds)`: its own retry wait, or the service's `Retry-After`) moves that time
+on, and every request asks for its turn (`wait_turn`) first. The waits themselves are the retry helper's (`naver_sms.retry`): this
 only makes them shared.
 
 Time is the monotonic clock, plus every wait an injected `sleep` (tests) returned from early, so the budget of
@@ -21,7 +21,7 @@ from naver_sms.retry import Sleep
 
 
 class Pacer:
-    """The shared "no request before" time of one client's sends, and the waits for it."""
+    """The shared "no request before" time of one client's requests, and the waits for it."""
 
     def __init__(self, *, sleep: Sleep = time.sleep, clock: Callable[[], float] = time.monotonic) -> None:
         self._sleep = sleep
@@ -34,7 +34,7 @@ class Pacer:
         return self._clock() + self._offset
 
     def hold(self, seconds: float) -> None:
-        """This send must wait `seconds` (a refused request's backoff or hint): so must every other."""
+        """This request must wait `seconds` (a refused request's backoff or hint): so must every other."""
         with self._lock:
             self._not_before = max(self._not_before, self.now() + seconds)
         self._wait(seconds)

@@ -1,0 +1,187 @@
+"""Naver's 429s pace the whole fetch (issue 12, item 3; naver_sms.naver.throttle): one refused request makes every
+store wait, and the requests allowed in flight are halved, then grow back as Naver keeps answering.
+
+The integration tests fetch from the Naver stand-in over real sockets; waits go through a recording sleep or a
+simulated clock, so nothing waits for time to pass.
+"""
+
+from __future__ import annotations
+
+import random
+import threading
+from contextlib import ExitStack
+
+import pytest
+
+from naver_sms.database.sqlite_repository import SqliteSessionRepository
+from naver_sms.domain.booking import Store
+from naver_sms.naver.api import NaverApi
+from naver_sms.naver.live import NaverBookingSource
+from naver_sms.naver.session import SessionManager
+from naver_sms.naver.throttle import GROWTH, Throttle
+from naver_sms.ports import FetchResult
+from tests.naver.conftest import NOW, RecordingSleep, StandInLogin
+from tests.naver.test_api import given_bookings, given_logged_in
+from tests.notifications.test_pacing import SimulatedClock, started
+from tests.standins.naver import NaverStandIn
+
+
+def stores(n: int, first: int = 2000201) -> list[Store]:
+    return [Store(id=str(first + i), name=f"Example Studio {i}", alias=f"s{i}") for i in range(n)]
+
+
+def in_flight(throttle: Throttle, n: int) -> tuple[ExitStack, list[int]]:
+    """`n` requests held in flight at once (one thread: the bound must allow them)."""
+    stack = ExitStack()
+    cuts = [stack.enter_context(throttle.slot()) for _ in range(n)]
+    return stack, cuts
+
+
+# --- the bound ----------------------------------------------------------------------------------------------
+
+
+def test_the_429s_of_requests_already_in_flight_halve_the_bound_once() -> None:
+    # GIVEN a fetch of 8 stores at once, all 8 requests in flight
+    throttle = Throttle(sleep=RecordingSleep())
+    throttle.reset(8)
+    stack, cuts = in_flight(throttle, 8)
+    # WHEN Naver refuses every one of them
+    for cut in cuts:
+        throttle.refused(cut)
+    stack.close()
+    # THEN the bound is halved once, not eight times
+    assert throttle.bound == 4 and throttle.lowest == 4
+    # AND a refusal of a request started under the new bound halves it again, never below one
+    for held, expected in ((4, 2), (2, 1), (1, 1)):
+        stack, cuts = in_flight(throttle, held)
+        throttle.refused(cuts[-1])
+        stack.close()
+        assert throttle.bound == expected
+
+
+def test_the_bound_is_cut_from_what_was_in_flight_not_from_the_ceiling() -> None:
+    # GIVEN a bound of 16 with only 3 requests in flight (the other stores are done)
+    throttle = Throttle(sleep=RecordingSleep())
+    throttle.reset(16)
+    stack, cuts = in_flight(throttle, 3)
+    # WHEN one is refused  THEN 1 is allowed (3 // 2), not 8
+    throttle.refused(cuts[0])
+    stack.close()
+    assert throttle.bound == 1
+
+
+def test_the_bound_grows_back_one_at_a_time_up_to_the_ceiling() -> None:
+    throttle = Throttle(sleep=RecordingSleep())
+    throttle.reset(4)
+    stack, cuts = in_flight(throttle, 4)
+    throttle.refused(cuts[0])
+    stack.close()
+    assert throttle.bound == 2
+    # WHEN Naver answers GROWTH x 2 requests in a row  THEN one more is allowed, not before
+    for _ in range(GROWTH * 2 - 1):
+        throttle.answered()
+    assert throttle.bound == 2
+    throttle.answered()
+    assert throttle.bound == 3
+    # AND it never grows past the fetch's own bound
+    for _ in range(GROWTH * 10):
+        throttle.answered()
+    assert throttle.bound == 4
+
+
+def test_a_request_over_the_bound_waits_for_one_in_flight_to_end() -> None:
+    # GIVEN a bound cut to one, one request in flight
+    throttle = Throttle(sleep=RecordingSleep())
+    throttle.reset(2)
+    stack, cuts = in_flight(throttle, 2)
+    throttle.refused(cuts[0])
+    stack.close()
+    assert throttle.bound == 1
+    first = throttle.slot()
+    first.__enter__()
+    entered = threading.Event()
+
+    def second() -> None:
+        with throttle.slot():
+            entered.set()
+
+    # WHEN a second request asks for a slot  THEN it is not let in while the first is in flight ...
+    thread = started(second)
+    assert not entered.wait(0.2)
+    # ... and is as soon as the first ends
+    first.__exit__(None, None, None)
+    assert entered.wait(5)
+    thread.join(5)
+
+
+def test_a_new_fetch_starts_from_its_own_bound_again() -> None:
+    throttle = Throttle(sleep=RecordingSleep())
+    throttle.reset(8)
+    stack, cuts = in_flight(throttle, 8)
+    throttle.refused(cuts[0])
+    stack.close()
+    throttle.reset(6)
+    assert throttle.bound == 6 and throttle.lowest == 4
+
+
+# --- over real sockets ----------------------------------------------------------------------------------------
+
+
+def test_one_429_makes_the_other_stores_wait_too(
+    naver: NaverStandIn, sessions: SqliteSessionRepository, login: StandInLogin
+) -> None:
+    # GIVEN two stores fetched at once, the first one's first list page answering 429 with Retry-After: 5,
+    # the second one with many pages, and a clock that moves only when the test moves it
+    clock = SimulatedClock()
+    api = NaverApi(naver.base_url, sleep=clock.sleep, monotonic=clock.now, rng=random.Random(7))
+    two = stores(2)
+    given_bookings(naver, two[0].id, confirmed=60)
+    given_bookings(naver, two[1].id, confirmed=4000)
+    given_logged_in(naver, sessions)
+    naver.fail(two[0].id, 429, kind="list", page=0, headers={"Retry-After": "5"})
+    source = NaverBookingSource(api, SessionManager(sessions, login, api.check_session), concurrency=2)
+    results: list[FetchResult] = []
+    fetching = started(lambda: results.append(source.fetch(two, NOW)))
+    try:
+        # WHEN the first store is refused  THEN both stores wait: the refused one, and the other before its
+        # next request
+        clock.wait_for_sleepers(2)
+        asked = len(naver.api_calls(store_id=two[1].id))
+        assert asked < 1 + 4000 // 50
+        # AND when the 5 s (plus jitter) have passed, both finish
+        clock.advance(6.0)
+        fetching.join(30)
+    finally:
+        clock.advance(60.0)
+        fetching.join(30)
+        api.close()
+    assert not results[0].failed_stores
+    assert len(results[0].bookings) == 60 + 4000
+
+
+@pytest.mark.parametrize("limit", [1, 2])
+def test_a_fetch_over_navers_limit_slows_down_and_fetches_every_store(
+    naver: NaverStandIn, sessions: SqliteSessionRepository, login: StandInLogin, limit: int
+) -> None:
+    # GIVEN a Naver that answers 429 (Retry-After: 1) to any request over `limit` at once, answering each in
+    # 20 ms, and six stores fetched six at once
+    sleep = RecordingSleep()
+    api = NaverApi(naver.base_url, sleep=sleep, rng=random.Random(7))
+    six = stores(6, first=2000301)
+    for store in six:
+        given_bookings(naver, store.id, confirmed=500)
+    given_logged_in(naver, sessions)
+    naver.latency, naver.concurrency_limit = 0.02, limit
+    source = NaverBookingSource(api, SessionManager(sessions, login, api.check_session), concurrency=6)
+    # WHEN fetched
+    try:
+        result = source.fetch(six, NOW)
+    finally:
+        api.close()
+    # THEN every store is complete: the fetch went down to Naver's limit instead of failing stores
+    assert not result.failed_stores
+    assert len(result.bookings) == 6 * 500
+    assert naver.refused > 0 and api.throttle.lowest <= limit
+    # AND the refusals were few: the bound stayed down rather than hitting the limit again and again
+    answered = len(naver.api_calls())
+    assert naver.refused <= answered // 3
