@@ -6,7 +6,7 @@ import json
 
 import pytest
 
-from naver_sms.json_codec import loads
+from naver_sms.json_codec import loads, loads_checked
 
 SAME = [
     '{"bookingId": 900000001, "name": "홍길동", "options": [{"price": 5000}], "ok": true, "none": null}',
@@ -41,3 +41,21 @@ def test_an_error_is_the_one_json_loads_raises(text: str) -> None:
         expected.value.lineno,
         expected.value.colno,
     )
+
+
+@pytest.mark.parametrize(
+    ("text", "encodable"),
+    [
+        ('{"name": "홍길동", "options": [{"name": "원본"}]}', True),  # orjson read it: no lone surrogate
+        ('{"name": "\\ud83d\\ude00"}', True),  # a pair is one character
+        ('{"name": "\\ud800"}', False),  # orjson refuses it: json reads it, and the value holds it
+        ('{"\\udc00": 1}', False),  # in a key too
+        ('{"id": 1234567890123456789012}', False),  # read by json for its exact int: not known either way
+    ],
+)
+def test_loads_checked_says_whether_every_text_is_known_to_encode(text: str, encodable: bool) -> None:
+    value, known = loads_checked(text)
+    assert known is encodable
+    assert repr(value) == repr(json.loads(text))
+    if known:
+        json.dumps(value, ensure_ascii=False).encode("utf-8")  # would raise on a lone surrogate

@@ -23,10 +23,17 @@ _LONG_NUMBER = b"0" * 19
 
 def loads(data: bytes | str) -> Any:
     """`json.loads(data)`, faster. Raises what `json.loads` raises."""
+    return loads_checked(data)[0]
+
+
+def loads_checked(data: bytes | str) -> tuple[Any, bool]:
+    """`loads(data)`, and whether every text in it (keys too) is known to encode as UTF-8: True when orjson read
+    it - it refuses a lone surrogate, escaped (`"\\ud800"`) or raw - so the value holds none; False when the
+    standard library did, and the value may."""
     raw = data if isinstance(data, bytes) else data.encode("utf-8", "surrogatepass")
     if _LONG_NUMBER not in raw.translate(_DIGITS):  # C speed, unlike a regular expression (~10x slower)
         try:
-            return orjson.loads(raw)
+            return orjson.loads(raw), True
         except orjson.JSONDecodeError:
             pass  # the standard library decides (and names the problem as it always did)
-    return json.loads(data)
+    return json.loads(data), False

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import json
 import math
 from datetime import timedelta
 
@@ -271,6 +272,25 @@ def test_a_malformed_booking_is_skipped_and_reported(
     assert any("expected a JSON object" in r for r in reasons)
     assert any("belongs to store 999" in r for r in reasons)
     assert not result.failed_stores
+
+
+def test_a_booking_holding_a_lone_surrogate_is_skipped_and_the_pages_others_kept(
+    naver: NaverStandIn, source: NaverBookingSource, sessions: SqliteSessionRepository
+) -> None:
+    # GIVEN a page of three bookings, one whose product name holds a lone surrogate (valid JSON: "\ud800")
+    odd = make_booking(79, int(STORE.id), NOW + timedelta(days=1))
+    odd["bizItemName"] = "스튜디오 \ud800"
+    page = [*synthetic_bookings(int(STORE.id), 2, first_day=NOW, days=5), odd]
+    naver.add(STORE.id, page)
+    naver.fail(STORE.id, 200, kind="list", page=0, body=json.dumps(page))  # "\ud800", as JSON writes it
+    given_logged_in(naver, sessions)
+    # WHEN fetched (orjson refuses that page, the standard library reads it: its texts are checked)
+    result = source.fetch([STORE], NOW)
+    # THEN that booking alone is skipped and reported, naming the field; every other booking is kept
+    assert sorted(b.booking_id for b in result.bookings) == sorted(str(b["bookingId"]) for b in page[:2])
+    assert [str(e) for e in result.skipped] == [
+        "booking 79: text that cannot be encoded (a lone surrogate such as \\ud800) (field 'bizItemName')"
+    ]
 
 
 @pytest.mark.parametrize("body", ["<html>oops</html>", '{"items": []}'])

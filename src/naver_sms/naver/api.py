@@ -26,7 +26,7 @@ import httpx
 from naver_sms.domain.clock import KST
 from naver_sms.errors import BookingSourceError, StoreFetchError
 from naver_sms.http_direct import DirectHttp
-from naver_sms.json_codec import loads
+from naver_sms.json_codec import loads, loads_checked
 from naver_sms.naver.throttle import Throttle
 from naver_sms.naver.transport import Urllib3Transport
 from naver_sms.retry import Again, RetryPolicy, parse_retry_after, retry_call
@@ -214,15 +214,20 @@ class NaverApi:
 
     def page(self, store_id: str, window: Window, page: int) -> list[Any]:
         """One page (0-based) of `PAGE_SIZE` bookings, as raw JSON objects."""
+        return self.checked_page(store_id, window, page)[0]
+
+    def checked_page(self, store_id: str, window: Window, page: int) -> tuple[list[Any], bool]:
+        """`page`, and whether every text in it is known to encode (`json_codec.loads_checked`: then mapping
+        need not look for a lone surrogate)."""
         what = f"{window.describe()} page {page}"
         response = self._get(self._list_url(store_id), store_id, window, page=page, what=what)
         try:
-            body = loads(response.content)
+            body, encodable = loads_checked(response.content)
         except ValueError as exc:
             raise MalformedPage(f"store {store_id}, {what}: the answer is not JSON") from exc
         if not isinstance(body, list):
             raise MalformedPage(f"store {store_id}, {what}: expected a JSON array, got {type(body).__name__}")
-        return body
+        return body, encodable
 
     def check_session(self, cookies: Sequence[Mapping[str, Any]], store_id: str) -> bool | None:
         """One count call with `cookies`, not retried: True = a session, False = rejected, None = cannot tell."""

@@ -200,13 +200,13 @@ class NaverBookingSource:
             count = self.api.count(store.id, window)
             for page in range(math.ceil(count / PAGE_SIZE)):
                 try:
-                    items = self.api.page(store.id, window, page)
+                    items, encodable = self.api.checked_page(store.id, window, page)
                 except MalformedPage as exc:
                     log.warning("%s: skipped", exc)
                     skipped.append(BookingError(f"{exc} - the page was skipped"))
                     continue
                 for item in items:
-                    booking = self._map(item, store, skipped)
+                    booking = self._map(item, store, skipped, encodable=encodable)
                     if booking is None:
                         continue
                     if window.status == CONFIRMED and window.start is None and booking.reserve_at < today:
@@ -217,9 +217,9 @@ class NaverBookingSource:
         return list(bookings.values()), skipped
 
     @staticmethod
-    def _map(item: Any, store: Store, skipped: list[BookingError]) -> Booking | None:
+    def _map(item: Any, store: Store, skipped: list[BookingError], *, encodable: bool) -> Booking | None:
         try:
-            booking = Booking.from_naver(item)
+            booking = Booking.from_naver(item, encodable=encodable)
         except BookingError as exc:
             log.warning("store %s: malformed booking skipped: %s", store.id, exc)
             skipped.append(exc)
