@@ -3,6 +3,8 @@
     .venv/bin/python bench/fetch.py            # runs the legacy loop for real (about 35 s of its 1 s sleeps)
     .venv/bin/python bench/fetch.py --quick    # legacy: its HTTP time measured, its sleeps added, not slept
     .venv/bin/python bench/fetch.py --no-browser   # skip the browser login measurement
+    .venv/bin/python bench/fetch.py --quick --no-browser --stores 32 --concurrency 16 --naver-limit 4
+                                               # and a fetch against a Naver limiting requests at once
 
 The Naver stand-in (tests/standins/naver.py) runs on 127.0.0.1 with `--latency` (default 50 ms) added to
 every request, serving `--stores` stores (default 8) of `--bookings` confirmed bookings each (default 200).
@@ -12,6 +14,8 @@ every request, serving `--stores` stores (default 8) of `--bookings` confirmed b
    every page of 50 followed by a fixed 1-second sleep.
 2. Session: valid cached cookies checked with one HTTP call, against starting Chromium and logging in with
    the form (what the legacy job did on every run).
+3. With `--naver-limit N`: the same fetch against a stand-in that answers 429 (`Retry-After: 1`) to any request
+   over N at once - the seconds, the 429s, and how far the fetch lowered its requests in flight.
 Local stand-in figures measure round trips and the client, not Naver's own latency.
 """
 
@@ -41,6 +45,7 @@ from naver_sms.naver.api import CHROME_USER_AGENT, PAGE_SIZE, NaverApi, cookie_h
 from naver_sms.naver.live import NaverBookingSource  # noqa: E402
 from naver_sms.naver.login import BrowserLogin  # noqa: E402
 from naver_sms.naver.session import SessionManager  # noqa: E402
+from naver_sms.ports import FetchResult  # noqa: E402
 
 NOW = datetime(2026, 11, 26, 18, 40, tzinfo=KST)
 
@@ -104,6 +109,13 @@ def legacy_fetch(
 
 
 def new_fetch(naver: NaverStandIn, stores: list[Store], concurrency: int) -> tuple[float, int, int]:
+    elapsed, result, _ = fetched(naver, stores, concurrency)
+    assert not result.failed_stores and not result.skipped, (result.failed_stores, result.skipped)
+    return elapsed, result.requests, len(result.bookings)
+
+
+def fetched(naver: NaverStandIn, stores: list[Store], concurrency: int) -> tuple[float, FetchResult, int]:
+    """Seconds, what came back, and the lowest bound of requests in flight the fetch went down to (0: none)."""
     sessions = SqliteSessionRepository(SqliteDatabase(":memory:"))
     sessions.save_cookies(naver.issue_session())
     api = NaverApi(naver.base_url)
@@ -114,8 +126,7 @@ def new_fetch(naver: NaverStandIn, stores: list[Store], concurrency: int) -> tup
     result = source.fetch(stores, NOW)
     elapsed = time.perf_counter() - started
     api.close()
-    assert not result.failed_stores and not result.skipped, (result.failed_stores, result.skipped)
-    return elapsed, result.requests, len(result.bookings)
+    return elapsed, result, api.throttle.lowest
 
 
 def cached_session(naver: NaverStandIn, store: Store) -> float:
@@ -151,6 +162,12 @@ def main() -> None:
     parser.add_argument("--repeat", type=int, default=3, help="runs of the client and of the session check")
     parser.add_argument("--quick", action="store_true", help="add the legacy sleeps instead of sleeping")
     parser.add_argument("--no-browser", action="store_true", help="skip the browser login measurement")
+    parser.add_argument(
+        "--naver-limit",
+        type=int,
+        metavar="N",
+        help="3.: a Naver that answers 429 (Retry-After: 1) to any request over N at once (naver/throttle.py)",
+    )
     args = parser.parse_args()
     logging.basicConfig(level=logging.WARNING)
     logging.getLogger("werkzeug").setLevel(logging.ERROR)
@@ -189,6 +206,17 @@ def main() -> None:
             f"   ratio legacy / this client: {legacy_s / new_s:.1f}x "
             f"(without legacy's sleeps: {(legacy_s - legacy_pages) / new_s:.1f}x)\n"
         )
+
+        if args.naver_limit:
+            naver.concurrency_limit, naver.refused = args.naver_limit, 0
+            limited_s, limited, lowest = fetched(naver, stores, args.concurrency)
+            naver.concurrency_limit = None
+            print(f"3. Naver answering 429 to any request over {args.naver_limit} at once (Retry-After: 1)")
+            print(
+                f"   this client (concurrency {args.concurrency})   {limited_s:7.2f} s  {limited.requests} requests, "
+                f"{naver.refused} answered 429, the bound down to {lowest or args.concurrency} at the lowest; "
+                f"{len(limited.bookings)} bookings, {len(limited.failed_stores)} stores lost\n"
+            )
 
         check_s = statistics.median(cached_session(naver, stores[0]) for _ in range(args.repeat))
         print("2. session                        seconds")

@@ -70,23 +70,27 @@ def test_the_bound_is_cut_from_what_was_in_flight_not_from_the_ceiling() -> None
     assert throttle.bound == 1
 
 
-def test_the_bound_grows_back_one_at_a_time_up_to_the_ceiling() -> None:
+def test_the_bound_grows_back_one_at_a_time_to_just_below_where_naver_refused() -> None:
+    # GIVEN a fetch of 16 at once, refused with 6 in flight: 3 allowed
     throttle = Throttle(sleep=RecordingSleep())
-    throttle.reset(4)
-    stack, cuts = in_flight(throttle, 4)
+    throttle.reset(16)
+    stack, cuts = in_flight(throttle, 6)
     throttle.refused(cuts[0])
     stack.close()
-    assert throttle.bound == 2
-    # WHEN Naver answers GROWTH x 2 requests in a row  THEN one more is allowed, not before
-    for _ in range(GROWTH * 2 - 1):
-        throttle.answered()
-    assert throttle.bound == 2
-    throttle.answered()
     assert throttle.bound == 3
-    # AND it never grows past the fetch's own bound
-    for _ in range(GROWTH * 10):
+    # WHEN Naver answers GROWTH x 3 requests in a row  THEN one more is allowed, not before
+    for _ in range(GROWTH * 3 - 1):
         throttle.answered()
+    assert throttle.bound == 3
+    throttle.answered()
     assert throttle.bound == 4
+    # AND it grows to 5 - one fewer than were refused - and no further in this fetch
+    for _ in range(GROWTH * 100):
+        throttle.answered()
+    assert throttle.bound == 5
+    # AND the next fetch starts from its own bound again
+    throttle.reset(16)
+    assert throttle.bound == 16
 
 
 def test_a_request_over_the_bound_waits_for_one_in_flight_to_end() -> None:

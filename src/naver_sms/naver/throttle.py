@@ -9,8 +9,10 @@ answers 429 ("too many requests") while the fetch has several requests in flight
   otherwise meet the same limit and each back off alone;
 - the requests allowed in flight are halved (never below one), once per refusal: the requests that were already
   in flight when the bound was cut may be refused too, and do not cut it again;
-- after as many answers in a row as `GROWTH` times the bound, one more request is allowed, back up to the
-  ceiling the fetch started with - additive increase and multiplicative decrease, as TCP finds a link's rate.
+- after as many answers in a row as `GROWTH` times the bound, one more request is allowed - additive increase
+  and multiplicative decrease, as TCP finds a link's rate - back up to one fewer than were in flight when Naver
+  last refused (the fetch does not knock at a limit it has met: every 429 holds every store for its wait); the
+  next fetch starts from its own concurrency again.
 
 A 5xx or a lost answer is retried as before, by the store that met it only: it may be that store's trouble,
 and the other stores need not wait for it.
@@ -102,6 +104,7 @@ class Throttle:
                 return
             was = min(self._bound, self._in_flight)  # this request is still in flight: at least 1
             self._bound = max(1, was // 2)
+            self._ceiling = max(self._bound, was - 1)  # no growing back into the limit just met
             self._cut += 1
             self._streak = 0
             self.lowest = self._bound if not self.lowest else min(self.lowest, self._bound)
