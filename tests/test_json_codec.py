@@ -50,6 +50,8 @@ def test_an_error_is_the_one_json_loads_raises(text: str) -> None:
         ('{"name": "\\ud83d\\ude00"}', True),  # a pair is one character
         ('{"name": "\\ud800"}', False),  # orjson refuses it: json reads it, and the value holds it
         ('{"\\udc00": 1}', False),  # in a key too
+        ('{"name": "\\ude00\\ud83d"}', False),  # a pair the wrong way round: two lone surrogates
+        ('{"a": {"b\\udbff": "x"}}', False),  # in a nested key
         ('{"id": 1234567890123456789012}', False),  # read by json for its exact int: not known either way
     ],
 )
@@ -59,3 +61,11 @@ def test_loads_checked_says_whether_every_text_is_known_to_encode(text: str, enc
     assert repr(value) == repr(json.loads(text))
     if known:
         json.dumps(value, ensure_ascii=False).encode("utf-8")  # would raise on a lone surrogate
+
+
+def test_raw_surrogate_bytes_are_never_taken_as_known_to_encode() -> None:
+    # a lone surrogate written raw (not escaped), as `surrogatepass` writes it: json reads it, orjson refuses it
+    text = '{"name": "\udc80"}'
+    value, known = loads_checked(text)
+    assert known is False and value == {"name": "\udc80"}
+    assert loads_checked(text.encode("utf-8", "surrogatepass"))[1] is False

@@ -39,6 +39,16 @@ class Pacer:
             self._not_before = max(self._not_before, self.now() + seconds)
         self._wait(seconds)
 
+    def mark(self, seconds: float) -> None:
+        """Every request waits `seconds` from now - the caller's own wait comes later (`hold`, in its retry)."""
+        with self._lock:
+            self._not_before = max(self._not_before, self.now() + seconds)
+
+    def held(self) -> bool:
+        """A hold is in force now."""
+        with self._lock:
+            return self._not_before > self.now()
+
     def wait_turn(self, *, until: float | None = None) -> bool:
         """Wait while a hold is in force. False, without waiting, when it lasts past `until` (`now()`'s
         time): the caller gives up instead."""

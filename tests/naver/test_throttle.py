@@ -30,6 +30,16 @@ def stores(n: int, first: int = 2000201) -> list[Store]:
     return [Store(id=str(first + i), name=f"Example Studio {i}", alias=f"s{i}") for i in range(n)]
 
 
+def until_queued(throttle: Throttle, n: int = 1) -> None:
+    """Until `n` requests wait for a slot (a thread's state, not time: bounded, it fails rather than hang)."""
+    ready = threading.Event()
+    for _ in range(5000):
+        if throttle.queued >= n:
+            return
+        ready.wait(0.001)
+    raise AssertionError(f"{throttle.queued} request(s) waiting for a slot, not {n}")
+
+
 def in_flight(throttle: Throttle, n: int) -> tuple[ExitStack, list[int]]:
     """`n` requests held in flight at once (one thread: the bound must allow them)."""
     stack = ExitStack()
@@ -47,14 +57,14 @@ def test_the_429s_of_requests_already_in_flight_halve_the_bound_once() -> None:
     stack, cuts = in_flight(throttle, 8)
     # WHEN Naver refuses every one of them
     for cut in cuts:
-        throttle.refused(cut)
+        throttle.refused(cut, None)
     stack.close()
     # THEN the bound is halved once, not eight times
     assert throttle.bound == 4 and throttle.lowest == 4
     # AND a refusal of a request started under the new bound halves it again, never below one
     for held, expected in ((4, 2), (2, 1), (1, 1)):
         stack, cuts = in_flight(throttle, held)
-        throttle.refused(cuts[-1])
+        throttle.refused(cuts[-1], None)
         stack.close()
         assert throttle.bound == expected
 
@@ -65,7 +75,7 @@ def test_the_bound_is_cut_from_what_was_in_flight_not_from_the_ceiling() -> None
     throttle.reset(16)
     stack, cuts = in_flight(throttle, 3)
     # WHEN one is refused  THEN 1 is allowed (3 // 2), not 8
-    throttle.refused(cuts[0])
+    throttle.refused(cuts[0], None)
     stack.close()
     assert throttle.bound == 1
 
@@ -75,7 +85,7 @@ def test_the_bound_grows_back_one_at_a_time_to_just_below_where_naver_refused() 
     throttle = Throttle(sleep=RecordingSleep())
     throttle.reset(16)
     stack, cuts = in_flight(throttle, 6)
-    throttle.refused(cuts[0])
+    throttle.refused(cuts[0], None)
     stack.close()
     assert throttle.bound == 3
     # WHEN Naver answers GROWTH x 3 requests in a row  THEN one more is allowed, not before
@@ -98,7 +108,7 @@ def test_a_request_over_the_bound_waits_for_one_in_flight_to_end() -> None:
     throttle = Throttle(sleep=RecordingSleep())
     throttle.reset(2)
     stack, cuts = in_flight(throttle, 2)
-    throttle.refused(cuts[0])
+    throttle.refused(cuts[0], None)
     stack.close()
     assert throttle.bound == 1
     first = throttle.slot()
@@ -109,11 +119,38 @@ def test_a_request_over_the_bound_waits_for_one_in_flight_to_end() -> None:
         with throttle.slot():
             entered.set()
 
-    # WHEN a second request asks for a slot  THEN it is not let in while the first is in flight ...
+    # WHEN a second request asks for a slot  THEN it waits while the first is in flight ...
     thread = started(second)
-    assert not entered.wait(0.2)
-    # ... and is as soon as the first ends
+    until_queued(throttle)
+    assert not entered.is_set()
+    # ... and goes as soon as the first ends
     first.__exit__(None, None, None)
+    assert entered.wait(5)
+    thread.join(5)
+
+
+def test_a_request_waiting_for_its_slot_waits_out_a_429_met_meanwhile() -> None:
+    # GIVEN a bound of one, a request in flight and another waiting for the slot
+    clock = SimulatedClock()
+    throttle = Throttle(sleep=clock.sleep, clock=clock.now)
+    throttle.reset(1)
+    first = throttle.slot()
+    cut = first.__enter__()
+    entered = threading.Event()
+
+    def second() -> None:
+        with throttle.slot():
+            entered.set()
+
+    thread = started(second)
+    until_queued(throttle)
+    # WHEN the first is answered 429 asking for 5 s, and leaves its slot
+    throttle.refused(cut, 5.0)
+    first.__exit__(None, None, None)
+    # THEN the waiting one does not take the slot before the 5 s have passed
+    clock.wait_for_sleepers(1)
+    assert not entered.is_set()
+    clock.advance(5.0)
     assert entered.wait(5)
     thread.join(5)
 
@@ -122,7 +159,7 @@ def test_a_new_fetch_starts_from_its_own_bound_again() -> None:
     throttle = Throttle(sleep=RecordingSleep())
     throttle.reset(8)
     stack, cuts = in_flight(throttle, 8)
-    throttle.refused(cuts[0])
+    throttle.refused(cuts[0], None)
     stack.close()
     throttle.reset(6)
     assert throttle.bound == 6 and throttle.lowest == 4
@@ -161,6 +198,39 @@ def test_one_429_makes_the_other_stores_wait_too(
         api.close()
     assert not results[0].failed_stores
     assert len(results[0].bookings) == 60 + 4000
+
+
+def test_a_5xx_is_waited_out_by_its_own_store_only(
+    naver: NaverStandIn, sessions: SqliteSessionRepository, login: StandInLogin
+) -> None:
+    # GIVEN two stores fetched at once, the first one's first list page answering 503 once (that store's
+    # trouble, perhaps), and a clock that moves only when the test moves it
+    clock = SimulatedClock()
+    api = NaverApi(naver.base_url, sleep=clock.sleep, monotonic=clock.now, rng=random.Random(7))
+    two = stores(2, first=2000401)
+    given_bookings(naver, two[0].id, confirmed=60)
+    given_bookings(naver, two[1].id, confirmed=2000)
+    given_logged_in(naver, sessions)
+    naver.fail(two[0].id, 503, kind="list", page=0)
+    source = NaverBookingSource(api, SessionManager(sessions, login, api.check_session), concurrency=2)
+    results: list[FetchResult] = []
+    fetching = started(lambda: results.append(source.fetch(two, NOW)))
+    try:
+        # WHEN the first store waits for its retry
+        clock.wait_for_sleepers(1)
+        # THEN the second store makes every one of its requests meanwhile (both counts, 40 pages), unheld
+        ready = threading.Event()
+        for _ in range(10000):
+            if len(naver.api_calls(store_id=two[1].id)) >= 2 + 2000 // 50:
+                break
+            ready.wait(0.001)
+        assert len(naver.api_calls(store_id=two[1].id)) == 2 + 2000 // 50
+        assert clock.sleepers == 1
+    finally:
+        clock.advance(60.0)
+        fetching.join(30)
+        api.close()
+    assert not results[0].failed_stores and len(results[0].bookings) == 60 + 2000
 
 
 @pytest.mark.parametrize("limit", [1, 2])

@@ -303,18 +303,27 @@ class NaverApi:
         max_attempts = attempts or self.retry.max_attempts
         throttle = self.throttle
         refused = [False]  # the last answer was a 429: its wait is every request's (naver.throttle)
+        tries = [0]
+
+        def shared_wait(response: httpx.Response) -> float | None:
+            """The wait a 429 is retried after, from now on every request's: None when none is taken."""
+            hint = parse_retry_after(response.headers.get("retry-after"), time.time())
+            if tries[0] >= max_attempts or (hint is not None and hint > self.retry.max_hint):
+                return None
+            return hint if hint is not None else self.retry.base_delay  # the retry's own wait extends it
 
         def attempt() -> httpx.Response | Again:
             with self._count_lock:
                 self._requests += 1
+            tries[0] += 1
             headers = self._headers(store_id, self._cookies if cookies is None else cookies)
             try:
                 with throttle.slot() as started_under:
                     response = self._http.request(
                         "GET", url, params=self._params(window, page), headers=headers
                     )
-                    if response.status_code == 429:
-                        throttle.refused(started_under)
+                    if response.status_code == 429:  # still in its slot: no request starts before the mark
+                        throttle.refused(started_under, shared_wait(response))
             except httpx.TransportError as exc:
                 refused[0] = False
                 problem = f"no answer ({type(exc).__name__})"

@@ -9,7 +9,7 @@ answers 429 ("too many requests") while the fetch has several requests in flight
   otherwise meet the same limit and each back off alone;
 - the requests allowed in flight are halved (never below one), once per refusal: the requests that were already
   in flight when the bound was cut may be refused too, and do not cut it again;
-- after as many answers in a row as `GROWTH` times the bound, one more request is allowed - additive increase
+- after as many answers since the last cut as `GROWTH` times the bound, one more request is allowed - additive increase
   and multiplicative decrease, as TCP finds a link's rate - back up to one fewer than were in flight when Naver
   last refused (the fetch does not knock at a limit it has met: every 429 holds every store for its wait); the
   next fetch starts from its own concurrency again.
@@ -52,8 +52,9 @@ class Throttle:
         self._bound = ceiling
         self._in_flight = 0
         self._cut = 0  # how many times the bound was cut: a request knows under which cut it started
-        self._streak = 0  # answers in a row since the bound last changed
-        #: the lowest bound of this throttle's life (0: never cut), for the run's log and the tests
+        self._streak = 0  # answers since the bound last changed
+        self._queued = 0
+        #: the lowest bound of this throttle's life (0: never cut), for bench/fetch.py and the tests
         self.lowest = 0
 
     @property
@@ -61,23 +62,38 @@ class Throttle:
         """The requests allowed in flight now."""
         return self._bound
 
+    @property
+    def queued(self) -> int:
+        """Requests waiting for a slot now."""
+        with self._changed:
+            return self._queued
+
     def reset(self, ceiling: int) -> None:
-        """A new fetch, with `ceiling` stores at once: the bound starts there again."""
+        """A new fetch, with `ceiling` stores at once: the bound starts there again (and a 429 to a request of
+        an earlier fetch no longer cuts it)."""
         with self._changed:
             self._ceiling = self._bound = max(1, ceiling)
             self._streak = 0
+            self._cut += 1
             self._changed.notify_all()
 
     @contextmanager
     def slot(self) -> Iterator[int]:
-        """Hold one of the requests in flight for the `with` block (after any shared wait): gives the number
-        of the cut the request started under, for `refused`."""
-        self.pacer.wait_turn()
-        with self._changed:
-            while self._in_flight >= self._bound:
-                self._changed.wait()
-            self._in_flight += 1
-            cut = self._cut
+        """Hold one of the requests in flight for the `with` block, after any shared wait - also one that
+        began while this request waited for its slot: gives the number of the cut the request started under,
+        for `refused`."""
+        while True:
+            self.pacer.wait_turn()
+            with self._changed:
+                self._queued += 1
+                while self._in_flight >= self._bound:
+                    self._changed.wait()
+                self._queued -= 1
+                if not self.pacer.held():
+                    self._in_flight += 1
+                    cut = self._cut
+                    break
+                self._changed.notify()  # the slot this one leaves to the others (they wait out the hold too)
         try:
             yield cut
         finally:
@@ -96,9 +112,13 @@ class Throttle:
                 self._streak = 0
                 self._changed.notify()
 
-    def refused(self, started_under: int) -> None:
-        """Naver answered 429 to a request that started under cut number `started_under`: halve the bound,
-        unless it was cut since that request started."""
+    def refused(self, started_under: int, wait: float | None) -> None:
+        """Naver answered 429 to a request that started under cut number `started_under`, asking to wait
+        `wait` seconds (None: no wait will be taken, the request gives up): every request waits from now on
+        (the refused one's retry then holds them for its own wait); the bound is halved, unless it was cut since
+        that request started."""
+        if wait is not None:
+            self.pacer.mark(wait)
         with self._changed:
             if started_under != self._cut:
                 return
