@@ -75,7 +75,9 @@ class DirectHttp:
         merged = httpx.Headers(self.client.headers)
         if headers:
             merged.update(headers)
-        target = url if params is not None else self._parsed(url)  # with a query httpx builds it anew anyway
+        # a URL is parsed once and kept when it will be asked again (SENS's send URL); one with a query (a
+        # Naver page, a look-up) is asked once, and with `params` httpx builds it anew anyway
+        target = url if params is not None or "?" in url else self._parsed(url)
         request = httpx.Request(
             method,
             target,

@@ -7,13 +7,14 @@ import json
 import math
 from datetime import timedelta
 
+import httpx
 import pytest
 
 from naver_sms.config.settings import Settings
 from naver_sms.database.sqlite_repository import SqliteSessionRepository
 from naver_sms.domain.booking import Booking
 from naver_sms.errors import ConfigError, LoginBlocked
-from naver_sms.naver.api import MAX_RANGE_DAYS, PAGE_SIZE, NaverApi, RetryPolicy
+from naver_sms.naver.api import COMPLETED, CONFIRMED, MAX_RANGE_DAYS, PAGE_SIZE, NaverApi, RetryPolicy, Window
 from naver_sms.naver.live import NaverBookingSource
 from naver_sms.naver.session import SessionManager
 from tests.naver.conftest import NOW, STORES, RecordingSleep, StandInLogin
@@ -59,6 +60,28 @@ def test_every_call_carries_the_partner_web_apps_headers_and_parameters(
     assert "Chrome/" in first.headers["User-Agent"]
     assert first.args["size"] == "50" and first.args["page"] == "0" and first.args["noCache"].isdigit()
     assert "Cookie" in first.headers and "NID_SES=" in first.headers["Cookie"]
+
+
+@pytest.mark.parametrize(
+    "window",
+    [
+        Window(CONFIRMED),
+        Window("RC02,RC04", NOW - timedelta(days=3), NOW),  # a comma and colons: encoded
+        Window(COMPLETED, NOW - timedelta(days=3), NOW.replace(hour=23, minute=59, second=59)),
+    ],
+)
+@pytest.mark.parametrize("page", [0, 7, 123])
+def test_the_url_of_a_request_is_the_one_httpx_builds_from_the_web_apps_parameters(
+    api: NaverApi, window: Window, page: int
+) -> None:
+    # GIVEN a clock for noCache  WHEN a request's URL is built (the fixed part encoded once per window)
+    api._epoch_ms = lambda: 1796348315700
+    url = api._list_url(STORE.id)
+    built = [api._target(url, window, page) for _ in range(2)]  # the second from what was kept
+    # THEN it is byte for byte what httpx makes of the parameters, in their order
+    expected = str(httpx.Request("GET", url, params=api._params(window, page)).url)
+    assert built == [expected, expected]
+    assert str(httpx.URL(built[0])) == expected  # and httpx leaves it as it is
 
 
 def test_confirmed_are_asked_undated_and_completed_within_the_recent_window(
