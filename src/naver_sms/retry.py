@@ -59,6 +59,10 @@ class RetryPolicy:
         delay = min(self.max_delay, self.base_delay * (2 ** (retry - 1)))
         return float(delay * (1.0 - self.jitter * self.rng.random()))
 
+    def least_backoff(self, retry: int) -> float:
+        """The shortest wait `backoff(retry)` can draw."""
+        return float(min(self.max_delay, self.base_delay * (2 ** (retry - 1))) * (1.0 - self.jitter))
+
     def wait(self, retry: int, hint: float | None) -> float:
         """Seconds before retry number `retry` (1-based): the backoff, or the server's hint."""
         if hint is None:

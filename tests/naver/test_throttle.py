@@ -20,6 +20,7 @@ from naver_sms.naver.live import NaverBookingSource
 from naver_sms.naver.session import SessionManager
 from naver_sms.naver.throttle import GROWTH, Throttle
 from naver_sms.ports import FetchResult
+from naver_sms.retry import RetryPolicy
 from tests.naver.conftest import NOW, RecordingSleep, StandInLogin
 from tests.naver.test_api import given_bookings, given_logged_in
 from tests.notifications.test_pacing import SimulatedClock, started
@@ -259,3 +260,12 @@ def test_a_fetch_over_navers_limit_slows_down_and_fetches_every_store(
     # AND the refusals were few: the bound stayed down rather than hitting the limit again and again
     answered = len(naver.api_calls())
     assert naver.refused <= answered // 3
+
+
+def test_the_wait_every_store_shares_after_a_429_without_a_hint_is_never_longer_than_the_retrys_own() -> None:
+    # the mark is the least wait the refused request's retry can draw; its own drawn wait then extends it, so
+    # the retry's jitter (and the wait it logs) is the wait taken
+    policy = RetryPolicy.for_naver(random.Random(3))
+    for retry in range(1, 7):
+        draws = [policy.backoff(retry) for _ in range(2000)]
+        assert policy.least_backoff(retry) <= min(draws) <= policy.least_backoff(retry) * 1.01

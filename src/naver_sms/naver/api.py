@@ -324,23 +324,27 @@ class NaverApi:
         refused = [False]  # the last answer was a 429: its wait is every request's (naver.throttle)
         tries = [0]
 
-        def shared_wait(response: httpx.Response) -> float | None:
-            """The wait a 429 is retried after, from now on every request's: None when none is taken."""
-            hint = parse_retry_after(response.headers.get("retry-after"), time.time())
+        def shared_wait(hint: float | None) -> float | None:
+            """The least wait a 429 is retried after (the retry's own, drawn, extends it), from now on every
+            request's: None when none is taken."""
             if tries[0] >= max_attempts or (hint is not None and hint > self.retry.max_hint):
                 return None
-            return hint if hint is not None else self.retry.base_delay  # the retry's own wait extends it
+            return hint if hint is not None else self.retry.least_backoff(tries[0])
 
         def attempt() -> httpx.Response | Again:
             with self._count_lock:
                 self._requests += 1
             tries[0] += 1
             headers = self._headers(store_id, self._cookies if cookies is None else cookies)
+            hint: float | None = None
             try:
                 with throttle.slot() as started_under:
                     response = self._http.request("GET", self._target(url, window, page), headers=headers)
-                    if response.status_code == 429:  # still in its slot: no request starts before the mark
-                        throttle.refused(started_under, shared_wait(response))
+                    status = response.status_code
+                    if status == 429 or status >= 500:
+                        hint = parse_retry_after(response.headers.get("retry-after"), time.time())
+                    if status == 429:  # still in its slot: no request starts before the mark
+                        throttle.refused(started_under, shared_wait(hint))
             except httpx.TransportError as exc:
                 refused[0] = False
                 problem = f"no answer ({type(exc).__name__})"
@@ -350,7 +354,6 @@ class NaverApi:
                         f"{what}: {problem} after {tries} tries", store_id=store_id
                     ),
                 )
-            status = response.status_code
             refused[0] = status == 429
             location = response.headers.get("location", "")
             if status in (401, 403) or (response.is_redirect and is_login_url(location)):
@@ -361,7 +364,6 @@ class NaverApi:
             if status != 429 and status < 500:
                 raise StoreFetchError(f"{what}: HTTP {status}", store_id=store_id)
             problem = f"HTTP {status}"
-            hint = parse_retry_after(response.headers.get("retry-after"), time.time())
             if hint is not None and hint > self.retry.max_hint:
                 too_long = StoreFetchError(
                     f"{what}: {problem}, Naver asks to wait {hint:.0f}s - giving up for this run",

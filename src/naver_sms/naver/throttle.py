@@ -86,9 +86,11 @@ class Throttle:
             self.pacer.wait_turn()
             with self._changed:
                 self._queued += 1
-                while self._in_flight >= self._bound:
-                    self._changed.wait()
-                self._queued -= 1
+                try:
+                    while self._in_flight >= self._bound:
+                        self._changed.wait()
+                finally:
+                    self._queued -= 1
                 if not self.pacer.held():
                     self._in_flight += 1
                     cut = self._cut
