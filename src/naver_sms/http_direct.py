@@ -60,6 +60,11 @@ class DirectHttp:
         client = httpx.Client(transport=transport, timeout=timeout)
         return cls(client, transport, owns=True)
 
+    @property
+    def timeouts(self) -> dict[str, float | None]:
+        """The client's timeouts (connect, read, write, pool), as a request's `timeout` extension holds them."""
+        return dict(self._timeout)
+
     def request(
         self,
         method: str,

@@ -6,19 +6,22 @@ from __future__ import annotations
 
 import logging
 import threading
+from datetime import UTC, datetime, timedelta
 
 import httpx
 import pytest
+import urllib3
 
 from naver_sms.errors import StoreFetchError
 from naver_sms.http_direct import DirectHttp
 from naver_sms.naver.api import CONFIRMED, NaverApi, Window
-from naver_sms.naver.transport import Urllib3Transport
+from naver_sms.naver.transport import Answer, Urllib3Transport
 from tests.standins.recorder import ANSWER, Recorder
 from tests.standins.server import free_port
 
 pytestmark = pytest.mark.integration
 
+NOW_UTC = datetime(2026, 11, 26, 9, 40, tzinfo=UTC)
 HEADERS = {"referer": "https://example.invalid/bizes/1/booking-list-view", "cookie": "NID_SES=synthetic"}
 
 
@@ -129,3 +132,79 @@ def test_the_naver_client_fetches_over_it_by_default(recording: tuple[Recorder, 
     line, headers = _lines(recorder.requests[0][1])
     assert line.startswith(b"GET /v3.1/businesses/1/bookings/count?bizItemTypes=STANDARD&")
     assert b"x-booking-naver-role: owner" in headers
+
+
+# --- the run's path: a GET without httpx's request and answer objects (Urllib3Transport.get) ---------------
+
+
+def test_a_page_without_httpxs_objects_is_the_same_request_and_reads_the_same(
+    recording: tuple[Recorder, str],
+) -> None:
+    # GIVEN the client as a run makes it (its GETs to Urllib3Transport.get) and one given an httpx.Client
+    # (every request through httpx's layers), the same clock for noCache
+    recorder, url = recording
+    fast = NaverApi(url, epoch_ms=lambda: 1796348315700)
+    layered = NaverApi(url, client=httpx.Client(timeout=5.0), epoch_ms=lambda: 1796348315700)
+    assert fast._urllib3 is not None and layered._urllib3 is None
+    for api in (fast, layered):
+        api.set_cookies([{"name": "NID_SES", "value": "synthetic", "domain": "127.0.0.1", "path": "/"}])
+    window = Window("RC02,RC04", NOW_UTC - timedelta(days=3), NOW_UTC)
+    # WHEN each asks the same page, plainly and gzip-encoded
+    answers = []
+    for api in (fast, layered):
+        for mode in ("answer", "gzip"):
+            recorder.mode = mode
+            answers.append(api._get(api._list_url("1000001"), "1000001", window, page=2, what="page 2"))
+        api.close()
+    recorder.mode = "answer"
+    # THEN the server read the same request line and headers from both
+    sent = [_lines(raw) for _, raw in recorder.requests]
+    assert sent[0] == sent[2] and sent[1] == sent[3]
+    assert sent[0][0].startswith(
+        b"GET /api/businesses/1000001/bookings?bizItemTypes=STANDARD&bookingStatusCodes=RC02%2CRC04&"
+    )
+    assert b"host: " + url.removeprefix("http://").encode() in sent[0][1]
+    # AND both read the answers alike: status, decoded body, headers, no redirect
+    assert [
+        (a.status_code, a.content, a.headers.get("Content-Type"), a.is_redirect) for a in answers[:2]
+    ] == [(a.status_code, a.content, a.headers.get("Content-Type"), a.is_redirect) for a in answers[2:]]
+    assert answers[1].content == ANSWER
+
+
+def test_the_runs_path_fails_with_the_httpx_exceptions_the_client_retries(
+    recording: tuple[Recorder, str],
+) -> None:
+    recorder, url = recording
+    transport = Urllib3Transport()
+    wire = urllib3.HTTPHeaderDict({"accept": "*/*"})
+    timeouts = {"connect": 0.5, "read": 0.5}
+    with pytest.raises(httpx.ConnectError):
+        transport.get(f"http://127.0.0.1:{free_port()}/", wire, timeouts)
+    recorder.mode = "hang up"
+    with pytest.raises(httpx.RemoteProtocolError):
+        transport.get(url + "/", wire, timeouts)
+    recorder.mode = "stall"
+    with pytest.raises(httpx.ReadTimeout):
+        transport.get(url + "/", wire, timeouts)
+    recorder.release.set()
+    # a body that is not what its Content-Encoding says: what httpx raises reading it, on both paths
+    recorder.mode = "bad gzip"
+    with pytest.raises(httpx.DecodingError):
+        transport.get(url + "/", wire, timeouts)
+    http = DirectHttp.make(transport=Urllib3Transport(), timeout=0.5)
+    with pytest.raises(httpx.DecodingError):
+        http.request("GET", url + "/")
+    http.close()
+    transport.close()
+
+
+def test_a_redirect_reads_as_httpx_reads_it() -> None:
+    assert Answer(302, urllib3.HTTPHeaderDict({"Location": "https://nid.naver.com/"}), b"").is_redirect
+    assert not Answer(302, urllib3.HTTPHeaderDict(), b"").is_redirect  # no Location: not one (httpx alike)
+    assert not Answer(200, urllib3.HTTPHeaderDict({"Location": "/x"}), b"").is_redirect
+    for status in (301, 302, 303, 307, 308):
+        response = httpx.Response(status, headers={"Location": "/x"})
+        assert (
+            Answer(status, urllib3.HTTPHeaderDict({"Location": "/x"}), b"").is_redirect
+            is response.is_redirect
+        )

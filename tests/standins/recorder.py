@@ -20,7 +20,8 @@ class Recorder:
 
     #: (connection number, the request's bytes): connections are numbered 1, 2, ... as they are accepted
     requests: list[tuple[int, bytes]] = field(default_factory=list)
-    #: "answer" | "gzip" (the answer gzip-encoded) | "utf-8 header" (a header with bytes beyond ASCII) |
+    #: "answer" | "gzip" (the answer gzip-encoded) | "bad gzip" (a body that says gzip and is not) |
+    #: "utf-8 header" (a header with bytes beyond ASCII) |
     #: "hang up" (read the request, close without a word) | "stall"
     mode: str = "answer"
     release: threading.Event = field(default_factory=threading.Event)
@@ -66,6 +67,8 @@ def recording_server() -> Iterator[tuple[Recorder, str]]:
                 body, encoding = ANSWER, b""
                 if recorder.mode == "gzip":
                     body, encoding = gzip.compress(ANSWER), b"Content-Encoding: gzip\r\n"
+                elif recorder.mode == "bad gzip":
+                    body, encoding = b"not gzip at all", b"Content-Encoding: gzip\r\n"
                 elif recorder.mode == "utf-8 header":
                     encoding = "X-Note: 예약 확정\r\n".encode()
                 self.wfile.write(

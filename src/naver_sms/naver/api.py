@@ -1,12 +1,5 @@
 """The Naver booking partner API (external-apis.md §1): the count and paged list of one store's bookings, with
-the exact parameters and headers the partner web app sends, and the fetch windows.
-
-Confirmed (RC03) is by default one undated query, as the legacy job asked (legacy-behaviour.md §1): it has no
-forward horizon, so a booking made months ahead still gets its confirmation at once. Requested (RC02) and
-cancelled (RC04) bookings are asked only when a rule asks about them, in one comma-list query after the
-confirmed ones (a booking cancelled meanwhile is then seen as cancelled). Dated ranges are split
-into windows of at most 31 calendar days in Korean time, each ending a second before the next day: the API
-answers 422 to longer ranges, and whether it counts 31 days or calendar days is unconfirmed.
+the exact parameters and headers the partner web app sends. The queries it asks are `naver.windows`.
 """
 
 from __future__ import annotations
@@ -16,27 +9,31 @@ import random
 import threading
 import time
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
 from typing import Any
 from urllib.parse import urlsplit
 
 import httpx
+import urllib3
 
-from naver_sms.domain.clock import KST
 from naver_sms.errors import BookingSourceError, StoreFetchError
 from naver_sms.http_direct import DirectHttp
 from naver_sms.json_codec import loads, loads_checked
 from naver_sms.naver.throttle import Throttle
-from naver_sms.naver.transport import Urllib3Transport
+from naver_sms.naver.transport import Answered, Urllib3Transport, wire_headers
+from naver_sms.naver.windows import COMPLETED as COMPLETED
+from naver_sms.naver.windows import CONFIRMED as CONFIRMED
+from naver_sms.naver.windows import MAX_RANGE_DAYS as MAX_RANGE_DAYS
+from naver_sms.naver.windows import Window as Window
+from naver_sms.naver.windows import changes_windows as changes_windows
+from naver_sms.naver.windows import completed_windows as completed_windows
+from naver_sms.naver.windows import confirmed_windows as confirmed_windows
+from naver_sms.naver.windows import format_api_time as format_api_time
+from naver_sms.naver.windows import split_range as split_range
 from naver_sms.retry import Again, RetryPolicy, parse_retry_after, retry_call
 
 log = logging.getLogger("naver_sms.naver.api")
 
-CONFIRMED = "RC03"  # 예약 확정
-COMPLETED = "RC08"  # 이용 완료
 PAGE_SIZE = 50  # the partner web app's page size; the count call says how many pages there are
-MAX_RANGE_DAYS = 31  # longer date ranges have been answered with HTTP 422 (external-apis.md §1)
 
 #: A desktop Chrome: the count call is refused without a browser-like user agent (external-apis.md §1).
 CHROME_USER_AGENT = (
@@ -51,74 +48,6 @@ class SessionRejected(BookingSourceError):
 
 class MalformedPage(BookingSourceError):
     """A list page that is not a JSON array: reported and skipped, the other pages go on."""
-
-
-@dataclass(frozen=True, slots=True)
-class Window:
-    """One query: a status and, optionally, a date range on the day of use (both ends inclusive)."""
-
-    status: str
-    start: datetime | None = None
-    end: datetime | None = None
-
-    def describe(self) -> str:
-        if self.start is None or self.end is None:
-            return f"{self.status} (all dates)"
-        return f"{self.status} {self.start.astimezone(KST):%Y-%m-%d}..{self.end.astimezone(KST):%Y-%m-%d}"
-
-
-def format_api_time(moment: datetime) -> str:
-    """An aware datetime as the API wants it: UTC `YYYY-MM-DDTHH:MM:SS.000Z`."""
-    if moment.tzinfo is None:
-        raise ValueError("naive datetime: pass Korean time with tzinfo=KST")
-    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.000Z")
-
-
-def _day_start(moment: datetime) -> datetime:
-    return moment.astimezone(KST).replace(hour=0, minute=0, second=0, microsecond=0)
-
-
-def split_range(
-    start: datetime, end: datetime, *, max_days: int = MAX_RANGE_DAYS
-) -> list[tuple[datetime, datetime]]:
-    """Windows covering `[start, end]` within `max_days` calendar days of Korean time each, with neither overlap
-    nor gap at the second (bookings start on whole minutes)."""
-    if end < start:
-        return []
-    windows = []
-    cursor = start.astimezone(KST)
-    end = end.astimezone(KST).replace(microsecond=0)
-    while cursor <= end:
-        # Korea has no daylight saving time: adding days to a KST midnight gives a KST midnight
-        next_start = _day_start(cursor) + timedelta(days=max_days)
-        windows.append((cursor, min(next_start - timedelta(seconds=1), end)))
-        cursor = next_start
-    return windows
-
-
-def confirmed_windows(now: datetime, horizon_days: int | None = None) -> list[Window]:
-    """RC03 from today 00:00 KST on: one undated query (legacy), or dated windows up to the horizon."""
-    if horizon_days is None:
-        return [Window(CONFIRMED)]
-    today = _day_start(now)
-    end = today + timedelta(days=horizon_days) - timedelta(seconds=1)
-    return [Window(CONFIRMED, s, e) for s, e in split_range(today, end)]
-
-
-def changes_windows(now: datetime, statuses: Sequence[str], window_days: int) -> list[Window]:
-    """The on-demand statuses (RC02, RC04) in one comma-list query per window: `[today 00:00 KST, today +
-    window_days)` on the day of use. No statuses, no window."""
-    if not statuses:
-        return []
-    today = _day_start(now)
-    end = today + timedelta(days=window_days) - timedelta(seconds=1)
-    return [Window(",".join(statuses), s, e) for s, e in split_range(today, end)]
-
-
-def completed_windows(now: datetime, window_days: int) -> list[Window]:
-    """RC08 in `[today - window_days at 00:00 KST, now]`."""
-    start = _day_start(now) - timedelta(days=window_days)
-    return [Window(COMPLETED, s, e) for s, e in split_range(start, now)]
 
 
 _LOOPBACK = {"127.0.0.1", "localhost", "::1"}
@@ -175,6 +104,11 @@ class NaverApi:
         self._http = DirectHttp.make(
             http=client, transport=transport, timeout=timeout, default=Urllib3Transport
         )
+        #: the run's own transport: requests go to it without httpx's request and answer objects
+        #: (`Urllib3Transport.get`); any other (a caller's client, a proxy, a test's) gets them as before
+        self._urllib3 = self._http.transport if isinstance(self._http.transport, Urllib3Transport) else None
+        self._timeouts = self._http.timeouts
+        self._wire: dict[tuple[str, str], urllib3.HTTPHeaderDict] = {}
         self._sleep = sleep
         #: the requests allowed in flight, and the wait every request shares after a 429 (naver.throttle)
         self.throttle = Throttle(sleep=sleep, clock=monotonic)
@@ -297,6 +231,18 @@ class NaverApi:
             params["endDateTime"] = format_api_time(window.end)
         return params
 
+    def _request(self, url: str, target: str, store_id: str, headers: dict[str, str]) -> Answered:
+        """GET `target` (`url` with its query) with `headers`, as `DirectHttp.request` sends it."""
+        if self._urllib3 is None:
+            return self._http.request("GET", target, headers=headers)
+        key = (store_id, headers.get("cookie", ""))
+        wire = self._wire.get(key)
+        if wire is None:
+            if len(self._wire) >= 1024:  # a store's headers change only with a login: kept, bounded
+                self._wire.clear()
+            wire = self._wire[key] = wire_headers(self._http.client, url, headers)
+        return self._urllib3.get(target, wire, self._timeouts)
+
     def _headers(self, store_id: str, cookies: str) -> dict[str, str]:
         headers = {
             "accept": "*/*",
@@ -318,7 +264,7 @@ class NaverApi:
         what: str,
         cookies: str | None = None,
         attempts: int | None = None,
-    ) -> httpx.Response:
+    ) -> Answered:
         max_attempts = attempts or self.retry.max_attempts
         throttle = self.throttle
         refused = [False]  # the last answer was a 429: its wait is every request's (naver.throttle)
@@ -331,7 +277,7 @@ class NaverApi:
                 return None
             return hint if hint is not None else self.retry.least_backoff(tries[0])
 
-        def attempt() -> httpx.Response | Again:
+        def attempt() -> Answered | Again:
             with self._count_lock:
                 self._requests += 1
             tries[0] += 1
@@ -339,7 +285,7 @@ class NaverApi:
             hint: float | None = None
             try:
                 with throttle.slot() as started_under:
-                    response = self._http.request("GET", self._target(url, window, page), headers=headers)
+                    response = self._request(url, self._target(url, window, page), store_id, headers)
                     status = response.status_code
                     if status == 429 or status >= 500:
                         hint = parse_retry_after(response.headers.get("retry-after"), time.time())

@@ -10,6 +10,10 @@ requests: never for a send. Failures are still given as the httpx exceptions `Na
 surely happened before a byte was sent as a connect error: a refused or unreachable connection, a timeout
 while connecting, a certificate that does not verify.
 
+The run's own GETs do not even build httpx's objects: `Urllib3Transport.get` sends the headers httpx would
+(`wire_headers`) and gives an `Answer` - status, headers, the decoded body - which `NaverApi` reads as it reads an
+`httpx.Response` (`Answered`). Any other transport (a test's, a proxy's client) keeps `handle_request`.
+
 Trust is httpx's (`httpx.create_ssl_context()`: certifi's CA bundle, or `SSL_CERT_FILE` / `SSL_CERT_DIR`); a
 proxy in the environment is left to `httpx.Client` (http_direct.DirectHttp), which never uses this transport then.
 """
@@ -18,11 +22,15 @@ from __future__ import annotations
 
 import http.client
 import ssl
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Protocol
 
 import httpx
 import urllib3
 from urllib3.exceptions import (
     ConnectTimeoutError,
+    DecodeError,
     HTTPError,
     NewConnectionError,
     ProtocolError,
@@ -36,6 +44,52 @@ from naver_sms.config.settings import MAX_FETCH_CONCURRENCY
 POOL_SIZE = MAX_FETCH_CONCURRENCY
 
 
+class Answered(Protocol):
+    """What `NaverApi` reads of an answer: an `httpx.Response`, or `Answer`."""
+
+    @property
+    def status_code(self) -> int: ...
+
+    @property
+    def headers(self) -> Mapping[str, str]: ...
+
+    @property
+    def content(self) -> bytes: ...
+
+    @property
+    def is_redirect(self) -> bool: ...
+
+
+#: the statuses httpx counts as a redirect (`httpx.codes.is_redirect`)
+_REDIRECTS = frozenset({301, 302, 303, 307, 308})
+
+
+@dataclass(frozen=True, slots=True)
+class Answer:
+    """An answer as `NaverApi` reads one: what it reads of an `httpx.Response`, with the same meanings."""
+
+    status_code: int
+    headers: Mapping[
+        str, str
+    ]  # case-insensitive (urllib3's HTTPHeaderDict); a repeated header joined by ", "
+    content: bytes  # decoded
+
+    @property
+    def is_redirect(self) -> bool:
+        return self.status_code in _REDIRECTS and "location" in self.headers
+
+
+def wire_headers(client: httpx.Client, url: str, headers: Mapping[str, str]) -> urllib3.HTTPHeaderDict:
+    """The headers httpx would send with a request to `url` from `client` (its defaults, then `headers`, and
+    the `Host` it adds first), for `Urllib3Transport.get`: the same request on the wire."""
+    merged = httpx.Headers(client.headers)
+    merged.update(headers)
+    wire = urllib3.HTTPHeaderDict()
+    for name, value in httpx.Request("GET", url, headers=merged).headers.multi_items():
+        wire.add(name, value)
+    return wire
+
+
 class Urllib3Transport(httpx.BaseTransport):
     """`httpx.BaseTransport` over a `urllib3.PoolManager`: no retries, no redirects (the caller decides),
     the body read whole and handed to httpx undecoded (httpx decodes gzip as it would its own)."""
@@ -47,20 +101,61 @@ class Urllib3Transport(httpx.BaseTransport):
         )
 
     def handle_request(self, request: httpx.Request) -> httpx.Response:
-        timeouts = request.extensions.get("timeout", {})
         headers = urllib3.HTTPHeaderDict()
         for name, value in request.headers.multi_items():
             headers.add(name, value)
+        answer = self._open(
+            request.method,
+            str(request.url),
+            headers,
+            request.extensions.get("timeout", {}),
+            body=request.read() or None,
+            request=request,
+            decode=False,
+        )
+        return httpx.Response(
+            answer.status,
+            # http.client reads header bytes as latin-1: handed on as those bytes (httpx encodes text as ASCII)
+            headers=[(k.encode("latin-1"), v.encode("latin-1")) for k, v in answer.headers.iteritems()],
+            content=answer.data,
+            extensions={
+                "http_version": answer.version_string.encode("ascii", "replace"),
+                "reason_phrase": (answer.reason or "").encode("latin-1", "replace"),
+            },
+            request=request,
+        )
+
+    def get(self, url: str, headers: urllib3.HTTPHeaderDict, timeouts: Mapping[str, float | None]) -> Answer:
+        """A GET of `url` (its query encoded) with exactly `headers` (`wire_headers`: what httpx would send),
+        read as `NaverApi` reads an answer - without an `httpx.Request` and `httpx.Response` around it, which
+        with httpx's URL and header handling were a third of a page's instructions
+        (bench/page_instructions.py). The body is decoded as httpx would decode it (gzip, deflate, and br /
+        zstd when their packages are there: the `accept-encoding` httpx sends names those it reads); failures
+        are the same httpx exceptions as `handle_request`'s."""
+        answer = self._open("GET", url, headers, timeouts, body=None, request=None, decode=True)
+        return Answer(answer.status, answer.headers, answer.data)
+
+    def _open(
+        self,
+        method: str,
+        url: str,
+        headers: urllib3.HTTPHeaderDict,
+        timeouts: Mapping[str, float | None],
+        *,
+        body: bytes | None,
+        request: httpx.Request | None,
+        decode: bool,
+    ) -> urllib3.BaseHTTPResponse:
         try:
-            answer = self._pool.urlopen(
-                request.method,
-                str(request.url),
-                body=request.read() or None,
+            return self._pool.urlopen(
+                method,
+                url,
+                body=body,
                 headers=headers,
                 redirect=False,
                 retries=False,
                 preload_content=True,
-                decode_content=False,
+                decode_content=decode,
                 timeout=urllib3.Timeout(connect=timeouts.get("connect"), read=timeouts.get("read")),
             )
         except NewConnectionError as exc:  # refused, unreachable, no such name: nothing was sent
@@ -75,21 +170,14 @@ class Urllib3Transport(httpx.BaseTransport):
             raise httpx.ReadError(f"TLS: {exc}", request=request) from exc
         except ProtocolError as exc:  # the connection dropped, or an answer that is not HTTP
             raise httpx.RemoteProtocolError(str(exc), request=request) from exc
+        except (
+            DecodeError
+        ) as exc:  # a body its Content-Encoding does not decode: what httpx raises reading it
+            raise httpx.DecodingError(str(exc), request=request) from exc
         except HTTPError as exc:
             raise httpx.ReadError(f"{type(exc).__name__}: {exc}", request=request) from exc
         except (ValueError, http.client.HTTPException) as exc:  # e.g. a header value holding a line break
             raise httpx.LocalProtocolError(f"{type(exc).__name__}: {exc}", request=request) from exc
-        return httpx.Response(
-            answer.status,
-            # http.client reads header bytes as latin-1: handed on as those bytes (httpx encodes text as ASCII)
-            headers=[(k.encode("latin-1"), v.encode("latin-1")) for k, v in answer.headers.iteritems()],
-            content=answer.data,
-            extensions={
-                "http_version": answer.version_string.encode("ascii", "replace"),
-                "reason_phrase": (answer.reason or "").encode("latin-1", "replace"),
-            },
-            request=request,
-        )
 
     def close(self) -> None:
         self._pool.clear()
