@@ -36,6 +36,23 @@ def test_a_connection_failure_is_retried(sleep: RecordingSleep) -> None:
     assert len(sleep.waits) == 1 and api.requests == 2
 
 
+def test_an_answer_its_content_encoding_does_not_decode_is_retried_then_fails_the_store(
+    sleep: RecordingSleep,
+) -> None:
+    # GIVEN answers that say gzip and are not, then one that reads
+    def broken() -> httpx.Response:  # read (and decoded) by the client, as an answer off the wire is
+        return httpx.Response(200, headers={"content-encoding": "gzip"}, stream=httpx.ByteStream(b"not gzip"))
+
+    api = api_answering(broken(), broken(), httpx.Response(200, json={"count": 3}), sleep=sleep)
+    # WHEN counting  THEN each is retried like a lost answer, and the count read in the end
+    assert api.count("1", Window("RC03")) == 3
+    assert len(sleep.waits) == 2
+    # AND through every try: the store is reported (the run goes on), not an exception out of the fetch
+    api = api_answering(*[broken() for _ in range(5)], sleep=sleep)
+    with pytest.raises(StoreFetchError, match=r"no answer \(DecodingError\) after 5 tries"):
+        api.count("1", Window("RC03"))
+
+
 def test_retry_after_as_an_http_date_is_honoured(sleep: RecordingSleep) -> None:
     # GIVEN a 429 asking to come back in about 10 seconds, as an HTTP date
     when = email.utils.formatdate(time.time() + 10, usegmt=True)

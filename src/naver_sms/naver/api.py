@@ -291,7 +291,7 @@ class NaverApi:
                         hint = parse_retry_after(response.headers.get("retry-after"), time.time())
                     if status == 429:  # still in its slot: no request starts before the mark
                         throttle.refused(started_under, shared_wait(hint))
-            except httpx.TransportError as exc:
+            except (httpx.TransportError, httpx.DecodingError) as exc:  # none, or none that can be read
                 refused[0] = False
                 problem = f"no answer ({type(exc).__name__})"
                 return Again(
