@@ -4,8 +4,11 @@ stores fetched at once, and failures given as the httpx exceptions `NaverApi` re
 
 from __future__ import annotations
 
+import gzip
 import logging
 import threading
+import zlib
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 
 import httpx
@@ -16,6 +19,7 @@ from naver_sms.errors import StoreFetchError
 from naver_sms.http_direct import DirectHttp
 from naver_sms.naver.api import CONFIRMED, NaverApi, Window
 from naver_sms.naver.transport import Answer, Urllib3Transport
+from tests.naver.conftest import RecordingSleep
 from tests.standins.recorder import ANSWER, Recorder
 from tests.standins.server import free_port
 
@@ -208,3 +212,83 @@ def test_a_redirect_reads_as_httpx_reads_it() -> None:
             Answer(status, urllib3.HTTPHeaderDict({"Location": "/x"}), b"").is_redirect
             is response.is_redirect
         )
+
+
+_GZ = gzip.compress(ANSWER)
+
+
+@pytest.mark.parametrize(
+    ("encoding", "body"),
+    [
+        (b"gzip", _GZ),
+        (b"GZIP", _GZ),
+        (b"gzip, identity", _GZ),
+        (b"identity, gzip", _GZ),
+        (b"gzip,", _GZ),
+        (b"gzip, gzip", gzip.compress(_GZ)),
+        (b"x-gzip", _GZ),  # httpx does not know it: the bytes as they came
+        (b"br, gzip", _GZ),  # br without its package: passed over, as httpx does
+        (b"deflate", zlib.compress(ANSWER)),
+        (b"deflate", zlib.compress(ANSWER)[2:-4]),  # raw deflate
+        (b"gzip", _GZ + _GZ),  # two members: httpx reads the first
+        (b"something-else", ANSWER),
+        (b"gzip", b"not gzip at all"),  # DecodingError on both
+        (b"gzip", _GZ[:-6]),  # cut short
+    ],
+)
+def test_the_runs_path_decodes_a_body_exactly_as_httpx_does(
+    recording: tuple[Recorder, str], encoding: bytes, body: bytes
+) -> None:
+    # GIVEN an answer with this Content-Encoding
+    recorder, url = recording
+    recorder.mode, recorder.custom = "custom", (b"Content-Encoding: " + encoding + b"\r\n", body)
+    transport = Urllib3Transport()
+    http = DirectHttp.make(transport=httpx.HTTPTransport(), timeout=5.0)  # httpx's own, end to end
+    wire = urllib3.HTTPHeaderDict({"accept": "*/*"})
+
+    def read(call: Callable[[], bytes]) -> bytes | type[Exception]:
+        try:
+            return call()
+        except httpx.HTTPError as exc:
+            return type(exc)
+
+    try:
+        # WHEN read on the run's path and through httpx  THEN the same body, or the same error
+        fast = read(lambda: transport.get(url + "/", wire, {"connect": 5.0, "read": 5.0}).content)
+        assert fast == read(lambda: http.request("GET", url + "/").content)
+    finally:
+        transport.close()
+        http.close()
+
+
+def test_the_runs_path_sends_the_session_in_force(recording: tuple[Recorder, str]) -> None:
+    # GIVEN the client as a run makes it, its cookies changed between two counts (a fresh login)
+    recorder, url = recording
+    api = NaverApi(url)
+    try:
+        for value in ("first", "second"):
+            api.set_cookies([{"name": "NID_SES", "value": value, "domain": "127.0.0.1", "path": "/"}])
+            with pytest.raises(StoreFetchError):  # the recorder's answer holds no count
+                api.count("1", Window(CONFIRMED))
+        # AND a session check with cookies of its own
+        api.check_session([{"name": "NID_SES", "value": "third", "domain": "127.0.0.1", "path": "/"}], "1")
+    finally:
+        api.close()
+    # THEN each request carried the cookies in force for it, and only those
+    cookies = [[h for h in _lines(raw)[1] if h.startswith(b"cookie:")] for _, raw in recorder.requests]
+    assert cookies == [[b"cookie: nid_ses=first"], [b"cookie: nid_ses=second"], [b"cookie: nid_ses=third"]]
+
+
+def test_an_answer_that_does_not_decode_fails_its_store_on_the_runs_path(
+    recording: tuple[Recorder, str],
+) -> None:
+    recorder, url = recording
+    recorder.mode = "bad gzip"
+    sleep = RecordingSleep()
+    api = NaverApi(url, sleep=sleep)
+    try:
+        with pytest.raises(StoreFetchError, match=r"no answer \(DecodingError\) after 5 tries"):
+            api.count("1", Window(CONFIRMED))
+    finally:
+        api.close()
+    assert len(recorder.requests) == 5 and len(sleep.waits) == 4

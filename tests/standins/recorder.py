@@ -21,9 +21,11 @@ class Recorder:
     #: (connection number, the request's bytes): connections are numbered 1, 2, ... as they are accepted
     requests: list[tuple[int, bytes]] = field(default_factory=list)
     #: "answer" | "gzip" (the answer gzip-encoded) | "bad gzip" (a body that says gzip and is not) |
-    #: "utf-8 header" (a header with bytes beyond ASCII) |
+    #: "custom" (`custom`'s header lines and body) | "utf-8 header" (a header with bytes beyond ASCII) |
     #: "hang up" (read the request, close without a word) | "stall"
     mode: str = "answer"
+    #: for mode "custom": the answer's extra header lines (each ending in CRLF) and its body
+    custom: tuple[bytes, bytes] = (b"", b"")
     release: threading.Event = field(default_factory=threading.Event)
     connections: int = 0
     lock: threading.Lock = field(default_factory=threading.Lock)
@@ -67,6 +69,8 @@ def recording_server() -> Iterator[tuple[Recorder, str]]:
                 body, encoding = ANSWER, b""
                 if recorder.mode == "gzip":
                     body, encoding = gzip.compress(ANSWER), b"Content-Encoding: gzip\r\n"
+                elif recorder.mode == "custom":
+                    encoding, body = recorder.custom
                 elif recorder.mode == "bad gzip":
                     body, encoding = b"not gzip at all", b"Content-Encoding: gzip\r\n"
                 elif recorder.mode == "utf-8 header":

@@ -30,7 +30,6 @@ import httpx
 import urllib3
 from urllib3.exceptions import (
     ConnectTimeoutError,
-    DecodeError,
     HTTPError,
     NewConnectionError,
     ProtocolError,
@@ -66,13 +65,14 @@ _REDIRECTS = frozenset({301, 302, 303, 307, 308})
 
 @dataclass(frozen=True, slots=True)
 class Answer:
-    """An answer as `NaverApi` reads one: what it reads of an `httpx.Response`, with the same meanings."""
+    """An answer as `NaverApi` reads one: the status, the body decoded as httpx decodes it, and the headers as
+    http.client reads them - case-insensitive, a repeated one joined by ", " (as httpx), a value beyond ASCII
+    read as latin-1 (httpx tries UTF-8 first): `NaverApi` reads only `Location` and `Retry-After`, and only
+    for ASCII (`is_login_url`, `parse_retry_after`)."""
 
     status_code: int
-    headers: Mapping[
-        str, str
-    ]  # case-insensitive (urllib3's HTTPHeaderDict); a repeated header joined by ", "
-    content: bytes  # decoded
+    headers: Mapping[str, str]
+    content: bytes
 
     @property
     def is_redirect(self) -> bool:
@@ -129,11 +129,18 @@ class Urllib3Transport(httpx.BaseTransport):
         """A GET of `url` (its query encoded) with exactly `headers` (`wire_headers`: what httpx would send),
         read as `NaverApi` reads an answer - without an `httpx.Request` and `httpx.Response` around it, which
         with httpx's URL and header handling were a third of a page's instructions
-        (bench/page_instructions.py). The body is decoded as httpx would decode it (gzip, deflate, and br /
-        zstd when their packages are there: the `accept-encoding` httpx sends names those it reads); failures
-        are the same httpx exceptions as `handle_request`'s."""
-        answer = self._open("GET", url, headers, timeouts, body=None, request=None, decode=True)
-        return Answer(answer.status, answer.headers, answer.data)
+        (bench/page_instructions.py). A body with a `Content-Encoding` is decoded by httpx itself, so exactly
+        as httpx would (the encodings it asked for in `accept-encoding`, a list of them, `identity`, one it does
+        not know; `DecodingError` for one that does not decode); failures are the same httpx exceptions as
+        `handle_request`'s."""
+        answer = self._open("GET", url, headers, timeouts, body=None, request=None, decode=False)
+        content = answer.data
+        encoding = answer.headers.get("content-encoding")
+        if encoding is not None and content:
+            content = httpx.Response(
+                200, headers=[("content-encoding", encoding)], stream=httpx.ByteStream(content)
+            ).read()
+        return Answer(answer.status, answer.headers, content)
 
     def _open(
         self,
@@ -170,10 +177,6 @@ class Urllib3Transport(httpx.BaseTransport):
             raise httpx.ReadError(f"TLS: {exc}", request=request) from exc
         except ProtocolError as exc:  # the connection dropped, or an answer that is not HTTP
             raise httpx.RemoteProtocolError(str(exc), request=request) from exc
-        except (
-            DecodeError
-        ) as exc:  # a body its Content-Encoding does not decode: what httpx raises reading it
-            raise httpx.DecodingError(str(exc), request=request) from exc
         except HTTPError as exc:
             raise httpx.ReadError(f"{type(exc).__name__}: {exc}", request=request) from exc
         except (ValueError, http.client.HTTPException) as exc:  # e.g. a header value holding a line break
