@@ -4,8 +4,8 @@ SENS and Naver publish no rate limit; when one answers 429 to one of the run's p
 every request of the run to it waits, not just the one that was refused - otherwise the other threads keep
 hitting the limit and each backs off alone. `Pacer` holds the one "no request before" time of a client: a
 request that must wait (`hold(seconds)`: its own retry wait, or the service's `Retry-After`) moves that time
-on, and every request asks for its turn (`wait_turn`) first. The waits themselves are the retry helper's (`naver_sms.retry`): this
-only makes them shared.
+on, and every request asks for its turn (`wait_turn`) first. The waits themselves are the retry helper's
+(`naver_sms.retry`): this only makes them shared.
 
 Time is the monotonic clock, plus every wait an injected `sleep` (tests) returned from early, so the budget of
 a send (`SensClient`'s `send_timeout`) counts waits the same way with a real or a recording sleep.
@@ -35,8 +35,7 @@ class Pacer:
 
     def hold(self, seconds: float) -> None:
         """This request must wait `seconds` (a refused request's backoff or hint): so must every other."""
-        with self._lock:
-            self._not_before = max(self._not_before, self.now() + seconds)
+        self.mark(seconds)
         self._wait(seconds)
 
     def mark(self, seconds: float) -> None:

@@ -202,7 +202,8 @@ class NaverApi:
             keys = list(params)
             at = keys.index("page")
             before = str(httpx.QueryParams({k: params[k] for k in keys[:at]}))
-            after = "".join(f"&{httpx.QueryParams({k: params[k]})}" for k in keys[at + 3 :])
+            rest = {k: params[k] for k in keys[at + 3 :]}  # after page, size and noCache: the dates, if any
+            after = f"&{httpx.QueryParams(rest)}" if rest else ""
             if len(self._queries) >= 64:  # a run asks 2-4 windows; a long-lived client must not grow
                 self._queries.clear()
             parts = self._queries[window] = (f"?{before}&page=", f"&size={PAGE_SIZE}&noCache=", after)
@@ -231,16 +232,16 @@ class NaverApi:
             params["endDateTime"] = format_api_time(window.end)
         return params
 
-    def _request(self, url: str, target: str, store_id: str, headers: dict[str, str]) -> Answered:
-        """GET `target` (`url` with its query) with `headers`, as `DirectHttp.request` sends it."""
+    def _request(self, url: str, target: str, store_id: str, cookies: str) -> Answered:
+        """GET `target` (`url` with its query) with the store's headers, as `DirectHttp.request` sends it."""
         if self._urllib3 is None:
-            return self._http.request("GET", target, headers=headers)
-        key = (store_id, headers.get("cookie", ""))
+            return self._http.request("GET", target, headers=self._headers(store_id, cookies))
+        key = (store_id, cookies)
         wire = self._wire.get(key)
-        if wire is None:
-            if len(self._wire) >= 1024:  # a store's headers change only with a login: kept, bounded
+        if wire is None:  # a store's headers change only with a login: worked out once, kept (bounded)
+            if len(self._wire) >= 1024:
                 self._wire.clear()
-            wire = self._wire[key] = wire_headers(self._http.client, url, headers)
+            wire = self._wire[key] = wire_headers(self._http.client, url, self._headers(store_id, cookies))
         return self._urllib3.get(target, wire, self._timeouts)
 
     def _headers(self, store_id: str, cookies: str) -> dict[str, str]:
@@ -281,11 +282,11 @@ class NaverApi:
             with self._count_lock:
                 self._requests += 1
             tries[0] += 1
-            headers = self._headers(store_id, self._cookies if cookies is None else cookies)
+            session = self._cookies if cookies is None else cookies
             hint: float | None = None
             try:
                 with throttle.slot() as started_under:
-                    response = self._request(url, self._target(url, window, page), store_id, headers)
+                    response = self._request(url, self._target(url, window, page), store_id, session)
                     status = response.status_code
                     if status == 429 or status >= 500:
                         hint = parse_retry_after(response.headers.get("retry-after"), time.time())

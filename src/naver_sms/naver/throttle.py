@@ -51,7 +51,7 @@ class Throttle:
         self._ceiling = ceiling
         self._bound = ceiling
         self._in_flight = 0
-        self._cut = 0  # how many times the bound was cut: a request knows under which cut it started
+        self._cut = 0  # one more at every cut and every new fetch: a request knows under which it started
         self._streak = 0  # answers since the bound last changed
         self._queued = 0
         #: the lowest bound of this throttle's life (0: never cut), for bench/fetch.py and the tests

@@ -111,7 +111,6 @@ class Urllib3Transport(httpx.BaseTransport):
             request.extensions.get("timeout", {}),
             body=request.read() or None,
             request=request,
-            decode=False,
         )
         return httpx.Response(
             answer.status,
@@ -133,7 +132,7 @@ class Urllib3Transport(httpx.BaseTransport):
         as httpx would (the encodings it asked for in `accept-encoding`, a list of them, `identity`, one it does
         not know; `DecodingError` for one that does not decode); failures are the same httpx exceptions as
         `handle_request`'s."""
-        answer = self._open("GET", url, headers, timeouts, body=None, request=None, decode=False)
+        answer = self._open("GET", url, headers, timeouts, body=None, request=None)
         content = answer.data
         encoding = answer.headers.get("content-encoding")
         if encoding is not None and content:
@@ -151,8 +150,8 @@ class Urllib3Transport(httpx.BaseTransport):
         *,
         body: bytes | None,
         request: httpx.Request | None,
-        decode: bool,
     ) -> urllib3.BaseHTTPResponse:
+        """The answer read whole and undecoded (httpx decodes it), or the httpx exception for the failure."""
         try:
             return self._pool.urlopen(
                 method,
@@ -162,7 +161,7 @@ class Urllib3Transport(httpx.BaseTransport):
                 redirect=False,
                 retries=False,
                 preload_content=True,
-                decode_content=decode,
+                decode_content=False,
                 timeout=urllib3.Timeout(connect=timeouts.get("connect"), read=timeouts.get("read")),
             )
         except NewConnectionError as exc:  # refused, unreachable, no such name: nothing was sent
