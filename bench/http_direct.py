@@ -4,9 +4,9 @@
     .venv/bin/python bench/http_direct.py --sends 500 --pages 400 --rounds 3
 
 The clients are the run's own (`SensClient`, `NaverApi`), once given an `httpx.Client` (every request through
-its layers and httpcore's pool) and once as a run makes them (the request handed straight to the transport:
-httpx's own for SENS, urllib3's for Naver, naver/transport.py); the SMS also straight to the urllib3 transport,
-only to compare (a run does not send through it: it gained nothing measurable). The stand-ins (SENS, Naver with
+its layers and httpcore's pool) and once as a run makes them (urllib3's transport, http_urllib3.py, without
+httpx's request and answer objects); the SMS also straight to httpx's own transport (`DirectHttp`), as a run
+sent them before 2026-12-04. The stand-ins (SENS, Naver with
 no added latency: 50 bookings a page, about 1 KB each) run in processes of their own on 127.0.0.1. Per request,
 one thread after the other, then as many at once as a run has in flight (4 sends, 16 stores): the client
 process's CPU time and the wall time, medians of the rounds (this machine's spread is wide). Nothing is asserted;
@@ -30,7 +30,6 @@ from bench.counters import SensProcess
 from bench.scale import FIRST_STORE, NOW, NaverProcess
 
 from naver_sms.naver.api import CONFIRMED, NaverApi, Window
-from naver_sms.naver.transport import Urllib3Transport
 from naver_sms.notifications.sms_service import SensClient
 from naver_sms.ports import SmsMessage
 
@@ -69,14 +68,14 @@ def main() -> int:
         for _ in range(args.rounds):  # the two paths in turn, so a slow spell of the machine hits both
             for given in (True, False):
                 http = httpx.Client(timeout=10.0) if given else None
-                # the SMS path three ways: through the client, as a run sends, and - to compare, not used by a
-                # run - straight to the urllib3 transport the Naver client uses
-                ways = (
+                # the SMS path three ways: through the client, straight to httpx's transport (a run's path
+                # before 2026-12-04), and as a run sends now: to urllib3, without httpx's objects
+                ways: list[tuple[str, httpx.BaseTransport | None]] = (
                     [("through httpx.Client", None)]
                     if given
                     else [
-                        ("straight to httpx's transport", None),
-                        ("straight to the urllib3 transport", Urllib3Transport()),
+                        ("straight to httpx's transport", httpx.HTTPTransport()),
+                        ("to urllib3, no httpx objects", None),
                     ]
                 )
                 for path, transport in ways:
@@ -95,7 +94,7 @@ def main() -> int:
                     sms.close()
                 api = NaverApi(naver.url, client=httpx.Client(timeout=20.0) if given else None)
                 api.set_cookies(cookies)
-                path = "through httpx.Client" if given else "straight to the urllib3 transport"
+                path = "through httpx.Client" if given else "to urllib3, no httpx objects"
                 for threads in (1, 16):  # 16: 200 stores fetched at once
                     figures.setdefault(f"Naver page, {path}|{args.pages}|{threads}", []).append(
                         measure(args.pages, lambda i, a=api: a.page(store, window, max(i, 0) % 10), threads)

@@ -1,4 +1,4 @@
-"""The Naver client's transport (naver/transport.py, urllib3 under httpx's interface) over a real socket: the
+"""The Naver client's transport (http_urllib3.py, urllib3 under httpx's interface) over a real socket: the
 headers the partner web app sends, answers read as httpx reads them, connections kept and shared by the
 stores fetched at once, and failures given as the httpx exceptions `NaverApi` retries."""
 
@@ -17,8 +17,8 @@ import urllib3
 
 from naver_sms.errors import StoreFetchError
 from naver_sms.http_direct import DirectHttp
+from naver_sms.http_urllib3 import Answer, Urllib3Transport
 from naver_sms.naver.api import CONFIRMED, NaverApi, Window
-from naver_sms.naver.transport import Answer, Urllib3Transport
 from tests.naver.conftest import RecordingSleep
 from tests.standins.recorder import ANSWER, Recorder
 from tests.standins.server import free_port
@@ -138,13 +138,13 @@ def test_the_naver_client_fetches_over_it_by_default(recording: tuple[Recorder, 
     assert b"x-booking-naver-role: owner" in headers
 
 
-# --- the run's path: a GET without httpx's request and answer objects (Urllib3Transport.get) ---------------
+# --- the run's path: a GET without httpx's request and answer objects (Urllib3Transport.request) -----------
 
 
 def test_a_page_without_httpxs_objects_is_the_same_request_and_reads_the_same(
     recording: tuple[Recorder, str],
 ) -> None:
-    # GIVEN the client as a run makes it (its GETs to Urllib3Transport.get) and one given an httpx.Client
+    # GIVEN the client as a run makes it (its GETs to Urllib3Transport.request) and one given an httpx.Client
     # (every request through httpx's layers), the same clock for noCache
     recorder, url = recording
     fast = NaverApi(url, epoch_ms=lambda: 1796348315700)
@@ -183,18 +183,18 @@ def test_the_runs_path_fails_with_the_httpx_exceptions_the_client_retries(
     wire = urllib3.HTTPHeaderDict({"accept": "*/*"})
     timeouts = {"connect": 0.5, "read": 0.5}
     with pytest.raises(httpx.ConnectError):
-        transport.get(f"http://127.0.0.1:{free_port()}/", wire, timeouts)
+        transport.request("GET", f"http://127.0.0.1:{free_port()}/", wire, timeouts)
     recorder.mode = "hang up"
     with pytest.raises(httpx.RemoteProtocolError):
-        transport.get(url + "/", wire, timeouts)
+        transport.request("GET", url + "/", wire, timeouts)
     recorder.mode = "stall"
     with pytest.raises(httpx.ReadTimeout):
-        transport.get(url + "/", wire, timeouts)
+        transport.request("GET", url + "/", wire, timeouts)
     recorder.release.set()
     # a body that is not what its Content-Encoding says: what httpx raises reading it, on both paths
     recorder.mode = "bad gzip"
     with pytest.raises(httpx.DecodingError):
-        transport.get(url + "/", wire, timeouts)
+        transport.request("GET", url + "/", wire, timeouts)
     http = DirectHttp.make(transport=Urllib3Transport(), timeout=0.5)
     with pytest.raises(httpx.DecodingError):
         http.request("GET", url + "/")
@@ -254,7 +254,7 @@ def test_the_runs_path_decodes_a_body_exactly_as_httpx_does(
 
     try:
         # WHEN read on the run's path and through httpx  THEN the same body, or the same error
-        fast = read(lambda: transport.get(url + "/", wire, {"connect": 5.0, "read": 5.0}).content)
+        fast = read(lambda: transport.request("GET", url + "/", wire, {"connect": 5.0, "read": 5.0}).content)
         assert fast == read(lambda: http.request("GET", url + "/").content)
     finally:
         transport.close()

@@ -1,6 +1,6 @@
 """A raw HTTP/1.1 server on 127.0.0.1 that records exactly the bytes of each request and the connection it came
 on, and answers as told: the test of what an HTTP transport puts on the wire and how it reads answers and
-failures (tests/test_http_direct.py, tests/naver/test_transport.py)."""
+failures (tests/test_http_direct.py, tests/naver/test_transport.py, tests/notifications/test_sens_wire.py)."""
 
 from __future__ import annotations
 
@@ -26,6 +26,8 @@ class Recorder:
     mode: str = "answer"
     #: for mode "custom": the answer's extra header lines (each ending in CRLF) and its body
     custom: tuple[bytes, bytes] = (b"", b"")
+    #: the status line's code and phrase
+    status: bytes = b"200 OK"
     release: threading.Event = field(default_factory=threading.Event)
     connections: int = 0
     lock: threading.Lock = field(default_factory=threading.Lock)
@@ -76,7 +78,9 @@ def recording_server() -> Iterator[tuple[Recorder, str]]:
                 elif recorder.mode == "utf-8 header":
                     encoding = "X-Note: 예약 확정\r\n".encode()
                 self.wfile.write(
-                    b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\n"
+                    b"HTTP/1.1 "
+                    + recorder.status
+                    + b"\r\nContent-Type: application/json\r\n"
                     + encoding
                     + b"Content-Length: %d\r\n\r\n" % len(body)
                     + body

@@ -53,6 +53,8 @@ def check_db_target(value: str, *, where: str = "NAVER_SMS_DB") -> None:
 
 #: the most stores a run may fetch at once (`fetch_concurrency`, set by hand; the automatic bound is 16)
 MAX_FETCH_CONCURRENCY = 32
+#: the most SMS a run may send at once (`send_concurrency`)
+MAX_SEND_CONCURRENCY = 32
 
 
 class Settings(BaseModel):
@@ -89,7 +91,7 @@ class Settings(BaseModel):
     # the act step (docs/operations.md, "Deadline, lease and send concurrency")
     #: SMS sent at once (bookings acted on in parallel); SENS publishes no rate limit, so few, sharing one
     #: backoff when SENS answers 429
-    send_concurrency: int = Field(default=4, ge=1, le=32)
+    send_concurrency: int = Field(default=4, ge=1, le=MAX_SEND_CONCURRENCY)
     #: the longest one SMS send may take, its retries and their waits included (then it is given up and
     #: retried by a later run); a claim with less of its lease left is renewed before its send
     send_timeout_seconds: int = Field(default=30, ge=5, le=300)

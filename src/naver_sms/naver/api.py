@@ -17,9 +17,9 @@ import urllib3
 
 from naver_sms.errors import BookingSourceError, StoreFetchError
 from naver_sms.http_direct import DirectHttp
+from naver_sms.http_urllib3 import Answered, Urllib3Transport, wire_headers
 from naver_sms.json_codec import loads, loads_checked
 from naver_sms.naver.throttle import Throttle
-from naver_sms.naver.transport import Answered, Urllib3Transport, wire_headers
 from naver_sms.naver.windows import COMPLETED as COMPLETED
 from naver_sms.naver.windows import CONFIRMED as CONFIRMED
 from naver_sms.naver.windows import MAX_RANGE_DAYS as MAX_RANGE_DAYS
@@ -105,7 +105,7 @@ class NaverApi:
             http=client, transport=transport, timeout=timeout, default=Urllib3Transport
         )
         #: the run's own transport: requests go to it without httpx's request and answer objects
-        #: (`Urllib3Transport.get`); any other (a caller's client, a proxy, a test's) gets them as before
+        #: (`Urllib3Transport.request`); any other (a caller's client, a proxy, a test's) gets them as before
         self._urllib3 = self._http.transport if isinstance(self._http.transport, Urllib3Transport) else None
         self._timeouts = self._http.timeouts
         self._wire: dict[tuple[str, str], urllib3.HTTPHeaderDict] = {}
@@ -242,7 +242,7 @@ class NaverApi:
             if len(self._wire) >= 1024:
                 self._wire.clear()
             wire = self._wire[key] = wire_headers(self._http.client, url, self._headers(store_id, cookies))
-        return self._urllib3.get(target, wire, self._timeouts)
+        return self._urllib3.request("GET", target, wire, self._timeouts)
 
     def _headers(self, store_id: str, cookies: str) -> dict[str, str]:
         headers = {

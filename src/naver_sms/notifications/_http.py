@@ -18,6 +18,7 @@ from naver_sms.config.settings import ENV_PREFIX, Settings
 from naver_sms.domain.privacy import mask_text
 from naver_sms.errors import DeliveryError, DeliveryRejected, DeliveryUnavailable, OutcomeUnknown
 from naver_sms.http_direct import DirectHttp
+from naver_sms.http_urllib3 import Answered
 from naver_sms.retry import Again, RetryPolicy, Sleep, parse_retry_after, retry_call
 
 #: Transport failures that happen before a byte of the request reached the server: always safe to retry.
@@ -46,7 +47,7 @@ def unset_settings(settings: Settings, *names: str) -> list[str]:
     return [ENV_PREFIX + name.upper() for name in names if not reveal(getattr(settings, name))]
 
 
-def retry_after_header(response: httpx.Response) -> float | None:
+def retry_after_header(response: Answered) -> float | None:
     """The `Retry-After` header in seconds (SENS, Slack: external-apis.md §2, §4); None when absent."""
     return parse_retry_after(response.headers.get("Retry-After"))
 
@@ -59,6 +60,8 @@ class ChannelClient:
     CHANNEL: ClassVar[str]
     LOG_NAME: ClassVar[str]
     log: ClassVar[logging.Logger]
+    #: the transport made when neither a client nor a transport is given (`DirectHttp.make`'s `default`)
+    DEFAULT_TRANSPORT: ClassVar[type[httpx.BaseTransport]] = httpx.HTTPTransport
 
     def __init__(
         self,
@@ -69,7 +72,9 @@ class ChannelClient:
         retry: RetryPolicy | None,
         sleep: Sleep = time.sleep,
     ) -> None:
-        self._http = DirectHttp.make(http=http, transport=transport, timeout=timeout)
+        self._http = DirectHttp.make(
+            http=http, transport=transport, timeout=timeout, default=self.DEFAULT_TRANSPORT
+        )
         self._retry = retry if retry is not None else RetryPolicy()
         self._sleep = sleep
 

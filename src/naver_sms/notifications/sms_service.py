@@ -21,6 +21,7 @@ from naver_sms.domain.clock import Clock, SystemClock
 from naver_sms.domain.privacy import mask_phone, mask_text
 from naver_sms.domain.sms_text import non_euc_kr_chars
 from naver_sms.errors import ConfigError, DeliveryError, DeliveryRejected, DeliveryUnavailable, OutcomeUnknown
+from naver_sms.http_urllib3 import Answered, HeaderTemplate, Urllib3Transport, wire_headers
 from naver_sms.notifications._http import (
     BEFORE_SEND_ERRORS,
     ChannelClient,
@@ -44,6 +45,10 @@ from naver_sms.retry import Again, RetryPolicy, Sleep, retry_call
 
 log = logging.getLogger("naver_sms.notifications.sms")
 
+#: the signed request's headers that change from one request to the next (external-apis.md §2)
+_TIMESTAMP = "x-ncp-apigw-timestamp"
+_SIGNATURE = "x-ncp-apigw-signature-v2"
+
 
 class SensClient(ChannelClient):
     """`SmsService` over SENS. `clock` is the real time of the signature and the look-up window."""
@@ -52,6 +57,8 @@ class SensClient(ChannelClient):
     LOG_NAME = "SENS"
     log = log
     live: bool = True
+    #: a run's sends go straight to urllib3 (`_request`); its errors still tell "not sent" from "maybe sent"
+    DEFAULT_TRANSPORT = Urllib3Transport
 
     def __init__(
         self,
@@ -81,6 +88,12 @@ class SensClient(ChannelClient):
             raise ValueError("access_key and secret_key are required")
         super().__init__(http=http, transport=transport, timeout=timeout, retry=retry, sleep=sleep)
         self._timeout = timeout
+        #: the urllib3 transport a run's client sends through without httpx's objects (`_request`); any
+        #: other (a caller's client, a proxy, a test's transport) gets every request through httpx
+        self._urllib3 = self._http.transport if isinstance(self._http.transport, Urllib3Transport) else None
+        self._timeouts = self._http.timeouts
+        #: the wire headers of a GET and of a POST, worked out once (`HeaderTemplate`)
+        self._templates: dict[str, HeaderTemplate] = {}
         # the longest one send may take (NAVER_SMS_SEND_TIMEOUT_SECONDS): a claim is sure to hold that long
         self._send_timeout = send_timeout
         # one backoff for every send of the run, however many are in flight at once
@@ -246,7 +259,7 @@ class SensClient(ChannelClient):
     def _get_json(self, uri: str, what: str) -> dict[str, Any] | None:
         """GET with retries (a GET is safe to repeat). None on 404; `DeliveryUnavailable` otherwise."""
 
-        def attempt() -> httpx.Response | Again | None:
+        def attempt() -> Answered | Again | None:
             try:
                 response = self._request("GET", uri)
             except httpx.TransportError as exc:
@@ -279,21 +292,43 @@ class SensClient(ChannelClient):
             raise DeliveryUnavailable(f"SENS {what}: the answer is not a JSON object", channel=CHANNEL)
         return data
 
-    def _request(self, method: str, uri: str, *, content: bytes | None = None) -> httpx.Response:
+    def _request(self, method: str, uri: str, *, content: bytes | None = None) -> Answered:
         """One signed request. `uri` is signed exactly as it goes on the wire (path and encoded query)."""
         timestamp = str(int(self._clock().timestamp() * 1000))
         signature = make_signature(method, uri, timestamp, self._access_key, self._secret_key)
+        log.debug("SENS %s %s", method, uri.split("?", 1)[0])
+        if self._urllib3 is None:
+            headers = self._headers(timestamp, signature, content)
+            return self._http.request(method, self._base + uri, content=content, headers=headers)
+        # the same request on the wire as through httpx (tests/notifications/test_sens_wire.py), its headers
+        # worked out by httpx once: a third of a send's instructions went to httpx's objects
+        template = self._templates.get(method)
+        if template is None:
+            wire = wire_headers(
+                self._http.client,
+                self._base + uri,
+                self._headers(timestamp, signature, content),
+                method=method,
+                content=content,
+            )
+            template = self._templates[method] = HeaderTemplate.of(wire)
+        values = {_TIMESTAMP: timestamp, _SIGNATURE: signature}
+        if content is not None:
+            values["content-length"] = str(len(content))
+        wire = template.filled(values)
+        return self._urllib3.request(method, self._base + uri, wire, self._timeouts, body=content)
+
+    def _headers(self, timestamp: str, signature: str, content: bytes | None) -> dict[str, str]:
         headers = {
-            "x-ncp-apigw-timestamp": timestamp,
+            _TIMESTAMP: timestamp,
             "x-ncp-iam-access-key": self._access_key,
-            "x-ncp-apigw-signature-v2": signature,
+            _SIGNATURE: signature,
         }
         if content is not None:
             headers["Content-Type"] = "application/json; charset=utf-8"
-        log.debug("SENS %s %s", method, uri.split("?", 1)[0])
-        return self._http.request(method, self._base + uri, content=content, headers=headers)
+        return headers
 
-    def _receipt(self, response: httpx.Response) -> SmsReceipt:
+    def _receipt(self, response: Answered) -> SmsReceipt:
         try:
             data = response.json()
         except ValueError:
@@ -316,7 +351,7 @@ def _unavailable(message: str, **details: Any) -> Callable[[int], DeliveryError]
     )
 
 
-def error_message(response: httpx.Response) -> str | None:
+def error_message(response: Answered) -> str | None:
     """SENS's `errorMessage` (400), or the API gateway's `error.message` / `error.details` (401, 403),
     with any phone number masked; None when the body says nothing usable."""
     try:

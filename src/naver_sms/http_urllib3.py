@@ -1,18 +1,24 @@
-"""The Naver client's HTTP transport: httpx's transport interface over urllib3's connection pools.
+"""httpx's transport interface over urllib3's connection pools, and requests that skip httpx's objects.
 
-A run fetches many stores at once (up to `fetch_concurrency` requests in flight to one host). httpcore's pool
-looks at every pooled connection on every request (whether each has expired: a `poll` on each socket, under
-the pool's lock), so with 16 connections it cost about a third of a steady run's fetch CPU in the profile of
-100,000 bookings; urllib3 takes one idle connection from a queue and checks only that one. The Naver calls are
-GETs - every failure to get an answer is retried the same way - so the distinction the SMS clients need (was a
-request sent before the connection failed?) is not needed here, and this transport is only for idempotent
-requests: never for a send. Failures are still given as the httpx exceptions `NaverApi` reads, and only what
-surely happened before a byte was sent as a connect error: a refused or unreachable connection, a timeout
-while connecting, a certificate that does not verify.
+Two clients send most of a run's requests: the Naver client (2,401 pages for 100,000 bookings, up to
+`fetch_concurrency` of them in flight to one host) and the SENS client (one POST per SMS, `send_concurrency` at
+once). httpcore's pool looks at every pooled connection on every request (whether each has expired: a `poll` on
+each socket, under the pool's lock), so with 16 connections it cost about a third of a steady run's fetch CPU in
+the profile of 100,000 bookings; urllib3 takes one idle connection from a queue and checks only that one.
 
-The run's own GETs do not even build httpx's objects: `Urllib3Transport.get` sends the headers httpx would
-(`wire_headers`) and gives an `Answer` - status, headers, the decoded body - which `NaverApi` reads as it reads an
-`httpx.Response` (`Answered`). Any other transport (a test's, a proxy's client) keeps `handle_request`.
+`Urllib3Transport.request` goes further: it sends exactly the headers httpx would (`wire_headers` once, then
+`HeaderTemplate` for the values that change per request) and gives an `Answer` - status, headers, the decoded
+body - which the clients read as they read an `httpx.Response` (`Answered`), without an `httpx.Request` and
+`httpx.Response` around it: with httpx's URL and header handling a third of a Naver page's instructions
+(bench/page_instructions.py), and of a SENS send's (bench/send_instructions.py). Any other transport (a test's,
+a proxy's client) keeps `handle_request`.
+
+Failures are the httpx exceptions the clients read, and only what surely happened before a byte of the request
+was sent is a connect error (`ConnectError`, `ConnectTimeout`: what the SENS client may retry without a look-up):
+a refused or unreachable connection, no such name, a timeout while connecting, a certificate that does not
+verify. Every other failure - a dropped connection, a read timeout, any other TLS error - may come after the
+request reached the server, and is given as one that may have (a read or protocol error). urllib3 retries
+nothing here and follows no redirect (the callers decide).
 
 Trust is httpx's (`httpx.create_ssl_context()`: certifi's CA bundle, or `SSL_CERT_FILE` / `SSL_CERT_DIR`); a
 proxy in the environment is left to `httpx.Client` (http_direct.DirectHttp), which never uses this transport then.
@@ -21,10 +27,11 @@ proxy in the environment is left to `httpx.Client` (http_direct.DirectHttp), whi
 from __future__ import annotations
 
 import http.client
+import json
 import ssl
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Protocol
+from typing import Any, Protocol
 
 import httpx
 import urllib3
@@ -37,14 +44,14 @@ from urllib3.exceptions import (
     SSLError,
 )
 
-from naver_sms.config.settings import MAX_FETCH_CONCURRENCY
+from naver_sms.config.settings import MAX_FETCH_CONCURRENCY, MAX_SEND_CONCURRENCY
 
-#: idle connections kept per host: the most stores a run fetches at once
-POOL_SIZE = MAX_FETCH_CONCURRENCY
+#: idle connections kept per host: the most requests a run has in flight to one (stores fetched, SMS sent)
+POOL_SIZE = max(MAX_FETCH_CONCURRENCY, MAX_SEND_CONCURRENCY)
 
 
 class Answered(Protocol):
-    """What `NaverApi` reads of an answer: an `httpx.Response`, or `Answer`."""
+    """What the Naver and SENS clients read of an answer: an `httpx.Response`, or `Answer`."""
 
     @property
     def status_code(self) -> int: ...
@@ -58,6 +65,11 @@ class Answered(Protocol):
     @property
     def is_redirect(self) -> bool: ...
 
+    @property
+    def text(self) -> str: ...
+
+    def json(self) -> Any: ...
+
 
 #: the statuses httpx counts as a redirect (`httpx.codes.is_redirect`)
 _REDIRECTS = frozenset({301, 302, 303, 307, 308})
@@ -65,10 +77,10 @@ _REDIRECTS = frozenset({301, 302, 303, 307, 308})
 
 @dataclass(frozen=True, slots=True)
 class Answer:
-    """An answer as `NaverApi` reads one: the status, the body decoded as httpx decodes it, and the headers as
+    """An answer as the clients read one: the status, the body decoded as httpx decodes it, and the headers as
     http.client reads them - case-insensitive, a repeated one joined by ", " (as httpx), a value beyond ASCII
-    read as latin-1 (httpx tries UTF-8 first): `NaverApi` reads only `Location` and `Retry-After`, and only
-    for ASCII (`is_login_url`, `parse_retry_after`)."""
+    read as latin-1 (httpx tries UTF-8 first): the clients read only `Location`, `Retry-After` and
+    `Content-Type`, and only for ASCII (`is_login_url`, `parse_retry_after`, the charset of `text`)."""
 
     status_code: int
     headers: Mapping[str, str]
@@ -78,16 +90,58 @@ class Answer:
     def is_redirect(self) -> bool:
         return self.status_code in _REDIRECTS and "location" in self.headers
 
+    def json(self) -> Any:
+        """The body as JSON, as `httpx.Response.json` reads it (the standard library's `json.loads`)."""
+        return json.loads(self.content)
 
-def wire_headers(client: httpx.Client, url: str, headers: Mapping[str, str]) -> urllib3.HTTPHeaderDict:
-    """The headers httpx would send with a request to `url` from `client` (its defaults, then `headers`, and
-    the `Host` it adds first), for `Urllib3Transport.get`: the same request on the wire."""
+    @property
+    def text(self) -> str:
+        """The body as text, decoded by httpx itself (the charset of `Content-Type`, else UTF-8 with errors
+        replaced): read only for an error's message."""
+        kind = self.headers.get("content-type")
+        return httpx.Response(
+            200, headers={"content-type": kind} if kind else None, content=self.content
+        ).text
+
+
+def wire_headers(
+    client: httpx.Client,
+    url: str,
+    headers: Mapping[str, str],
+    *,
+    method: str = "GET",
+    content: bytes | None = None,
+) -> urllib3.HTTPHeaderDict:
+    """The headers httpx would send with a `method` request to `url` from `client` (its defaults, then
+    `headers`, the `Host` it adds first and the `Content-Length` of `content` last), for
+    `Urllib3Transport.request`: the same request on the wire, names in their case and values byte for byte
+    (http.client writes a header as latin-1)."""
     merged = httpx.Headers(client.headers)
     merged.update(headers)
     wire = urllib3.HTTPHeaderDict()
-    for name, value in httpx.Request("GET", url, headers=merged).headers.multi_items():
-        wire.add(name, value)
+    for name, value in httpx.Request(method, url, headers=merged, content=content).headers.raw:
+        wire.add(name.decode("latin-1"), value.decode("latin-1"))
     return wire
+
+
+@dataclass(frozen=True, slots=True)
+class HeaderTemplate:
+    """`wire_headers` worked out once, for requests whose headers differ only in some values (SENS: the
+    timestamp, the signature, the body's length): the headers in httpx's order, and each request's values
+    filled in (`filled`)."""
+
+    items: tuple[tuple[str, str, str], ...]  #: (name, its lower case, value)
+
+    @classmethod
+    def of(cls, wire: urllib3.HTTPHeaderDict) -> HeaderTemplate:
+        return cls(tuple((name, name.lower(), value) for name, value in wire.iteritems()))
+
+    def filled(self, values: Mapping[str, str]) -> urllib3.HTTPHeaderDict:
+        """The headers with `values` (by lower-case name) in place of the template's; the others as they are."""
+        wire = urllib3.HTTPHeaderDict()
+        for name, lower, value in self.items:
+            wire.add(name, values.get(lower, value))
+        return wire
 
 
 class Urllib3Transport(httpx.BaseTransport):
@@ -124,15 +178,22 @@ class Urllib3Transport(httpx.BaseTransport):
             request=request,
         )
 
-    def get(self, url: str, headers: urllib3.HTTPHeaderDict, timeouts: Mapping[str, float | None]) -> Answer:
-        """A GET of `url` (its query encoded) with exactly `headers` (`wire_headers`: what httpx would send),
-        read as `NaverApi` reads an answer - without an `httpx.Request` and `httpx.Response` around it, which
-        with httpx's URL and header handling were a third of a page's instructions
-        (bench/page_instructions.py). A body with a `Content-Encoding` is decoded by httpx itself, so exactly
-        as httpx would (the encodings it asked for in `accept-encoding`, a list of them, `identity`, one it does
+    def request(
+        self,
+        method: str,
+        url: str,
+        headers: urllib3.HTTPHeaderDict,
+        timeouts: Mapping[str, float | None],
+        *,
+        body: bytes | None = None,
+    ) -> Answer:
+        """A `method` request of `url` (its query encoded) with exactly `headers` (`wire_headers`: what httpx
+        would send) and `body`, read as the clients read an answer - without an `httpx.Request` and
+        `httpx.Response` around it. A body with a `Content-Encoding` is decoded by httpx itself, so exactly as
+        httpx would (the encodings it asked for in `accept-encoding`, a list of them, `identity`, one it does
         not know; `DecodingError` for one that does not decode); failures are the same httpx exceptions as
         `handle_request`'s."""
-        answer = self._open("GET", url, headers, timeouts, body=None, request=None)
+        answer = self._open(method, url, headers, timeouts, body=body, request=None)
         content = answer.data
         encoding = answer.headers.get("content-encoding")
         if encoding is not None and content:
