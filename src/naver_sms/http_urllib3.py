@@ -156,8 +156,8 @@ class Urllib3Transport(httpx.BaseTransport):
 
     def handle_request(self, request: httpx.Request) -> httpx.Response:
         headers = urllib3.HTTPHeaderDict()
-        for name, value in request.headers.multi_items():
-            headers.add(name, value)
+        for name, value in request.headers.raw:  # as httpx's transport writes them: case and bytes kept
+            headers.add(name.decode("latin-1"), value.decode("latin-1"))
         answer = self._open(
             request.method,
             str(request.url),
