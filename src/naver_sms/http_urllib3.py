@@ -99,9 +99,10 @@ class Answer:
         """The body as text, decoded by httpx itself (the charset of `Content-Type`, else UTF-8 with errors
         replaced): read only for an error's message."""
         kind = self.headers.get("content-type")
-        return httpx.Response(
-            200, headers={"content-type": kind} if kind else None, content=self.content
-        ).text
+        # handed on as the bytes http.client read (latin-1), as `handle_request` does: httpx would refuse text
+        # beyond ASCII, and an answer's odd header must not fail the send that got it
+        headers = [(b"content-type", kind.encode("latin-1"))] if kind else None
+        return httpx.Response(200, headers=headers, content=self.content).text
 
 
 def wire_headers(
@@ -198,7 +199,9 @@ class Urllib3Transport(httpx.BaseTransport):
         encoding = answer.headers.get("content-encoding")
         if encoding is not None and content:
             content = httpx.Response(
-                200, headers=[("content-encoding", encoding)], stream=httpx.ByteStream(content)
+                200,
+                headers=[(b"content-encoding", encoding.encode("latin-1"))],
+                stream=httpx.ByteStream(content),
             ).read()
         return Answer(answer.status, answer.headers, content)
 

@@ -15,6 +15,7 @@ from naver_sms.errors import DeliveryRejected, DeliveryUnavailable, OutcomeUnkno
 from naver_sms.http_urllib3 import Urllib3Transport
 from naver_sms.notifications.sms_service import SensClient
 from naver_sms.ports import SmsMessage
+from naver_sms.proxies import PROXY_ENV
 from naver_sms.retry import RetryPolicy
 from tests.notifications.conftest import RECIPIENT, SENDER, RecordingSleep
 from tests.standins.recorder import Recorder
@@ -127,8 +128,10 @@ def test_refusals_and_rate_limits_read_the_same(both: Both) -> None:
     assert waits[0] == waits[1] == [3.0]
 
 
-def test_a_refused_connection_is_retried_as_not_sent() -> None:
-    # GIVEN nothing listening: the request surely never went out
+def test_a_refused_connection_is_retried_as_not_sent(monkeypatch: pytest.MonkeyPatch) -> None:
+    # GIVEN nothing listening: the request surely never went out (and no proxy in the way)
+    for name in PROXY_ENV:
+        monkeypatch.delenv(name, raising=False)
     sleeps = RecordingSleep()
     sms = client(f"http://127.0.0.1:{free_port()}", None, sleep=sleeps, retry=RetryPolicy(max_attempts=3))
     assert isinstance(sms._http.transport, Urllib3Transport)
@@ -154,3 +157,38 @@ def test_a_connection_dropped_after_the_request_is_looked_up_never_sent_again(
     methods = [raw.split(b" ", 1)[0] for _, raw in recorder.requests]
     assert methods[0] == b"POST" and methods.count(b"POST") == 1 and set(methods[1:]) <= {b"GET"}
     sms.close()
+
+
+def test_an_accepted_send_whose_answer_does_not_decode_is_looked_up_never_sent_again(both: Both) -> None:
+    # GIVEN SENS accepting the send with a body that is not what its Content-Encoding says (gzip), and its
+    # look-ups answering the same way
+    recorder, _, through_httpx, direct = both
+    recorder.mode, recorder.status = "bad gzip", b"202 Accepted"
+    for sms in (through_httpx, direct):
+        sms._lookup_attempts, sms._lookup_delay, sms._retry = 1, 0.0, RetryPolicy(max_attempts=1)
+        before = len(recorder.requests)
+        # WHEN it sends  THEN the outcome is unknown (its claim kept for the next run's look-up), not an error
+        # that says nothing went out: one POST, then only look-ups
+        with pytest.raises(OutcomeUnknown, match="DecodingError"):
+            sms.send(MESSAGE)
+        methods = [raw.split(b" ", 1)[0] for _, raw in recorder.requests[before:]]
+        assert methods[0] == b"POST" and methods.count(b"POST") == 1 and set(methods[1:]) == {b"GET"}
+
+
+def test_header_bytes_beyond_ascii_read_as_through_httpx(both: Both) -> None:
+    recorder, _, through_httpx, direct = both
+    recorder.mode = "custom"
+    # GIVEN a refusal whose Content-Type holds a byte beyond ASCII and a body that is not JSON
+    recorder.status = b"403 Forbidden"
+    recorder.custom = (b"Content-Type: text/html; charset=\xe9\r\n", b"<html>denied</html>")
+    messages = []
+    for sms in (through_httpx, direct):
+        with pytest.raises(DeliveryRejected) as refused:
+            sms.send(MESSAGE)
+        messages.append(refused.value.provider_message)
+    # THEN both read the same refusal (not an encoding error, which would say the SMS never went out)
+    assert messages == ["<html>denied</html>"] * 2
+    # AND an acceptance with an unknown Content-Encoding beyond ASCII is read as httpx reads it: as it is
+    recorder.status, recorder.custom = b"202 Accepted", (b"Content-Encoding: gzip\xe9\r\n", ACCEPTED[1])
+    receipts = [sms.send(MESSAGE) for sms in (through_httpx, direct)]
+    assert receipts[0] == receipts[1] and receipts[0].request_id == "RSTANDIN0001"

@@ -215,6 +215,21 @@ def test_no_answer_after_sending_is_outcome_unknown_and_not_resent(
     assert len(standin.messages) == 1
 
 
+def test_an_answer_that_does_not_decode_is_outcome_unknown_and_not_resent() -> None:
+    # GIVEN Telegram answering with a body that is not the gzip its Content-Encoding says
+    posts: list[httpx.Request] = []
+
+    def answer(request: httpx.Request) -> httpx.Response:
+        posts.append(request)
+        return httpx.Response(200, headers={"content-encoding": "gzip"}, content=b"not gzip at all")
+
+    client = TelegramClient(token="1:synthetic", chat_id="1", transport=httpx.MockTransport(answer))
+    # WHEN it sends  THEN it says it does not know (the message may be in the chat), and did not send again
+    with pytest.raises(OutcomeUnknown, match="DecodingError"):
+        client.send_message(SUMMARY)
+    assert len(posts) == 1
+
+
 def test_a_failing_later_part_reports_which_part(
     telegram_server: Telegram, make_telegram_client: MakeClient
 ) -> None:

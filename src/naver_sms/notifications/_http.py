@@ -163,7 +163,7 @@ class PostingClient(ChannelClient):
             except BEFORE_SEND_ERRORS as exc:
                 reason = f"connection failed ({type(exc).__name__})"
                 return Again(reason, unavailable(reason), cause=exc)
-            except httpx.TransportError as exc:
+            except httpx.RequestError as exc:  # no answer, or one that does not decode (`DecodingError`)
                 raise OutcomeUnknown(
                     f"{where}: no answer after the request was sent ({type(exc).__name__}); "
                     "it may have been posted - not resent",

@@ -182,7 +182,8 @@ class SensClient(ChannelClient):
             except BEFORE_SEND_ERRORS as exc:
                 reason = f"connection failed ({type(exc).__name__})"
                 return Again(reason, _unavailable(f"{what} not sent: {reason}"), cause=exc)
-            except httpx.TransportError as exc:
+            except httpx.RequestError as exc:  # no answer, or one that cannot be read (`DecodingError`):
+                # SENS may have sent it - looked up, never sent again
                 return self._resolve_lost_answer(message, sent_at, f"no answer ({type(exc).__name__})", exc)
             status = response.status_code
             if status == 202:
@@ -262,7 +263,7 @@ class SensClient(ChannelClient):
         def attempt() -> Answered | Again | None:
             try:
                 response = self._request("GET", uri)
-            except httpx.TransportError as exc:
+            except httpx.RequestError as exc:  # no answer, or one that does not decode: a GET is asked again
                 reason = type(exc).__name__
                 return Again(reason, _unavailable(f"SENS {what}: {reason}"), cause=exc)
             status = response.status_code
