@@ -105,7 +105,11 @@ def dynalite(binary: str | None = None) -> Iterator[str]:
     if binary is None:
         raise RuntimeError("dynalite is not installed (npm install --prefix .node dynalite@3)")
     port = free_port()
+    node = shutil.which("node")
+    # with a guard preloaded: a client gone mid-request must not end the stand-in (dynalite_guard.js)
+    guard = [node, "--require", str(Path(__file__).with_name("dynalite_guard.js"))] if node else []
     argv = [
+        *guard,
         binary,
         "--host",
         "127.0.0.1",
