@@ -7,7 +7,9 @@ third from hour to hour, so a change to the request path is measured here in ins
 process fetches `--pages` pages with `NaverApi.page` (the run's own client, its urllib3 transport) from the
 Naver stand-in (bench/naver_server.py, no added latency, 500 bookings of about 1.2 KB each), under
 `valgrind --tool=callgrind`, and once with no page after the first; the difference over `--pages` is one page's
-instructions: the request, the answer and orjson's parse of it. The same in the same process for a bare
+instructions: the request, the answer and orjson's parse of it; and what the run does with a page - the
+page read for mapping (`NaverApi.checked_page`: into `WireBooking`s, domain/booking_wire.py) and its 50 bookings
+mapped. The same in the same process for a bare
 `urllib3` GET of the same URL with the same headers, with and without the parse, for the floor under it.
 
 `--src PATH` measures another checkout's package (its `src/`): e.g. `git worktree add /tmp/before <commit>`, then
@@ -37,6 +39,16 @@ window = Window(CONFIRMED)
 if mode == "client":
     for i in range(pages + 1):
         api.page(store, window, i % 6)
+elif mode == "mapped":  # the run's path: the page for mapping, and its bookings mapped
+    try:
+        from naver_sms.domain.booking_wire import map_object
+    except ImportError:  # a checkout from before domain/booking_wire.py
+        from naver_sms.domain.booking import Booking
+        map_object = lambda item, encodable: Booking.from_naver(item, encodable=encodable)
+    for i in range(pages + 1):
+        items, encodable = api.checked_page(store, window, i % 6)
+        for item in items:
+            map_object(item, encodable=encodable)
 else:  # a bare urllib3 GET of the same URL and headers (and orjson's parse, for "parse")
     import httpx, orjson, urllib3
     query = dict(api._params(window, 0))
@@ -90,6 +102,7 @@ def main() -> None:
         print(f"one page of 50 bookings, {args.pages} pages, the package at {args.src}:")
         for mode, label in (
             ("client", "NaverApi.page"),
+            ("mapped", "page + 50 Bookings"),
             ("bare", "urllib3 GET"),
             ("parse", "urllib3 GET + orjson"),
         ):

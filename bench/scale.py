@@ -10,6 +10,9 @@ on SQLite and dynalite, fetched from the Naver stand-in at 50 ms per request, ag
     .venv/bin/python bench/scale.py --bookings 100000 --stores 200 --backend sqlite --no-legacy --steady-only \
         --steady-runs 5                                      # five steady runs on one state, and their median
 
+A phase's process can be run under another command, e.g. a profiler: `SCALE_WRAP_STEADY="py-spy record --gil -r 250
+-f raw -o steady.raw --"` (likewise `SCALE_WRAP_FIRST`, `SCALE_WRAP_LEGACY`); its own output is ignored.
+
 Every case runs on fresh state, each phase in a process of its own (so peak RSS is that phase's):
 - first:  `run_once` of a live run (`build_runtime`, the default rules, valid cached Naver cookies) - every
           booking new: about 7 SMS per 10 bookings (bench/naver_server.scale_bookings);
@@ -377,8 +380,11 @@ def run_phase(case: dict[str, Any], phase: str, db: str) -> dict[str, Any]:
         *(["--fetch-concurrency", str(case["fetch_concurrency"])] if case["fetch_concurrency"] else []),
         *(["--switch-interval", str(case["switch_interval"])] if case["switch_interval"] is not None else []),
     ]
+    wrap = os.environ.get("SCALE_WRAP_" + phase.upper())  # e.g. a profiler (see the module's text)
+    if wrap:
+        argv = [*wrap.split(), *argv]
     out = subprocess.run(argv, check=True, capture_output=True, text=True, cwd=ROOT)
-    return json.loads(out.stdout.strip().splitlines()[-1])
+    return json.loads([ln for ln in out.stdout.splitlines() if ln.startswith("{")][-1])
 
 
 @contextmanager

@@ -15,6 +15,8 @@ from typing import Any, TypeGuard
 
 from naver_sms.domain.clock import KST
 from naver_sms.domain.phone import PhoneError, national_number
+from naver_sms.domain.phone import format_phone_key as format_phone_key  # the row's key: re-exported
+from naver_sms.domain.phone import legacy_phone_key as legacy_phone_key
 from naver_sms.domain.privacy import mask_name, mask_phone
 from naver_sms.domain.status import NOTED_AS, REQUESTED
 from naver_sms.domain.text import find_unencodable, printable
@@ -73,24 +75,6 @@ def _shown(raw: Any) -> str:
     except ValueError:  # an int too long to convert (Python's 4,300-digit limit)
         return "(a number too long to show)"
     return text if len(text) <= 40 else text[:40] + "…"
-
-
-def format_phone_key(digits: str) -> str:
-    """The phone as the `sms` table's sort key: legacy's 3-4-rest for 11 digits (`010-1234-5678`); 10-digit
-    numbers, which legacy split wrongly (`011-1234-567`), get 3-3-4, Seoul's `02` 2-3/4-4, others no dashes."""
-    if len(digits) == 11:
-        return f"{digits[:3]}-{digits[3:7]}-{digits[7:]}"
-    if digits.startswith("02") and len(digits) in (9, 10):
-        return f"02-{digits[2:-4]}-{digits[-4:]}"
-    if len(digits) == 10:
-        return f"{digits[:3]}-{digits[3:6]}-{digits[6:]}"
-    return digits
-
-
-def legacy_phone_key(digits: str) -> str:
-    """The key the legacy job wrote: always 3-4-rest (`011-1234-567` for a 10-digit number). Rows it left
-    keep their key; the runner finds them under it (runner.build_plan), so no booking is taken for new."""
-    return f"{digits[:3]}-{digits[3:7]}-{digits[7:]}"
 
 
 @dataclass(frozen=True, slots=True)
@@ -208,10 +192,10 @@ class Booking:
             return value
 
         need("bookingId")
-        if not _is_id(raw_id):
+        if not is_naver_id(raw_id):
             raise BookingError(f"not an id: {_shown(raw_id)!r}", booking_id=booking_id, field="bookingId")
         business = need("businessId")
-        if not _is_id(business):
+        if not is_naver_id(business):
             raise BookingError(f"not an id: {_shown(business)!r}", booking_id=booking_id, field="businessId")
         store_id = str(business)
         digits = _phone_digits(need("phone"), booking_id)
@@ -222,26 +206,10 @@ class Booking:
         end, made = snapshot.get("endDateTime"), data.get("regDateTime")
         status = str(need("bookingStatusCode"))
 
-        raw_options = snapshot.get("bookingOptionJson", data.get("bookingOptionJson")) or []
-        if not isinstance(raw_options, list):
-            raise BookingError("not a list", booking_id=booking_id, field="bookingOptionJson")
-        options = []
-        for item in raw_options:
-            if not _is_mapping(item) or not isinstance(item.get("name"), str):
-                raise BookingError("option without a name", booking_id=booking_id, field="bookingOptionJson")
-            count = item.get("bookingCount", 1)
-            price = item.get("price")
-            options.append(
-                _option(
-                    item["name"],
-                    int(count) if _is_id(count) else 1,
-                    int(price) if isinstance(price, int) else None,
-                )
-            )
-        raw_coupons = snapshot.get("couponJson") or []
-        if not isinstance(raw_coupons, list):
-            raise BookingError("not a list", booking_id=booking_id, field="couponJson")
-        coupons = tuple(str(c["couponName"]) for c in raw_coupons if _is_mapping(c) and c.get("couponName"))
+        options = booking_options(
+            snapshot.get("bookingOptionJson", data.get("bookingOptionJson")), booking_id
+        )
+        coupons = booking_coupons(snapshot.get("couponJson"), booking_id)
         extra = {k: data[k] for k in EXTRA_FIELDS if k in data}
         return cls(
             booking_num=f"{store_id}_{booking_id}",
@@ -252,13 +220,34 @@ class Booking:
             phone_digits=digits,
             reserve_at=reserve_at,
             status=status,
-            options=tuple(options),
+            options=options,
             coupons=coupons,
             item_name=str(data.get("bizItemName") or snapshot.get("bizItemName") or ""),
             extra=MappingProxyType(extra),
             end_text=end if isinstance(end, str) else None,
             registered_text=made if isinstance(made, str) else None,
         )
+
+
+def booking_options(raw: Any, booking_id: str | None) -> tuple[BookingOption, ...]:
+    """The options of `bookingOptionJson` (absent or null: none)."""
+    if not isinstance(raw_options := raw or [], list):
+        raise BookingError("not a list", booking_id=booking_id, field="bookingOptionJson")
+    options = []
+    for item in raw_options:
+        if not _is_mapping(item) or not isinstance(item.get("name"), str):
+            raise BookingError("option without a name", booking_id=booking_id, field="bookingOptionJson")
+        count, price = item.get("bookingCount", 1), item.get("price")
+        price = int(price) if isinstance(price, int) else None
+        options.append(_option(item["name"], int(count) if is_naver_id(count) else 1, price))
+    return tuple(options)
+
+
+def booking_coupons(raw: Any, booking_id: str | None) -> tuple[str, ...]:
+    """The coupon names of `snapshotJson.couponJson` (absent or null: none)."""
+    if not isinstance(raw_coupons := raw or [], list):
+        raise BookingError("not a list", booking_id=booking_id, field="couponJson")
+    return tuple(str(c["couponName"]) for c in raw_coupons if _is_mapping(c) and c.get("couponName"))
 
 
 def _optional_time(raw: str | None, naive: tzinfo) -> datetime | None:
@@ -274,7 +263,7 @@ def _is_mapping(value: Any) -> TypeGuard[Mapping[str, Any]]:
     return type(value) is dict or isinstance(value, Mapping)  # a JSON object is a dict: no ABC check for it
 
 
-def _is_id(value: Any) -> bool:
+def is_naver_id(value: Any) -> bool:
     """A Naver id (or count): an int or a string of ASCII digits, not a bool, at most 20 digits."""
     kind = type(value)  # the exact types JSON gives (a bool is not an id), without isinstance's slower checks
     if kind is int:
@@ -308,7 +297,7 @@ def _option(name: str, count: int, price: int | None) -> BookingOption:
 def _parse_utc_to_kst(value: str, booking_id: str | None, naive: tzinfo = UTC) -> datetime:
     """`2026-11-26T09:00:00Z` (UTC) -> 2026-11-26 18:00 KST, truncated to the minute (legacy: UTC + 9h)."""
     try:
-        return _kst_minute(value, naive)
+        return kst_minute(value, naive)
     except ValueError as exc:
         raise BookingError(
             f"not a date-time: {value!r}", booking_id=booking_id, field="snapshotJson.startDateTime"
@@ -316,7 +305,8 @@ def _parse_utc_to_kst(value: str, booking_id: str | None, naive: tzinfo = UTC) -
 
 
 @lru_cache(maxsize=4096)  # the same few hundred start times, over and over (the result is immutable)
-def _kst_minute(value: str, naive: tzinfo) -> datetime:
+def kst_minute(value: str, naive: tzinfo = UTC) -> datetime:
+    """`_parse_utc_to_kst` without the error's wrapping: ValueError when `value` is not a date-time."""
     text = value.strip()
     if text.endswith("Z"):
         text = text[:-1] + "+00:00"

@@ -48,3 +48,21 @@ def national_number(written: str) -> str:
     if not _NATIONAL.fullmatch(national):
         raise PhoneError("not a Korean mobile or landline number")
     return national
+
+
+def format_phone_key(digits: str) -> str:
+    """The phone as the `sms` table's sort key: legacy's 3-4-rest for 11 digits (`010-1234-5678`); 10-digit
+    numbers, which legacy split wrongly (`011-1234-567`), get 3-3-4, Seoul's `02` 2-3/4-4, others no dashes."""
+    if len(digits) == 11:
+        return f"{digits[:3]}-{digits[3:7]}-{digits[7:]}"
+    if digits.startswith("02") and len(digits) in (9, 10):
+        return f"02-{digits[2:-4]}-{digits[-4:]}"
+    if len(digits) == 10:
+        return f"{digits[:3]}-{digits[3:6]}-{digits[6:]}"
+    return digits
+
+
+def legacy_phone_key(digits: str) -> str:
+    """The key the legacy job wrote: always 3-4-rest (`011-1234-567` for a 10-digit number). Rows it left
+    keep their key; the runner finds them under it (runner.build_plan), so no booking is taken for new."""
+    return f"{digits[:3]}-{digits[3:7]}-{digits[7:]}"

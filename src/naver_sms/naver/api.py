@@ -15,6 +15,7 @@ from urllib.parse import urlsplit
 import httpx
 import urllib3
 
+from naver_sms.domain.booking_wire import read_page
 from naver_sms.errors import BookingSourceError, StoreFetchError
 from naver_sms.http_direct import DirectHttp
 from naver_sms.http_urllib3 import Answered, Urllib3Transport, wire_headers
@@ -149,15 +150,28 @@ class NaverApi:
 
     def page(self, store_id: str, window: Window, page: int) -> list[Any]:
         """One page (0-based) of `PAGE_SIZE` bookings, as raw JSON objects."""
-        return self.checked_page(store_id, window, page)[0]
+        what = f"{window.describe()} page {page}"
+        return self._json_page(self._page(store_id, window, page, what), store_id, what)[0]
 
     def checked_page(self, store_id: str, window: Window, page: int) -> tuple[list[Any], bool]:
-        """`page`, and whether every text in it is known to encode (`json_codec.loads_checked`: then mapping
-        need not look for a lone surrogate)."""
+        """One page's booking objects, to be mapped by `booking_wire.map_object`: `WireBooking`s when the page
+        reads that way (domain.booking_wire: only the fields a booking maps are built), raw JSON objects
+        otherwise; and whether every text in them is known to encode (True for `WireBooking`s; for JSON objects
+        `json_codec.loads_checked`'s answer), so mapping need not look for a lone surrogate."""
         what = f"{window.describe()} page {page}"
-        response = self._get(self._list_url(store_id), store_id, window, page=page, what=what)
+        content = self._page(store_id, window, page, what)
+        wire = read_page(content)
+        if wire is not None:
+            return wire, True
+        return self._json_page(content, store_id, what)
+
+    def _page(self, store_id: str, window: Window, page: int, what: str) -> bytes:
+        return self._get(self._list_url(store_id), store_id, window, page=page, what=what).content
+
+    @staticmethod
+    def _json_page(content: bytes, store_id: str, what: str) -> tuple[list[Any], bool]:
         try:
-            body, encodable = loads_checked(response.content)
+            body, encodable = loads_checked(content)
         except ValueError as exc:
             raise MalformedPage(f"store {store_id}, {what}: the answer is not JSON") from exc
         if not isinstance(body, list):

@@ -8,7 +8,8 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from naver_sms.domain.booking import Booking, BookingError, Store
+from naver_sms.domain.booking import BookingError, Store
+from naver_sms.domain.booking_wire import map_object, read_page
 from naver_sms.errors import BookingSourceError
 from naver_sms.json_codec import loads
 from naver_sms.ports import FetchResult, merged
@@ -25,7 +26,8 @@ class BookingFileError(BookingError):
 
 
 def _read(file: Path) -> Any:
-    """The JSON value of one file; whatever the file holds, the only error is a `BookingFileError`."""
+    """The JSON value of one file (its booking objects as `WireBooking`s when it reads that way: they map as
+    the JSON objects would); whatever the file holds, the only error is a `BookingFileError`."""
 
     def bad(reason: str) -> BookingFileError:
         return BookingFileError(reason, file=file.name)
@@ -34,6 +36,9 @@ def _read(file: Path) -> Any:
         data = file.read_bytes()
     except OSError as exc:
         raise bad(f"cannot be read: {exc.strerror or exc}") from None
+    wire = read_page(data)  # the common case: an array of booking objects, read into structs (booking_wire)
+    if wire is not None:
+        return wire
     try:
         text = data.decode("utf-8")
     except UnicodeDecodeError as exc:
@@ -97,7 +102,7 @@ class JsonFileSource:
             while data:
                 obj = data.pop()
                 try:
-                    booking = Booking.from_naver(obj)
+                    booking = map_object(obj)
                 except BookingError as exc:
                     part.skipped.append(exc.in_file(file.name))
                     continue

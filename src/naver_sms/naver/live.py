@@ -18,6 +18,7 @@ from typing import Any
 
 from naver_sms.config.settings import Settings
 from naver_sms.domain.booking import Booking, BookingError, Store
+from naver_sms.domain.booking_wire import map_object
 from naver_sms.domain.clock import KST
 from naver_sms.errors import BookingSourceError, LoginError, StoreFetchError
 from naver_sms.naver.api import (
@@ -219,7 +220,7 @@ class NaverBookingSource:
     @staticmethod
     def _map(item: Any, store: Store, skipped: list[BookingError], *, encodable: bool) -> Booking | None:
         try:
-            booking = Booking.from_naver(item, encodable=encodable)
+            booking = map_object(item, encodable=encodable)
         except BookingError as exc:
             log.warning("store %s: malformed booking skipped: %s", store.id, exc)
             skipped.append(exc)

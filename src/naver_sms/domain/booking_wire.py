@@ -1,0 +1,158 @@
+"""A page of Naver bookings read straight from its bytes into a `Booking` each (issue 12, item 3: typed
+decoding where it measurably helps).
+
+msgspec reads each booking object into a struct of the fields a booking maps (`WireBooking`); the rest of the
+object - about 0.9 KB of Naver's 1.1 KB a booking - is stepped over while parsing, never built as Python
+objects. A well-formed booking is then mapped from the struct's attributes, without a dict in between; any
+other is mapped by `Booking.from_naver` from the same fields as a dict, so what is kept or skipped, and every
+error, is exactly what the dict path gives (`tests/domain/test_booking_wire.py` compares the two).
+
+The page goes this way only when nothing in it could read differently (`read_page` answers None otherwise,
+and the caller reads the page as before, `json_codec.loads_checked`):
+
+- the bytes are valid UTF-8 (msgspec does not look inside a string it steps over: a stray byte or a raw lone
+  surrogate there would pass unseen, where the dict path refuses the page or skips the booking);
+- msgspec reads it (it refuses an escaped lone surrogate anywhere, a byte order mark, `NaN`: the dict path
+  decides those) and it is an array of objects whose `snapshotJson` is an object or null.
+
+Every text read this way encodes (valid UTF-8, no lone surrogate): the look for one is not needed.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC
+from types import MappingProxyType
+from typing import Any
+
+import msgspec
+
+from naver_sms.domain.booking import (
+    EXTRA_FIELDS,
+    Booking,
+    BookingError,
+    booking_coupons,
+    booking_options,
+    is_naver_id,
+    kst_minute,
+)
+from naver_sms.domain.phone import PhoneError, format_phone_key, national_number
+
+_UNSET: Any = msgspec.UNSET
+
+
+class WireSnapshot(msgspec.Struct, gc=False):
+    """The fields of `snapshotJson` a booking maps (`Booking.from_naver` reads these and no others)."""
+
+    startDateTime: Any = _UNSET
+    endDateTime: Any = _UNSET
+    bookingOptionJson: Any = _UNSET
+    couponJson: Any = _UNSET
+    name: Any = _UNSET
+    bizItemName: Any = _UNSET
+
+
+class WireBooking(msgspec.Struct, gc=False):
+    """The fields of one booking object a booking maps, `EXTRA_FIELDS` included (absent: UNSET). JSON gives a
+    tree, never a cycle, so the structs need not be tracked by the garbage collector (`gc=False`)."""
+
+    bookingId: Any = _UNSET
+    businessId: Any = _UNSET
+    phone: Any = _UNSET
+    name: Any = _UNSET
+    bizItemName: Any = _UNSET
+    bookingStatusCode: Any = _UNSET
+    snapshotJson: WireSnapshot | None = _UNSET
+    bookingOptionJson: Any = _UNSET
+    regDateTime: Any = _UNSET
+    confirmedDateTime: Any = _UNSET
+    startDate: Any = _UNSET
+    endDate: Any = _UNSET
+    bookingCount: Any = _UNSET
+    price: Any = _UNSET
+    totalPrice: Any = _UNSET
+    businessName: Any = _UNSET
+
+
+_PAGE = msgspec.json.Decoder(list[WireBooking])
+_FIELDS = WireBooking.__struct_fields__
+_SNAPSHOT_FIELDS = WireSnapshot.__struct_fields__
+
+
+def read_page(content: bytes) -> list[WireBooking] | None:
+    """The page's booking objects, or None when it must be read as JSON values (see the module's text)."""
+    try:
+        content.decode("utf-8")
+    except UnicodeDecodeError:
+        return None
+    try:
+        return _PAGE.decode(content)
+    except (msgspec.DecodeError, RecursionError):  # ValidationError is a DecodeError
+        return None
+
+
+def as_dict(wire: WireBooking) -> dict[str, Any]:
+    """The object as the dict path would see it: the fields read, those absent left out."""
+    data = {name: value for name in _FIELDS if (value := getattr(wire, name)) is not _UNSET}
+    snapshot = data.get("snapshotJson")
+    if snapshot is not None:
+        data["snapshotJson"] = {
+            name: value for name in _SNAPSHOT_FIELDS if (value := getattr(snapshot, name)) is not _UNSET
+        }
+    return data
+
+
+def map_object(item: Any, *, encodable: bool = False) -> Booking:
+    """A booking object of a page, read by `read_page` (a `WireBooking`) or as JSON: `Booking.from_naver`'s
+    answer either way (`encodable`: for a JSON object, see `from_naver`)."""
+    if type(item) is WireBooking:
+        return to_booking(item)
+    return Booking.from_naver(item, encodable=encodable)
+
+
+def to_booking(wire: WireBooking) -> Booking:
+    """`Booking.from_naver` of the object: mapped here when it is well formed, by `from_naver` otherwise."""
+    booking = _mapped(wire)
+    return booking if booking is not None else Booking.from_naver(as_dict(wire), encodable=True)
+
+
+def _mapped(wire: WireBooking) -> Booking | None:
+    """The booking of a well-formed object, read as `Booking._from_naver` reads it; None at the first thing
+    that is not (the dict path then names it)."""
+    raw_id, business, phone, snapshot = wire.bookingId, wire.businessId, wire.phone, wire.snapshotJson
+    status = wire.bookingStatusCode
+    if not (is_naver_id(raw_id) and is_naver_id(business) and type(snapshot) is WireSnapshot):
+        return None
+    start = snapshot.startDateTime
+    if not (type(phone) is str and type(start) is str and start and type(status) is str and status):
+        return None
+    booking_id = str(raw_id)
+    try:
+        digits = national_number(phone)
+        reserve_at = kst_minute(start, UTC)
+        raw_options = snapshot.bookingOptionJson
+        if raw_options is _UNSET:
+            raw_options = None if wire.bookingOptionJson is _UNSET else wire.bookingOptionJson
+        options = booking_options(raw_options, booking_id)
+        coupons = booking_coupons(None if snapshot.couponJson is _UNSET else snapshot.couponJson, booking_id)
+    except (PhoneError, BookingError, ValueError, TypeError, OverflowError):
+        return None
+    end, made = snapshot.endDateTime, wire.regDateTime
+    store_id = str(business)
+    return Booking(
+        booking_num=f"{store_id}_{booking_id}",
+        booking_id=booking_id,
+        store_id=store_id,
+        name=str(wire.name or snapshot.name or ""),
+        phone=format_phone_key(digits),
+        phone_digits=digits,
+        reserve_at=reserve_at,
+        status=status,
+        options=options,
+        coupons=coupons,
+        item_name=str(wire.bizItemName or snapshot.bizItemName or ""),
+        extra=MappingProxyType(
+            {name: value for name in EXTRA_FIELDS if (value := getattr(wire, name)) is not _UNSET}
+        ),
+        end_text=end if type(end) is str else None,
+        registered_text=made if type(made) is str else None,
+    )
