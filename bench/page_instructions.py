@@ -8,7 +8,7 @@ process fetches `--pages` pages with `NaverApi.page` (the run's own client, its 
 Naver stand-in (bench/naver_server.py, no added latency, 500 bookings of about 1.2 KB each), under
 `valgrind --tool=callgrind`, and once with no page after the first; the difference over `--pages` is one page's
 instructions: the request, the answer and orjson's parse of it; and what the run does with a page - the
-page read for mapping (`NaverApi.checked_page`: into `WireBooking`s, domain/booking_wire.py) and its 50 bookings
+page read for mapping (`NaverApi.checked_page`: into `WireBooking`s, naver/wire.py) and its 50 bookings
 mapped. The same in the same process for a bare
 `urllib3` GET of the same URL with the same headers, with and without the parse, for the floor under it.
 
@@ -41,8 +41,8 @@ if mode == "client":
         api.page(store, window, i % 6)
 elif mode == "mapped":  # the run's path: the page for mapping, and its bookings mapped
     try:
-        from naver_sms.domain.booking_wire import map_object
-    except ImportError:  # a checkout from before domain/booking_wire.py
+        from naver_sms.naver.wire import map_object
+    except ImportError:  # a checkout from before naver/wire.py
         from naver_sms.domain.booking import Booking
         map_object = lambda item, encodable: Booking.from_naver(item, encodable=encodable)
     for i in range(pages + 1):

@@ -162,7 +162,7 @@ class Booking:
             return cls._from_naver(data, encodable)
         except BookingError:
             raise
-        except (TypeError, ValueError, OverflowError, KeyError, AttributeError) as exc:
+        except (TypeError, ValueError, OverflowError, KeyError, AttributeError, RecursionError) as exc:
             raw = data.get("bookingId") if isinstance(data, Mapping) else None
             raise BookingError(
                 f"unreadable ({type(exc).__name__})", booking_id=_shown(raw) if raw is not None else None
@@ -305,7 +305,7 @@ def _parse_utc_to_kst(value: str, booking_id: str | None, naive: tzinfo = UTC) -
 
 
 @lru_cache(maxsize=4096)  # the same few hundred start times, over and over (the result is immutable)
-def kst_minute(value: str, naive: tzinfo = UTC) -> datetime:
+def kst_minute(value: str, naive: tzinfo) -> datetime:
     """`_parse_utc_to_kst` without the error's wrapping: ValueError when `value` is not a date-time."""
     text = value.strip()
     if text.endswith("Z"):

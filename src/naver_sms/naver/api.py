@@ -15,7 +15,6 @@ from urllib.parse import urlsplit
 import httpx
 import urllib3
 
-from naver_sms.domain.booking_wire import read_page
 from naver_sms.errors import BookingSourceError, StoreFetchError
 from naver_sms.http_direct import DirectHttp
 from naver_sms.http_urllib3 import Answered, Urllib3Transport, wire_headers
@@ -30,6 +29,7 @@ from naver_sms.naver.windows import completed_windows as completed_windows
 from naver_sms.naver.windows import confirmed_windows as confirmed_windows
 from naver_sms.naver.windows import format_api_time as format_api_time
 from naver_sms.naver.windows import split_range as split_range
+from naver_sms.naver.wire import read_page
 from naver_sms.retry import Again, RetryPolicy, parse_retry_after, retry_call
 
 log = logging.getLogger("naver_sms.naver.api")
@@ -154,8 +154,8 @@ class NaverApi:
         return self._json_page(self._page(store_id, window, page, what), store_id, what)[0]
 
     def checked_page(self, store_id: str, window: Window, page: int) -> tuple[list[Any], bool]:
-        """One page's booking objects, to be mapped by `booking_wire.map_object`: `WireBooking`s when the page
-        reads that way (domain.booking_wire: only the fields a booking maps are built), raw JSON objects
+        """One page's booking objects, to be mapped by `wire.map_object`: `WireBooking`s when the page
+        reads that way (naver.wire: only the fields a booking maps are built), raw JSON objects
         otherwise; and whether every text in them is known to encode (True for `WireBooking`s; for JSON objects
         `json_codec.loads_checked`'s answer), so mapping need not look for a lone surrogate."""
         what = f"{window.describe()} page {page}"

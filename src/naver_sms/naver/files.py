@@ -9,9 +9,9 @@ from pathlib import Path
 from typing import Any
 
 from naver_sms.domain.booking import BookingError, Store
-from naver_sms.domain.booking_wire import map_object, read_page
 from naver_sms.errors import BookingSourceError
 from naver_sms.json_codec import loads
+from naver_sms.naver.wire import map_object, read_page
 from naver_sms.ports import FetchResult, merged
 
 #: bookings mapped and handed on at a time: a run decides them and lets them go before the next ones
@@ -36,7 +36,7 @@ def _read(file: Path) -> Any:
         data = file.read_bytes()
     except OSError as exc:
         raise bad(f"cannot be read: {exc.strerror or exc}") from None
-    wire = read_page(data)  # the common case: an array of booking objects, read into structs (booking_wire)
+    wire = read_page(data)  # the common case: an array of booking objects, read into structs (naver.wire)
     if wire is not None:
         return wire
     try:

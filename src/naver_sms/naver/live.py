@@ -18,7 +18,6 @@ from typing import Any
 
 from naver_sms.config.settings import Settings
 from naver_sms.domain.booking import Booking, BookingError, Store
-from naver_sms.domain.booking_wire import map_object
 from naver_sms.domain.clock import KST
 from naver_sms.errors import BookingSourceError, LoginError, StoreFetchError
 from naver_sms.naver.api import (
@@ -34,6 +33,7 @@ from naver_sms.naver.api import (
 )
 from naver_sms.naver.login import BrowserLogin
 from naver_sms.naver.session import Login, SessionManager
+from naver_sms.naver.wire import map_object
 from naver_sms.ports import FetchResult, SessionRepository, merged
 
 log = logging.getLogger("naver_sms.naver.live")

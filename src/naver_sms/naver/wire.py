@@ -5,17 +5,22 @@ msgspec reads each booking object into a struct of the fields a booking maps (`W
 object - about 0.9 KB of Naver's 1.1 KB a booking - is stepped over while parsing, never built as Python
 objects. A well-formed booking is then mapped from the struct's attributes, without a dict in between; any
 other is mapped by `Booking.from_naver` from the same fields as a dict, so what is kept or skipped, and every
-error, is exactly what the dict path gives (`tests/domain/test_booking_wire.py` compares the two).
+error, is what the JSON path gives (`tests/naver/test_wire.py` compares the two).
 
-The page goes this way only when nothing in it could read differently (`read_page` answers None otherwise,
-and the caller reads the page as before, `json_codec.loads_checked`):
+A page goes this way only when nothing in it could read differently; otherwise `read_page` answers None and
+the caller reads the page as JSON, as before (`json_codec.loads_checked`):
 
-- the bytes are valid UTF-8 (msgspec does not look inside a string it steps over: a stray byte or a raw lone
-  surrogate there would pass unseen, where the dict path refuses the page or skips the booking);
-- msgspec reads it (it refuses an escaped lone surrogate anywhere, a byte order mark, `NaN`: the dict path
-  decides those) and it is an array of objects whose `snapshotJson` is an object or null.
+- the bytes must be valid UTF-8: msgspec does not look inside a text it steps over, so a stray byte or a raw
+  lone surrogate there would pass unseen, where the JSON path refuses the page or skips the booking;
+- no run of 19 or more digits anywhere: the JSON path reads such a number with the standard library, which
+  refuses an integer past Python's conversion limit (4,300 digits) that msgspec would step over;
+- msgspec must read it: it refuses an escaped lone surrogate anywhere, a byte order mark, `NaN`, and any
+  value of an unexpected kind (an entry that is not an object, a `snapshotJson` neither an object nor null).
 
-Every text read this way encodes (valid UTF-8, no lone surrogate): the look for one is not needed.
+Every text read this way encodes (valid UTF-8, no lone surrogate), so the look for one is not needed. One
+difference is left, at Python's recursion limit: an object nested about 1,000 levels deep in a field no
+booking maps, on a page that also holds a number too large for a float (`1e400`), is read here where the
+standard library gives up on the page (a page that deep is no booking list).
 """
 
 from __future__ import annotations
@@ -25,17 +30,18 @@ from types import MappingProxyType
 from typing import Any
 
 import msgspec
+from msgspec import UnsetType
 
 from naver_sms.domain.booking import (
     EXTRA_FIELDS,
     Booking,
-    BookingError,
     booking_coupons,
     booking_options,
     is_naver_id,
     kst_minute,
 )
-from naver_sms.domain.phone import PhoneError, format_phone_key, national_number
+from naver_sms.domain.phone import format_phone_key, national_number
+from naver_sms.json_codec import has_long_number
 
 _UNSET: Any = msgspec.UNSET
 
@@ -61,7 +67,7 @@ class WireBooking(msgspec.Struct, gc=False):
     name: Any = _UNSET
     bizItemName: Any = _UNSET
     bookingStatusCode: Any = _UNSET
-    snapshotJson: WireSnapshot | None = _UNSET
+    snapshotJson: WireSnapshot | UnsetType | None = _UNSET
     bookingOptionJson: Any = _UNSET
     regDateTime: Any = _UNSET
     confirmedDateTime: Any = _UNSET
@@ -79,10 +85,13 @@ _SNAPSHOT_FIELDS = WireSnapshot.__struct_fields__
 
 
 def read_page(content: bytes) -> list[WireBooking] | None:
-    """The page's booking objects, or None when it must be read as JSON values (see the module's text)."""
-    try:
-        content.decode("utf-8")
-    except UnicodeDecodeError:
+    """The page's booking objects, or None when it must be read as JSON (see the module's text)."""
+    if not content.isascii():
+        try:
+            content.decode("utf-8")
+        except UnicodeDecodeError:
+            return None
+    if has_long_number(content):
         return None
     try:
         return _PAGE.decode(content)
@@ -117,7 +126,7 @@ def to_booking(wire: WireBooking) -> Booking:
 
 def _mapped(wire: WireBooking) -> Booking | None:
     """The booking of a well-formed object, read as `Booking._from_naver` reads it; None at the first thing
-    that is not (the dict path then names it)."""
+    that is not (the JSON path then names it)."""
     raw_id, business, phone, snapshot = wire.bookingId, wire.businessId, wire.phone, wire.snapshotJson
     status = wire.bookingStatusCode
     if not (is_naver_id(raw_id) and is_naver_id(business) and type(snapshot) is WireSnapshot):
@@ -125,7 +134,7 @@ def _mapped(wire: WireBooking) -> Booking | None:
     start = snapshot.startDateTime
     if not (type(phone) is str and type(start) is str and start and type(status) is str and status):
         return None
-    booking_id = str(raw_id)
+    booking_id, store_id = str(raw_id), str(business)
     try:
         digits = national_number(phone)
         reserve_at = kst_minute(start, UTC)
@@ -134,22 +143,24 @@ def _mapped(wire: WireBooking) -> Booking | None:
             raw_options = None if wire.bookingOptionJson is _UNSET else wire.bookingOptionJson
         options = booking_options(raw_options, booking_id)
         coupons = booking_coupons(None if snapshot.couponJson is _UNSET else snapshot.couponJson, booking_id)
-    except (PhoneError, BookingError, ValueError, TypeError, OverflowError):
+        # str() of a value of another kind (a list nested deep, a huge int) can fail too: the JSON path decides
+        name = str(wire.name or snapshot.name or "")
+        item_name = str(wire.bizItemName or snapshot.bizItemName or "")
+    except (ValueError, TypeError, OverflowError, RecursionError):  # BookingError, PhoneError: ValueErrors
         return None
     end, made = snapshot.endDateTime, wire.regDateTime
-    store_id = str(business)
     return Booking(
         booking_num=f"{store_id}_{booking_id}",
         booking_id=booking_id,
         store_id=store_id,
-        name=str(wire.name or snapshot.name or ""),
+        name=name,
         phone=format_phone_key(digits),
         phone_digits=digits,
         reserve_at=reserve_at,
         status=status,
         options=options,
         coupons=coupons,
-        item_name=str(wire.bizItemName or snapshot.bizItemName or ""),
+        item_name=item_name,
         extra=MappingProxyType(
             {name: value for name in EXTRA_FIELDS if (value := getattr(wire, name)) is not _UNSET}
         ),
