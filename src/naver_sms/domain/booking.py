@@ -5,21 +5,29 @@ Mapping rules: legacy-behaviour.md §2. The Naver fields: external-apis.md §1.
 
 from __future__ import annotations
 
-import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, tzinfo
 from functools import lru_cache
 from types import MappingProxyType
-from typing import Any, TypeGuard
+from typing import Any
 
+from naver_sms.domain.booking_fields import BookingError as BookingError  # re-exported: the mapping's error
+from naver_sms.domain.booking_fields import BookingOption as BookingOption
+from naver_sms.domain.booking_fields import (
+    booking_coupons,
+    booking_options,
+    is_json_object,
+    is_naver_id,
+    shown_id,
+)
 from naver_sms.domain.clock import KST
 from naver_sms.domain.phone import PhoneError, national_number
 from naver_sms.domain.phone import format_phone_key as format_phone_key  # the row's key: re-exported
 from naver_sms.domain.phone import legacy_phone_key as legacy_phone_key
 from naver_sms.domain.privacy import mask_name, mask_phone
 from naver_sms.domain.status import NOTED_AS, REQUESTED
-from naver_sms.domain.text import find_unencodable, printable
+from naver_sms.domain.text import find_unencodable
 
 #: The three legacy flags of the `sms` table (legacy-behaviour.md §3-4).
 FLAG_NAMES = ("confirm_sms", "remind_sms", "option_sms")
@@ -31,59 +39,6 @@ _RECORD_ATTRIBUTES = frozenset({"booking_num", "phone", "name", "booking_time", 
 #: booking) is not kept, so a run over 100,000 bookings holds what it uses (issue 12).
 _EXTRA = "regDateTime confirmedDateTime startDate endDate bookingCount price totalPrice businessName"
 EXTRA_FIELDS = tuple(_EXTRA.split())
-
-
-#: A Naver id: ASCII digits (not `²` or `١`, which `str.isdigit` accepts), at most a 64-bit number's 20.
-_ID = re.compile(r"[0-9]{1,20}")
-
-
-class BookingError(ValueError):
-    """A booking object from Naver that cannot be mapped: its id, the field and (from files) the file, all
-    printable (a lone surrogate is shown as its escape)."""
-
-    def __init__(
-        self,
-        message: str,
-        *,
-        booking_id: str | None = None,
-        field: str | None = None,
-        file: str | None = None,
-    ) -> None:
-        self.reason = printable(message)
-        self.booking_id = _shown(booking_id) if booking_id is not None else None
-        self.field = printable(field) if field is not None else None
-        self.file = printable(file) if file is not None else None
-        super().__init__(self._render())
-
-    def _render(self) -> str:
-        where = f"booking {self.booking_id}" if self.booking_id else "booking"
-        if self.file:
-            where += f" in {self.file}"
-        return f"{where}: {self.reason}" + (f" (field {self.field!r})" if self.field else "")
-
-    def in_file(self, file: str) -> BookingError:
-        """The same error, naming the file the booking came from."""
-        return BookingError(self.reason, booking_id=self.booking_id, field=self.field, file=file)
-
-
-def _shown(raw: Any) -> str:
-    """An id as the report shows it: printable, and not a megabyte long."""
-    if type(raw) is int and 0 <= raw < 10**20:  # the common case: a Naver id as a JSON number
-        return str(raw)
-    try:
-        text = printable(str(raw))
-    except ValueError:  # an int too long to convert (Python's 4,300-digit limit)
-        return "(a number too long to show)"
-    return text if len(text) <= 40 else text[:40] + "…"
-
-
-@dataclass(frozen=True, slots=True)
-class BookingOption:
-    """One option a customer chose (`bookingOptionJson[]`)."""
-
-    name: str
-    count: int = 1
-    price: int | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -165,15 +120,15 @@ class Booking:
         except (TypeError, ValueError, OverflowError, KeyError, AttributeError, RecursionError) as exc:
             raw = data.get("bookingId") if isinstance(data, Mapping) else None
             raise BookingError(
-                f"unreadable ({type(exc).__name__})", booking_id=_shown(raw) if raw is not None else None
+                f"unreadable ({type(exc).__name__})", booking_id=shown_id(raw) if raw is not None else None
             ) from exc
 
     @classmethod
     def _from_naver(cls, data: Mapping[str, Any], encodable: bool) -> Booking:
-        if not _is_mapping(data):
+        if not is_json_object(data):
             raise BookingError(f"expected a JSON object, got {type(data).__name__}")
         raw_id = data.get("bookingId")
-        booking_id = _shown(raw_id) if raw_id is not None else None
+        booking_id = shown_id(raw_id) if raw_id is not None else None
         unencodable = None if encodable else find_unencodable(data)
         if unencodable is not None:  # it could never be stored, sent or printed (issue 9 item 4)
             raise BookingError(
@@ -182,7 +137,7 @@ class Booking:
                 field=unencodable,
             )
         snapshot = data.get("snapshotJson")
-        if not _is_mapping(snapshot):
+        if not is_json_object(snapshot):
             snapshot = {}
 
         def need(key: str, where: Mapping[str, Any] = data) -> Any:
@@ -193,10 +148,12 @@ class Booking:
 
         need("bookingId")
         if not is_naver_id(raw_id):
-            raise BookingError(f"not an id: {_shown(raw_id)!r}", booking_id=booking_id, field="bookingId")
+            raise BookingError(f"not an id: {shown_id(raw_id)!r}", booking_id=booking_id, field="bookingId")
         business = need("businessId")
         if not is_naver_id(business):
-            raise BookingError(f"not an id: {_shown(business)!r}", booking_id=booking_id, field="businessId")
+            raise BookingError(
+                f"not an id: {shown_id(business)!r}", booking_id=booking_id, field="businessId"
+            )
         store_id = str(business)
         digits = _phone_digits(need("phone"), booking_id)
         start = snapshot.get("startDateTime")
@@ -210,44 +167,59 @@ class Booking:
             snapshot.get("bookingOptionJson", data.get("bookingOptionJson")), booking_id
         )
         coupons = booking_coupons(snapshot.get("couponJson"), booking_id)
+        name = str(data.get("name") or snapshot.get("name") or "")
+        item_name = str(data.get("bizItemName") or snapshot.get("bizItemName") or "")
         extra = {k: data[k] for k in EXTRA_FIELDS if k in data}
+        return cls.of(
+            store_id,
+            str(booking_id),
+            digits,
+            reserve_at,
+            status,
+            name,
+            item_name,
+            options,
+            coupons,
+            extra,
+            end,
+            made,
+        )
+
+    @classmethod
+    def of(
+        cls,
+        store_id: str,
+        booking_id: str,
+        digits: str,
+        reserve_at: datetime,
+        status: str,
+        name: str,
+        item_name: str,
+        options: tuple[BookingOption, ...],
+        coupons: tuple[str, ...],
+        extra: dict[str, Any],
+        end: Any,
+        made: Any,
+    ) -> Booking:
+        """The booking of fields already read and checked, its keys derived from them: where both mappings
+        (this one, and naver.wire's from a page's structs) end. `end`, `made`: the raw texts, or anything else.
+        Positional: a page maps 50 bookings, and a call by keyword costs each of them more."""
         return cls(
             booking_num=f"{store_id}_{booking_id}",
-            booking_id=str(booking_id),
+            booking_id=booking_id,
             store_id=store_id,
-            name=str(data.get("name") or snapshot.get("name") or ""),
+            name=name,
             phone=format_phone_key(digits),
             phone_digits=digits,
             reserve_at=reserve_at,
             status=status,
             options=options,
             coupons=coupons,
-            item_name=str(data.get("bizItemName") or snapshot.get("bizItemName") or ""),
+            item_name=item_name,
             extra=MappingProxyType(extra),
             end_text=end if isinstance(end, str) else None,
             registered_text=made if isinstance(made, str) else None,
         )
-
-
-def booking_options(raw: Any, booking_id: str | None) -> tuple[BookingOption, ...]:
-    """The options of `bookingOptionJson` (absent or null: none)."""
-    if not isinstance(raw_options := raw or [], list):
-        raise BookingError("not a list", booking_id=booking_id, field="bookingOptionJson")
-    options = []
-    for item in raw_options:
-        if not _is_mapping(item) or not isinstance(item.get("name"), str):
-            raise BookingError("option without a name", booking_id=booking_id, field="bookingOptionJson")
-        count, price = item.get("bookingCount", 1), item.get("price")
-        price = int(price) if isinstance(price, int) else None
-        options.append(_option(item["name"], int(count) if is_naver_id(count) else 1, price))
-    return tuple(options)
-
-
-def booking_coupons(raw: Any, booking_id: str | None) -> tuple[str, ...]:
-    """The coupon names of `snapshotJson.couponJson` (absent or null: none)."""
-    if not isinstance(raw_coupons := raw or [], list):
-        raise BookingError("not a list", booking_id=booking_id, field="couponJson")
-    return tuple(str(c["couponName"]) for c in raw_coupons if _is_mapping(c) and c.get("couponName"))
 
 
 def _optional_time(raw: str | None, naive: tzinfo) -> datetime | None:
@@ -257,18 +229,6 @@ def _optional_time(raw: str | None, naive: tzinfo) -> datetime | None:
         return _parse_utc_to_kst(raw, None, naive) if raw and raw.strip() else None
     except (BookingError, OverflowError):
         return None
-
-
-def _is_mapping(value: Any) -> TypeGuard[Mapping[str, Any]]:
-    return type(value) is dict or isinstance(value, Mapping)  # a JSON object is a dict: no ABC check for it
-
-
-def is_naver_id(value: Any) -> bool:
-    """A Naver id (or count): an int or a string of ASCII digits, not a bool, at most 20 digits."""
-    kind = type(value)  # the exact types JSON gives (a bool is not an id), without isinstance's slower checks
-    if kind is int:
-        return bool(0 <= value < 10**20)
-    return kind is str and _ID.fullmatch(value) is not None
 
 
 def _phone_digits(raw: Any, booking_id: str | None) -> str:
@@ -287,11 +247,6 @@ def _phone_digits(raw: Any, booking_id: str | None) -> str:
         return national_number(raw)
     except PhoneError as exc:
         raise BookingError(str(exc), booking_id=booking_id, field="phone") from None
-
-
-@lru_cache(maxsize=4096)  # the same few options on booking after booking: one immutable value each
-def _option(name: str, count: int, price: int | None) -> BookingOption:
-    return BookingOption(name, count, price)
 
 
 def _parse_utc_to_kst(value: str, booking_id: str | None, naive: tzinfo = UTC) -> datetime:

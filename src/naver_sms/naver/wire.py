@@ -25,21 +25,14 @@ that also holds a number too large for a float (`1e400`), is read where the stan
 from __future__ import annotations
 
 from datetime import UTC
-from types import MappingProxyType
 from typing import Any
 
 import msgspec
 from msgspec import UnsetType
 
-from naver_sms.domain.booking import (
-    EXTRA_FIELDS,
-    Booking,
-    booking_coupons,
-    booking_options,
-    is_naver_id,
-    kst_minute,
-)
-from naver_sms.domain.phone import format_phone_key, national_number
+from naver_sms.domain.booking import EXTRA_FIELDS, Booking, kst_minute
+from naver_sms.domain.booking_fields import booking_coupons, booking_options, is_naver_id
+from naver_sms.domain.phone import national_number
 
 _UNSET: Any = msgspec.UNSET
 
@@ -109,15 +102,12 @@ def as_dict(wire: WireBooking) -> dict[str, Any]:
 def map_object(item: Any, *, encodable: bool = False) -> Booking:
     """A booking object of a page, read by `read_page` (a `WireBooking`) or as JSON: `Booking.from_naver`'s
     answer either way (`encodable`: for a JSON object, see `from_naver`)."""
-    if type(item) is WireBooking:
-        return to_booking(item)
-    return Booking.from_naver(item, encodable=encodable)
-
-
-def to_booking(wire: WireBooking) -> Booking:
-    """`Booking.from_naver` of the object: mapped here when it is well formed, by `from_naver` otherwise."""
-    booking = _mapped(wire)
-    return booking if booking is not None else Booking.from_naver(as_dict(wire), encodable=True)
+    if type(item) is not WireBooking:
+        return Booking.from_naver(item, encodable=encodable)
+    booking = _mapped(
+        item
+    )  # a well-formed booking here; any other by `from_naver`, which names what is wrong
+    return booking if booking is not None else Booking.from_naver(as_dict(item), encodable=True)
 
 
 def _mapped(wire: WireBooking) -> Booking | None:
@@ -144,22 +134,8 @@ def _mapped(wire: WireBooking) -> Booking | None:
         item_name = str(wire.bizItemName or snapshot.bizItemName or "")
     except (ValueError, TypeError, OverflowError, RecursionError):  # BookingError, PhoneError: ValueErrors
         return None
+    extra = {name: value for name in EXTRA_FIELDS if (value := getattr(wire, name)) is not _UNSET}
     end, made = snapshot.endDateTime, wire.regDateTime
-    return Booking(
-        booking_num=f"{store_id}_{booking_id}",
-        booking_id=booking_id,
-        store_id=store_id,
-        name=name,
-        phone=format_phone_key(digits),
-        phone_digits=digits,
-        reserve_at=reserve_at,
-        status=status,
-        options=options,
-        coupons=coupons,
-        item_name=item_name,
-        extra=MappingProxyType(
-            {name: value for name in EXTRA_FIELDS if (value := getattr(wire, name)) is not _UNSET}
-        ),
-        end_text=end if type(end) is str else None,
-        registered_text=made if type(made) is str else None,
+    return Booking.of(
+        store_id, booking_id, digits, reserve_at, status, name, item_name, options, coupons, extra, end, made
     )
